@@ -1,0 +1,124 @@
+"""`qunbot replay`: feed a transcript through the real bot with the clock driven by event times.
+
+See replay-format.md: before an event at time T is handled, every scheduled job due at or before T
+runs in time order with the clock set to its due instant; after the last event the clock advances
+to `--until` and due jobs run the same way. Bad lines are reported on stderr as `LINE: reason` and
+skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from bot.adapters.jsonl_sink import JsonlSink
+from bot.app import start_runtime
+from bot.clock import DrivenClock
+from bot.core import Bot, JobSpec
+from bot.events import EVENT_TYPES, Event, parse_event
+from handlers import default_handlers
+from rules.config import Config
+from rules.reload import ConfigHolder
+from scheduler.driven import DueJobs
+from scheduler.jobs import jobs_from_config
+
+log = logging.getLogger("qunbot.replay")
+MAX_LINE_BYTES = 16 * 1024 * 1024
+CHUNK = 500
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A short reason: the first few problems as `field: message`."""
+    parts = []
+    for err in exc.errors(include_url=False)[:3]:
+        loc = ".".join(str(p) for p in err["loc"][1:] or err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+def read_transcript(lines: Iterator[str], base: Path, errors: TextIO) -> Iterator[Event]:
+    """Parse transcript lines into events; report bad ones on `errors` as `LINE: reason`."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            print(f"{number}: line longer than {MAX_LINE_BYTES} bytes", file=errors)
+            continue
+        try:
+            obj: Any = json.loads(line)
+        except json.JSONDecodeError as exc:
+            print(f"{number}: not JSON ({exc.msg} at column {exc.colno})", file=errors)
+            continue
+        if not isinstance(obj, dict):
+            print(f"{number}: an event must be a JSON object", file=errors)
+            continue
+        kind = obj.get("type")
+        if kind not in EVENT_TYPES:
+            print(f"{number}: unknown event type {kind!r} (known: {', '.join(EVENT_TYPES)})", file=errors)
+            continue
+        if kind == "image" and isinstance(obj.get("path"), str) and not Path(obj["path"]).is_absolute():
+            obj["path"] = str(base / obj["path"])
+        try:
+            yield parse_event(obj)
+        except ValidationError as exc:
+            print(f"{number}: {describe_validation_error(exc)}", file=errors)
+
+
+async def run_jobs_until(bot: Bot, clock: DrivenClock, due_jobs: DueJobs | None, until: datetime) -> None:
+    """Run every job due at or before `until`, in time order, with the clock at each due instant."""
+    if due_jobs is None:
+        return
+    for due, job in due_jobs.due_until(until):
+        clock.set(due)
+        await bot.commit()
+        await bot.run_job(job, due)
+
+
+async def replay(config: Config, transcript: Path, *, db_url: str | None, until: datetime | None,
+                 out: TextIO, errors: TextIO = sys.stderr, jobs: list[JobSpec] | None = None) -> int:
+    """Replay a transcript; returns the exit status (0 when the transcript was read)."""
+    tmp = None
+    if db_url is None:
+        tmp = tempfile.TemporaryDirectory(prefix="qunbot-replay-")
+        db_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'replay.db'}"
+    clock = DrivenClock()
+    sink = JsonlSink(out)
+    holder = ConfigHolder(config)
+    runtime = await start_runtime(holder, db_url, clock, sink, default_handlers(), resend_all=True)
+    bot = runtime.bot
+    job_list = jobs if jobs is not None else jobs_from_config(config)
+    due_jobs: DueJobs | None = None
+    try:
+        with transcript.open(encoding="utf-8", errors="replace") as handle:
+            events = read_transcript(iter(handle), transcript.parent, errors)
+            while True:
+                chunk = [e for _, e in zip(range(CHUNK), events, strict=False)]
+                if not chunk:
+                    break
+                await bot.prefetch_seen([e.id for e in chunk])
+                for event in chunk:
+                    if due_jobs is None:
+                        clock.set(event.ts)
+                        due_jobs = DueJobs(job_list, clock.now())
+                    await run_jobs_until(bot, clock, due_jobs, event.ts)
+                    clock.set(event.ts)
+                    await bot.process(event)
+        await bot.commit()
+        if until is not None:
+            if due_jobs is None:
+                due_jobs = DueJobs(job_list, until)
+            await run_jobs_until(bot, clock, due_jobs, until)
+            clock.set(until)
+        await runtime.close()
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 0

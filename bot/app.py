@@ -1,0 +1,81 @@
+"""Assembly: config + store + bot + outbox for a platform; start-up and shutdown in one place."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.core import Bot, Handler
+from bot.events import Action
+from bot.outbox import Outbox
+from bot.platform import Platform
+from rules.reload import ConfigHolder
+from storage.store import Store
+
+log = logging.getLogger("qunbot.app")
+
+
+@dataclass
+class Runtime:
+    """A running bot: the pieces wired together."""
+
+    holder: ConfigHolder
+    store: Store
+    bot: Bot
+    outbox: Outbox
+
+    async def close(self) -> None:
+        await self.bot.commit()
+        await self.outbox.drain()
+        await self.outbox.close()
+        await self.store.close()
+
+
+def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-type]
+    """When the platform cannot do an action (e.g. kick), tell the group's operators by direct message."""
+
+    def fallback(action: Action, why: str) -> list[Action]:
+        config = holder.current
+        settings = config.group(action.group).settings if action.group else config.model.defaults
+        operators = settings.operators or config.model.defaults.operators
+        if not operators:
+            log.warning("no operators configured to tell that %s could not be done", action.action)
+            return []
+        what = {"kick": f"请手动将 {action.user} 移出群 {action.group}（原因：{action.reason or '-'}）",
+                "recall": f"请手动撤回群 {action.group} 的消息 {action.message_id}"}.get(
+            action.action, f"无法执行 {action.action}（{action.group or action.user}）")
+        return [Action(action="send", rule=action.rule, user=op, text=f"{what}；机器人做不到：{why}",
+                       data={**action.data, "fallback_for": action.action}) for op in operators]
+
+    return fallback
+
+
+async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platform: Platform,
+                        handlers: list[Handler], *, resend_all: bool = False) -> Runtime:
+    """Open the database (migrating it), wire bot and outbox, and resend what a crash left undelivered.
+
+    Undelivered actions younger than `outbox.resend_within_minutes` are sent again (older ones are
+    marked expired); with `resend_all` (replay) every one is.
+    """
+    store = Store.from_url(db_url)
+    await store.open()
+    settings = holder.current.model.outbox
+    outbox = Outbox(platform, clock, settings, store, fallback=operator_fallback(holder))
+    bot = Bot(holder, store, clock, handlers, release=outbox.submit)
+    runtime = Runtime(holder, store, bot, outbox)
+    undelivered = await store.undelivered_actions()
+    if undelivered:
+        horizon = clock.now() - timedelta(minutes=settings.resend_within_minutes)
+        fresh = [r for r in undelivered if resend_all or r["ts"] >= horizon]
+        stale = [r["id"] for r in undelivered if r not in fresh]
+        if stale:
+            log.warning("%d undelivered action(s) are too old to send now; marked expired", len(stale))
+            store.mark_delivered(stale, "expired", clock.now())
+        if fresh:
+            log.info("sending %d action(s) left undelivered by the last run", len(fresh))
+            await outbox.submit([(r["id"], Action.model_validate(r["body"]).model_copy(update={"ts": r["ts"]}))
+                                 for r in fresh])
+        await store.commit()
+    return runtime

@@ -1,0 +1,186 @@
+"""The `qunbot` command: run, replay, check-config, why, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from rules.config import Config
+from rules.loader import ConfigError
+
+log = logging.getLogger("qunbot")
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _load_config(path: str | None) -> Config:
+    """The config named, or ./config.yaml when present, or the embedded defaults."""
+    if path is None:
+        if Path(DEFAULT_CONFIG).exists():
+            path = DEFAULT_CONFIG
+        else:
+            log.info("no config.yaml here: running on the embedded defaults")
+            return Config.embedded()
+    return Config.from_file(path)
+
+
+def _config_or_exit(path: str | None) -> Config:
+    try:
+        return _load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{len(exc.issues)} error(s) in the config", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        print(f"cannot read the config: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _iso(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {value}+08:00")
+    return when
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = Config.from_file(args.file)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue)
+        print(f"{len(exc.issues)} error(s)")
+        return 2
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc}")
+        return 2
+    groups = len(config.model.groups)
+    keywords = len(config.model.defaults.keywords)
+    print(f"{args.file}: ok ({keywords} default keyword rule(s), {groups} group override(s))")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.adapters.replay import replay
+
+    config = _config_or_exit(args.config)
+    transcript = Path(args.transcript)
+    if not transcript.is_file():
+        print(f"no transcript at {transcript}", file=sys.stderr)
+        return 2
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        return asyncio.run(replay(config, transcript, db_url=args.db, until=args.until, out=out))
+    finally:
+        if args.out:
+            out.close()
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    from bot.explain import explain
+    from storage.store import Store
+
+    config = _config_or_exit(args.config)
+
+    async def go() -> str:
+        store = Store.from_url(args.db or config.model.bot.database)
+        await store.open()
+        try:
+            return await explain(store, args.event_id)
+        finally:
+            await store.close()
+
+    print(asyncio.run(go()))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from storage import migrate
+    from storage.dialect import make_engine
+
+    config = _config_or_exit(args.config)
+    url = args.db or config.model.bot.database
+
+    async def go() -> None:
+        engine = make_engine(url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runner import run_live
+
+    config = _config_or_exit(args.config)
+    config_path = args.config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    try:
+        return asyncio.run(run_live(config, config_path, args.adapter, args.db or config.model.bot.database))
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qunbot", description="A group-admin bot for WeChat groups.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug lines")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot live")
+    run.add_argument("--adapter", choices=["console", "wechaty"], default="console")
+    run.add_argument("--config", help="config file (default: ./config.yaml, else the embedded defaults)")
+    run.add_argument("--db", help="SQLAlchemy async URL (default: bot.database of the config)")
+    run.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("replay", help="feed a JSONL transcript through the bot (replay-format.md)")
+    rp.add_argument("transcript")
+    rp.add_argument("--config")
+    rp.add_argument("--db", help="keep state in this database (default: a fresh temporary SQLite file)")
+    rp.add_argument("--until", type=_iso, help="after the last event, advance the clock to this time")
+    rp.add_argument("--out", help="write actions here instead of stdout")
+    rp.set_defaults(func=cmd_replay)
+
+    cc = sub.add_parser("check-config", help="validate a config file and print every error")
+    cc.add_argument("file")
+    cc.set_defaults(func=cmd_check_config)
+
+    why = sub.add_parser("why", help="which handlers and rules acted on an event, and why")
+    why.add_argument("event_id")
+    why.add_argument("--config")
+    why.add_argument("--db")
+    why.set_defaults(func=cmd_why)
+
+    mg = sub.add_parser("migrate", help="bring the database to the newest schema")
+    mg.add_argument("--config")
+    mg.add_argument("--db")
+    mg.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else getattr(logging, os.environ.get("QUNBOT_LOG", "INFO").upper(),
+                                                       logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "aiosqlite", "apscheduler", "watchfiles"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    with contextlib.suppress(BrokenPipeError):
+        return int(args.func(args) or 0)
+    return 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""What a handler gets: the event, the group's effective settings, the member, the store and a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.events import Event
+from rules.config import Config, GroupRuntime
+from rules.schema import GroupSettings
+from rules.templates import render
+from storage.store import MemberInfo, Store
+
+WEEKDAYS = "一二三四五六日"
+
+
+@dataclass
+class Context:
+    """Built once per event by the router. Handlers read time only from `clock` (via `now`)."""
+
+    event: Event
+    config: Config
+    group: GroupRuntime | None
+    store: Store
+    clock: Clock
+    _member: MemberInfo | None = field(default=None, repr=False)
+    _member_loaded: bool = field(default=False, repr=False)
+
+    @property
+    def settings(self) -> GroupSettings:
+        return self.group.settings if self.group else self.config.model.defaults
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def local_now(self) -> datetime:
+        return self.clock.now().astimezone(self.config.tz)
+
+    @property
+    def today(self) -> date:
+        """The local calendar day in the configured time zone."""
+        return self.local_now.date()
+
+    @property
+    def is_admin(self) -> bool:
+        """The event's user is an admin of this group or an operator."""
+        user = self.event.user
+        return user is not None and (user in self.settings.admins or user in self.settings.operators)
+
+    async def member(self) -> MemberInfo | None:
+        """The member's stored record (as of before this event), loaded once."""
+        if not self._member_loaded and self.event.group and self.event.user:
+            self._member = await self.store.member(self.event.group, self.event.user)
+            self._member_loaded = True
+        return self._member
+
+    def render(self, template: str, /, **extra: Any) -> str:
+        """Fill a template with the common fields (user_name, group_name, rules, date …) and `extra`."""
+        local = self.local_now
+        values: dict[str, Any] = {
+            "user_name": self.event.user_name or self.event.user or "",
+            "group_name": self.event.group_name or self.event.group or "",
+            "bot_name": self.config.model.bot.name,
+            "date": local.strftime("%Y-%m-%d"),
+            "time": local.strftime("%H:%M"),
+            "weekday": "星期" + WEEKDAYS[local.weekday()],
+        }
+        values["rules"] = render(self.settings.rules, **values) if self.settings.rules else ""
+        values.update(extra)
+        return render(template, **values)

@@ -1,0 +1,335 @@
+"""The router: every event goes through the handler chain; actions leave only once durable.
+
+- Handlers run in priority bands (GUARD < MODERATION < COMMAND < AUTO_REPLY < OBSERVE). A handler may
+  stop the chain; OBSERVE handlers (activity recording) run anyway. A handler that raises is logged
+  with the event id and skipped.
+- An event id seen before is a no-op; the bot's own messages are ignored.
+- Writes go to the store's journal; commits are grouped (many events per commit). The actions of an
+  event are handed to the outbox only after the commit that made the event durable.
+- Live: events of one group are handled in order by that group's worker; groups run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from bot.audit import action_rows, note_rows
+from bot.clock import Clock
+from bot.context import Context
+from bot.events import Action, Event, Note, Outcome, event_to_dict
+from rules.config import Config
+from rules.reload import ConfigHolder
+from storage.store import Store
+
+log = logging.getLogger("qunbot.core")
+
+
+class Band(IntEnum):
+    """Priority bands: lower runs first."""
+
+    GUARD = 0
+    MODERATION = 100
+    COMMAND = 200
+    AUTO_REPLY = 300
+    OBSERVE = 900
+
+
+HandleFn = Callable[[Event, Context], Awaitable[Outcome | None]]
+MatchFn = Callable[[Event, Context], bool]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One capability in the chain. `matches` is a cheap sync filter in front of `handle`."""
+
+    name: str
+    band: Band
+    handle: HandleFn
+    matches: MatchFn | None = None
+    order: int = 0  # within a band
+
+    @property
+    def always(self) -> bool:
+        return self.band >= Band.OBSERVE
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A scheduled job: `run(ctx_like)` returns the actions for one due instant."""
+
+    id: str
+    trigger: Any  # an APScheduler trigger
+    run: Callable[[JobContext], Awaitable[list[Action]]]
+
+
+@dataclass
+class JobContext:
+    """What a job gets: the config, the store, the clock (set to the due instant) and the due time."""
+
+    config: Config
+    store: Store
+    clock: Clock
+    due: datetime
+
+
+class _CommitGate:
+    """Events share the gate; a commit takes it alone (and new events wait while it wants it)."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._committing = False
+        self._cond = asyncio.Condition()
+
+    async def enter_event(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: not self._committing)
+            self._active += 1
+
+    async def leave_event(self) -> None:
+        async with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    async def enter_commit(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: not self._committing)
+            self._committing = True
+            await self._cond.wait_for(lambda: self._active == 0)
+
+    async def leave_commit(self) -> None:
+        async with self._cond:
+            self._committing = False
+            self._cond.notify_all()
+
+
+Release = Callable[[Sequence[tuple[str, Action]]], Awaitable[None]]
+
+
+class Bot:
+    """The core: routes events through handlers, records them, and releases actions after commit."""
+
+    def __init__(self, config: Config | ConfigHolder, store: Store, clock: Clock, handlers: Sequence[Handler],
+                 release: Release | None = None) -> None:
+        self.holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+        self.store = store
+        self.clock = clock
+        self.handlers = sorted(handlers, key=lambda h: (h.band, h.order, h.name))
+        self.release = release
+        self._gate = _CommitGate()
+        self._in_flight: set[str] = set()
+        self._ready: list[tuple[str, Action]] = []
+        self._pending_events = 0
+        self._first_pending: float | None = None
+        self._commit_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._queues: dict[str, asyncio.Queue[Event]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._prefetched_new: set[str] = set()
+        self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
+
+    @property
+    def config(self) -> Config:
+        return self.holder.current
+
+    # -- one event ----------------------------------------------------------------------------------
+
+    async def prefetch_seen(self, event_ids: Sequence[str]) -> set[str]:
+        """Look up many ids at once (replay); the ids not seen skip their own look-up later."""
+        seen = await self.store.seen_events(event_ids)
+        self._prefetched_new.update(i for i in event_ids if i not in seen)
+        return seen
+
+    async def process(self, event: Event) -> bool:
+        """Handle one event unless it was seen before. Returns False for a duplicate or an own message."""
+        config = self.config
+        if event.user is not None and event.user == config.bot_id:
+            return False
+        if event.id in self._in_flight:
+            log.info("event %s: a second delivery while the first is handled; skipped", event.id)
+            return False
+        self._in_flight.add(event.id)
+        try:
+            if event.id in self._prefetched_new:
+                self._prefetched_new.discard(event.id)
+            elif await self.store.seen_events([event.id]):
+                log.debug("event %s seen before; no-op", event.id)
+                return False
+            started = time.perf_counter()
+            await self._gate.enter_event()
+            try:
+                await self._handle(event, config)
+            finally:
+                await self._gate.leave_event()
+            if self.latencies is not None:
+                self.latencies.append(time.perf_counter() - started)
+        finally:
+            self._in_flight.discard(event.id)
+        await self._maybe_commit()
+        return True
+
+    async def _handle(self, event: Event, config: Config) -> None:
+        group = config.group(event.group, event.group_name) if event.group else None
+        ctx = Context(event=event, config=config, group=group, store=self.store, clock=self.clock)
+        actions: list[Action] = []
+        notes: list[Note] = []
+        stopped = False
+        for handler in self.handlers:
+            if stopped and not handler.always:
+                continue
+            try:
+                if handler.matches is not None and not handler.matches(event, ctx):
+                    continue
+                outcome = await handler.handle(event, ctx)
+            except Exception as exc:
+                log.exception("handler %s failed on event %s; skipped", handler.name, event.id)
+                notes.append(Note(rule=handler.name, reason=f"handler failed: {type(exc).__name__}: {exc}"))
+                continue
+            if outcome is None:
+                continue
+            actions.extend(outcome.actions)
+            notes.extend(outcome.notes)
+            stopped = stopped or outcome.stop
+        now = self.clock.now()
+        stamped = [a.model_copy(update={"ts": now}) for a in actions]
+        ids = [f"{event.id}#{n}" for n in range(len(stamped))]
+        self.store.record_actions(action_rows(ids, stamped, event.id))
+        if notes:
+            self.store.record_actions(note_rows(event.id, notes, now, event.group))
+        self.store.record_event(event.id, event.ts, event.group, event.user, event.type,
+                                event_to_dict(event), now)
+        self._ready.extend(zip(ids, stamped, strict=True))
+        self._pending_events += 1
+        if self._first_pending is None:
+            self._first_pending = time.monotonic()
+            self._wake.set()
+
+    # -- scheduled jobs -----------------------------------------------------------------------------
+
+    async def run_job(self, job: JobSpec, due: datetime) -> bool:
+        """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
+        if await self.store.job_ran(job.id, due):
+            return False
+        jctx = JobContext(self.config, self.store, self.clock, due)
+        await self._gate.enter_event()
+        try:
+            try:
+                actions = await job.run(jctx)
+                note = None
+            except Exception as exc:
+                log.exception("job %s (due %s) failed", job.id, due.isoformat())
+                actions, note = [], f"failed: {type(exc).__name__}: {exc}"
+            now = self.clock.now()
+            stamped = [a.model_copy(update={"ts": now}) for a in actions]
+            key = f"job:{job.id}@{due.isoformat()}"
+            ids = [f"{key}#{n}" for n in range(len(stamped))]
+            self.store.record_actions(action_rows(ids, stamped, None))
+            self.store.record_job_run(job.id, due, now, note)
+            self._ready.extend(zip(ids, stamped, strict=True))
+            self._pending_events += 1
+        finally:
+            await self._gate.leave_event()
+        await self.commit()
+        return True
+
+    # -- group commit -------------------------------------------------------------------------------
+
+    async def _maybe_commit(self) -> None:
+        if self._pending_events >= self.config.model.batch.max_events:
+            await self.commit()
+
+    async def commit(self) -> None:
+        """Make all handled events durable, then release their actions in handling order.
+
+        A failed commit is retried with capped exponential backoff until it succeeds; the journal
+        is executed again each time, so no handled event is lost.
+        """
+        async with self._commit_lock:
+            if not self._pending_events and not self.store.dirty:
+                return
+            await self._gate.enter_commit()
+            try:
+                attempt = 0
+                while True:
+                    try:
+                        await self.store.commit()
+                        break
+                    except Exception as exc:
+                        attempt += 1
+                        delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                        log.error("database commit failed (%s: %s); %d event(s) wait; retry %d in %.1fs",
+                                  type(exc).__name__, exc, self._pending_events, attempt, delay)
+                        await asyncio.sleep(delay)
+                        try:
+                            await self.store.recover()
+                        except Exception as exc2:
+                            log.error("database reconnect failed: %s", exc2)
+                ready, self._ready = self._ready, []
+                self._pending_events = 0
+                self._first_pending = None
+            finally:
+                await self._gate.leave_commit()
+        if ready and self.release is not None:
+            await self.release(ready)
+
+    async def run_committer(self, stop: asyncio.Event) -> None:
+        """Live runs: commit at most `batch.max_delay_ms` after the first pending event, and commit
+        other pending writes (delivery marks) within half a second."""
+        while not stop.is_set():
+            self._wake.clear()
+            if self._first_pending is None:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                except TimeoutError:
+                    if self.store.dirty:
+                        await self.commit()
+                continue
+            delay = self.config.model.batch.max_delay_ms / 1000
+            left = self._first_pending + delay - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(left)
+            await self.commit()
+        await self.commit()
+
+    # -- live dispatch: one ordered worker per group ------------------------------------------------
+
+    def dispatch(self, event: Event) -> None:
+        """Queue an event for its group's worker (events of one group stay in order)."""
+        key = event.group or f"user:{event.user}"
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue()
+        queue.put_nowait(event)
+        worker = self._workers.get(key)
+        if worker is None or worker.done():
+            self._workers[key] = asyncio.create_task(self._worker(key, queue), name=f"group:{key}")
+
+    async def _worker(self, key: str, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=60)
+            except TimeoutError:
+                if queue.empty():
+                    self._workers.pop(key, None)
+                    self._queues.pop(key, None)
+                    return
+                continue
+            try:
+                await self.process(event)
+            except Exception:
+                log.exception("event %s could not be handled", event.id)
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued event is handled, then commit."""
+        for queue in list(self._queues.values()):
+            await queue.join()
+        await self.commit()

@@ -1,0 +1,191 @@
+"""Events (what happened in a group) and actions (what the bot does), as in replay-format.md.
+
+Both are frozen pydantic models with extra=forbid. An event is parsed from one JSON object with
+`parse_event`; an action is serialised with `Action.to_json()` for the replay output and audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class _EventBase(BaseModel):
+    model_config = _FROZEN
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    ts: AwareDatetime
+    group: str | None = None
+    group_name: str | None = None
+    user: str | None = None
+    user_name: str | None = None
+
+
+class _MemberEvent(_EventBase):
+    """An event that concerns one member of one group: both are required."""
+
+    group: Annotated[str, Field(min_length=1)]
+    user: Annotated[str, Field(min_length=1)]
+
+
+class TextEvent(_MemberEvent):
+    type: Literal["text"] = "text"
+    text: str
+    mentions: tuple[str, ...] = ()
+
+
+class ImageEvent(_MemberEvent):
+    type: Literal["image"] = "image"
+    path: str
+
+
+class LinkEvent(_MemberEvent):
+    type: Literal["link"] = "link"
+    url: str
+    title: str | None = None
+    description: str | None = None
+
+
+class MiniProgramEvent(_MemberEvent):
+    type: Literal["mini_program"] = "mini_program"
+    title: str
+    app: str | None = None
+
+
+class ContactCardEvent(_MemberEvent):
+    type: Literal["contact_card"] = "contact_card"
+    card_name: str
+
+
+class RedPacketEvent(_MemberEvent):
+    type: Literal["red_packet"] = "red_packet"
+
+
+class JoinEvent(_MemberEvent):
+    type: Literal["join"] = "join"
+    inviter: str | None = None
+
+
+class LeaveEvent(_MemberEvent):
+    type: Literal["leave"] = "leave"
+    removed_by: str | None = None
+
+
+class RenameEvent(_MemberEvent):
+    type: Literal["rename"] = "rename"
+
+
+class TickEvent(_EventBase):
+    type: Literal["tick"] = "tick"
+
+
+Event = Annotated[
+    TextEvent | ImageEvent | LinkEvent | MiniProgramEvent | ContactCardEvent | RedPacketEvent
+    | JoinEvent | LeaveEvent | RenameEvent | TickEvent,
+    Field(discriminator="type"),
+]
+EVENT_TYPES = ("text", "image", "link", "mini_program", "contact_card", "red_packet",
+               "join", "leave", "rename", "tick")
+MESSAGE_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet"})
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(obj: Any) -> Event:
+    """Validate one decoded JSON object as an event (raises pydantic.ValidationError)."""
+    return _EVENT_ADAPTER.validate_python(obj)
+
+
+def parse_event_json(line: str | bytes) -> Event:
+    """Validate one JSON line as an event (raises pydantic.ValidationError)."""
+    return _EVENT_ADAPTER.validate_json(line)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The event as a JSON-ready dict, without empty optional keys."""
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+ActionKind = Literal["send", "send_image", "send_file", "kick", "recall", "notify_admins"]
+
+
+class Action(BaseModel):
+    """One thing the bot does. `rule` names the handler (and rule) that produced it; `data` holds facts.
+
+    Exactly one of `group` / `user` is the destination of a send (a `user` alone is a direct
+    message); a `kick` names both. `ts` is filled by the outbox with the instant it went out.
+    """
+
+    model_config = _FROZEN
+
+    action: ActionKind
+    rule: Annotated[str, Field(min_length=1)]
+    data: dict[str, Any] = Field(default_factory=dict)
+    group: str | None = None
+    user: str | None = None
+    text: str | None = None
+    mentions: tuple[str, ...] = ()
+    reply_to: str | None = None
+    path: str | None = None
+    caption: str | None = None
+    reason: str | None = None
+    message_id: str | None = None  # for recall
+    ts: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The replay-format object: common keys first, then the keys of this action kind."""
+        out: dict[str, Any] = {
+            "ts": self.ts.isoformat() if self.ts else None,
+            "action": self.action,
+            "rule": self.rule,
+            "data": self.data,
+        }
+        for key in ("group", "user", "text", "path", "caption", "reason", "reply_to", "message_id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.mentions:
+            out["mentions"] = list(self.mentions)
+        return out
+
+
+def reply(event: Event, rule: str, text: str, *, mention: bool = False, **data: Any) -> Action:
+    """A `send` into the event's group that answers the event (names it in data.event and reply_to).
+
+    With `mention`, the sender is @mentioned (and "@name " is put in front when the text lacks it).
+    """
+    if mention and event.user_name and f"@{event.user_name}" not in text:
+        text = f"@{event.user_name} {text}"
+    return Action(
+        action="send",
+        rule=rule,
+        group=event.group,
+        text=text,
+        mentions=(event.user,) if mention and event.user else (),
+        reply_to=event.id,
+        data={"event": event.id, **data},
+    )
+
+
+class Note(BaseModel):
+    """A decision a handler made without acting (e.g. a reply held back by a cooldown), for `why`."""
+
+    model_config = _FROZEN
+
+    rule: str
+    reason: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outcome(BaseModel):
+    """What a handler returns: actions to take, notes for the audit, and whether to stop the chain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    actions: tuple[Action, ...] = ()
+    notes: tuple[Note, ...] = ()
+    stop: bool = False

@@ -1,0 +1,12 @@
+"""Handlers: one capability a module, each exposing HANDLER (name, band, handle, matches)."""
+
+from __future__ import annotations
+
+from bot.core import Handler
+
+
+def default_handlers() -> list[Handler]:
+    """The chain a live run and a replay use."""
+    from handlers import activity, admin, keywords, welcome
+
+    return [admin.HANDLER, welcome.HANDLER, keywords.HANDLER, activity.HANDLER]

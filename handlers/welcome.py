@@ -1,0 +1,75 @@
+"""welcome: greets newcomers with the group rules and asks for the group's display-name format.
+
+On `join`: a welcome that @mentions the newcomer and carries 群规; if the display name does not fit
+the configured format, the same message asks for a rename. While the name does not fit, a member who
+speaks is reminded at most once a local day. On `rename`: thanks once the new name fits (when the
+member had been asked), or a reminder when it still does not.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.core import Band, Handler
+from bot.events import Event, Note, Outcome, reply
+
+
+def _fits(ctx: Context, name: str | None) -> bool:
+    pattern = ctx.group.name_format if ctx.group else None
+    return pattern is None or (name is not None and pattern.fullmatch(name) is not None)
+
+
+def _format_example(ctx: Context) -> str:
+    fmt = ctx.settings.welcome.name_format
+    return fmt.example if fmt else ""
+
+
+async def handle(event: Event, ctx: Context) -> Outcome | None:
+    settings = ctx.settings.welcome
+    if not settings.enabled:
+        return None
+    assert event.group is not None and event.user is not None
+    example = _format_example(ctx)
+    today = ctx.today.isoformat()
+    if event.type == "join":
+        text = ctx.render(settings.text, inviter=event.inviter or "", name_format=example)
+        asked = False
+        if not _fits(ctx, event.user_name):
+            text += "\n" + ctx.render(settings.rename_reminder, name_format=example)
+            ctx.store.set_reminded(event.group, event.user, today, event.ts)
+            asked = True
+        return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),))
+    if event.type == "rename":
+        member = await ctx.member()
+        if _fits(ctx, event.user_name):
+            if member is not None and member.reminded_on:
+                ctx.store.set_reminded(event.group, event.user, "", event.ts)
+                text = ctx.render(settings.rename_thanks, name_format=example)
+                return Outcome(actions=(reply(event, "welcome/rename-thanks", text, mention=True),))
+            return None
+        return await _remind(event, ctx, example, today)
+    # any other message: remind a member whose name still does not fit, once a day
+    if _fits(ctx, event.user_name):
+        return None
+    return await _remind(event, ctx, example, today)
+
+
+async def _remind(event: Event, ctx: Context, example: str, today: str) -> Outcome | None:
+    assert event.group is not None and event.user is not None
+    member = await ctx.member()
+    if member is not None and member.reminded_on == today:
+        return Outcome(notes=(Note(rule="welcome/rename-reminder", reason="already reminded today"),))
+    ctx.store.set_reminded(event.group, event.user, today, event.ts)
+    text = ctx.render(ctx.settings.welcome.rename_reminder, name_format=example)
+    return Outcome(actions=(reply(event, "welcome/rename-reminder", text, mention=True),))
+
+
+def _matches(event: Event, ctx: Context) -> bool:
+    if event.group is None or event.user is None:
+        return False
+    if event.type in ("join", "rename"):
+        return True
+    # only members of groups with a name format are checked on ordinary messages
+    return ctx.group is not None and ctx.group.name_format is not None and event.type != "leave"
+
+
+HANDLER = Handler("welcome", Band.AUTO_REPLY, handle, matches=_matches, order=0)

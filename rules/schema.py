@@ -1,0 +1,311 @@
+"""The config schema: pydantic models with defaults, extra=forbid, frozen once loaded.
+
+`BotConfig` is the whole file; `GroupSettings` is what one group runs with (the `defaults` section
+with the matching `groups` entries merged on top). Sections of capabilities that later issues build
+(ads, check-in, points, levels, announcements, purge, stats, anomaly) are validated here already.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import re2
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rules.templates import template
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+MATCH_MODES = ("exact", "contains", "regex")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def compile_re2(pattern: str) -> Any:
+    """Compile an owner's regex with re2 (linear time); a pattern re2 refuses is a ValueError."""
+    options = re2.Options()
+    options.max_mem = 8 << 20
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        raise ValueError(f"re2 cannot compile {pattern!r}: {exc}") from None
+
+
+class Section(BaseModel):
+    model_config = _STRICT
+
+
+class KeywordRule(Section):
+    """An auto-reply: when a message matches one of `patterns`, answer with `reply`."""
+
+    name: str | None = None
+    match: str = "contains"
+    patterns: Annotated[tuple[str, ...], Field(min_length=1)]
+    reply: template("text", "matched")  # type: ignore[valid-type]
+    mention: bool = False
+    cooldown_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _known_mode(cls, value: Any) -> Any:
+        if value not in MATCH_MODES:
+            raise ValueError(f"unknown mode {value!r} ({', '.join(MATCH_MODES)})")
+        return value
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_patterns(self) -> KeywordRule:
+        for pattern in self.patterns:
+            if not pattern.strip():
+                raise ValueError("an empty pattern would match everything")
+            if self.match == "regex":
+                compile_re2(pattern)
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.patterns[0]
+
+
+class NameFormat(Section):
+    """The display-name format a group asks for, e.g. 名字-公司-岗位-城市."""
+
+    example: str
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        compile_re2(value)
+        return value
+
+
+class WelcomeSettings(Section):
+    enabled: bool = True
+    text: template("inviter", "name_format") = (  # type: ignore[valid-type]
+        "欢迎 @{user_name} 加入{group_name}！\n{rules}"
+    )
+    name_format: NameFormat | None = None
+    rename_reminder: template("name_format") = (  # type: ignore[valid-type]
+        "@{user_name} 请按「{name_format}」的格式修改群昵称，方便大家认识你～"
+    )
+    rename_thanks: template("name_format") = "谢谢 @{user_name} 改好了群昵称！"  # type: ignore[valid-type]
+
+
+PolicyChoice = Literal["prompt", "allow", "admins_only"]
+
+
+class QrCodeSettings(Section):
+    enabled: bool = True
+    allow_group_invite: bool = True
+    max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
+    max_pixels: Annotated[int, Field(gt=0)] = 40_000_000
+
+
+class AdsSettings(Section):
+    enabled: bool = True
+    prompt: template("kind", "warnings") = (  # type: ignore[valid-type]
+        "@{user_name} 发广告要发红包哦～ 群规：广告先发红包，否则会被请出群"
+    )
+    thanks: template() = "谢谢 @{user_name} 的红包🧧 这次的广告就算啦～"  # type: ignore[valid-type]
+    final_warning: template("warnings") = (  # type: ignore[valid-type]
+        "@{user_name} 这是第 {warnings} 次广告提醒了，再发就要请你出群了"
+    )
+    red_packet_window_minutes: Annotated[int, Field(gt=0)] = 10
+    max_warnings: Annotated[int, Field(gt=0)] = 3
+    warning_days: Annotated[int, Field(gt=0)] = 30
+    on_limit: Literal["kick", "report"] = "kick"
+    allow_domains: tuple[str, ...] = ()
+    allow_members: tuple[str, ...] = ()
+    links: PolicyChoice = "prompt"
+    mini_programs: PolicyChoice = "prompt"
+    contact_cards: PolicyChoice = "prompt"
+    pitch_words: dict[str, float] = Field(default_factory=dict)
+    threshold: Annotated[float, Field(gt=0)] = 1.0
+    new_member_minutes: Annotated[int, Field(ge=0)] = 30
+    new_member_threshold: Annotated[float, Field(gt=0)] = 0.6
+    qrcode: QrCodeSettings = QrCodeSettings()
+    flood_messages_per_minute: Annotated[int, Field(gt=0)] = 15
+
+
+class CheckinWindow(Section):
+    start: str
+    end: str
+    outside_reply: template("start", "end") = (  # type: ignore[valid-type]
+        "@{user_name} 现在不在打卡时间（{start}–{end}）哦"
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"time {value!r} is not HH:MM")
+        return value
+
+
+class CheckinSettings(Section):
+    enabled: bool = True
+    triggers: tuple[str, ...] = ("签到", "打卡")
+    base_points: Annotated[int, Field(ge=0)] = 5
+    streak_bonus: Annotated[int, Field(ge=0)] = 1
+    streak_bonus_cap: Annotated[int, Field(ge=0)] = 10
+    reply: template("rank", "streak", "points", "balance", "rate") = (  # type: ignore[valid-type]
+        "@{user_name} 签到成功！今日第 {rank} 名，连续 {streak} 天，+{points} 分，共 {balance} 分"
+    )
+    already_reply: template("rank", "streak", "balance") = (  # type: ignore[valid-type]
+        "@{user_name} 今天已签到啦（第 {rank} 名），明天再来～"
+    )
+    window: CheckinWindow | None = None
+
+
+class PointsSettings(Section):
+    enabled: bool = True
+    message_points: Annotated[int, Field(ge=0)] = 1
+    message_cooldown_seconds: Annotated[int, Field(ge=0)] = 60
+    message_min_length: Annotated[int, Field(ge=0)] = 5
+    message_daily_cap: Annotated[int, Field(ge=0)] = 20
+    red_packet_points: Annotated[int, Field(ge=0)] = 10
+
+
+class LevelsSettings(Section):
+    enabled: bool = True
+    thresholds: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: {"新手": 0, "活跃": 100, "专家": 500, "忠诚": 2000}
+    )
+    announce: template("level") = "恭喜 @{user_name} 升级为「{level}」！"  # type: ignore[valid-type]
+    tier_days: Annotated[int, Field(gt=0)] = 30
+
+
+class Announcement(Section):
+    time: str = "09:00"
+    days: str = "*"
+    texts: Annotated[tuple[template(), ...], Field(min_length=1)]  # type: ignore[valid-type]
+    send_when_silent: bool = False
+
+    @field_validator("texts", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if value == "peak" or _HHMM.match(value) or len(value.split()) == 5:
+            return value
+        raise ValueError(f"time {value!r} is not HH:MM, 'peak' or a five-field cron expression")
+
+
+class PurgeSettings(Section):
+    enabled: bool = True
+    time: str = "21:30"
+    inactive_days: Annotated[int, Field(gt=0)] = 14
+    grace_days: Annotated[int, Field(ge=0)] = 7
+    whitelist: tuple[str, ...] = ()
+    auto_kick: bool = False
+    auto_kick_daily_cap: Annotated[int, Field(ge=0)] = 20
+
+    @field_validator("time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"time {value!r} is not HH:MM")
+        return value
+
+
+class StatsSettings(Section):
+    enabled: bool = True
+    time: str = "22:00"
+    weekly_chart: bool = True
+
+    @field_validator("time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"time {value!r} is not HH:MM")
+        return value
+
+
+class AnomalySettings(Section):
+    enabled: bool = True
+    quiet_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    join_raid_count: Annotated[int, Field(gt=0)] = 10
+    join_raid_minutes: Annotated[int, Field(gt=0)] = 5
+    ad_spike_ratio: Annotated[float, Field(gt=1)] = 3.0
+    mass_leave_count: Annotated[int, Field(gt=0)] = 10
+
+
+class GroupSettings(Section):
+    """Everything one group runs with."""
+
+    rules: template() = ""  # type: ignore[valid-type]
+    admins: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    welcome: WelcomeSettings = WelcomeSettings()
+    keywords: tuple[KeywordRule, ...] = ()
+    ads: AdsSettings = AdsSettings()
+    checkin: CheckinSettings = CheckinSettings()
+    points: PointsSettings = PointsSettings()
+    levels: LevelsSettings = LevelsSettings()
+    announcements: tuple[Announcement, ...] = ()
+    purge: PurgeSettings = PurgeSettings()
+    stats: StatsSettings = StatsSettings()
+    anomaly: AnomalySettings = AnomalySettings()
+
+
+class BotSettings(Section):
+    name: str = "群管家"
+    id: str = "qunbot"
+    timezone: str = "Asia/Shanghai"
+    database: str = "sqlite+aiosqlite:///data/qunbot.db"
+    media_dir: str = "data/media"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+
+class OutboxSettings(Section):
+    min_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
+    per_group_per_minute: Annotated[int, Field(gt=0)] = 20
+    per_account_per_minute: Annotated[int, Field(gt=0)] = 40
+    merge_texts: bool = True
+    max_attempts: Annotated[int, Field(gt=0)] = 5
+    resend_within_minutes: Annotated[int, Field(ge=0)] = 10
+
+
+class WechatySettings(Section):
+    endpoint: str | None = None
+    token: str | None = None
+
+
+class BatchSettings(Section):
+    """Group commit: how many events may share one commit and how long the first one may wait."""
+
+    max_events: Annotated[int, Field(gt=0, le=10_000)] = 500
+    max_delay_ms: Annotated[float, Field(ge=0, le=1000)] = 10.0
+
+
+SECRET_PATHS = (("wechaty", "token"),)
+
+
+class BotConfig(Section):
+    """The whole config.yaml."""
+
+    bot: BotSettings = BotSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    batch: BatchSettings = BatchSettings()
+    wechaty: WechatySettings = WechatySettings()
+    defaults: GroupSettings = GroupSettings()
+    # Overrides keyed by a group id or a glob on the group name; validated after merging.
+    groups: dict[str, dict[str, Any]] = Field(default_factory=dict)

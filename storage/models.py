@@ -1,0 +1,112 @@
+"""Tables. Times are stored as naive UTC and read back as aware UTC (see UTCDateTime)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC, so SQLite and PostgreSQL compare and sort alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(256))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_on: Mapped[str | None] = mapped_column(String(10))  # local date of the last rename reminder
+
+    __table_args__ = (Index("ix_members_group_last_active", "group_id", "last_active_at"),)
+
+
+class EventRow(Base):
+    """Every event the bot handled; the primary key is the platform's event id (idempotency)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    group_id: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_events_group_ts", "group_id", "ts"),)
+
+
+class ActionRow(Base):
+    """The audit log and the durable outbox: one row per action or note, with its delivery state."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)  # "<event id>#<n>" or "job:...#<n>"
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_id: Mapped[str | None] = mapped_column(String(256), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(200))
+    group_id: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | expired | note
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_actions_status", "status"),
+        Index("ix_actions_group_rule_ts", "group_id", "rule", "ts"),
+    )
+
+
+class JobRun(Base):
+    """A scheduled job that ran at one due instant (so a replay or restart does not run it twice)."""
+
+    __tablename__ = "job_runs"
+
+    job_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,356 @@
+"""The store: the only place that speaks SQL. Writes are journaled and committed in groups.
+
+Handlers never build SQL; they call the functions here, named for facts (`note_activity`,
+`record_actions`) and questions (`member`, `last_rule_use`). All work happens in one open
+transaction on one connection:
+
+- writes are appended to a journal (rows of the same statement are sent with one executemany);
+- a question first flushes the journal into the open transaction, so it sees every earlier write;
+- `commit()` flushes and commits: the events of a batch become durable together (group commit);
+- when a commit fails (database locked or gone), `recover()` rolls back and the whole journal is
+  executed again on the next `commit()`, so nothing written since the last commit is lost.
+
+Rows that every event writes (events, groups, members, actions) go to per-table bulk buffers; they
+are sealed into the journal, in a fixed table order, before any other write, so the order of
+dependent writes is kept while most rows still travel in one executemany per table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage import dialect, migrate
+from storage.models import ActionRow, EventRow, Group, JobRun, Member
+
+log = logging.getLogger("qunbot.store")
+
+GROUPS = Group.__table__
+MEMBERS = Member.__table__
+EVENTS = EventRow.__table__
+ACTIONS = ActionRow.__table__
+JOB_RUNS = JobRun.__table__
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    group_id: str
+    user_id: str
+    display_name: str | None
+    first_seen_at: datetime
+    joined_at: datetime | None
+    left_at: datetime | None
+    last_active_at: datetime | None
+    message_count: int
+    reminded_on: str | None
+
+
+class Store:
+    """One writer connection with a journal of pending writes (see the module doc)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+        self._journal: list[tuple[Any, list[dict[str, Any]]]] = []
+        self._flushed = 0  # journal entries already executed in the open transaction
+        self._bulk: dict[str, list[dict[str, Any]]] = {name: [] for name in _BULK_ORDER}
+        self._pending_event_ids: set[str] = set()
+        self._rule_use: dict[tuple[str, str], datetime] = {}
+        self._stmts = _Statements(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(dialect.make_engine(url))
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Upgrade the schema and open the writer connection."""
+        await migrate.upgrade(self.engine)
+        await self._connect()
+
+    async def _connect(self) -> None:
+        self._conn = await self.engine.connect()
+        await self._conn.begin()
+
+    async def close(self) -> None:
+        """Commit what is pending and release the database."""
+        if self._conn is not None:
+            try:
+                await self.commit()
+            finally:
+                await self._conn.close()
+                self._conn = None
+        await self.engine.dispose()
+
+    @property
+    def dirty(self) -> bool:
+        """True when there are writes not yet committed."""
+        return bool(self._journal) or any(self._bulk.values())
+
+    # -- the journal --------------------------------------------------------------------------------
+
+    def _seal(self) -> None:
+        for name in _BULK_ORDER:
+            rows = self._bulk[name]
+            if rows:
+                if name in _MERGE:
+                    rows = _MERGE[name](rows)
+                self._journal.append((self._stmts.bulk(name), rows))
+                self._bulk[name] = []
+
+    def _write(self, stmt: Any, params: dict[str, Any]) -> None:
+        self._seal()
+        if self._journal and self._journal[-1][0] is stmt and len(self._journal) > self._flushed:
+            self._journal[-1][1].append(params)
+        else:
+            self._journal.append((stmt, [params]))
+
+    async def _flush(self) -> None:
+        """Execute journal entries not yet executed (caller holds the lock)."""
+        self._seal()
+        assert self._conn is not None, "store is not open"
+        while self._flushed < len(self._journal):
+            stmt, rows = self._journal[self._flushed]
+            await self._conn.execute(stmt, rows)
+            self._flushed += 1
+
+    async def commit(self) -> None:
+        """Make every write so far durable (raises on failure; then call `recover`)."""
+        async with self._lock:
+            if not self.dirty:
+                return
+            await self._flush()
+            assert self._conn is not None
+            await self._conn.commit()
+            self._journal.clear()
+            self._flushed = 0
+            self._pending_event_ids.clear()
+            await self._conn.begin()
+
+    async def recover(self) -> None:
+        """After a failed commit: roll back and reconnect; the journal runs again on the next commit."""
+        async with self._lock:
+            self._rule_use.clear()
+            if self._conn is not None:
+                try:
+                    await self._conn.rollback()
+                    await self._conn.close()
+                except Exception as exc:  # the connection may already be gone
+                    log.warning("rollback after a failed commit: %s", exc)
+                self._conn = None
+            self._flushed = 0
+            await self._connect()
+
+    async def _read(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+        async with self._lock:
+            await self._flush()
+            assert self._conn is not None
+            return await self._conn.execute(stmt, params or {})
+
+    # -- facts (buffered; durable at the next commit) ------------------------------------------------
+
+    def record_event(self, event_id: str, ts: datetime, group: str | None, user: str | None, type_: str,
+                     payload: dict[str, Any], handled_at: datetime) -> None:
+        """The event was handled: store it (its id makes a later delivery a no-op)."""
+        self._pending_event_ids.add(event_id)
+        self._bulk["events"].append({"id": event_id, "ts": ts, "group_id": group, "user_id": user,
+                                     "type": type_, "payload": payload, "handled_at": handled_at})
+
+    def note_activity(self, group: str, group_name: str | None, user: str | None, user_name: str | None,
+                      ts: datetime, *, message: bool, joined: bool = False, left: bool = False) -> None:
+        """Keep group and member stats: first seen, last active, message count, joins and leaves."""
+        self._bulk["groups"].append({"id": group, "name": group_name, "first_seen_at": ts,
+                                     "last_active_at": ts})
+        if user is None:
+            return
+        self._bulk["members"].append({
+            "group_id": group, "user_id": user, "display_name": user_name, "first_seen_at": ts,
+            "joined_at": ts if joined else None, "left_at": ts if left else None,
+            "last_active_at": ts if message else None, "message_count": 1 if message else 0,
+        })
+
+    def record_actions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Audit rows (actions pending delivery, and notes); see bot.audit for their shape."""
+        for row in rows:
+            self._bulk["actions"].append(row)
+            if row["status"] != "note" and row["group_id"]:
+                self._rule_use[(row["group_id"], row["rule"])] = row["ts"]
+
+    def mark_delivered(self, action_ids: Iterable[str], status: str, when: datetime) -> None:
+        """An action went out (status 'sent') or gave up ('failed', 'expired')."""
+        for action_id in action_ids:
+            self._bulk["delivery"].append({"b_id": action_id, "b_status": status, "b_when": when})
+
+    def record_job_run(self, job_id: str, due_at: datetime, ran_at: datetime, note: str | None = None) -> None:
+        """A scheduled job ran for its instant `due_at`."""
+        self._bulk["job_runs"].append({"job_id": job_id, "due_at": due_at, "ran_at": ran_at, "note": note})
+
+    def set_reminded(self, group: str, user: str, local_day: str, ts: datetime) -> None:
+        """The member was reminded of the name format on that local day ('' clears it)."""
+        self._write(self._stmts.set_reminded, {"group_id": group, "user_id": user, "reminded_on": local_day,
+                                               "first_seen_at": ts, "message_count": 0})
+
+    # -- questions ----------------------------------------------------------------------------------
+
+    async def seen_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these event ids were handled before (committed or pending)."""
+        seen = {i for i in event_ids if i in self._pending_event_ids}
+        rest = [i for i in event_ids if i not in seen]
+        for start in range(0, len(rest), 500):
+            chunk = rest[start:start + 500]
+            result = await self._read(select(EVENTS.c.id).where(EVENTS.c.id.in_(chunk)))
+            seen.update(r[0] for r in result)
+        return seen
+
+    async def member(self, group: str, user: str) -> MemberInfo | None:
+        result = await self._read(
+            select(MEMBERS).where(and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == user)))
+        row = result.first()
+        return MemberInfo(**row._mapping) if row else None
+
+    async def last_rule_use(self, group: str, rule: str) -> datetime | None:
+        """When `rule` last produced an action in `group` (for cooldowns)."""
+        key = (group, rule)
+        if key in self._rule_use:
+            return self._rule_use[key]
+        result = await self._read(
+            select(func.max(ACTIONS.c.ts)).where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule,
+                                                      ACTIONS.c.status != "note")))
+        when = result.scalar()
+        if when is not None:
+            self._rule_use[key] = when
+        return when
+
+    async def job_ran(self, job_id: str, due_at: datetime) -> bool:
+        result = await self._read(
+            select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)))
+        return result.first() is not None
+
+    async def event_payload(self, event_id: str) -> dict[str, Any] | None:
+        result = await self._read(select(EVENTS.c.payload).where(EVENTS.c.id == event_id))
+        row = result.first()
+        return row[0] if row else None
+
+    async def audit_of_event(self, event_id: str) -> list[dict[str, Any]]:
+        """Every action and note recorded for an event, in the order they were made."""
+        result = await self._read(
+            select(ACTIONS).where(ACTIONS.c.event_id == event_id).order_by(ACTIONS.c.ts, ACTIONS.c.id))
+        return [dict(r._mapping) for r in result]
+
+    async def undelivered_actions(self) -> list[dict[str, Any]]:
+        """Actions recorded but not delivered (the process stopped between commit and send)."""
+        result = await self._read(
+            select(ACTIONS).where(ACTIONS.c.status == "pending").order_by(ACTIONS.c.ts, ACTIONS.c.id))
+        return [dict(r._mapping) for r in result]
+
+    async def count(self, table: str) -> int:
+        """Rows in a table (for tests and the CLI)."""
+        t = {"events": EVENTS, "members": MEMBERS, "groups": GROUPS, "actions": ACTIONS,
+             "job_runs": JOB_RUNS}[table]
+        result = await self._read(select(func.count()).select_from(t))
+        return int(result.scalar() or 0)
+
+    async def fetch_all(self, stmt: Any) -> list[dict[str, Any]]:
+        """Run a read-only statement built by a query module of storage/."""
+        result = await self._read(stmt)
+        return [dict(r._mapping) for r in result]
+
+
+_BULK_ORDER = ("groups", "members", "events", "actions", "job_runs", "delivery")
+
+
+def _merge_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per group (one upsert may not touch a row twice on every backend)."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen = out.get(row["id"])
+        if seen is None:
+            out[row["id"]] = dict(row)
+            continue
+        seen["name"] = row["name"] or seen["name"]
+        seen["last_active_at"] = max(seen["last_active_at"], row["last_active_at"])
+    return list(out.values())
+
+
+def _merge_members(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per member, keeping the effect of the rows in order (see the members upsert)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["group_id"], row["user_id"])
+        a = out.get(key)
+        if a is None:
+            out[key] = dict(row)
+            continue
+        a["display_name"] = row["display_name"] or a["display_name"]
+        a["joined_at"] = row["joined_at"] or a["joined_at"]
+        if row["joined_at"] is not None and row["left_at"] is None:
+            a["left_at"] = None
+        elif row["left_at"] is not None:
+            a["left_at"] = row["left_at"]
+        if a["last_active_at"] is None or (row["last_active_at"] and row["last_active_at"] > a["last_active_at"]):
+            a["last_active_at"] = row["last_active_at"] or a["last_active_at"]
+        a["message_count"] += row["message_count"]
+    return list(out.values())
+
+
+_MERGE = {"groups": _merge_groups, "members": _merge_members}
+
+
+class _Statements:
+    """Statements built once per engine (same object each time, so journal rows group together)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        g = dialect.upsert(engine, GROUPS)
+        self.groups = g.on_conflict_do_update(
+            index_elements=[GROUPS.c.id],
+            set_={"name": func.coalesce(g.excluded.name, GROUPS.c.name),
+                  "last_active_at": _later(g.excluded.last_active_at, GROUPS.c.last_active_at)},
+        )
+        m = dialect.upsert(engine, MEMBERS)
+        ex = m.excluded
+        self.members = m.on_conflict_do_update(
+            index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id],
+            set_={
+                "display_name": func.coalesce(ex.display_name, MEMBERS.c.display_name),
+                "joined_at": func.coalesce(ex.joined_at, MEMBERS.c.joined_at),
+                # a join clears left_at; a leave sets it; anything else keeps it
+                "left_at": case((and_(ex.joined_at.is_not(None), ex.left_at.is_(None)), None),
+                                else_=func.coalesce(ex.left_at, MEMBERS.c.left_at)),
+                "last_active_at": _later(ex.last_active_at, MEMBERS.c.last_active_at),
+                "message_count": MEMBERS.c.message_count + ex.message_count,
+            },
+        )
+        self.events = dialect.upsert(engine, EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.id])
+        self.actions = dialect.upsert(engine, ACTIONS).on_conflict_do_nothing(index_elements=[ACTIONS.c.id])
+        self.job_runs = dialect.upsert(engine, JOB_RUNS).on_conflict_do_nothing(
+            index_elements=[JOB_RUNS.c.job_id, JOB_RUNS.c.due_at])
+        self.delivery = (
+            update(ACTIONS).where(ACTIONS.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), sent_at=bindparam("b_when"))
+        )
+        r = dialect.upsert(engine, MEMBERS)
+        self.set_reminded = r.on_conflict_do_update(
+            index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id], set_={"reminded_on": r.excluded.reminded_on})
+
+    def bulk(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+def _later(new: Any, old: Any) -> Any:
+    """The later of two nullable timestamps, in portable SQL."""
+    return case((old.is_(None), new), (new.is_(None), old), (new > old, new), else_=old)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error worth retrying (locked, busy, connection dropped)."""
+    return isinstance(exc, (DBAPIError, OSError, ConnectionError))
