@@ -278,6 +278,10 @@ class Bot:
                 await self._gate.leave_commit()
         if ready and self.release is not None:
             await self.release(ready)
+            if self.clock.driven:
+                # delivered at once: make the delivery marks durable now, so a crash right after
+                # resends (almost) nothing
+                await self.store.commit()
 
     async def run_committer(self, stop: asyncio.Event) -> None:
         """Live runs: commit at most `batch.max_delay_ms` after the first pending event, and commit

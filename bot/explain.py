@@ -6,6 +6,8 @@ import json
 
 from storage.store import Store
 
+STATUS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送", "expired": "已过期未发"}
+
 
 def _short(text: str, limit: int = 60) -> str:
     text = text.replace("\n", " ")
@@ -37,5 +39,5 @@ async def explain(store: Store, event_id: str) -> str:
         said = f"「{_short(body['text'])}」" if body.get("text") else ""
         lines.append(f"- {row['rule']} → {row['action']} {target} {said}".rstrip()
                      + (f" {json.dumps(facts, ensure_ascii=False)}" if facts else "")
-                     + f"（{row['status']}）")
+                     + f"（{STATUS.get(row['status'], row['status'])}）")
     return "\n".join(lines)

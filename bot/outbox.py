@@ -26,6 +26,7 @@ from storage.store import Store
 log = logging.getLogger("qunbot.outbox")
 
 Fallback = Callable[[Action, str], list[Action]]
+MERGE_MAX_CHARS = 1500  # a merged burst stays one readable message
 
 
 class Pacer:
@@ -100,9 +101,11 @@ class Outbox:
             await self.clock.sleep_until(action.ts)
             batch = [(action_id, action)]
             if self.platform.capabilities.merge_texts and _mergeable(action):
+                size = len(action.text or "")
                 while not queue.empty():
                     nxt_id, nxt = queue._queue[0]  # type: ignore[attr-defined]
-                    if not (_mergeable(nxt) and nxt.group == action.group and nxt.user == action.user):
+                    size += len(nxt.text or "") + 1
+                    if not (_mergeable(nxt) and nxt.user == action.user) or size > MERGE_MAX_CHARS:
                         break
                     queue.get_nowait()
                     batch.append((nxt_id, nxt))

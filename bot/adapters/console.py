@@ -52,16 +52,12 @@ class ConsolePlatform:
         self.group_name = group_name
         self.user_name = user_name
         self._ids = itertools.count(1)
-        self._names: dict[str, str] = {}  # user id -> display name
+        self.user_id = f"console:{_slug(user_name)}"  # stays the same when the member renames
         self._session = clock.now().strftime("%Y%m%d%H%M%S")
 
     @property
     def group_id(self) -> str:
         return f"console:{_slug(self.group_name)}"
-
-    @property
-    def user_id(self) -> str:
-        return f"console:{_slug(self.user_name)}"
 
     def say(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
@@ -82,14 +78,14 @@ class ConsolePlatform:
         cmd, _, arg = line[1:].partition(" ")
         arg = arg.strip()
         if cmd == "as" and arg:
-            self.user_name = arg
+            self.user_name, self.user_id = arg, f"console:{_slug(arg)}"
             self.say(f"（现在你是 {arg}）")
         elif cmd == "group" and arg:
             self.group_name = arg
             self.say(f"（现在在群 {arg}）")
         elif cmd == "join":
             if arg:
-                self.user_name = arg
+                self.user_name, self.user_id = arg, f"console:{_slug(arg)}"
             return self._event("join")
         elif cmd == "leave":
             return self._event("leave")

@@ -1,0 +1,606 @@
+"""Replay throughput: the whole chain (transcript -> Bot -> store -> outbox -> sink) against raw SQLite.
+
+    .venv/bin/python bench/replay_throughput.py [--events N] [--rules N] [--seed S] [--quick]
+
+One run prints, on this machine:
+
+1. a deterministic transcript (seeded): N events over 100 groups and 5k members, over three days;
+   mostly text (some hit config.yaml's keywords), joins, images (a small file the bench writes),
+   red packets, links, leaves, renames, mini programs, contact cards;
+2. the full chain with config.yaml, driven exactly as `qunbot replay` drives it (bot/adapters/replay.py:
+   read_transcript on the file, chunks of 500, prefetch_seen, process, a final commit) with the real
+   Bot, default_handlers(), the Outbox from start_runtime, a DrivenClock, a JsonlSink writing to a
+   null stream and a SQLite file database in a temp dir -> events/s, and per-event handling latency
+   (Bot.latencies: handler chain only; the group commit is timed separately);
+3. the raw limit: sqlite3 executemany of the same rows into a table with the DDL of the bot's own
+   `events` table, one transaction, WAL, synchronous=FULL -> rows/s, and the ratio bot/raw;
+4. the same full chain with `--rules` (10k) keyword rules added to config.yaml's defaults (mostly
+   contains and exact, a few dozen regex), built as YAML text and loaded with Config.from_text; and
+   the time to match one message against that KeywordMatcher alone;
+5. RSS right after importing the bot, and the peak RSS of the whole run.
+
+The figures come as an aligned table, then one line of JSON with all of them. Targets are printed
+beside the figures, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import io
+import json
+import logging
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_YAML = ROOT / "config.yaml"
+
+N_GROUPS = 100
+N_MEMBERS = 5_000
+SPAN = timedelta(days=3)
+START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+HEAVY_MODULES = ("numpy", "pandas", "matplotlib", "PIL", "scipy", "torch", "jieba", "lxml", "uvloop")
+
+# Targets from the issue (printed beside the figures, never asserted).
+TARGET_RATIO, AIM_RATIO = 0.10, 0.25
+TARGET_P99_MS = 5.0
+TARGET_PEAK_MB = 150.0
+
+# A 1x1 PNG: what an image event points at.
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+FILLER = ("大家好", "今天的分享很有收获", "请问有人知道", "这个问题怎么解决", "哈哈哈", "收到", "谢谢老师",
+          "明天几点开始", "有没有人一起", "周末见", "赞👍", "我也遇到过", "同问", "好的好的", "学习了",
+          "这个思路不错", "晚上有直播吗", "链接打不开", "已经提交了", "求推荐一本书", "最近在做增长",
+          "数据复盘怎么做", "用户留存太低了", "Let me check", "OK 没问题", "刚下班", "早上好", "辛苦了")
+# Texts that config.yaml's keyword rules answer (exact 群规, contains 报名/签到, regex 资料, 作业 override).
+KEYWORD_TEXTS = ("群规", "看群规", "群 规！", "请问怎么报名呀", "报名链接发一下", "如何报名？", "课程资料在哪",
+                 "资料怎么领", "学习资料发一下", "怎么签到", "签到规则是什么", "作业怎么交", "交作业的地方在哪")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+COMPANIES = ("腾讯", "阿里", "字节", "美团", "京东", "小红书", "快手", "百度", "网易", "滴滴")
+ROLES = ("产品", "运营", "设计", "开发", "市场", "销售", "数据", "HR")
+CITIES = ("北京", "上海", "深圳", "杭州", "广州", "成都", "武汉", "南京")
+
+
+# -- measuring -------------------------------------------------------------------------------------
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def rss_mb() -> float | None:
+    """Current resident set size (Linux), or None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def pct(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def import_bot() -> SimpleNamespace:
+    """Import what `qunbot replay` imports (timed by the caller, for the RSS-after-import figure)."""
+    from bot.adapters.jsonl_sink import JsonlSink
+    from bot.adapters.replay import CHUNK, read_transcript, run_jobs_until
+    from bot.app import start_runtime
+    from bot.clock import DrivenClock
+    from handlers import default_handlers
+    from rules.config import Config
+    from rules.reload import ConfigHolder
+    from scheduler.driven import DueJobs
+    from scheduler.jobs import jobs_from_config
+
+    return SimpleNamespace(JsonlSink=JsonlSink, CHUNK=CHUNK, read_transcript=read_transcript,
+                           run_jobs_until=run_jobs_until, start_runtime=start_runtime, DrivenClock=DrivenClock,
+                           default_handlers=default_handlers, Config=Config, ConfigHolder=ConfigHolder,
+                           DueJobs=DueJobs, jobs_from_config=jobs_from_config)
+
+
+# -- the generated keyword rules -------------------------------------------------------------------
+
+def _cjk(rng: random.Random, n: int) -> str:
+    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(n))
+
+
+def make_rules(n: int, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """`n` keyword rules (about 70% contains, 30% exact, one in 250 regex) and, per rule, a text it
+    answers (so the transcript can hit them)."""
+    rng = random.Random(seed * 7919 + 1)
+    rules: list[dict[str, Any]] = []
+    examples: list[str] = []
+    for i in range(n):
+        if i % 250 == 17:
+            a, b = _cjk(rng, 2), _cjk(rng, 2)
+            kind = i // 250 % 3
+            if kind == 0:
+                pattern, example = f"({a}|{b})(在哪|哪里|怎么办|多少钱)", f"请问{b}哪里"
+            elif kind == 1:
+                pattern, example = f"{a}[0-9]{{2,4}}号{b}?", f"我是{a}123号"
+            else:
+                pattern, example = f"(?i){a}\\s*(vip|会员)\\s*{b}", f"{a} VIP {b}有吗"
+            rules.append({"name": f"r{i}", "match": "regex", "patterns": [pattern],
+                          "reply": "@{user_name} 关于「{matched}」请看群公告", "cooldown_seconds": 30})
+            examples.append(example)
+            continue
+        mode = "exact" if rng.random() < 0.3 else "contains"
+        patterns = [_cjk(rng, rng.randint(2, 5) if mode == "exact" else rng.randint(3, 5))
+                    for _ in range(rng.randint(1, 3))]
+        rules.append({"name": f"r{i}", "match": mode, "patterns": patterns,
+                      "reply": "@{user_name} 关于「{matched}」：请看群公告第 " + str(i % 97) + " 条",
+                      "cooldown_seconds": 30})
+        examples.append(patterns[0] if mode == "exact" else f"{rng.choice(FILLER)}{patterns[0]}吗")
+    return rules, examples
+
+
+def config_with_rules(rules: list[dict[str, Any]]) -> str:
+    """config.yaml with `rules` appended to the defaults' keywords, as YAML text.
+
+    The "运营深度精选-*" override replaces the keyword list for its groups; it is dropped here so that
+    every group matches against all the rules.
+    """
+    import yaml
+
+    data = yaml.safe_load(CONFIG_YAML.read_text(encoding="utf-8"))
+    data["defaults"]["keywords"] = [*data["defaults"]["keywords"], *rules]
+    for override in data.get("groups", {}).values():
+        if isinstance(override, dict):
+            override.pop("keywords", None)
+    return yaml.dump(data, allow_unicode=True, sort_keys=False, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+
+
+# -- the transcript --------------------------------------------------------------------------------
+
+def member_name(rng: random.Random, fits: bool) -> str:
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else "")
+    if fits:  # config.yaml's default format: 名字-公司-岗位-城市
+        return f"{name}-{rng.choice(COMPANIES)}-{rng.choice(ROLES)}-{rng.choice(CITIES)}"
+    return name if rng.random() < 0.7 else f"{name}{rng.randint(1, 99)}"
+
+
+def generate_events(n: int, seed: int, rule_examples: list[str]) -> Iterator[dict[str, Any]]:
+    """`n` events, deterministic for a seed, produced lazily (nothing but the member table is kept)."""
+    rng = random.Random(seed)
+    groups = []
+    for g in range(N_GROUPS):
+        name = f"运营深度精选-{g}期" if g % 25 == 3 else f"{rng.choice(ROLES)}交流{g}群"
+        groups.append((f"{20000000 + g}@chatroom", name))
+    members = []  # (user id, display name, groups)
+    for m in range(N_MEMBERS):
+        home = m % N_GROUPS
+        gs = (home,) if rng.random() < 0.7 else (home, rng.randrange(N_GROUPS))
+        members.append((f"wxid_{m:05d}{rng.randrange(36 ** 4):04x}", member_name(rng, rng.random() < 0.85), gs))
+    mean_gap = SPAN.total_seconds() / max(n, 1)
+    ts = START
+    kinds = (("text", 85), ("join", 3), ("image", 3), ("red_packet", 3), ("link", 2), ("leave", 1),
+             ("rename", 1), ("mini_program", 1), ("contact_card", 1))
+    population = [k for k, w in kinds for _ in range(w)]
+    recent: list[str] = []
+    for _ in range(n):
+        ts += timedelta(seconds=rng.expovariate(1 / mean_gap))
+        user, uname, gs = members[rng.randrange(N_MEMBERS)]
+        gid, gname = groups[rng.choice(gs)]
+        kind = rng.choice(population)
+        event_id = str(rng.getrandbits(62))
+        obj: dict[str, Any] = {"id": event_id, "ts": ts.isoformat(timespec="milliseconds"), "type": kind,
+                               "group": gid, "group_name": gname, "user": user, "user_name": uname}
+        if kind == "text":
+            r = rng.random()
+            if r < 0.04:
+                text = rng.choice(KEYWORD_TEXTS)
+            elif r < 0.06 and rule_examples:
+                text = rng.choice(rule_examples)
+            elif r < 0.062 and recent:
+                text = f"/why {rng.choice(recent)}"
+            else:
+                text = "，".join(rng.choice(FILLER) for _ in range(rng.randint(1, 3)))
+                if rng.random() < 0.5:
+                    text += _cjk(rng, rng.randint(2, 12))
+            obj["text"] = text
+            if rng.random() < 0.05:
+                obj["mentions"] = [members[rng.randrange(N_MEMBERS)][0]]
+        elif kind == "image":
+            obj["path"] = "media/small.png"
+        elif kind == "link":
+            obj["url"] = rng.choice(("https://docs.qq.com/doc/x", "https://mp.weixin.qq.com/s/abc",
+                                     "https://example.com/promo?id=" + str(rng.randrange(1000))))
+            obj["title"] = rng.choice(("本周分享", "活动报名", "限时优惠"))
+        elif kind == "mini_program":
+            obj["title"] = "打卡小程序"
+            obj["app"] = "wx_checkin"
+        elif kind == "contact_card":
+            obj["card_name"] = member_name(rng, False)
+        elif kind == "join":
+            obj["user_name"] = member_name(rng, rng.random() < 0.5)
+            if rng.random() < 0.5:
+                obj["inviter"] = members[rng.randrange(N_MEMBERS)][0]
+        elif kind == "rename":
+            obj["user_name"] = member_name(rng, rng.random() < 0.8)
+        if rng.random() < 0.01:
+            recent.append(event_id)
+            del recent[:-50]
+        yield obj
+
+
+def write_transcript(path: Path, n: int, seed: int, rule_examples: list[str]) -> dict[str, int]:
+    """Write the transcript as JSON lines (what `qunbot replay` reads); returns counts per type."""
+    (path.parent / "media").mkdir(exist_ok=True)
+    (path.parent / "media" / "small.png").write_bytes(PNG_1X1)
+    counts: dict[str, int] = {}
+    with path.open("w", encoding="utf-8") as out:
+        for obj in generate_events(n, seed, rule_examples):
+            counts[obj["type"]] = counts.get(obj["type"], 0) + 1
+            if obj["type"] == "text":
+                counts["text:keyword"] = counts.get("text:keyword", 0) + (obj["text"] in KEYWORD_TEXTS)
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    return counts
+
+
+def text_sample(path: Path, limit: int) -> list[str]:
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            obj = json.loads(line)
+            if obj["type"] == "text":
+                out.append(obj["text"])
+                if len(out) >= limit:
+                    break
+    return out
+
+
+# -- the full chain --------------------------------------------------------------------------------
+
+class NullWriter(io.TextIOBase):
+    """A text stream that forgets what it is given (the sink still serialises every action)."""
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def flush(self) -> None:
+        return None
+
+
+async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path: Path) -> dict[str, Any]:
+    """Replay `transcript` through the real bot as bot/adapters/replay.py:replay does, timed."""
+    clock = ns.DrivenClock()
+    sink = ns.JsonlSink(NullWriter())
+    holder = ns.ConfigHolder(config)
+    t_start = time.perf_counter()
+    runtime = await ns.start_runtime(holder, f"sqlite+aiosqlite:///{db_path}", clock, sink,
+                                     ns.default_handlers(), resend_all=True)
+    startup = time.perf_counter() - t_start
+    bot, store = runtime.bot, runtime.store
+    bot.latencies = []
+
+    # Time the group commits without changing them: wrap the bound methods on these instances only.
+    commit_db: list[float] = []
+    commit_all: list[float] = []
+    store_commit, bot_commit = store.commit, bot.commit
+
+    async def timed_store_commit() -> None:
+        t = time.perf_counter()
+        await store_commit()
+        commit_db.append(time.perf_counter() - t)
+
+    async def timed_bot_commit() -> None:
+        t = time.perf_counter()
+        await bot_commit()
+        commit_all.append(time.perf_counter() - t)
+
+    store.commit = timed_store_commit  # type: ignore[method-assign]
+    bot.commit = timed_bot_commit  # type: ignore[method-assign]
+
+    job_list = ns.jobs_from_config(config)
+    due_jobs = None
+    errors = io.StringIO()
+    processed = 0
+    parse_s = prefetch_s = 0.0
+    gc.collect()
+    t0 = time.perf_counter()
+    with transcript.open(encoding="utf-8", errors="replace") as handle:
+        events = ns.read_transcript(iter(handle), transcript.parent, errors)
+        while True:
+            tp = time.perf_counter()
+            chunk = [e for _, e in zip(range(ns.CHUNK), events, strict=False)]
+            tq = time.perf_counter()
+            parse_s += tq - tp
+            if not chunk:
+                break
+            await bot.prefetch_seen([e.id for e in chunk])
+            prefetch_s += time.perf_counter() - tq
+            for event in chunk:
+                if due_jobs is None:
+                    clock.set(event.ts)
+                    due_jobs = ns.DueJobs(job_list, clock.now())
+                await ns.run_jobs_until(bot, clock, due_jobs, event.ts)
+                clock.set(event.ts)
+                processed += await bot.process(event)
+    await bot.commit()
+    wall = time.perf_counter() - t0
+    t_close = time.perf_counter()
+    await runtime.close()
+    close_s = time.perf_counter() - t_close
+
+    con = sqlite3.connect(db_path)
+    try:
+        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("events", "actions", "members", "groups")}
+        sent = con.execute("SELECT count(*) FROM actions WHERE status = 'sent'").fetchone()[0]
+    finally:
+        con.close()
+    lat = sorted(bot.latencies)
+    handling = sum(lat)
+    commits = sum(commit_all)
+    return {
+        "events": processed,
+        "bad_lines": errors.getvalue().count("\n"),
+        "wall_s": wall,
+        "events_per_s": processed / wall if wall else float("nan"),
+        "startup_s": startup,
+        "close_s": close_s,
+        "p50_ms": pct(lat, 50) * 1000,
+        "p99_ms": pct(lat, 99) * 1000,
+        "p999_ms": pct(lat, 99.9) * 1000,
+        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        "handling_s": handling,
+        "parse_s": parse_s,
+        "prefetch_s": prefetch_s,
+        "commits": len(commit_all),
+        "commit_s": commits,
+        "commit_db_s": sum(commit_db),
+        "commit_max_ms": max(commit_all, default=0.0) * 1000,
+        "other_s": wall - handling - commits - parse_s - prefetch_s,
+        "actions_sent": sink.count,
+        "db_rows": rows,
+        "db_actions_sent": sent,
+    }
+
+
+# -- the raw limit ---------------------------------------------------------------------------------
+
+def events_ddl(bot_db: Path) -> list[str]:
+    """The CREATE statements of the bot's own `events` table and its indexes."""
+    con = sqlite3.connect(bot_db)
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL "
+            "ORDER BY type DESC")]  # table before its indexes
+    finally:
+        con.close()
+
+
+def raw_rows(transcript: Path, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows the bot writes for each event (naive-UTC times as SQLAlchemy stores them), in batches."""
+    rows: list[tuple[Any, ...]] = []
+    with transcript.open(encoding="utf-8") as handle:
+        for line in handle:
+            obj = json.loads(line)
+            ts = datetime.fromisoformat(obj["ts"]).astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+            rows.append((obj["id"], ts, obj.get("group"), obj.get("user"), obj["type"], json.dumps(obj), ts))
+            if len(rows) >= batch:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
+
+
+def run_raw(ddl: list[str], transcript: Path, db_path: Path, batch: int = 5_000) -> dict[str, Any]:
+    """executemany of the same event rows in one transaction (WAL, synchronous=FULL); only the
+    executemany calls and the COMMIT are timed (rows are built between the timed parts)."""
+    con = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        for stmt in ddl:
+            con.execute(stmt)
+        sql = ("INSERT INTO events (id, ts, group_id, user_id, type, payload, handled_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        n = 0
+        timed = 0.0
+        con.execute("BEGIN")
+        for rows in raw_rows(transcript, batch):
+            t = time.perf_counter()
+            con.executemany(sql, rows)
+            timed += time.perf_counter() - t
+            n += len(rows)
+        t = time.perf_counter()
+        con.execute("COMMIT")
+        timed += time.perf_counter() - t
+        count = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        con.close()
+    return {"rows": count, "inserted": n, "seconds": timed, "rows_per_s": n / timed if timed else float("nan")}
+
+
+# -- the matcher alone -----------------------------------------------------------------------------
+
+def time_matcher(matcher: Any, texts: list[str], rounds: int = 3) -> dict[str, Any]:
+    """Per-message time of KeywordMatcher.first_match (each text `rounds` times; median and p99)."""
+    samples: list[float] = []
+    hits = 0
+    for r in range(rounds):
+        for text in texts:
+            t = time.perf_counter_ns()
+            hit = matcher.first_match(text)
+            samples.append((time.perf_counter_ns() - t) / 1000)
+            hits += r == 0 and hit is not None
+    samples.sort()
+    return {"rules": len(matcher), "texts": len(texts), "hits": hits,
+            "median_us": pct(samples, 50), "p99_us": pct(samples, 99)}
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+def table(rows: list[tuple[str, str, str]]) -> str:
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    return "\n".join(f"  {a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows)
+
+
+def mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+async def bench(args: argparse.Namespace, ns: SimpleNamespace, tmp: Path, figures: dict[str, Any]) -> None:
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if not args.silent else (lambda *a: None)
+
+    rules, examples = make_rules(args.rules, args.seed)
+    transcript = tmp / "transcript.jsonl"
+    t = time.perf_counter()
+    counts = write_transcript(transcript, args.events, args.seed, examples)
+    figures["transcript"] = {"events": args.events, "groups": N_GROUPS, "members": N_MEMBERS,
+                             "bytes": transcript.stat().st_size, "types": counts,
+                             "write_s": round(time.perf_counter() - t, 2)}
+    say(f"transcript: {args.events} events, {transcript.stat().st_size / 1e6:.1f} MB, "
+        f"{time.perf_counter() - t:.1f}s")
+
+    # 2. the full chain with config.yaml
+    config = ns.Config.from_file(CONFIG_YAML)
+    say("full chain, config.yaml ...")
+    base = await run_chain(ns, config, transcript, tmp / "bot.db")
+    figures["bot"] = base
+    figures["peak_rss_after_bot_mb"] = peak_rss_mb()
+    say(f"  {base['events_per_s']:.0f} events/s")
+
+    # 3. the raw limit
+    say("raw executemany ...")
+    raw = run_raw(events_ddl(tmp / "bot.db"), transcript, tmp / "raw.db")
+    figures["raw"] = raw
+    figures["ratio"] = base["events_per_s"] / raw["rows_per_s"]
+    figures["peak_rss_after_raw_mb"] = peak_rss_mb()
+    say(f"  {raw['rows_per_s']:.0f} rows/s")
+
+    # 4. the same with many rules
+    say(f"building a config with {args.rules} extra keyword rules ...")
+    text = config_with_rules(rules)
+    del rules
+    t = time.perf_counter()
+    config_many = ns.Config.from_text(text, "bench-rules.yaml")
+    load_s = time.perf_counter() - t
+    del text
+    gid, gname = "20000000@chatroom", "bench"
+    t = time.perf_counter()
+    matcher = config_many.group(gid, gname).keywords
+    build_s = time.perf_counter() - t
+    figures["rules_config"] = {"rules": len(matcher), "load_s": load_s, "matcher_build_s": build_s,
+                               "regex_rules": sum(r.match == "regex" for r in matcher.rules)}
+    figures["matcher"] = time_matcher(matcher, text_sample(transcript, 2_000))
+    say(f"  loaded in {load_s:.1f}s, matcher built in {build_s:.2f}s; full chain ...")
+    many = await run_chain(ns, config_many, transcript, tmp / "bot-rules.db")
+    figures["bot_rules"] = many
+    figures["ratio_rules"] = many["events_per_s"] / raw["rows_per_s"]
+    say(f"  {many['events_per_s']:.0f} events/s")
+
+
+def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    b, r, m, k = figures["bot"], figures["raw"], figures["bot_rules"], figures["matcher"]
+    peak = figures["peak_rss_mb"]
+    n_rules = figures["rules_config"]["rules"]
+    rows = [
+        ("events (groups / members)", f"{b['events']}", f"({N_GROUPS} / {N_MEMBERS}); "
+                                                         f"{figures['transcript']['bytes'] / 1e6:.1f} MB JSONL"),
+        ("-- config.yaml --", "", ""),
+        ("bot events/s", f"{b['events_per_s']:,.0f}", f"wall {b['wall_s']:.2f}s, {b['commits']} commits, "
+                                                       f"{b['actions_sent']} actions sent"),
+        ("  time: handlers / commit / parse", f"{b['handling_s']:.2f}s",
+         f"/ {b['commit_s']:.2f}s (db {b['commit_db_s']:.2f}s) / {b['parse_s']:.2f}s, "
+         f"prefetch {b['prefetch_s']:.2f}s, rest {b['other_s']:.2f}s"),
+        ("handling latency p50", f"{b['p50_ms']:.3f} ms", ""),
+        ("handling latency p99", f"{b['p99_ms']:.3f} ms", f"p99.9 {b['p999_ms']:.2f} ms, max {b['max_ms']:.1f} ms, "
+                                                           f"slowest commit {b['commit_max_ms']:.0f} ms"),
+        ("-- raw sqlite3 --", "", ""),
+        ("raw executemany rows/s", f"{r['rows_per_s']:,.0f}", "one transaction, WAL, synchronous=FULL "
+                                                               "(reference ~80k)"),
+        ("ratio bot/raw", f"{figures['ratio']:.3f}", f"target >= {TARGET_RATIO} (aim {AIM_RATIO}): "
+                                                      f"{mark(figures['ratio'] >= TARGET_RATIO)}"),
+        (f"-- config.yaml + {args.rules} rules --", "", ""),
+        ("config load (from_text)", f"{figures['rules_config']['load_s']:.2f} s",
+         f"{n_rules} rules ({figures['rules_config']['regex_rules']} regex); "
+         f"matcher build {figures['rules_config']['matcher_build_s']:.2f}s"),
+        ("bot events/s", f"{m['events_per_s']:,.0f}", f"ratio bot/raw {figures['ratio_rules']:.3f}; "
+                                                       f"{m['actions_sent']} actions sent"),
+        ("handling latency p50", f"{m['p50_ms']:.3f} ms", ""),
+        ("handling latency p99", f"{m['p99_ms']:.3f} ms", f"target < {TARGET_P99_MS} ms: "
+                                                           f"{mark(m['p99_ms'] < TARGET_P99_MS)}; "
+                                                           f"p99.9 {m['p999_ms']:.2f} ms, max {m['max_ms']:.1f} ms"),
+        ("first_match alone, median", f"{k['median_us']:.1f} µs", f"p99 {k['p99_us']:.1f} µs over "
+                                                                   f"{k['texts']} texts x3 ({k['hits']} hit)"),
+        ("-- memory --", "", ""),
+        ("RSS after importing the bot", f"{figures['rss_after_import_mb']:.1f} MB",
+         f"{figures['rss_before_import_mb']:.1f} MB before; import {figures['import_s'] * 1000:.0f} ms; "
+         f"heavy: {', '.join(figures['heavy_modules']) or 'none'}"),
+        ("peak RSS (whole run)", f"{peak:.1f} MB", f"target < {TARGET_PEAK_MB:.0f} MB: "
+                                                    f"{mark(peak < TARGET_PEAK_MB)}; after bot run "
+                                                    f"{figures['peak_rss_after_bot_mb']:.1f} MB"),
+    ]
+    print(f"replay throughput ({'quick' if args.quick else 'full'}, seed {args.seed}, python "
+          f"{sys.version.split()[0]}, sqlite {sqlite3.sqlite_version})")
+    print(table(rows))
+    print(json.dumps(_rounded(figures), ensure_ascii=False, sort_keys=True))
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=None, help="events in the transcript (default 100000)")
+    parser.add_argument("--rules", type=int, default=10_000, help="extra keyword rules for run 4 (default 10000)")
+    parser.add_argument("--seed", type=int, default=20260302)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 5000 events unless --events is given")
+    parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+    if args.events is None:
+        args.events = 5_000 if args.quick else 100_000
+    if args.events <= 0 or args.rules < 0:
+        parser.error("--events must be > 0 and --rules >= 0")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+    figures: dict[str, Any] = {"rss_before_import_mb": rss_mb() or peak_rss_mb()}
+    before = set(sys.modules)
+    t = time.perf_counter()
+    ns = import_bot()
+    figures["import_s"] = time.perf_counter() - t
+    figures["rss_after_import_mb"] = rss_mb() or peak_rss_mb()
+    figures["modules_imported"] = len(set(sys.modules) - before)
+    figures["heavy_modules"] = sorted(m for m in HEAVY_MODULES if m in sys.modules)
+
+    with tempfile.TemporaryDirectory(prefix="qunbot-bench-") as tmp:
+        asyncio.run(bench(args, ns, Path(tmp), figures))
+    figures["peak_rss_mb"] = peak_rss_mb()
+    report(args, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Shared fixtures: a driven clock, a temp-file store, a bot wired to a recording platform."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Runtime, start_runtime
+from bot.clock import DrivenClock
+from bot.events import Action, Event, parse_event
+from bot.platform import Capabilities, Unsupported
+from handlers import default_handlers
+from rules.config import Config
+from rules.reload import ConfigHolder
+
+ROOT = Path(__file__).resolve().parent.parent
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=CST)
+
+BASIC_CONFIG = """
+bot: {name: 小管家, id: bot}
+outbox: {min_interval_seconds: 1, per_group_per_minute: 20}
+defaults:
+  rules: 不发广告
+  admins: [admin1]
+  operators: [op1]
+  welcome:
+    text: "欢迎 @{user_name} 加入{group_name}！{rules}"
+  keywords:
+    - {name: 群规, match: exact, patterns: [群规], reply: "{rules}", mention: true, cooldown_seconds: 60}
+    - {name: 报名, match: contains, patterns: [怎么报名], reply: "私聊群主报名", cooldown_seconds: 0}
+    - {name: 资料, match: regex, patterns: ['资料(在哪|哪里)'], reply: "资料见公告：{matched}", cooldown_seconds: 0}
+"""
+
+
+class FakePlatform:
+    """Records what the bot sent; can be told to fail or to lack capabilities."""
+
+    def __init__(self, capabilities: Capabilities | None = None) -> None:
+        self.capabilities = capabilities or Capabilities()
+        self.sent: list[Action] = []
+        self.fail_next = 0
+        self.attempts = 0
+
+    async def events(self) -> AsyncIterator[Event]:  # pragma: no cover - not used by tests
+        return
+        yield
+
+    async def send(self, action: Action) -> None:
+        self.attempts += 1
+        if action.action == "kick" and not self.capabilities.kick:
+            raise Unsupported("the bot is not the group owner")
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise ConnectionError("network down")
+        self.sent.append(action)
+
+    def texts(self) -> list[str]:
+        return [a.text or "" for a in self.sent if a.action == "send"]
+
+
+class EventFactory:
+    """Builds events with unique ids and increasing times."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.t = start
+        self.n = itertools.count(1)
+
+    def __call__(self, type_: str = "text", *, after: float = 1.0, **kw: Any) -> Event:
+        self.t += timedelta(seconds=after)
+        base: dict[str, Any] = {"id": f"e{next(self.n)}", "ts": self.t.isoformat(), "type": type_,
+                                "group": "g1", "group_name": "测试群", "user": "u1", "user_name": "小明"}
+        if type_ == "tick":
+            base = {k: base[k] for k in ("id", "ts", "type")}
+        base.update(kw)
+        return parse_event(base)
+
+
+@pytest.fixture
+def clock() -> DrivenClock:
+    return DrivenClock(T0.astimezone(UTC))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def make_event() -> EventFactory:
+    return EventFactory()
+
+
+@pytest.fixture
+def platform() -> FakePlatform:
+    return FakePlatform()
+
+
+@pytest.fixture
+def config_text() -> str:
+    return BASIC_CONFIG
+
+
+@pytest.fixture
+async def runtime(config_text: str, db_url: str, clock: DrivenClock, platform: FakePlatform
+                  ) -> AsyncIterator[Runtime]:
+    rt = await start_runtime(ConfigHolder(Config.from_text(config_text)), db_url, clock, platform,
+                             default_handlers())
+    yield rt
+    await rt.close()
+
+
+async def feed(rt: Runtime, clock: DrivenClock, *events: Event) -> None:
+    """Handle events as replay does (clock at each event's time), then commit."""
+    for event in events:
+        clock.set(event.ts)
+        await rt.bot.process(event)
+    await rt.bot.commit()

@@ -1,0 +1,95 @@
+"""The outbox: pacing on the clock, per-group and per-account caps, merging, retries, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import DrivenClock, SystemClock
+from bot.events import Action
+from bot.outbox import Outbox, Pacer
+from bot.platform import Capabilities
+from rules.schema import OutboxSettings
+from storage.store import Store
+from tests.conftest import FakePlatform
+
+T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def send(group: str, text: str, ts: datetime = T) -> Action:
+    return Action(action="send", rule="test", group=group, text=text, ts=ts)
+
+
+def test_pacer_spaces_messages_per_group_and_caps_a_minute() -> None:
+    pacer = Pacer(OutboxSettings(min_interval_seconds=1, per_group_per_minute=20, per_account_per_minute=1000))
+    times = [pacer.reserve("g1", T) for _ in range(25)]
+    assert times[:3] == [T, T + timedelta(seconds=1), T + timedelta(seconds=2)]
+    assert times[19] == T + timedelta(seconds=19)
+    assert times[20] == T + timedelta(minutes=1)  # the 21st waits for the minute window
+    assert pacer.reserve("g2", T) == T  # another group is not held up
+
+
+def test_pacer_caps_the_whole_account() -> None:
+    pacer = Pacer(OutboxSettings(min_interval_seconds=0, per_group_per_minute=100, per_account_per_minute=3))
+    times = [pacer.reserve(f"g{i}", T) for i in range(4)]
+    assert times == [T, T, T, T + timedelta(minutes=1)]
+
+
+async def test_driven_clock_delivers_at_once_with_paced_timestamps(tmp_path) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    await store.open()
+    platform = FakePlatform()
+    outbox = Outbox(platform, DrivenClock(T), OutboxSettings(), store)
+    await outbox.submit([("a", send("g1", "one")), ("b", send("g1", "two")), ("c", send("g2", "three"))])
+    assert [(a.text, a.ts) for a in platform.sent] == [
+        ("one", T), ("two", T + timedelta(seconds=1)), ("three", T)]
+    await store.close()
+
+
+async def test_live_sends_never_block_and_consecutive_texts_merge(tmp_path) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    await store.open()
+    platform = FakePlatform(Capabilities(merge_texts=True))
+    clock = SystemClock()
+    outbox = Outbox(platform, clock, OutboxSettings(min_interval_seconds=0.2), store)
+    now = clock.now()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await outbox.submit([(str(i), send("g1", f"m{i}", now)) for i in range(5)])
+    assert loop.time() - started < 0.05  # submit returned without waiting for the pace
+    await outbox.drain(5)
+    assert "".join(platform.texts()).count("m") == 5
+    assert [a.text for a in platform.sent] == ["m0\nm1\nm2\nm3\nm4"]  # the burst went out as one
+    await store.close()
+
+
+async def test_failed_sends_are_retried_then_marked(tmp_path) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    await store.open()
+    platform = FakePlatform()
+    platform.fail_next = 2
+    outbox = Outbox(platform, DrivenClock(T), OutboxSettings(max_attempts=5), store)
+    await outbox.submit([("a", send("g1", "hello"))])
+    assert platform.attempts == 3 and platform.texts() == ["hello"] and outbox.delivered == 1
+    platform.fail_next = 10
+    await outbox.submit([("b", send("g1", "lost"))])
+    assert outbox.failed == 1 and platform.attempts == 8
+    await store.close()
+
+
+async def test_a_kick_the_platform_cannot_do_goes_to_the_operators(tmp_path) -> None:
+    from bot.app import operator_fallback
+    from rules.config import Config
+    from rules.reload import ConfigHolder
+
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    await store.open()
+    platform = FakePlatform(Capabilities(kick=False))
+    holder = ConfigHolder(Config.from_text("defaults: {operators: [op1, op2]}\n"))
+    outbox = Outbox(platform, DrivenClock(T), OutboxSettings(), store, fallback=operator_fallback(holder))
+    kick = Action(action="kick", rule="ads/link", group="g1", user="spammer", reason="广告 3 次", ts=T)
+    await outbox.submit([("k", kick)])
+    assert [(a.user, a.action) for a in platform.sent] == [("op1", "send"), ("op2", "send")]
+    assert "spammer" in platform.sent[0].text and "广告 3 次" in platform.sent[0].text
+    assert platform.sent[0].data["fallback_for"] == "kick"
+    await store.close()

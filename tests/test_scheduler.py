@@ -1,0 +1,80 @@
+"""Scheduled jobs in replay: due instants from APScheduler triggers, in order, before later events,
+the clock set to each due time, never twice for the same instant."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.adapters.replay import replay
+from bot.core import JobContext, JobSpec
+from bot.events import Action
+from rules.config import Config
+from scheduler.driven import DueJobs
+from scheduler.live import latest_fire_time
+from tests.conftest import BASIC_CONFIG, ROOT
+
+CST = timezone(timedelta(hours=8))
+
+
+def announcer(job_id: str, text: str, hour: int, minute: int = 0) -> JobSpec:
+    async def run(ctx: JobContext) -> list[Action]:
+        return [Action(action="send", rule="announcements", group="g1",
+                       text=f"{text} @ {ctx.clock.now().astimezone(CST):%H:%M}", data={"due": ctx.due.isoformat()})]
+
+    return JobSpec(job_id, CronTrigger(hour=hour, minute=minute, timezone="Asia/Shanghai"), run)
+
+
+def test_due_jobs_come_in_time_order_across_days() -> None:
+    jobs = [announcer("night", "晚上好", 21), announcer("morning", "早上好", 9)]
+    due = DueJobs(jobs, datetime(2026, 3, 2, 10, 0, tzinfo=CST))
+    fired = [(d.astimezone(CST).strftime("%d %H:%M"), j.id) for d, j in due.due_until(
+        datetime(2026, 3, 3, 21, 0, tzinfo=CST))]
+    assert fired == [("02 21:00", "night"), ("03 09:00", "morning"), ("03 21:00", "night")]
+
+
+def test_live_scheduler_finds_the_instant_a_late_run_belongs_to() -> None:
+    trigger = CronTrigger(hour=9, minute=0, timezone="Asia/Shanghai")
+    now = datetime(2026, 3, 2, 9, 12, 30, tzinfo=CST)
+    assert latest_fire_time(trigger, now, 1800) == datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+    assert latest_fire_time(trigger, now, 600) is None  # more than 10 minutes late: skipped
+
+
+def write_transcript(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+async def test_replay_runs_due_jobs_before_later_events_and_until(tmp_path: Path) -> None:
+    base = {"type": "text", "group": "g1", "group_name": "群", "user": "u1", "user_name": "小明"}
+    write_transcript(tmp_path / "t.jsonl", [
+        {**base, "id": "a", "ts": "2026-03-02T08:59:00+08:00", "text": "群规"},
+        {**base, "id": "b", "ts": "2026-03-02T09:00:00+08:00", "text": "hello"},
+        {**base, "id": "c", "ts": "2026-03-02T20:00:00+08:00", "text": "群规"},
+    ])
+    jobs = [announcer("morning", "早上好", 9), announcer("night", "晚上好", 21)]
+    db = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    out = io.StringIO()
+    until = datetime(2026, 3, 3, 9, 30, tzinfo=CST)
+    assert await replay(Config.from_text(BASIC_CONFIG), tmp_path / "t.jsonl", db_url=db, until=until, out=out,
+                        jobs=jobs) == 0
+    actions = [json.loads(line) for line in out.getvalue().splitlines()]
+    seq = [(a["rule"], a.get("data", {}).get("event") or a["text"]) for a in actions]
+    assert seq == [("keywords/群规", "a"), ("announcements", "早上好 @ 09:00"), ("keywords/群规", "c"),
+                   ("announcements", "晚上好 @ 21:00"), ("announcements", "早上好 @ 09:00")]
+    job_actions = [a for a in actions if a["rule"] == "announcements"]
+    assert all("event" not in a["data"] for a in job_actions)
+    assert datetime.fromisoformat(job_actions[0]["ts"]) == datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+    # the same transcript again on the same database: every event and job instant was seen
+    again = io.StringIO()
+    await replay(Config.from_text(BASIC_CONFIG), tmp_path / "t.jsonl", db_url=db, until=until, out=again, jobs=jobs)
+    assert again.getvalue() == ""
+
+
+def test_the_shipped_config_schedules_nothing_until_the_jobs_are_built() -> None:
+    from scheduler.jobs import jobs_from_config
+
+    assert jobs_from_config(Config.from_file(ROOT / "config.yaml")) == []

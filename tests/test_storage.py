@@ -1,0 +1,81 @@
+"""Storage: migrations, member stats, group commit, and no loss when a commit fails."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.clock import DrivenClock
+from storage.store import Store
+from tests.conftest import EventFactory, FakePlatform, feed
+
+
+async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = Store.from_url(f"sqlite+aiosqlite:///{path}")
+    await store.open()
+    await store.close()
+    con = sqlite3.connect(path)
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    assert {"groups", "members", "events", "actions", "job_runs", "alembic_version"} <= tables
+    assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0001"
+
+
+async def test_member_stats_follow_joins_messages_and_leaves(runtime, clock: DrivenClock,
+                                                            make_event: EventFactory) -> None:
+    join = make_event("join", user="u5", user_name="新人")
+    talk = [make_event(text="你好", user="u5", user_name="新人-北京") for _ in range(3)]
+    leave = make_event("leave", user="u5", user_name="新人-北京")
+    await feed(runtime, clock, join, *talk)
+    member = await runtime.store.member("g1", "u5")
+    assert member.message_count == 3 and member.display_name == "新人-北京"
+    assert member.joined_at == join.ts and member.left_at is None
+    assert member.first_seen_at == join.ts and member.last_active_at == talk[-1].ts
+    await feed(runtime, clock, leave)
+    member = await runtime.store.member("g1", "u5")
+    assert member.left_at == leave.ts and member.message_count == 3
+    rejoin = make_event("join", user="u5", user_name="新人-北京")
+    await feed(runtime, clock, rejoin)
+    member = await runtime.store.member("g1", "u5")
+    assert member.left_at is None and member.joined_at == rejoin.ts
+
+
+async def test_many_events_share_one_commit_and_act_only_after_it(runtime, clock: DrivenClock,
+                                                                 platform: FakePlatform,
+                                                                 make_event: EventFactory) -> None:
+    for n in range(5):
+        event = make_event(text="群规", group=f"g{n}")
+        clock.set(event.ts)
+        await runtime.bot.process(event)
+    assert platform.sent == []  # nothing leaves before the commit that makes it durable
+    await runtime.bot.commit()
+    assert len(platform.sent) == 5
+
+
+async def test_a_failed_commit_is_retried_and_loses_nothing(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                           make_event: EventFactory,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    store = runtime.store
+    real_commit = Store.commit
+    failures = {"left": 2}
+
+    async def flaky_commit(self: Store) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            async with self._lock:
+                await self._flush()  # the writes reached the transaction, then the commit fails
+            raise sqlite3.OperationalError("database is locked")
+        await real_commit(self)
+
+    monkeypatch.setattr(Store, "commit", flaky_commit)
+    events = [make_event(text="群规", group=f"g{n}") for n in range(3)]
+    await feed(runtime, clock, *events)
+    assert "database commit failed" in caplog.text
+    assert await store.count("events") == 3
+    member = await store.member("g0", "u1")
+    assert member.message_count == 1  # the journal ran again after the rollback, once
+    assert len(platform.sent) == 3

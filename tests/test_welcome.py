@@ -1,0 +1,84 @@
+"""welcome: greeting with the rules on join, rename reminders at most once a day, thanks on a fit."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import start_runtime
+from bot.clock import DrivenClock
+from handlers import default_handlers
+from rules.config import Config
+from rules.reload import ConfigHolder
+from tests.conftest import BASIC_CONFIG, EventFactory, FakePlatform, feed
+
+FORMAT = BASIC_CONFIG + """
+  welcome:
+    text: "欢迎 @{user_name} 加入{group_name}！{rules}"
+    name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
+    rename_reminder: "@{user_name} 请改成「{name_format}」"
+    rename_thanks: "谢谢 @{user_name}"
+"""
+
+
+@pytest.fixture
+def config_text() -> str:
+    return FORMAT.replace('  welcome:\n    text: "欢迎 @{user_name} 加入{group_name}！{rules}"\n', "", 1)
+
+
+async def test_join_gets_a_welcome_with_the_rules_and_a_mention(runtime, clock: DrivenClock,
+                                                                platform: FakePlatform,
+                                                                make_event: EventFactory) -> None:
+    await feed(runtime, clock, make_event("join", user="u7", user_name="阿强-北京", inviter="u1"))
+    [sent] = platform.sent
+    assert sent.rule == "welcome" and sent.mentions == ("u7",)
+    assert sent.text == "欢迎 @阿强-北京 加入测试群！不发广告" and sent.data["rename_asked"] is False
+
+
+async def test_a_name_off_format_is_asked_on_join_then_at_most_once_a_day(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
+    join = make_event("join", user="u7", user_name="阿强")
+    same_day = [make_event(text="大家好", user="u7", user_name="阿强", after=600) for _ in range(3)]
+    next_day = make_event(text="早", user="u7", user_name="阿强", after=86_400)
+    await feed(runtime, clock, join, *same_day, next_day)
+    rules = [a.rule for a in platform.sent]
+    assert rules == ["welcome", "welcome/rename-reminder"]
+    assert "请改成「名字-城市」" in platform.sent[0].text
+    assert platform.sent[1].data["event"] == next_day.id
+
+
+async def test_local_day_boundary_follows_the_configured_time_zone(
+        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    cst = timezone(timedelta(hours=8))
+    make = EventFactory(datetime(2026, 3, 2, 23, 59, 0, tzinfo=cst))
+    late = make(text="晚安", user_name="阿强", after=58)          # 23:59:58 local
+    after_midnight = make(text="早", user_name="阿强", after=4)   # 00:00:02 local, the next day
+    await feed(runtime, clock, late, after_midnight)
+    assert [a.data["event"] for a in platform.sent] == [late.id, after_midnight.id]
+
+
+async def test_rename_to_a_fitting_name_is_thanked_once(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                         make_event: EventFactory) -> None:
+    await feed(runtime, clock,
+               make_event("join", user="u7", user_name="阿强"),
+               make_event("rename", user="u7", user_name="阿强-上海"),
+               make_event("rename", user="u7", user_name="阿强-北京"))
+    assert [a.rule for a in platform.sent] == ["welcome", "welcome/rename-thanks"]
+    assert platform.sent[1].text == "谢谢 @阿强-上海"
+
+
+async def test_rename_to_another_bad_name_is_reminded(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                       make_event: EventFactory) -> None:
+    await feed(runtime, clock, make_event("rename", user="u8", user_name="bob"))
+    assert [a.rule for a in platform.sent] == ["welcome/rename-reminder"]
+
+
+async def test_welcome_can_be_switched_off_per_group(db_url: str, clock: DrivenClock,
+                                                     make_event: EventFactory) -> None:
+    config = Config.from_text(BASIC_CONFIG + 'groups:\n  "安静群*":\n    welcome: {enabled: false}\n')
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    await feed(rt, clock, make_event("join", group_name="安静群1"), make_event("join", group="g2", group_name="热闹群"))
+    await rt.close()
+    assert [a.group for a in platform.sent] == ["g2"]
