@@ -33,7 +33,10 @@ class _MemberEvent(_EventBase):
 
 
 class TextEvent(_MemberEvent):
+    """A text message; without `group` it is a direct message to the bot."""
+
     type: Literal["text"] = "text"
+    group: str | None = None  # type: ignore[assignment]
     text: str
     mentions: tuple[str, ...] = ()
 
@@ -79,18 +82,39 @@ class RenameEvent(_MemberEvent):
     type: Literal["rename"] = "rename"
 
 
+class MediaEvent(_MemberEvent):
+    """A message of a kind no handler reads (voice, video, sticker, file, location …): still activity."""
+
+    type: Literal["media"] = "media"
+    kind: str
+
+
+class RecallEvent(_MemberEvent):
+    """The member recalled (撤回) one of their messages."""
+
+    type: Literal["recall"] = "recall"
+    message_id: str
+
+
+class TopicEvent(_MemberEvent):
+    """The group was renamed (the member is who changed it); `group_name` is the new name."""
+
+    type: Literal["topic"] = "topic"
+    old_topic: str | None = None
+
+
 class TickEvent(_EventBase):
     type: Literal["tick"] = "tick"
 
 
 Event = Annotated[
     TextEvent | ImageEvent | LinkEvent | MiniProgramEvent | ContactCardEvent | RedPacketEvent
-    | JoinEvent | LeaveEvent | RenameEvent | TickEvent,
+    | JoinEvent | LeaveEvent | RenameEvent | MediaEvent | RecallEvent | TopicEvent | TickEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES = ("text", "image", "link", "mini_program", "contact_card", "red_packet",
-               "join", "leave", "rename", "tick")
-MESSAGE_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet"})
+               "join", "leave", "rename", "tick", "media", "recall", "topic")
+MESSAGE_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -158,14 +182,15 @@ def reply(event: Event, rule: str, text: str, *, mention: bool = False, **data: 
 
     With `mention`, the sender is @mentioned (and "@name " is put in front when the text lacks it).
     """
-    if mention and event.user_name and f"@{event.user_name}" not in text:
+    if mention and event.group and event.user_name and f"@{event.user_name}" not in text:
         text = f"@{event.user_name} {text}"
     return Action(
         action="send",
         rule=rule,
         group=event.group,
+        user=None if event.group else event.user,
         text=text,
-        mentions=(event.user,) if mention and event.user else (),
+        mentions=(event.user,) if mention and event.user and event.group else (),
         reply_to=event.id,
         data={"event": event.id, **data},
     )

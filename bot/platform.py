@@ -20,6 +20,12 @@ class Capabilities:
     merge_texts: bool = False
 
 
+class PlatformFatal(Exception):
+    """The platform cannot be used and no retry will help (missing extra, wrong token, wrong endpoint).
+
+    Its message is one line for the user."""
+
+
 class Unsupported(Exception):
     """The platform cannot do this action here (no such capability, or the bot lacks the right)."""
 

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+from collections.abc import Callable
 
-from bot.app import start_runtime
-from bot.clock import OffsetClock, SystemClock
-from bot.platform import Platform
+from bot.app import Runtime, start_runtime
+from bot.clock import Clock, OffsetClock, SystemClock
+from bot.platform import Platform, PlatformFatal
 from handlers import default_handlers
 from rules.config import Config
 from rules.reload import ConfigHolder
@@ -29,42 +31,70 @@ def make_platform(adapter: str, config: Config, clock: SystemClock) -> Platform:
         try:
             from bot.adapters.wechaty import WechatyPlatform
         except ImportError as exc:
-            raise SystemExit(f"the wechaty adapter needs the extra: pip install 'qunbot[wechat]' ({exc.name} "
-                             "is missing)") from None
-        return WechatyPlatform.from_config(config)
-    raise SystemExit(f"unknown adapter {adapter!r} (console, wechaty)")
+            raise PlatformFatal(f"the wechaty adapter needs the extra: pip install 'qunbot[wechat]' "
+                                f"({exc.name} is missing)") from None
+        return WechatyPlatform.from_config(config, clock)
+    raise PlatformFatal(f"unknown adapter {adapter!r} (console, wechaty)")
 
 
 async def run_live(config: Config, config_path: str | None, adapter: str, db_url: str) -> int:
     """Run until the platform closes or SIGINT/SIGTERM; returns the exit status."""
     clock = OffsetClock()
-    platform = make_platform(adapter, config, clock)
-    holder = ConfigHolder(config, config_path)
-    runtime = await start_runtime(holder, db_url, clock, platform, default_handlers())
-    bot = runtime.bot
+    try:
+        platform = make_platform(adapter, config, clock)
+    except PlatformFatal as exc:
+        print(f"qunbot: {exc}", file=sys.stderr)
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if adapter == "console":
+        getattr(platform, "say", print)(f"qunbot 控制台：你是「{getattr(platform, 'user_name', '')}」，"
+                                        f"在群「{getattr(platform, 'group_name', '')}」。输入 :help 查看命令。")
+    return await serve(platform, ConfigHolder(config, config_path), db_url, clock, stop,
+                       drain_seconds=30 if adapter == "console" else 2)
+
+
+async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Clock, stop: asyncio.Event, *,
+                drain_seconds: float = 2, started: Callable[[Runtime], None] | None = None) -> int:
+    """Serve a platform until it closes or `stop` is set: bot, committer, scheduler, hot reload.
+
+    Shutdown: stop reading, handle what was queued, commit, let paced sends go out (up to
+    `drain_seconds`), close. Returns 1 when the platform failed for good, else 0.
+    """
+    runtime = await start_runtime(holder, db_url, clock, platform, default_handlers())
+    bot = runtime.bot
+    if started is not None:
+        started(runtime)
     scheduler = LiveScheduler(bot)
     holder.listeners.append(scheduler.rebuild)
     scheduler.start()
     committer = asyncio.create_task(bot.run_committer(stop), name="committer")
-    watcher = asyncio.create_task(holder.watch(stop), name="config-watch") if config_path else None
+    watcher = asyncio.create_task(holder.watch(stop), name="config-watch") if holder.path else None
 
     async def pump() -> None:
         async for event in platform.events():
             bot.dispatch(event)
-        log.info("the %s adapter closed", adapter)
+        log.info("the platform closed")
 
-    if adapter == "console":
-        getattr(platform, "say", print)(f"qunbot 控制台：你是「{getattr(platform, 'user_name', '')}」，"
-                                        f"在群「{getattr(platform, 'group_name', '')}」。输入 :help 查看命令。")
     pumping = asyncio.create_task(pump(), name="platform")
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({pumping, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    status = 0
+    if pumping.done() and not pumping.cancelled() and pumping.exception() is not None:
+        exc = pumping.exception()
+        if isinstance(exc, PlatformFatal):
+            print(f"qunbot: {exc}", file=sys.stderr)
+        else:
+            log.error("the platform failed", exc_info=exc)
+        status = 1
     log.info("shutting down")
+    stopper.cancel()
+    stop_reading = getattr(platform, "stop", None)
+    if stop_reading is not None:
+        stop_reading()
     pumping.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await pumping
@@ -78,10 +108,9 @@ async def run_live(config: Config, config_path: str | None, adapter: str, db_url
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await watcher
-    # let paced sends finish (console: what the bot answered the last lines)
-    await runtime.outbox.drain(seconds=30 if adapter == "console" else 2)
+    await runtime.outbox.drain(seconds=drain_seconds)
     await runtime.close()
     close = getattr(platform, "close", None)
     if close is not None:
         await close()
-    return 0
+    return status

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.core import Band, Handler
-from bot.events import Event, Note, Outcome, reply
+from bot.events import MESSAGE_TYPES, Event, Note, Outcome, reply
 
 
 def _fits(ctx: Context, name: str | None) -> bool:
@@ -69,7 +69,7 @@ def _matches(event: Event, ctx: Context) -> bool:
     if event.type in ("join", "rename"):
         return True
     # only members of groups with a name format are checked on ordinary messages
-    return ctx.group is not None and ctx.group.name_format is not None and event.type != "leave"
+    return ctx.group is not None and ctx.group.name_format is not None and event.type in MESSAGE_TYPES
 
 
 HANDLER = Handler("welcome", Band.AUTO_REPLY, handle, matches=_matches, order=0)

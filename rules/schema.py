@@ -285,8 +285,14 @@ class OutboxSettings(Section):
 
 
 class WechatySettings(Section):
+    """The puppet service. Empty endpoint/token fall back to WECHATY_PUPPET_SERVICE_ENDPOINT/_TOKEN."""
+
     endpoint: str | None = None
     token: str | None = None
+    media_max_bytes: Annotated[int, Field(gt=0)] = 20 * 1024 * 1024
+    heartbeat_timeout_seconds: Annotated[float, Field(gt=0)] = 90.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 30.0
+    member_name_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
 
 
 class BatchSettings(Section):

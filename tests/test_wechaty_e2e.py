@@ -1,0 +1,292 @@
+"""End to end through the real protocol: the bot (Wechaty adapter) against the Node.js puppet-service
+gateway backed by the mock puppet. Skips locally without node; under CI=true a missing node fails."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.wechaty import WechatyPlatform
+from bot.app import Runtime
+from bot.clock import SystemClock
+from bot.events import Action
+from bot.runner import serve
+from rules.config import Config
+from rules.reload import ConfigHolder
+from tests.conftest import ROOT
+from tests.gateway_harness import BOT, ROOM, ROOM2, TOKEN, Gateway, gateway_missing
+
+CONFIG = """
+bot: {name: 群管机器人, id: qunbot_self, media_dir: MEDIA}
+outbox: {min_interval_seconds: 0.05}
+wechaty: {heartbeat_timeout_seconds: 10, reconnect_max_seconds: 1, member_name_ttl_seconds: 0}
+defaults:
+  rules: 友善交流，不发广告
+  admins: [wxid_alice]
+  operators: [wxid_carol]
+  welcome:
+    text: "欢迎 @{user_name} 加入{group_name}！{rules}"
+    name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
+    rename_thanks: "谢谢 @{user_name} 改好群昵称"
+  keywords:
+    - {name: 群规, match: exact, patterns: [群规], reply: "{rules}", mention: true, cooldown_seconds: 0}
+"""
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    missing = gateway_missing()
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs the Wechaty test gateway: {missing}")
+        pytest.skip(missing)
+    gw = Gateway(tmp_path_factory.mktemp("gateway"))
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+class LiveBot:
+    """The real bot serving the gateway in this process."""
+
+    def __init__(self, gateway: Gateway, tmp: Path, token: str = TOKEN) -> None:
+        text = CONFIG.replace("MEDIA", str(tmp / "media"))
+        self.config = Config.from_text(text)
+        self.db = tmp / "bot.db"
+        self.platform = WechatyPlatform(gateway.endpoint, token, self.config.model.wechaty, tmp / "media",
+                                        SystemClock())
+        self.stop = asyncio.Event()
+        self.runtime: Runtime | None = None
+        self.task: asyncio.Task[int] | None = None
+
+    async def __aenter__(self) -> LiveBot:
+        ready = asyncio.Event()
+
+        def started(rt: Runtime) -> None:
+            self.runtime = rt
+            ready.set()
+
+        self.task = asyncio.create_task(serve(self.platform, ConfigHolder(self.config),
+                                              f"sqlite+aiosqlite:///{self.db}", SystemClock(), self.stop,
+                                              started=started))
+        await asyncio.wait_for(ready.wait(), 10)
+        for _ in range(200):  # logged in: the login event named the bot
+            if self.platform.self_id == BOT:
+                break
+            await asyncio.sleep(0.05)
+        assert self.platform.self_id == BOT
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 15)
+
+    def rows(self, sql: str) -> list[tuple]:
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+async def live(gateway: Gateway, tmp_path: Path) -> AsyncIterator[LiveBot]:
+    await gateway.post("/reset")
+    async with LiveBot(gateway, tmp_path) as bot:
+        yield bot
+
+
+def png_bytes(width: int = 64, height: int = 64) -> bytes:
+    import struct
+
+    raw = b"".join(b"\x00" + bytes((x * 3 + y) % 256 for x in range(width * 3)) for y in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+async def test_keyword_reply_in_the_room_with_the_mention(gateway: Gateway, live: LiveBot) -> None:
+    sent_id = (await gateway.post("/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"}))["id"]
+    reply = await gateway.wait_sent(lambda m: m["room"] == ROOM and "友善交流" in (m["text"] or ""))
+    assert reply["mentions"] == ["wxid_alice"] and reply["text"].startswith("@Alice ")
+    await asyncio.sleep(0.3)
+    assert live.rows(f"select type, user_id from events where id = '{sent_id}'") == [("text", "wxid_alice")]
+    # the bot's own reply comes back as a message event and is ignored
+    assert live.rows("select count(*) from events where user_id = 'qunbot_self'") == [(0,)]
+
+
+async def test_welcome_on_join_and_thanks_after_a_rename(gateway: Gateway, live: LiveBot) -> None:
+    await gateway.post("/join", {"room": ROOM, "members": [{"id": "wxid_new", "name": "新人"}],
+                                 "inviter": "wxid_alice"})
+    welcome = await gateway.wait_sent(lambda m: "欢迎 @新人" in (m["text"] or ""))
+    assert welcome["room"] == ROOM and welcome["mentions"] == ["wxid_new"] and "名字-城市" in welcome["text"]
+    await gateway.post("/rename", {"room": ROOM, "member": "wxid_new", "alias": "新人-北京"})
+    await gateway.post("/say", {"from": "wxid_new", "room": ROOM, "text": "大家好"})
+    thanks = await gateway.wait_sent(lambda m: "改好群昵称" in (m["text"] or ""))
+    assert thanks["text"] == "谢谢 @新人-北京 改好群昵称"
+    assert live.rows("select inviter from (select json_extract(payload, '$.inviter') as inviter, type from events)"
+                     " where type = 'join'") == [("wxid_alice",)]
+    assert live.rows("select count(*) from events where type = 'rename' and user_id = 'wxid_new'") == [(1,)]
+
+
+async def test_an_image_arrives_intact_where_handlers_can_read_it(gateway: Gateway, live: LiveBot,
+                                                                  tmp_path: Path) -> None:
+    data = png_bytes(200, 150) + os.urandom(30_000)  # over 20 KB: the service streams it
+    source = tmp_path / "poster.png"
+    source.write_bytes(data)
+    message_id = (await gateway.post("/image", {"from": "wxid_bob", "room": ROOM, "path": str(source)}))["id"]
+    for _ in range(100):
+        rows = live.rows(f"select json_extract(payload, '$.path') from events where id = '{message_id}'")
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    [(path,)] = rows
+    assert Path(path).read_bytes() == data
+    assert Path(path).is_relative_to(tmp_path / "media")
+
+
+async def test_a_kick_removes_the_member_and_a_kick_the_bot_cannot_do_goes_to_operators(
+        gateway: Gateway, live: LiveBot) -> None:
+    assert live.runtime is not None
+    await live.runtime.outbox.submit([
+        ("k1", Action(action="kick", rule="test/kick", group=ROOM, user="wxid_dave", reason="广告")),
+        ("k2", Action(action="kick", rule="test/kick", group=ROOM2, user="wxid_eve", reason="广告")),
+    ])
+    for _ in range(100):
+        members = (await gateway.get(f"/members?room={ROOM}"))["members"]
+        if "wxid_dave" not in members:
+            break
+        await asyncio.sleep(0.05)
+    assert "wxid_dave" not in members
+    assert "wxid_eve" in (await gateway.get(f"/members?room={ROOM2}"))["members"]
+    note = await gateway.wait_sent(lambda m: m["to"] == "wxid_carol" and "wxid_eve" in (m["text"] or ""))
+    assert "请手动将 wxid_eve 移出群" in note["text"]
+    for _ in range(100):  # the kick comes back as a leave, removed by the bot
+        rows = live.rows("select json_extract(payload, '$.removed_by') from events where type = 'leave'")
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    assert rows == [(BOT,)]
+
+
+async def test_an_owner_command_works_in_a_private_chat(gateway: Gateway, live: LiveBot) -> None:
+    said = (await gateway.post("/say", {"from": "wxid_bob", "room": ROOM, "text": "群规"}))["id"]
+    await gateway.wait_sent(lambda m: m["room"] == ROOM and "友善交流" in (m["text"] or ""))
+    await asyncio.sleep(0.2)
+    await gateway.post("/say", {"from": "wxid_alice", "text": f"/why {said}"})
+    answer = await gateway.wait_sent(lambda m: m["to"] == "wxid_alice" and not m["room"])
+    assert f"事件 {said}" in answer["text"] and "keywords/群规" in answer["text"]
+
+
+async def test_reconnect_after_the_gateway_restarts_handles_nothing_twice(gateway: Gateway, tmp_path: Path) -> None:
+    await gateway.post("/reset")
+    async with LiveBot(gateway, tmp_path) as bot:
+        await gateway.post("/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"})
+        await gateway.wait_sent(lambda m: "友善交流" in (m["text"] or ""))
+        connects = bot.platform.connects
+        await asyncio.to_thread(gateway.restart)  # the world and the logs start afresh
+        for _ in range(200):
+            if bot.platform.connects > connects and bot.platform.self_id == BOT:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.platform.connects > connects
+        await gateway.post("/say", {"from": "wxid_bob", "room": ROOM, "text": "群规"})
+        await gateway.wait_sent(lambda m: "@老王" in (m["text"] or ""))
+        connects = bot.platform.connects
+        await gateway.post("/drop")  # and a dropped stream mid-conversation
+        for _ in range(200):
+            if bot.platform.connects > connects:
+                break
+            await asyncio.sleep(0.05)
+        await gateway.post("/say", {"from": "wxid_carol", "room": ROOM, "text": "群规"})
+        await gateway.wait_sent(lambda m: "@小红" in (m["text"] or ""), timeout=15)
+        await asyncio.sleep(0.5)
+        texts = [(e, u) for e, u in bot.rows("select type, user_id from events where type = 'text'")]
+        assert sorted(texts) == [("text", "wxid_alice"), ("text", "wxid_bob"), ("text", "wxid_carol")]
+        sent = [m for m in await gateway.get("/sent") if "友善交流" in (m["text"] or "")]
+        assert len(sent) == 2  # bob's and carol's since the restart; nothing answered twice
+
+
+def run_cli(env: dict[str, str], tmp: Path, seconds: float = 20) -> subprocess.CompletedProcess:
+    (tmp / "config.yaml").write_text("bot: {database: 'sqlite+aiosqlite:///bot.db'}\n", encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty"], cwd=tmp,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=seconds)
+
+
+def test_a_wrong_token_is_reported_in_one_clear_line(gateway: Gateway, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = run_cli({"WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint,
+                      "WECHATY_PUPPET_SERVICE_TOKEN": "wrong_token"}, tmp_path)
+    assert result.returncode == 1 and time.monotonic() - started < 15
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("qunbot:")]
+    assert len(lines) == 1 and "refused the token" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_endpoint_is_reported_in_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run_cli({"WECHATY_PUPPET_SERVICE_ENDPOINT": f"127.0.0.1:{port}",
+                      "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN}, tmp_path)
+    assert result.returncode == 1
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("qunbot:")]
+    assert len(lines) == 1 and "cannot reach the Wechaty puppet service" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_shuts_the_process_down_within_seconds(gateway: Gateway, tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("bot: {database: 'sqlite+aiosqlite:///bot.db'}\n", encoding="utf-8")
+    env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint, "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (tmp_path / "bot.db").exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        assert time.monotonic() - started < 3
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+def test_the_extra_is_optional_with_a_one_line_hint(tmp_path: Path) -> None:
+    code = ("import sys, builtins\n"
+            "real = builtins.__import__\n"
+            "def fake(name, *a, **k):\n"
+            "    if name.startswith('grpclib') or name.startswith('wechaty_grpc'): raise ImportError(name=name)\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = fake\n"
+            "from bot.cli import main\n"
+            "sys.exit(main(['run', '--adapter', 'wechaty']))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("qunbot: the wechaty adapter needs the extra: "
+                                                             "pip install 'qunbot[wechat]'")
+    assert "Traceback" not in result.stderr
+    _ = (hashlib, json)
