@@ -89,13 +89,13 @@ class Gateway:
     async def get(self, path: str) -> Any:
         return await self.call("GET", path)
 
-    async def wait_sent(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_sent(self, predicate: Any, within: float = 10.0) -> dict[str, Any]:
         """The first message the bot sent that satisfies `predicate` (polls /sent)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             for message in await self.get("/sent"):
                 if predicate(message):
                     return message
             if time.monotonic() > deadline:
-                raise AssertionError(f"the bot sent nothing matching within {timeout}s: {await self.get('/sent')}")
+                raise AssertionError(f"the bot sent nothing matching within {within}s: {await self.get('/sent')}")
             await asyncio.sleep(0.05)

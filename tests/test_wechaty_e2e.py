@@ -158,7 +158,7 @@ async def test_an_image_arrives_intact_where_handlers_can_read_it(gateway: Gatew
             break
         await asyncio.sleep(0.05)
     [(path,)] = rows
-    assert Path(path).read_bytes() == data
+    assert await asyncio.to_thread(Path(path).read_bytes) == data
     assert Path(path).is_relative_to(tmp_path / "media")
 
 
@@ -216,7 +216,7 @@ async def test_reconnect_after_the_gateway_restarts_handles_nothing_twice(gatewa
                 break
             await asyncio.sleep(0.05)
         await gateway.post("/say", {"from": "wxid_carol", "room": ROOM, "text": "群规"})
-        await gateway.wait_sent(lambda m: "@小红" in (m["text"] or ""), timeout=15)
+        await gateway.wait_sent(lambda m: "@小红" in (m["text"] or ""), within=15)
         await asyncio.sleep(0.5)
         texts = [(e, u) for e, u in bot.rows("select type, user_id from events where type = 'text'")]
         assert sorted(texts) == [("text", "wxid_alice"), ("text", "wxid_bob"), ("text", "wxid_carol")]
