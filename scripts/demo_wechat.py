@@ -1,0 +1,74 @@
+"""`make demo-wechat`: the real Wechaty protocol without an account.
+
+Starts the mock puppet-service gateway (tests/gateway), runs `qunbot run --adapter wechaty` on the
+shipped config.yaml against it, plays a short scripted conversation through the gateway's control
+endpoint and prints what the bot answered. Later capabilities add their lines to SCRIPT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.gateway_harness import ROOM, TOKEN, Gateway, gateway_missing  # noqa: E402
+
+# (who, what, body): what the members do, in order
+SCRIPT: list[tuple[str, str, dict]] = [
+    ("新人 joins", "/join", {"room": ROOM, "members": [{"id": "wxid_xiaoli", "name": "小李"}], "inviter": "wxid_alice"}),
+    ("Alice: 群规", "/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"}),
+    ("小李 renames to 小李-腾讯-运营-深圳", "/rename", {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
+    ("小李: 大家好", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
+    ("老王: 怎么报名？", "/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
+]
+
+
+async def main() -> int:
+    missing = gateway_missing()
+    if missing:
+        print(f"demo-wechat: {missing}")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="qunbot-demo-") as tmp:
+        gateway = Gateway(Path(tmp))
+        gateway.start()
+        print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
+        env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint,
+               "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN, "QUNBOT_LOG": "WARNING"}
+        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
+                                "--config", str(ROOT / "config.yaml"), "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"],
+                               cwd=tmp, env=env)
+        try:
+            for _ in range(100):
+                health = await gateway.get("/health")
+                if health.get("loggedIn") and health.get("messageListeners", 1):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
+            seen = 0
+            for label, path, body in SCRIPT:
+                print(f"\n👤 {label}")
+                await gateway.post(path, body)
+                deadline = time.monotonic() + 4
+                while time.monotonic() < deadline:
+                    sent = await gateway.get("/sent")
+                    for message in sent[seen:]:
+                        where = "群" if message["room"] else f"私聊 {message['to']}"
+                        print(f"   🤖 [{where}] {message['text']}")
+                    seen = len(sent)
+                    await asyncio.sleep(0.2)
+        finally:
+            bot.terminate()
+            bot.wait(10)
+            gateway.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
