@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,8 +45,8 @@ async def main() -> int:
         (Path(tmp) / "config.yaml").write_text(CONFIG, encoding="utf-8")
         env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint,
                "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN, "QUNBOT_LOG": "WARNING"}
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
-                                "--db", f"sqlite+aiosqlite:///{tmp}/rtt.db"], cwd=tmp, env=env)
+        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
+                                "--db", f"sqlite+aiosqlite:///{tmp}/rtt.db", cwd=tmp, env=env)
         try:
             for _ in range(100):
                 if (await gateway.get("/health")).get("loggedIn"):
@@ -76,7 +75,7 @@ async def main() -> int:
                               "p99_ms": round(p99, 2)}))
         finally:
             bot.terminate()
-            bot.wait(10)
+            await asyncio.wait_for(bot.wait(), 10)
             gateway.stop()
     return 0
 

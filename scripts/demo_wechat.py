@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,9 +21,11 @@ from tests.gateway_harness import ROOM, TOKEN, Gateway, gateway_missing  # noqa:
 
 # (who, what, body): what the members do, in order
 SCRIPT: list[tuple[str, str, dict]] = [
-    ("新人 joins", "/join", {"room": ROOM, "members": [{"id": "wxid_xiaoli", "name": "小李"}], "inviter": "wxid_alice"}),
+    ("新人 joins", "/join",
+     {"room": ROOM, "members": [{"id": "wxid_xiaoli", "name": "小李"}], "inviter": "wxid_alice"}),
     ("Alice: 群规", "/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"}),
-    ("小李 renames to 小李-腾讯-运营-深圳", "/rename", {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
+    ("小李 renames to 小李-腾讯-运营-深圳", "/rename",
+     {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
     ("小李: 大家好", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
     ("老王: 怎么报名？", "/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
 ]
@@ -41,9 +42,9 @@ async def main() -> int:
         print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
         env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint,
                "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN, "QUNBOT_LOG": "WARNING"}
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
-                                "--config", str(ROOT / "config.yaml"), "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"],
-                               cwd=tmp, env=env)
+        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
+                                "--config", str(ROOT / "config.yaml"),
+                                                   "--db", f"sqlite+aiosqlite:///{tmp}/demo.db", cwd=tmp, env=env)
         try:
             for _ in range(100):
                 health = await gateway.get("/health")
@@ -65,7 +66,7 @@ async def main() -> int:
                     await asyncio.sleep(0.2)
         finally:
             bot.terminate()
-            bot.wait(10)
+            await asyncio.wait_for(bot.wait(), 10)
             gateway.stop()
     return 0
 
