@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -159,7 +160,7 @@ class Bot:
         try:
             if event.id in self._prefetched_new:
                 self._prefetched_new.discard(event.id)
-            elif await self.store.seen_events([event.id]):
+            elif await self._seen(event.id):
                 log.debug("event %s seen before; no-op", event.id)
                 return False
             started = time.perf_counter()
@@ -174,6 +175,22 @@ class Bot:
             self._in_flight.discard(event.id)
         await self._maybe_commit()
         return True
+
+    async def _seen(self, event_id: str) -> bool:
+        """Was this event handled before? Waits out a database that is locked or gone (the event
+        is kept, and the group's later events wait behind it)."""
+        attempt = 0
+        while True:
+            try:
+                return bool(await self.store.seen_events([event_id]))
+            except Exception as exc:
+                attempt += 1
+                delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                log.error("database unavailable while checking event %s (%s: %s); retry %d in %.1fs",
+                          event_id, type(exc).__name__, exc, attempt, delay)
+                await asyncio.sleep(delay)
+                with contextlib.suppress(Exception):
+                    await self.store.recover()
 
     async def _handle(self, event: Event, config: Config) -> None:
         group = config.group(event.group, event.group_name) if event.group else None

@@ -79,3 +79,24 @@ async def test_a_failed_commit_is_retried_and_loses_nothing(runtime, clock: Driv
     member = await store.member("g0", "u1")
     assert member.message_count == 1  # the journal ran again after the rollback, once
     assert len(platform.sent) == 3
+
+
+async def test_a_database_gone_while_checking_an_event_is_waited_out(runtime, clock: DrivenClock,
+                                                                    platform: FakePlatform,
+                                                                    make_event: EventFactory,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    real = Store.seen_events
+    failures = {"left": 2}
+
+    async def flaky(self: Store, ids):  # type: ignore[no-untyped-def]
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise sqlite3.OperationalError("unable to open database file")
+        return await real(self, ids)
+
+    monkeypatch.setattr(Store, "seen_events", flaky)
+    event = make_event(text="群规")
+    await feed(runtime, clock, event)
+    assert "database unavailable while checking event" in caplog.text
+    assert await runtime.store.count("events") == 1 and len(platform.sent) == 1
