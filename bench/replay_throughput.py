@@ -450,18 +450,21 @@ def run_raw(ddl: list[str], transcript: Path, db_path: Path, batch: int = 5_000)
 # -- the matcher alone -----------------------------------------------------------------------------
 
 def time_matcher(matcher: Any, texts: list[str], rounds: int = 3) -> dict[str, Any]:
-    """Per-message time of KeywordMatcher.first_match (each text `rounds` times; median and p99)."""
-    samples: list[float] = []
+    """Time of KeywordMatcher.first_match for one message: each text is matched `rounds` times and
+    its fastest time kept (so a preempted call does not count), then median and p99 over the texts."""
+    best: list[float] = []
     hits = 0
-    for r in range(rounds):
-        for text in texts:
+    for text in texts:
+        fastest = float("inf")
+        for _ in range(rounds):
             t = time.perf_counter_ns()
             hit = matcher.first_match(text)
-            samples.append((time.perf_counter_ns() - t) / 1000)
-            hits += r == 0 and hit is not None
-    samples.sort()
+            fastest = min(fastest, (time.perf_counter_ns() - t) / 1000)
+        best.append(fastest)
+        hits += hit is not None
+    best.sort()
     return {"rules": len(matcher), "texts": len(texts), "hits": hits,
-            "median_us": pct(samples, 50), "p99_us": pct(samples, 99)}
+            "median_us": pct(best, 50), "p99_us": pct(best, 99)}
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -561,7 +564,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
                                                            f"{mark(m['p99_ms'] < TARGET_P99_MS)}; "
                                                            f"p99.9 {m['p999_ms']:.2f} ms, max {m['max_ms']:.1f} ms"),
         ("first_match alone, median", f"{k['median_us']:.1f} µs", f"p99 {k['p99_us']:.1f} µs over "
-                                                                   f"{k['texts']} texts x3 ({k['hits']} hit)"),
+                                                                   f"{k['texts']} texts, best of 3 ({k['hits']} hit)"),
         ("  same, config.yaml's rules", f"{figures['matcher_base']['median_us']:.1f} µs",
          f"p99 {figures['matcher_base']['p99_us']:.1f} µs ({figures['matcher_base']['rules']} rules)"),
         ("-- memory --", "", ""),

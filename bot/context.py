@@ -25,6 +25,7 @@ class Context:
     group: GroupRuntime | None
     store: Store
     clock: Clock
+    memory: dict[str, Any] = field(default_factory=dict)  # the bot's short-lived handler state
     _member: MemberInfo | None = field(default=None, repr=False)
     _member_loaded: bool = field(default=False, repr=False)
 

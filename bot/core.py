@@ -25,12 +25,14 @@ from typing import Any
 from bot.audit import action_rows, note_rows
 from bot.clock import Clock
 from bot.context import Context
-from bot.events import Action, Event, Note, Outcome, event_to_dict
+from bot.events import Action, Event, Note, Outcome
 from rules.config import Config
 from rules.reload import ConfigHolder
-from storage.store import Store
+from storage.models import RawJSON
+from storage.store import Store, is_transient
 
 log = logging.getLogger("qunbot.core")
+PERMANENT_FAILURE_RETRIES = 3  # a commit error that is not transient (a bug, bad data) is retried this often
 
 
 class Band(IntEnum):
@@ -82,7 +84,9 @@ class JobContext:
 
 
 class _CommitGate:
-    """Events share the gate; a commit takes it alone (and new events wait while it wants it)."""
+    """Events share the gate; a commit takes it alone (and new events wait while it wants it).
+
+    The common case (no commit waiting) costs no await: events only touch a counter."""
 
     def __init__(self) -> None:
         self._active = 0
@@ -90,14 +94,16 @@ class _CommitGate:
         self._cond = asyncio.Condition()
 
     async def enter_event(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: not self._committing)
-            self._active += 1
+        if self._committing:
+            async with self._cond:
+                await self._cond.wait_for(lambda: not self._committing)
+        self._active += 1
 
     async def leave_event(self) -> None:
-        async with self._cond:
-            self._active -= 1
-            self._cond.notify_all()
+        self._active -= 1
+        if self._committing and self._active == 0:
+            async with self._cond:
+                self._cond.notify_all()
 
     async def enter_commit(self) -> None:
         async with self._cond:
@@ -112,6 +118,14 @@ class _CommitGate:
 
 
 Release = Callable[[Sequence[tuple[str, Action]]], Awaitable[None]]
+
+
+def _observed(action: Action) -> Note:
+    """What an action would have done, as a note (groups in `mode: observe` send nothing)."""
+    target = action.group or action.user or ""
+    what = action.text or action.path or action.reason or ""
+    return Note(rule=action.rule, reason=f"observe mode: would {action.action} {target} {what}".strip()[:500],
+                data={k: v for k, v in action.data.items() if k != "event"})
 
 
 class Bot:
@@ -135,6 +149,7 @@ class Bot:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._prefetched_new: set[str] = set()
         self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
+        self.memory: dict[str, Any] = {}  # handlers' short-lived state (rates, recent joins), per bot
 
     @property
     def config(self) -> Config:
@@ -194,7 +209,8 @@ class Bot:
 
     async def _handle(self, event: Event, config: Config) -> None:
         group = config.group(event.group, event.group_name) if event.group else None
-        ctx = Context(event=event, config=config, group=group, store=self.store, clock=self.clock)
+        ctx = Context(event=event, config=config, group=group, store=self.store, clock=self.clock,
+                      memory=self.memory)
         actions: list[Action] = []
         notes: list[Note] = []
         stopped = False
@@ -214,6 +230,9 @@ class Bot:
             actions.extend(outcome.actions)
             notes.extend(outcome.notes)
             stopped = stopped or outcome.stop
+        if actions and ctx.settings.mode == "observe":
+            notes.extend(_observed(a) for a in actions)
+            actions = []
         now = self.clock.now()
         stamped = [a.model_copy(update={"ts": now}) for a in actions]
         ids = [f"{event.id}#{n}" for n in range(len(stamped))]
@@ -221,7 +240,7 @@ class Bot:
         if notes:
             self.store.record_actions(note_rows(event.id, notes, now, event.group))
         self.store.record_event(event.id, event.ts, event.group, event.user, event.type,
-                                event_to_dict(event), now)
+                                RawJSON(event.model_dump_json(exclude_none=True)), now)
         self._ready.extend(zip(ids, stamped, strict=True))
         self._pending_events += 1
         if self._first_pending is None:
@@ -280,6 +299,11 @@ class Bot:
                         break
                     except Exception as exc:
                         attempt += 1
+                        if not is_transient(exc) and attempt > PERMANENT_FAILURE_RETRIES:
+                            log.critical("database commit keeps failing with %s: %s; stopping (the %d "
+                                         "uncommitted event(s) were not acted on)", type(exc).__name__, exc,
+                                         self._pending_events)
+                            raise
                         delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
                         log.error("database commit failed (%s: %s); %d event(s) wait; retry %d in %.1fs",
                                   type(exc).__name__, exc, self._pending_events, attempt, delay)

@@ -7,6 +7,6 @@ from bot.core import Handler
 
 def default_handlers() -> list[Handler]:
     """The chain a live run and a replay use."""
-    from handlers import activity, admin, keywords, welcome
+    from handlers import activity, admin, ads, keywords, welcome
 
-    return [admin.HANDLER, welcome.HANDLER, keywords.HANDLER, activity.HANDLER]
+    return [ads.HANDLER, admin.HANDLER, welcome.HANDLER, keywords.HANDLER, activity.HANDLER]

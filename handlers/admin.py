@@ -1,4 +1,9 @@
-"""admin: owner commands. `/why EVENT_ID` tells which handlers and rules acted on an event and why."""
+"""admin: owner commands, for admins and operators only.
+
+- `/why EVENT_ID`: which handlers and rules acted on an event and why.
+- `/ad EVENT_ID`, `/notad EVENT_ID`: the owner's decision on a message, stored as a labelled sample
+  for retraining the ad classifier (`qunbot train-ads`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ from bot.events import Event, Note, Outcome, reply
 from bot.explain import explain
 
 WHY = ("/why", "/为什么")
+LABELS = {"/ad": "ad", "/广告": "ad", "/notad": "ham", "/不是广告": "ham"}
 
 
 def _command(text: str) -> tuple[str, str] | None:
     parts = text.strip().split(maxsplit=1)
-    if not parts or parts[0].lower() not in WHY:
+    if not parts or (parts[0].lower() not in WHY and parts[0].lower() not in LABELS):
         return None
     return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ""
 
@@ -22,9 +28,11 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
     parsed = _command(event.text)
     if parsed is None:
         return None
-    _cmd, arg = parsed
+    cmd, arg = parsed
     if not ctx.is_admin:
-        return Outcome(notes=(Note(rule="admin/why", reason="asked by a member who is not an admin"),), stop=True)
+        return Outcome(notes=(Note(rule="admin", reason=f"{cmd} asked by a member who is not an admin"),), stop=True)
+    if cmd in LABELS:
+        return await _label(event, ctx, cmd, arg)
     if not arg:
         return Outcome(actions=(reply(event, "admin/why", "用法：/why 事件ID"),), stop=True)
     text = await explain(ctx.store, arg.split()[0])
@@ -36,3 +44,16 @@ def _matches(event: Event, _ctx: Context) -> bool:
 
 
 HANDLER = Handler("admin", Band.COMMAND, handle, matches=_matches)
+
+
+async def _label(event: Event, ctx: Context, cmd: str, arg: str) -> Outcome:
+    label = LABELS[cmd]
+    target = arg.split()[0] if arg else ""
+    payload = await ctx.store.event_payload(target) if target else None
+    if payload is None or not payload.get("text"):
+        text = f"用法：{cmd} 事件ID（文字消息的事件ID，可用 /why 查到）" if not target else f"没有找到文字消息 {target}"
+        return Outcome(actions=(reply(event, "admin/label", text),), stop=True)
+    ctx.store.record_ad_sample(target, payload["text"], label, payload.get("group"), event.user, ctx.now)
+    word = "广告" if label == "ad" else "正常消息"
+    text = f"已记下：{target} 是{word}，重新训练后生效（qunbot train-ads）"
+    return Outcome(actions=(reply(event, "admin/label", text, label=label, sample=target),), stop=True)

@@ -15,7 +15,18 @@ from bot.events import MESSAGE_TYPES, Event, Note, Outcome, reply
 
 def _fits(ctx: Context, name: str | None) -> bool:
     pattern = ctx.group.name_format if ctx.group else None
-    return pattern is None or (name is not None and pattern.fullmatch(name) is not None)
+    if pattern is None:
+        return True
+    if name is None:
+        return False
+    cache: dict[tuple[str, str], bool] = ctx.memory.setdefault("welcome.fits", {})
+    key = (pattern.pattern, name)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 50_000:
+            cache.clear()
+        found = cache[key] = pattern.fullmatch(name) is not None
+    return found
 
 
 def _format_example(ctx: Context) -> str:
@@ -39,9 +50,8 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
             asked = True
         return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),))
     if event.type == "rename":
-        member = await ctx.member()
         if _fits(ctx, event.user_name):
-            if member is not None and member.reminded_on:
+            if await ctx.store.reminded_on(event.group, event.user):
                 ctx.store.set_reminded(event.group, event.user, "", event.ts)
                 text = ctx.render(settings.rename_thanks, name_format=example)
                 return Outcome(actions=(reply(event, "welcome/rename-thanks", text, mention=True),))
@@ -55,8 +65,7 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
 
 async def _remind(event: Event, ctx: Context, example: str, today: str) -> Outcome | None:
     assert event.group is not None and event.user is not None
-    member = await ctx.member()
-    if member is not None and member.reminded_on == today:
+    if await ctx.store.reminded_on(event.group, event.user) == today:
         return Outcome(notes=(Note(rule="welcome/rename-reminder", reason="already reminded today"),))
     ctx.store.set_reminded(event.group, event.user, today, event.ts)
     text = ctx.render(ctx.settings.welcome.rename_reminder, name_format=example)

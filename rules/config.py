@@ -37,6 +37,7 @@ class Config:
         self._raw_defaults = raw_defaults
         self._by_keys: dict[tuple[str, ...], GroupRuntime] = {}
         self._by_group: dict[tuple[str | None, str | None], GroupRuntime] = {}
+        self.cache: dict[Any, Any] = {}  # objects handlers build from this config (detectors …), built once
 
     @classmethod
     def from_file(cls, path: str | Path) -> Config:

@@ -183,7 +183,10 @@ def parse_config(text: str, file: str = "config.yaml") -> tuple[BotConfig, dict[
     pos = _Positions()
     problems: list[tuple[Path_, str]] = []
     secret_literal: set[Path_] = set()
-    data = {} if node is None else _to_data(node, (), pos, problems, secret_literal)
+    try:
+        data = {} if node is None else _to_data(node, (), pos, problems, secret_literal)
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()  # the shared constructor caches every node it built
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, 1, 1, "", "the file must be a mapping of sections")])
     issues = [ConfigIssue(file, *pos.find(p), dotted(p), m) for p, m in problems]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class RawJSON(str):
+    """A document already serialised to JSON text (the bulk path stores it as it is)."""
+
+
+class JsonDoc(TypeDecorator[Any]):
+    """JSON that may also be given as RawJSON text."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return json.loads(value) if isinstance(value, RawJSON) else value
 
 
 NAMING = {
@@ -72,7 +87,7 @@ class EventRow(Base):
     group_id: Mapped[str | None] = mapped_column(String(128))
     user_id: Mapped[str | None] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_events_group_ts", "group_id", "ts"),)
@@ -90,8 +105,8 @@ class ActionRow(Base):
     rule: Mapped[str] = mapped_column(String(200))
     group_id: Mapped[str | None] = mapped_column(String(128))
     user_id: Mapped[str | None] = mapped_column(String(128))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | expired | note
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -110,3 +125,33 @@ class JobRun(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class AdOffence(Base):
+    """An ad the bot prompted about; it counts as a warning unless a red packet excused it."""
+
+    __tablename__ = "ad_offences"
+
+    event_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    check: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[str] = mapped_column(Text)
+    excused_by: Mapped[str | None] = mapped_column(String(256))  # the red packet's event id
+
+    __table_args__ = (Index("ix_ad_offences_member_ts", "group_id", "user_id", "ts"),)
+
+
+class AdSample(Base):
+    """An owner's decision on a message (/ad or /notad), for retraining the text classifier."""
+
+    __tablename__ = "ad_samples"
+
+    event_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(8))  # ad | ham
+    group_id: Mapped[str | None] = mapped_column(String(128))
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)

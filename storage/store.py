@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import dialect, migrate
-from storage.models import ActionRow, EventRow, Group, JobRun, Member
+from storage.models import ActionRow, AdOffence, AdSample, EventRow, Group, JobRun, Member
 
 log = logging.getLogger("qunbot.store")
 
@@ -38,6 +38,8 @@ MEMBERS = Member.__table__
 EVENTS = EventRow.__table__
 ACTIONS = ActionRow.__table__
 JOB_RUNS = JobRun.__table__
+AD_OFFENCES = AdOffence.__table__
+AD_SAMPLES = AdSample.__table__
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,11 @@ class Store:
         self._flushed = 0  # journal entries already executed in the open transaction
         self._bulk: dict[str, list[dict[str, Any]]] = {name: [] for name in _BULK_ORDER}
         self._pending_event_ids: set[str] = set()
-        self._rule_use: dict[tuple[str, str], datetime] = {}
+        self._rule_use: dict[tuple[str, str], datetime | None] = {}
+        # reminded_on of every member reminded so far; complete (a miss means never) while _reminded_all
+        self._reminded: dict[tuple[str, str], str] = {}
+        self._reminded_all = False
+        self._recovered = False  # a rollback reset the caches: flush before every read until the next commit
         self._stmts = _Statements(engine)
 
     @classmethod
@@ -105,7 +111,7 @@ class Store:
             if rows:
                 if name in _MERGE:
                     rows = _MERGE[name](rows)
-                self._journal.append((self._stmts.bulk(name), rows))
+                self._journal.append((self._stmts.driver(name, rows[0]) or self._stmts.bulk(name), rows))
                 self._bulk[name] = []
 
     def _write(self, stmt: Any, params: dict[str, Any]) -> None:
@@ -121,7 +127,10 @@ class Store:
         assert self._conn is not None, "store is not open"
         while self._flushed < len(self._journal):
             stmt, rows = self._journal[self._flushed]
-            await self._conn.execute(stmt, rows)
+            if isinstance(stmt, dialect.DriverBulk):
+                await self._conn.exec_driver_sql(stmt.sql, stmt.rows(rows))
+            else:
+                await self._conn.execute(stmt, rows)
             self._flushed += 1
 
     async def commit(self) -> None:
@@ -135,12 +144,15 @@ class Store:
             self._journal.clear()
             self._flushed = 0
             self._pending_event_ids.clear()
+            self._recovered = False
             await self._conn.begin()
 
     async def recover(self) -> None:
         """After a failed commit: roll back and reconnect; the journal runs again on the next commit."""
         async with self._lock:
             self._rule_use.clear()
+            self._reminded.clear()
+            self._reminded_all = False
             if self._conn is not None:
                 try:
                     await self._conn.rollback()
@@ -149,18 +161,22 @@ class Store:
                     log.warning("rollback after a failed commit: %s", exc)
                 self._conn = None
             self._flushed = 0
+            self._recovered = True
             await self._connect()
 
-    async def _read(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+    async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True) -> Any:
+        """Run a query in the open transaction. `flush=False` is for questions whose pending answers
+        the store tracks in memory (it still flushes after a recovery, when those caches were reset)."""
         async with self._lock:
-            await self._flush()
+            if flush or self._recovered:
+                await self._flush()
             assert self._conn is not None
             return await self._conn.execute(stmt, params or {})
 
     # -- facts (buffered; durable at the next commit) ------------------------------------------------
 
     def record_event(self, event_id: str, ts: datetime, group: str | None, user: str | None, type_: str,
-                     payload: dict[str, Any], handled_at: datetime) -> None:
+                     payload: dict[str, Any] | str, handled_at: datetime) -> None:
         """The event was handled: store it (its id makes a later delivery a no-op)."""
         self._pending_event_ids.add(event_id)
         self._bulk["events"].append({"id": event_id, "ts": ts, "group_id": group, "user_id": user,
@@ -197,8 +213,29 @@ class Store:
 
     def set_reminded(self, group: str, user: str, local_day: str, ts: datetime) -> None:
         """The member was reminded of the name format on that local day ('' clears it)."""
-        self._write(self._stmts.set_reminded, {"group_id": group, "user_id": user, "reminded_on": local_day,
-                                               "first_seen_at": ts, "message_count": 0})
+        if len(self._reminded) > 500_000:
+            self._reminded.clear()
+            self._reminded_all = False
+        self._reminded[(group, user)] = local_day
+        self._bulk["reminded"].append({"group_id": group, "user_id": user, "reminded_on": local_day,
+                                       "first_seen_at": ts, "message_count": 0})
+
+    def record_ad_offence(self, event_id: str, group: str, user: str, ts: datetime, kind: str, check: str,
+                          evidence: str) -> None:
+        """The member was prompted about an ad (a warning until a red packet excuses it)."""
+        self._bulk["ad_offence"].append({"event_id": event_id, "group_id": group, "user_id": user, "ts": ts,
+                                             "kind": kind, "check": check, "evidence": evidence[:2000],
+                                             "excused_by": None})
+
+    def excuse_ad_offence(self, offence_event_id: str, red_packet_event_id: str) -> None:
+        """A red packet settled the ad: it no longer counts as a warning."""
+        self._bulk["excuse"].append({"b_id": offence_event_id, "b_by": red_packet_event_id})
+
+    def record_ad_sample(self, event_id: str, text: str, label: str, group: str | None, decided_by: str | None,
+                         ts: datetime) -> None:
+        """An owner's /ad or /notad decision on a message (the latest decision wins)."""
+        self._bulk["ad_sample"].append({"event_id": event_id, "text": text, "label": label,
+                                            "group_id": group, "decided_by": decided_by, "ts": ts})
 
     # -- questions ----------------------------------------------------------------------------------
 
@@ -208,7 +245,7 @@ class Store:
         rest = [i for i in event_ids if i not in seen]
         for start in range(0, len(rest), 500):
             chunk = rest[start:start + 500]
-            result = await self._read(select(EVENTS.c.id).where(EVENTS.c.id.in_(chunk)))
+            result = await self._read(select(EVENTS.c.id).where(EVENTS.c.id.in_(chunk)), flush=False)
             seen.update(r[0] for r in result)
         return seen
 
@@ -218,6 +255,32 @@ class Store:
         row = result.first()
         return MemberInfo(**row._mapping) if row else None
 
+    async def reminded_on(self, group: str, user: str) -> str:
+        """The local day the member was last reminded of the name format ('' for never or cleared)."""
+        key = (group, user)
+        found = self._reminded.get(key)
+        if found is None and not self._reminded_all:
+            await self._load_reminded()
+            found = self._reminded.get(key)
+        if found is None and self._reminded_all:
+            return ""
+        if found is None:
+            result = await self._read(select(MEMBERS.c.reminded_on).where(
+                and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == user)), flush=False)
+            found = self._reminded[key] = result.scalar() or ""
+        return found
+
+    async def _load_reminded(self) -> None:
+        """Load every member's reminder day once (so later misses need no query)."""
+        result = await self._read(select(MEMBERS.c.group_id, MEMBERS.c.user_id, MEMBERS.c.reminded_on).where(
+            and_(MEMBERS.c.reminded_on.is_not(None), MEMBERS.c.reminded_on != "")), flush=False)
+        rows = result.all()
+        if len(rows) > 500_000:
+            return
+        for group, user, day in rows:
+            self._reminded.setdefault((group, user), day)
+        self._reminded_all = True
+
     async def last_rule_use(self, group: str, rule: str) -> datetime | None:
         """When `rule` last produced an action in `group` (for cooldowns)."""
         key = (group, rule)
@@ -225,10 +288,11 @@ class Store:
             return self._rule_use[key]
         result = await self._read(
             select(func.max(ACTIONS.c.ts)).where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule,
-                                                      ACTIONS.c.status != "note")))
+                                                      ACTIONS.c.status != "note")), flush=False)
         when = result.scalar()
-        if when is not None:
-            self._rule_use[key] = when
+        if len(self._rule_use) > 100_000:
+            self._rule_use.clear()
+        self._rule_use[key] = when
         return when
 
     async def job_ran(self, job_id: str, due_at: datetime) -> bool:
@@ -253,10 +317,30 @@ class Store:
             select(ACTIONS).where(ACTIONS.c.status == "pending").order_by(ACTIONS.c.ts, ACTIONS.c.id))
         return [dict(r._mapping) for r in result]
 
+    async def ad_warnings(self, group: str, user: str, since: datetime) -> int:
+        """Offences of the member in the group since `since` that no red packet excused."""
+        result = await self._read(select(func.count()).select_from(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
+            AD_OFFENCES.c.excused_by.is_(None))))
+        return int(result.scalar() or 0)
+
+    async def open_ad_offence(self, group: str, user: str, since: datetime) -> dict[str, Any] | None:
+        """The member's latest offence since `since` that is not excused yet."""
+        result = await self._read(select(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
+            AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1))
+        row = result.first()
+        return dict(row._mapping) if row else None
+
+    async def ad_samples(self) -> list[dict[str, Any]]:
+        """Every owner decision (text, label), oldest first."""
+        result = await self._read(select(AD_SAMPLES).order_by(AD_SAMPLES.c.ts))
+        return [dict(r._mapping) for r in result]
+
     async def count(self, table: str) -> int:
         """Rows in a table (for tests and the CLI)."""
         t = {"events": EVENTS, "members": MEMBERS, "groups": GROUPS, "actions": ACTIONS,
-             "job_runs": JOB_RUNS}[table]
+             "job_runs": JOB_RUNS, "ad_offences": AD_OFFENCES, "ad_samples": AD_SAMPLES}[table]
         result = await self._read(select(func.count()).select_from(t))
         return int(result.scalar() or 0)
 
@@ -266,7 +350,10 @@ class Store:
         return [dict(r._mapping) for r in result]
 
 
-_BULK_ORDER = ("groups", "members", "events", "actions", "job_runs", "delivery")
+# Bulk statements commute with each other except as ordered here (a member row before its reminder,
+# an offence before its excuse); rows of one statement keep their order.
+_BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
+               "ad_sample")
 
 
 def _merge_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -303,13 +390,23 @@ def _merge_members(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-_MERGE = {"groups": _merge_groups, "members": _merge_members}
+def _last_per_key(*keys: str) -> Any:
+    def merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list({tuple(r[k] for k in keys): r for r in rows}.values())
+
+    return merge
+
+
+_MERGE = {"groups": _merge_groups, "members": _merge_members, "reminded": _last_per_key("group_id", "user_id"),
+          "ad_sample": _last_per_key("event_id")}
 
 
 class _Statements:
     """Statements built once per engine (same object each time, so journal rows group together)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._driver: dict[tuple[str, tuple[str, ...]], dialect.DriverBulk | None] = {}
         g = dialect.upsert(engine, GROUPS)
         self.groups = g.on_conflict_do_update(
             index_elements=[GROUPS.c.id],
@@ -339,11 +436,27 @@ class _Statements:
             .values(status=bindparam("b_status"), sent_at=bindparam("b_when"))
         )
         r = dialect.upsert(engine, MEMBERS)
-        self.set_reminded = r.on_conflict_do_update(
+        self.reminded = r.on_conflict_do_update(
             index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id], set_={"reminded_on": r.excluded.reminded_on})
+
+        self.ad_offence = dialect.upsert(engine, AD_OFFENCES).on_conflict_do_nothing(
+            index_elements=[AD_OFFENCES.c.event_id])
+        self.excuse = (update(AD_OFFENCES).where(AD_OFFENCES.c.event_id == bindparam("b_id"))
+                       .values(excused_by=bindparam("b_by")))
+        s = dialect.upsert(engine, AD_SAMPLES)
+        self.ad_sample = s.on_conflict_do_update(
+            index_elements=[AD_SAMPLES.c.event_id],
+            set_={"label": s.excluded.label, "decided_by": s.excluded.decided_by, "ts": s.excluded.ts})
 
     def bulk(self, name: str) -> Any:
         return getattr(self, name)
+
+    def driver(self, name: str, sample: dict[str, Any]) -> dialect.DriverBulk | None:
+        """The statement compiled for the driver, for rows shaped like `sample` (None: use SQLAlchemy)."""
+        key = (name, tuple(sample))
+        if key not in self._driver:
+            self._driver[key] = dialect.DriverBulk.compile(self._engine, self.bulk(name), list(sample))
+        return self._driver[key]
 
 
 def _later(new: Any, old: Any) -> Any:
@@ -352,5 +465,11 @@ def _later(new: Any, old: Any) -> Any:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A database error worth retrying (locked, busy, connection dropped)."""
-    return isinstance(exc, (DBAPIError, OSError, ConnectionError))
+    """A database error worth retrying (locked, busy, gone, connection dropped), not a bug."""
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, OSError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    import sqlite3
+
+    return isinstance(exc, sqlite3.OperationalError)

@@ -10,7 +10,7 @@ import sys
 from tests.conftest import ROOT
 
 PLATFORM_LIBS = {"wechaty", "wechaty_grpc", "wechaty_puppet", "grpclib", "betterproto", "grpc"}
-HEAVY_LIBS = {"matplotlib", "numpy", "PIL", "zxingcpp", "opencc"}
+HEAVY_LIBS = {"matplotlib", "numpy", "PIL", "zxingcpp"}  # opencc is light and read on every message
 CORE_DIRS = ["bot", "handlers", "rules", "storage", "scheduler"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -45,7 +46,7 @@ def test_bad_lines_are_reported_and_skipped_and_odd_text_is_handled(tmp_path: Pa
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = replay(str(tmp_path / "t.jsonl"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    errors = [ln for ln in result.stderr.splitlines() if ln[:1].isdigit()]
+    errors = [ln for ln in result.stderr.splitlines() if re.match(r"^\d+: ", ln)]
     assert [e.split(":")[0] for e in errors] == ["2", "3", "4", "6"]
     assert "unknown event type 'teleport'" in errors[2]
     handled = {a["data"].get("event") for a in actions_of(result.stdout)}

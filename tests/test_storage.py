@@ -19,9 +19,10 @@ async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     await store.close()
     con = sqlite3.connect(path)
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
-    assert {"groups", "members", "events", "actions", "job_runs", "alembic_version"} <= tables
+    assert {"groups", "members", "events", "actions", "job_runs", "ad_offences", "ad_samples",
+            "alembic_version"} <= tables
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0001"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0002"
 
 
 async def test_member_stats_follow_joins_messages_and_leaves(runtime, clock: DrivenClock,

@@ -290,3 +290,27 @@ def test_the_extra_is_optional_with_a_one_line_hint(tmp_path: Path) -> None:
                                                              "pip install 'qunbot[wechat]'")
     assert "Traceback" not in result.stderr
     _ = (hashlib, json)
+
+
+async def test_a_qr_poster_from_a_stranger_then_a_red_packet_then_removal(gateway: Gateway, live: LiveBot,
+                                                                           tmp_path: Path) -> None:
+    from tests.qr_images import poster
+
+    image = poster(tmp_path / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
+    await gateway.post("/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "推广小张"}]})
+    await gateway.post("/image", {"from": "wxid_spam", "room": ROOM, "path": str(image)})
+    prompt = await gateway.wait_sent(lambda m: "发广告要发红包" in (m["text"] or ""))
+    assert prompt["mentions"] == ["wxid_spam"] and prompt["room"] == ROOM
+    await gateway.post("/red_packet", {"from": "wxid_spam", "room": ROOM})
+    await gateway.wait_sent(lambda m: "红包🧧" in (m["text"] or "") and "就算啦" in (m["text"] or ""))
+    for n in range(3):
+        await gateway.post("/url", {"from": "wxid_spam", "room": ROOM, "url": f"http://t.cn/ad{n}",
+                                    "title": "点击领取", "description": "限时"})
+        await asyncio.sleep(0.3)
+    for _ in range(100):
+        if "wxid_spam" not in (await gateway.get(f"/members?room={ROOM}"))["members"]:
+            break
+        await asyncio.sleep(0.1)
+    assert "wxid_spam" not in (await gateway.get(f"/members?room={ROOM}"))["members"]
+    report = await gateway.wait_sent(lambda m: m["to"] == "wxid_carol" and "【广告】" in (m["text"] or ""))
+    assert "第 3 次" in report["text"]

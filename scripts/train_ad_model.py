@@ -1,0 +1,78 @@
+"""Train the ad classifier shipped as rules/ad_model.json.gz (pure Python, deterministic).
+
+    .venv/bin/python scripts/train_ad_model.py [--corpus PATH] [--extra rows.jsonl] [--out PATH]
+
+Reads the labelled corpus (shared/data/spam-zh.jsonl: {"text", "label": "spam"|"ham", "source"}) and
+trains on its DEV part only: a line is TEST when the last hex digit of sha1(text) is 0 or 1 (see the
+corpus README); test lines are never read into the model. `--extra` adds more (text, label) rows, one
+JSON object a line with "text" and "label" ("ad"/"spam" or "ham"/"notad"), e.g. owners' /ad and
+/notad decisions; they weigh `--extra-weight` times a corpus line. Calibration (the logit at which
+the classifier alone flags a message, and the one below which it adds nothing) comes from 5-fold
+out-of-fold logits on DEV. The same input gives the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rules.ad_text import DEFAULT_MODEL_PATH, train_model  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "spam-zh.jsonl"
+
+
+def split_of(text: str) -> str:
+    """The corpus split of a line: "test" when sha1's last hex digit is 0 or 1, else "dev"."""
+    return "test" if hashlib.sha1(text.encode("utf-8")).hexdigest()[-1] in "01" else "dev"
+
+
+def find_corpus(path: str | None) -> Path:
+    candidates = [Path(path)] if path else [DEFAULT_CORPUS, Path("/work/shared/data/spam-zh.jsonl"),
+                                            ROOT / "shared" / "data" / "spam-zh.jsonl"]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise SystemExit(f"corpus not found (tried {', '.join(map(str, candidates))}); pass --corpus")
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", help="spam-zh.jsonl (default: shared/data/spam-zh.jsonl)")
+    parser.add_argument("--extra", action="append", default=[], help="extra (text, label) rows, JSON lines")
+    parser.add_argument("--extra-weight", type=float, default=3.0)
+    parser.add_argument("--out", default=str(DEFAULT_MODEL_PATH))
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--folds", type=int, default=5, help="folds for the out-of-fold calibration (0: none)")
+    args = parser.parse_args(argv)
+
+    corpus = find_corpus(args.corpus)
+    dev = [r for r in read_rows(corpus) if split_of(r["text"]) == "dev"]
+    extra: list[tuple[str, str]] = []
+    for path in args.extra:
+        extra.extend((r["text"], r["label"]) for r in read_rows(Path(path)))
+    started = time.perf_counter()
+    model = train_model([(r["text"], r["label"]) for r in dev], extra=extra, extra_weight=args.extra_weight,
+                        epochs=args.epochs, folds=args.folds,
+                        meta={"corpus": corpus.name, "split": "dev (sha1 last hex digit not 0/1)"})
+    out = Path(args.out)
+    model.save(out)
+    print(f"trained on {len(dev)} dev lines + {len(extra)} extra in {time.perf_counter() - started:.1f}s: "
+          f"{len(model)} n-grams, z_low={model.z_low:.3f} z_high={model.z_high:.3f}; "
+          f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""ads: the red-packet prompt for links, cards, mini-programs, QR posters and pitches; excused by a red
+packet; warnings, then removal or a report; flood and raid; admins exempt; observe mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import start_runtime
+from bot.clock import DrivenClock
+from handlers import default_handlers
+from rules.config import Config
+from rules.reload import ConfigHolder
+from tests.conftest import EventFactory, FakePlatform, feed
+from tests.qr_images import poster
+
+ADS = """
+bot: {name: 小管家, id: bot}
+outbox: {min_interval_seconds: 0, per_group_per_minute: 1000, per_account_per_minute: 1000}
+defaults:
+  admins: [admin1]
+  operators: [op1]
+  welcome: {enabled: false}
+  ads:
+    allow_domains: [docs.qq.com]
+    allow_members: [partner1]
+    pitch_words: {兼职: 1.0, 刷单: 2.0, 日结: 1.0}
+    qrcode: {allow: ["https://weixin.qq.com/g/OURGROUP"]}
+    flood_messages_per_minute: 5
+    raid_new_members: 3
+"""
+
+
+@pytest.fixture
+def config_text() -> str:
+    return ADS
+
+
+def link(make: EventFactory, **kw):
+    return make("link", url="https://spam.example.cn/x", title="赚钱", **kw)
+
+
+async def test_a_link_card_gets_the_red_packet_prompt(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                      make_event: EventFactory) -> None:
+    event = link(make_event)
+    await feed(runtime, clock, event)
+    [sent] = platform.sent
+    assert sent.rule == "ads/link" and sent.mentions == ("u1",) and "发红包" in sent.text
+    assert sent.data == {"event": event.id, "kind": "link", "warnings": 1, "score": 1.0}
+
+
+async def test_allowed_domains_members_and_admins_are_never_prompted(runtime, clock: DrivenClock,
+                                                                     platform: FakePlatform,
+                                                                     make_event: EventFactory) -> None:
+    await feed(runtime, clock,
+               make_event("link", url="https://docs.qq.com/doc/abc", title="课表"),
+               link(make_event, user="admin1"), link(make_event, user="partner1"),
+               make_event("mini_program", title="拼团", user="admin1"))
+    assert platform.sent == []
+
+
+async def test_cards_and_mini_programs_follow_the_group_policy(db_url: str, clock: DrivenClock,
+                                                               make_event: EventFactory) -> None:
+    config = Config.from_text(ADS + 'groups:\n  "宽松群":\n    ads: {contact_cards: allow, mini_programs: allow}\n')
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    await feed(rt, clock,
+               make_event("contact_card", card_name="代理小王"), make_event("mini_program", title="砍一刀", user="u2"),
+               make_event("contact_card", card_name="老王", group="g2", group_name="宽松群"),
+               make_event("mini_program", title="拼团", group="g2", group_name="宽松群"))
+    await rt.close()
+    assert [(a.rule, a.data["kind"]) for a in platform.sent] == [("ads/card", "card"), ("ads/mini_program",
+                                                                                       "mini_program")]
+
+
+async def test_a_qr_poster_is_caught_and_the_groups_own_invitation_is_allowed(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory, tmp_path: Path) -> None:
+    spam = poster(tmp_path / "spam.jpg", "https://u.wechat.com/EAbCdEfG")
+    ours = poster(tmp_path / "ours.jpg", "https://weixin.qq.com/g/OURGROUP123")
+    plain = poster(tmp_path / "plain.jpg")
+    await feed(runtime, clock, make_event("image", path=str(spam)), make_event("image", path=str(ours), user="u2"),
+               make_event("image", path=str(plain), user="u3"))
+    [sent] = platform.sent
+    assert sent.rule == "ads/qrcode" and sent.data["kind"] == "qrcode" and sent.mentions == ("u1",)
+
+
+async def test_bad_images_are_skipped_with_a_reason(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                    make_event: EventFactory, tmp_path: Path) -> None:
+    (tmp_path / "text.jpg").write_text("not an image", encoding="utf-8")
+    good = poster(tmp_path / "cut.jpg", "https://u.wechat.com/x")
+    (tmp_path / "truncated.jpg").write_bytes(good.read_bytes()[:5000])
+    events = [make_event("image", path=str(tmp_path / name)) for name in ("text.jpg", "truncated.jpg", "nope.png")]
+    events.append(make_event("image", path=""))
+    await feed(runtime, clock, *events)
+    assert platform.sent == []
+    audit = await runtime.store.audit_of_event(events[0].id)
+    assert any("image skipped" in r["data"].get("reason", "") for r in audit)
+
+
+async def test_a_red_packet_within_the_window_excuses_the_ad(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                             make_event: EventFactory) -> None:
+    ad = link(make_event)
+    paid = make_event("red_packet", after=120)
+    late_ad = link(make_event, after=60)
+    too_late = make_event("red_packet", after=11 * 60)
+    await feed(runtime, clock, ad, paid, late_ad, too_late)
+    rules = [(a.rule, a.data.get("excused"), a.data.get("warnings")) for a in platform.sent]
+    assert rules == [("ads/link", None, 1), ("ads/link", True, 0), ("ads/link", None, 1)]
+    assert platform.sent[1].data["event"] == paid.id and platform.sent[1].data["offence"] == ad.id
+    assert "红包" in platform.sent[1].text
+
+
+async def test_the_third_unpaid_ad_removes_the_member_and_tells_the_operators(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
+    ads = [link(make_event, after=600), make_event("contact_card", card_name="代理", after=600),
+           make_event("mini_program", title="砍一刀", after=600)]
+    await feed(runtime, clock, *ads)
+    kinds = [(a.action, a.rule, a.user or a.group, a.data.get("warnings")) for a in platform.sent]
+    assert kinds == [("send", "ads/link", "g1", 1), ("send", "ads/card", "g1", 2),
+                     ("kick", "ads/mini_program", "u1", 3), ("send", "ads/mini_program", "g1", 3),
+                     ("send", "ads/mini_program", "op1", 3)]
+    assert "再发就要请你出群" in platform.sent[1].text
+    assert "砍一刀" in platform.sent[4].text and "移出群" in platform.sent[4].text
+
+
+async def test_where_kicking_is_not_wanted_the_operators_get_the_evidence(db_url: str, clock: DrivenClock,
+                                                                           make_event: EventFactory) -> None:
+    config = Config.from_text(ADS.replace("    raid_new_members: 3\n",
+                                          "    raid_new_members: 3\n    on_limit: report\n"))
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    await feed(rt, clock, *[link(make_event, after=60) for _ in range(3)])
+    await rt.close()
+    assert [a.action for a in platform.sent] == ["send", "send", "send"]
+    assert platform.sent[2].user == "op1" and "请管理员处理" in platform.sent[2].text
+
+
+async def test_a_pitch_in_text_is_caught_and_innocent_use_is_not(runtime, clock: DrivenClock,
+                                                                  platform: FakePlatform,
+                                                                  make_event: EventFactory) -> None:
+    ad = make_event(text="招 兼 职 刷 单，日结 300，加 V：ａｂｃ１２３４５")
+    await feed(runtime, clock, make_event(text="我以前做过兼职，挺累的", user="u2"), ad)
+    [sent] = platform.sent
+    assert sent.data["event"] == ad.id and sent.data["kind"] in ("text", "link") and sent.rule.startswith("ads/")
+
+
+async def test_flooding_gets_one_warning_and_a_report(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                      make_event: EventFactory) -> None:
+    await feed(runtime, clock, *[make_event(text=f"刷屏 {i}", after=2) for i in range(9)])
+    rules = [(a.rule, a.group or a.user) for a in platform.sent]
+    assert rules == [("ads/flood", "g1"), ("ads/flood", "op1")]
+    assert platform.sent[0].data["count"] == 6
+
+
+async def test_a_raid_of_new_members_posting_the_same_text(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                           make_event: EventFactory) -> None:
+    joins = [make_event("join", user=f"n{i}", user_name=f"新人{i}") for i in range(3)]
+    posts = [make_event(text="大家好，欢迎来我的直播间看看", user=f"n{i}", user_name=f"新人{i}") for i in range(3)]
+    await feed(runtime, clock, *joins, *posts)
+    assert [(a.rule, a.group or a.user) for a in platform.sent] == [("ads/raid", "g1"), ("ads/raid", "op1")]
+    assert platform.sent[1].data["members"] == ["n0", "n1", "n2"]
+
+
+async def test_observe_mode_decides_and_logs_but_sends_nothing(db_url: str, clock: DrivenClock,
+                                                               make_event: EventFactory) -> None:
+    config = Config.from_text(ADS + 'groups:\n  "试运行*":\n    mode: observe\n')
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    event = link(make_event, group="g9", group_name="试运行群")
+    await feed(rt, clock, event)
+    audit = await rt.store.audit_of_event(event.id)
+    await rt.close()
+    assert platform.sent == []
+    assert any(r["rule"] == "ads/link" and r["data"]["reason"].startswith("observe mode: would send") for r in audit)
+
+
+async def test_owners_label_messages_for_retraining(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                    make_event: EventFactory) -> None:
+    msg = make_event(text="周末有空一起喝茶吗")
+    await feed(runtime, clock, msg)
+    await feed(runtime, clock, make_event(text=f"/notad {msg.id}", user="admin1"),
+               make_event(text=f"/ad {msg.id}", user="u2"))
+    samples = await runtime.store.ad_samples()
+    assert [(s["event_id"], s["label"], s["decided_by"]) for s in samples] == [(msg.id, "ham", "admin1")]
+    assert "已记下" in platform.texts()[-1]
