@@ -47,8 +47,7 @@ def split_of(text: str) -> str:
 
 
 def find_corpus(path: str | None) -> Path:
-    candidates = [Path(path)] if path else [ROOT.parent / "shared" / "data" / "spam-zh.jsonl",
-                                            Path("/work/shared/data/spam-zh.jsonl")]
+    candidates = [Path(path)] if path else [ROOT.parent / "shared" / "data" / "spam-zh.jsonl"]
     for candidate in candidates:
         if candidate.exists():
             return candidate

@@ -122,6 +122,40 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_ads(args: argparse.Namespace) -> int:
+    """Retrain the ad classifier: the corpus's DEV part plus the owners' /ad and /notad decisions."""
+    import json
+
+    from rules.ad_text import corpus_split, train_model
+    from storage.store import Store
+
+    config = _config_or_exit(args.config)
+    corpus = Path(args.corpus)
+    if not corpus.is_file():
+        print(f"no corpus at {corpus} (the labelled spam-zh.jsonl)", file=sys.stderr)
+        return 2
+    with corpus.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    dev = [(r["text"], r["label"]) for r in rows if corpus_split(r["text"]) == "dev"]
+
+    async def samples() -> list[tuple[str, str]]:
+        store = Store.from_url(args.db or config.model.bot.database)
+        await store.open()
+        try:
+            return [(s["text"], s["label"]) for s in await store.ad_samples()]
+        finally:
+            await store.close()
+
+    extra = asyncio.run(samples())
+    out = Path(args.out or config.model.bot.ad_model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model = train_model(dev, extra=extra, meta={"corpus": corpus.name, "owner_samples": len(extra)})
+    model.save(out)
+    print(f"trained on {len(dev)} corpus lines and {len(extra)} owner decisions: wrote {out} "
+          "(the bot uses it from its next start)")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_live
 
@@ -161,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     why.add_argument("--config")
     why.add_argument("--db")
     why.set_defaults(func=cmd_why)
+
+    ta = sub.add_parser("train-ads", help="retrain the ad classifier with the owners' /ad and /notad decisions")
+    ta.add_argument("--corpus", required=True, help="the labelled corpus (spam-zh.jsonl); its DEV part is used")
+    ta.add_argument("--config")
+    ta.add_argument("--db")
+    ta.add_argument("--out", help="model file (default: bot.ad_model of the config)")
+    ta.set_defaults(func=cmd_train_ads)
 
     mg = sub.add_parser("migrate", help="bring the database to the newest schema")
     mg.add_argument("--config")

@@ -25,7 +25,7 @@ from bot.context import Context
 from bot.core import Band, Handler
 from bot.events import Action, Event, Note, Outcome, reply
 from handlers.qrcode import scan_image
-from rules.ad_text import TextDetector, load_default_model
+from rules.ad_text import TextDetector, load_model
 from rules.normalize import normalize_for_ads
 from rules.schema import AdsSettings
 
@@ -50,7 +50,7 @@ def detector(ctx: Context) -> TextDetector:
     cache = ctx.config.cache
     found = cache.get(key)
     if found is None:
-        found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains, load_default_model())
+        found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains, load_model(ctx.config.model.bot.ad_model))
     return found
 
 

@@ -170,6 +170,21 @@ class AdModel:
         return cls.from_dict(json.loads(raw))
 
 
+def corpus_split(text: str) -> str:
+    """The spam-zh corpus split of a line: "test" when sha1's last hex digit is 0 or 1, else "dev"."""
+    import hashlib
+
+    return "test" if hashlib.sha1(text.encode("utf-8")).hexdigest()[-1] in "01" else "dev"
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> AdModel | None:
+    """A retrained model at `path` when it exists (see `qunbot train-ads`), else the shipped one."""
+    if path and Path(path).exists():
+        return AdModel.load(path)
+    return load_default_model()
+
+
 @lru_cache(maxsize=1)
 def load_default_model() -> AdModel | None:
     """The model shipped next to this module (rules/ad_model.json.gz), loaded once; None if missing."""

@@ -287,6 +287,7 @@ class BotSettings(Section):
     timezone: str = "Asia/Shanghai"
     database: str = "sqlite+aiosqlite:///data/qunbot.db"
     media_dir: str = "data/media"
+    ad_model: str = "data/ad_model.json.gz"  # written by `qunbot train-ads`; the shipped model until then
 
     @field_validator("timezone")
     @classmethod

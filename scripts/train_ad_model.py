@@ -14,7 +14,6 @@ out-of-fold logits on DEV. The same input gives the same file, byte for byte.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -23,19 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rules.ad_text import DEFAULT_MODEL_PATH, train_model  # noqa: E402
+from rules.ad_text import DEFAULT_MODEL_PATH, corpus_split, train_model  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "spam-zh.jsonl"
 
 
-def split_of(text: str) -> str:
-    """The corpus split of a line: "test" when sha1's last hex digit is 0 or 1, else "dev"."""
-    return "test" if hashlib.sha1(text.encode("utf-8")).hexdigest()[-1] in "01" else "dev"
+split_of = corpus_split
 
 
 def find_corpus(path: str | None) -> Path:
-    candidates = [Path(path)] if path else [DEFAULT_CORPUS, Path("/work/shared/data/spam-zh.jsonl"),
-                                            ROOT / "shared" / "data" / "spam-zh.jsonl"]
+    candidates = [Path(path)] if path else [DEFAULT_CORPUS, ROOT / "shared" / "data" / "spam-zh.jsonl"]
     for candidate in candidates:
         if candidate.exists():
             return candidate

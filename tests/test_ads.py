@@ -184,3 +184,35 @@ async def test_owners_label_messages_for_retraining(runtime, clock: DrivenClock,
     samples = await runtime.store.ad_samples()
     assert [(s["event_id"], s["label"], s["decided_by"]) for s in samples] == [(msg.id, "ham", "admin1")]
     assert "已记下" in platform.texts()[-1]
+
+
+def test_train_ads_retrains_with_the_owners_decisions(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from rules.ad_text import AdModel
+    from tests.conftest import ROOT
+
+    rows = [json.loads(line) for line in (ROOT / "tests/data/ad_evasions.jsonl").read_text(encoding="utf-8")
+            .splitlines() if line.strip()]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": r["text"], "label": "spam" if r["label"] == "ad" else "ham"},
+                                         ensure_ascii=False) + "\n" for r in rows * 3), encoding="utf-8")
+    db = tmp_path / "bot.db"
+    transcript = tmp_path / "t.jsonl"
+    base = {"group": "g", "group_name": "群", "user": "u", "user_name": "小明"}
+    transcript.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in [
+        {**base, "id": "m1", "ts": "2026-03-02T10:00:00+08:00", "type": "text", "text": "周末一起去爬山吗"},
+        {**base, "id": "m2", "ts": "2026-03-02T10:01:00+08:00", "type": "text", "text": "/notad m1", "user": "boss"},
+    ]) + "\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("defaults: {admins: [boss]}\n", encoding="utf-8")
+    qunbot = [sys.executable, "-m", "bot.cli"]
+    url = f"sqlite+aiosqlite:///{db}"
+    subprocess.run([*qunbot, "replay", str(transcript), "--db", url], cwd=tmp_path, check=True, capture_output=True)
+    out = tmp_path / "model.json.gz"
+    result = subprocess.run([*qunbot, "train-ads", "--corpus", str(corpus), "--db", url, "--out", str(out)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "1 owner decisions" in result.stdout
+    assert len(AdModel.load(out)) > 0
