@@ -58,11 +58,15 @@ TARGET_RATIO, AIM_RATIO = 0.10, 0.25
 TARGET_P99_MS = 5.0
 TARGET_PEAK_MB = 150.0
 
-# A 1x1 PNG: what an image event points at.
-PNG_1X1 = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
+def photo_jpeg(path: Path) -> None:
+    """What an image event points at: a 640x480 JPEG photo-like picture without a QR code."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (640, 480), (120, 160, 200))
+    draw = ImageDraw.Draw(img)
+    for i in range(0, 480, 24):
+        draw.rectangle((i, i // 2, 640 - i, i // 2 + 12), fill=(200 - i // 4, 120 + i // 8, 90))
+    img.save(path, "JPEG", quality=85)
 
 FILLER = ("大家好", "今天的分享很有收获", "请问有人知道", "这个问题怎么解决", "哈哈哈", "收到", "谢谢老师",
           "明天几点开始", "有没有人一起", "周末见", "赞👍", "我也遇到过", "同问", "好的好的", "学习了",
@@ -235,7 +239,7 @@ def generate_events(n: int, seed: int, rule_examples: list[str]) -> Iterator[dic
             if rng.random() < 0.05:
                 obj["mentions"] = [members[rng.randrange(N_MEMBERS)][0]]
         elif kind == "image":
-            obj["path"] = "media/small.png"
+            obj["path"] = "media/photo.jpg"
         elif kind == "link":
             obj["url"] = rng.choice(("https://docs.qq.com/doc/x", "https://mp.weixin.qq.com/s/abc",
                                      "https://example.com/promo?id=" + str(rng.randrange(1000))))
@@ -260,7 +264,7 @@ def generate_events(n: int, seed: int, rule_examples: list[str]) -> Iterator[dic
 def write_transcript(path: Path, n: int, seed: int, rule_examples: list[str]) -> dict[str, int]:
     """Write the transcript as JSON lines (what `qunbot replay` reads); returns counts per type."""
     (path.parent / "media").mkdir(exist_ok=True)
-    (path.parent / "media" / "small.png").write_bytes(PNG_1X1)
+    photo_jpeg(path.parent / "media" / "photo.jpg")
     counts: dict[str, int] = {}
     with path.open("w", encoding="utf-8") as out:
         for obj in generate_events(n, seed, rule_examples):
@@ -508,6 +512,14 @@ async def bench(args: argparse.Namespace, ns: SimpleNamespace, tmp: Path, figure
     figures["peak_rss_after_raw_mb"] = peak_rss_mb()
     say(f"  {raw['rows_per_s']:.0f} rows/s")
 
+    # 3b. the core chain of issue 3 (ads off): config.yaml with every group's ads switched off
+    core_text = CONFIG_YAML.read_text(encoding="utf-8").rstrip("\n") + '\n  "*":\n    ads: {enabled: false}\n'
+    say("core chain (ads off) ...")
+    core = await run_chain(ns, ns.Config.from_text(core_text, "core.yaml"), transcript, tmp / "bot-core.db")
+    figures["core"] = core
+    figures["ratio_core"] = core["events_per_s"] / raw["rows_per_s"]
+    say(f"  {core['events_per_s']:.0f} events/s")
+
     # 4. the same with many rules
     say(f"building a config with {args.rules} extra keyword rules ...")
     text = config_with_rules(rules)
@@ -553,6 +565,10 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
                                                                "(reference ~80k)"),
         ("ratio bot/raw", f"{figures['ratio']:.3f}", f"target >= {TARGET_RATIO} (aim {AIM_RATIO}): "
                                                       f"{mark(figures['ratio'] >= TARGET_RATIO)}"),
+        ("-- core chain: config.yaml, ads off --", "", ""),
+        ("bot events/s", f"{figures['core']['events_per_s']:,.0f}",
+         f"ratio bot/raw {figures['ratio_core']:.3f}: {mark(figures['ratio_core'] >= TARGET_RATIO)}; "
+         f"p50 {figures['core']['p50_ms']:.3f} ms, p99 {figures['core']['p99_ms']:.3f} ms"),
         (f"-- config.yaml + {args.rules} rules --", "", ""),
         ("config load (from_text)", f"{figures['rules_config']['load_s']:.2f} s",
          f"{n_rules} rules ({figures['rules_config']['regex_rules']} regex); "

@@ -75,13 +75,14 @@ def _prune(table: dict[Any, Any], keep: Any, limit: int = 20_000) -> None:
             del table[key]
 
 
-async def _is_new_member(event: Event, ctx: Context) -> bool:
+async def _is_new_member(event: Event, ctx: Context, *, ask_store: bool = True) -> bool:
+    """Joined within `new_member_minutes`: from the joins this bot saw, else (with ask_store) the store."""
     minutes = ctx.settings.ads.new_member_minutes
     if minutes <= 0:
         return False
     assert event.group is not None and event.user is not None
     joined = _recent_joins(ctx).get((event.group, event.user))
-    if joined is None:
+    if joined is None and ask_store:
         member = await ctx.member()
         joined = member.joined_at if member is not None else None
     return joined is not None and ctx.now - joined <= timedelta(minutes=minutes)
@@ -226,7 +227,8 @@ async def _raid(event: Event, ctx: Context) -> list[Action]:
     ads = ctx.settings.ads
     assert event.type == "text" and event.group is not None and event.user is not None
     key_text = normalize_for_ads(event.text)
-    if len(key_text) < 4 or not await _is_new_member(event, ctx):
+    # only the joins seen by this process: a raid is a matter of minutes, and every text passes here
+    if len(key_text) < 4 or not await _is_new_member(event, ctx, ask_store=False):
         return []
     window = timedelta(minutes=ads.raid_window_minutes)
     posts: dict[tuple[str, str], dict[str, datetime]] = ctx.memory.setdefault("ads.raid", {})

@@ -87,8 +87,11 @@ class Config:
             else:
                 settings = self.model.defaults
             fmt = settings.welcome.name_format
-            runtime = GroupRuntime(settings, KeywordMatcher(settings.keywords),
-                                   compile_re2(fmt.pattern) if fmt else None, keys)
+            if keys and not any("keywords" in self._raw_groups[k] for k in keys):
+                matcher = self.group(None).keywords  # the defaults' rules: compiled once, shared
+            else:
+                matcher = KeywordMatcher(settings.keywords)
+            runtime = GroupRuntime(settings, matcher, compile_re2(fmt.pattern) if fmt else None, keys)
             self._by_keys[keys] = runtime
         if len(self._by_group) > 100_000:
             self._by_group.clear()

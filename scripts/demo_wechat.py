@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.gateway_harness import ROOM, TOKEN, Gateway, gateway_missing  # noqa: E402
+from tests.qr_images import poster  # noqa: E402
 
 # (who, what, body): what the members do, in order
 SCRIPT: list[tuple[str, str, dict]] = [
@@ -28,6 +29,11 @@ SCRIPT: list[tuple[str, str, dict]] = [
      {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
     ("小李: 大家好", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
     ("老王: 怎么报名？", "/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
+    ("广告哥 joins", "/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "广告哥"}]}),
+    ("广告哥 posts a QR poster", "/image", {"from": "wxid_spam", "room": ROOM, "path": "POSTER"}),
+    ("广告哥 sends a red packet", "/red_packet", {"from": "wxid_spam", "room": ROOM}),
+    ("广告哥: 兼 职 刷 单 日结，加 V", "/say",
+     {"from": "wxid_spam", "room": ROOM, "text": "兼 职 刷 单，日结 300，加 V：ａｂｃ１２３４５"}),
 ]
 
 
@@ -53,9 +59,10 @@ async def main() -> int:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)
             seen = 0
+            poster_path = poster(Path(tmp) / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
             for label, path, body in SCRIPT:
                 print(f"\n👤 {label}")
-                await gateway.post(path, body)
+                await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
                 deadline = time.monotonic() + 4
                 while time.monotonic() < deadline:
                     sent = await gateway.get("/sent")

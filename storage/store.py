@@ -105,8 +105,9 @@ class Store:
 
     # -- the journal --------------------------------------------------------------------------------
 
-    def _seal(self) -> None:
-        for name in _BULK_ORDER:
+    def _seal(self, names: tuple[str, ...] = ()) -> None:
+        """Move bulk rows into the journal (all tables, or only `names`, which must commute with the rest)."""
+        for name in names or _BULK_ORDER:
             rows = self._bulk[name]
             if rows:
                 if name in _MERGE:
@@ -121,9 +122,9 @@ class Store:
         else:
             self._journal.append((stmt, [params]))
 
-    async def _flush(self) -> None:
+    async def _flush(self, only: tuple[str, ...] = ()) -> None:
         """Execute journal entries not yet executed (caller holds the lock)."""
-        self._seal()
+        self._seal(only)
         assert self._conn is not None, "store is not open"
         while self._flushed < len(self._journal):
             stmt, rows = self._journal[self._flushed]
@@ -164,12 +165,16 @@ class Store:
             self._recovered = True
             await self._connect()
 
-    async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True) -> Any:
+    async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True,
+                    only: tuple[str, ...] = ()) -> Any:
         """Run a query in the open transaction. `flush=False` is for questions whose pending answers
-        the store tracks in memory (it still flushes after a recovery, when those caches were reset)."""
+        the store tracks in memory (it still flushes after a recovery, when those caches were reset);
+        `only` flushes just those bulk tables (for questions about tables no other write touches)."""
         async with self._lock:
-            if flush or self._recovered:
+            if self._recovered:
                 await self._flush()
+            elif flush:
+                await self._flush(only)
             assert self._conn is not None
             return await self._conn.execute(stmt, params or {})
 
@@ -321,14 +326,14 @@ class Store:
         """Offences of the member in the group since `since` that no red packet excused."""
         result = await self._read(select(func.count()).select_from(AD_OFFENCES).where(and_(
             AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
-            AD_OFFENCES.c.excused_by.is_(None))))
+            AD_OFFENCES.c.excused_by.is_(None))), only=_AD_TABLES)
         return int(result.scalar() or 0)
 
     async def open_ad_offence(self, group: str, user: str, since: datetime) -> dict[str, Any] | None:
         """The member's latest offence since `since` that is not excused yet."""
         result = await self._read(select(AD_OFFENCES).where(and_(
             AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
-            AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1))
+            AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1), only=_AD_TABLES)
         row = result.first()
         return dict(row._mapping) if row else None
 
@@ -352,6 +357,7 @@ class Store:
 
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
+_AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
                "ad_sample")
 
