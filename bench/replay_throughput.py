@@ -64,7 +64,7 @@ def photo_jpeg(path: Path) -> None:
 
     img = Image.new("RGB", (640, 480), (120, 160, 200))
     draw = ImageDraw.Draw(img)
-    for i in range(0, 480, 24):
+    for i in range(0, 300, 20):
         draw.rectangle((i, i // 2, 640 - i, i // 2 + 12), fill=(200 - i // 4, 120 + i // 8, 90))
     img.save(path, "JPEG", quality=85)
 
