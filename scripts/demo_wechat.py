@@ -8,7 +8,6 @@ endpoint and prints what the bot answered. Later capabilities add their lines to
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.gateway_harness import ROOM, TOKEN, Gateway, gateway_missing  # noqa: E402
+from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing  # noqa: E402
 from tests.qr_images import poster  # noqa: E402
 
 # (who, what, body): what the members do, in order
@@ -46,36 +45,30 @@ async def main() -> int:
         gateway = Gateway(Path(tmp))
         gateway.start()
         print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
-        env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint,
-               "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN, "QUNBOT_LOG": "WARNING"}
-        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty",
-                                "--config", str(ROOT / "config.yaml"),
-                                                   "--db", f"sqlite+aiosqlite:///{tmp}/demo.db", cwd=tmp, env=env)
         try:
-            for _ in range(100):
-                health = await gateway.get("/health")
-                if health.get("loggedIn") and health.get("messageListeners", 1):
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)
-            seen = 0
-            poster_path = poster(Path(tmp) / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
-            for label, path, body in SCRIPT:
-                print(f"\n👤 {label}")
-                await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
-                deadline = time.monotonic() + 4
-                while time.monotonic() < deadline:
-                    sent = await gateway.get("/sent")
-                    for message in sent[seen:]:
-                        where = "群" if message["room"] else f"私聊 {message['to']}"
-                        print(f"   🤖 [{where}] {message['text']}")
-                    seen = len(sent)
-                    await asyncio.sleep(0.2)
+            async with bot_process(gateway, Path(tmp), "--config", str(ROOT / "config.yaml"),
+                                   "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"):
+                await play(gateway, Path(tmp))
         finally:
-            bot.terminate()
-            await asyncio.wait_for(bot.wait(), 10)
             gateway.stop()
     return 0
+
+
+async def play(gateway: Gateway, tmp: Path) -> None:
+    """Play SCRIPT through the gateway; after each step print what the bot sent."""
+    seen = 0
+    poster_path = poster(tmp / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
+    for label, path, body in SCRIPT:
+        print(f"\n👤 {label}")
+        await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            sent = await gateway.get("/sent")
+            for message in sent[seen:]:
+                where = "群" if message["room"] else f"私聊 {message['to']}"
+                print(f"   🤖 [{where}] {message['text']}")
+            seen = len(sent)
+            await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +102,22 @@ class Gateway:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot sent nothing matching within {within}s: {await self.get('/sent')}")
             await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def bot_process(gateway: Gateway, workdir: Path, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`qunbot run --adapter wechaty ARGS` against the gateway, logged in; stopped (SIGTERM) on exit."""
+    env = {**os.environ, "WECHATY_PUPPET_SERVICE_ENDPOINT": gateway.endpoint, "WECHATY_PUPPET_SERVICE_TOKEN": TOKEN,
+           "QUNBOT_LOG": "WARNING"}
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--adapter", "wechaty", *args,
+                                               cwd=workdir, env=env)
+    try:
+        for _ in range(100):
+            if (await gateway.get("/health")).get("loggedIn"):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # the bot's stream is open and its first heartbeat came
+        yield bot
+    finally:
+        bot.terminate()
+        await asyncio.wait_for(bot.wait(), 10)
