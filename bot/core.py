@@ -150,6 +150,7 @@ class Bot:
         self._prefetched_new: set[str] = set()
         self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
         self.memory: dict[str, Any] = {}  # handlers' short-lived state (rates, recent joins), per bot
+        self._commit_task: asyncio.Task[None] | None = None
 
     @property
     def config(self) -> Config:
@@ -278,51 +279,68 @@ class Bot:
     # -- group commit -------------------------------------------------------------------------------
 
     async def _maybe_commit(self) -> None:
+        """A full batch is committed in the background (one at a time), so handling goes on meanwhile."""
         if self._pending_events >= self.config.model.batch.max_events:
-            await self.commit()
+            previous = self._commit_task
+            if previous is not None and not previous.done():
+                await asyncio.shield(previous)  # backpressure: at most one batch in flight
+            self._commit_task = asyncio.create_task(self.commit(), name="commit")
 
     async def commit(self) -> None:
         """Make all handled events durable, then release their actions in handling order.
 
-        A failed commit is retried with capped exponential backoff until it succeeds; the journal
-        is executed again each time, so no handled event is lost.
+        The batch is detached under the commit gate (no event half-handled), then written while new
+        events are handled. A failed commit is retried with capped exponential backoff: the batch
+        goes back in front of the journal and runs again, so no handled event is lost; an error that
+        is not transient (a bug, bad data) stops the bot after a few tries.
         """
+        task = self._commit_task
+        if task is not None and task is not asyncio.current_task():
+            if not task.done():
+                await asyncio.shield(task)
+            elif not task.cancelled() and task.exception() is not None:
+                self._commit_task = None
+                raise task.exception()  # type: ignore[misc]
         async with self._commit_lock:
-            if not self._pending_events and not self.store.dirty:
-                return
-            await self._gate.enter_commit()
-            try:
-                attempt = 0
-                while True:
+            attempt = 0
+            while True:
+                if not self._pending_events and not self._ready and not self.store.dirty:
+                    return
+                await self._gate.enter_commit()
+                try:
+                    batch = await self.store.begin_commit()
+                    ready, self._ready = self._ready, []
+                    pending, self._pending_events = self._pending_events, 0
+                    self._first_pending = None
+                finally:
+                    await self._gate.leave_commit()
+                try:
+                    await self.store.finish_commit(batch)
+                    break
+                except Exception as exc:
+                    self._ready = ready + self._ready
+                    self._pending_events += pending
+                    self._first_pending = self._first_pending or time.monotonic()
+                    attempt += 1
+                    if not is_transient(exc) and attempt > PERMANENT_FAILURE_RETRIES:
+                        log.critical("database commit keeps failing with %s: %s; stopping (the %d "
+                                     "uncommitted event(s) were not acted on)", type(exc).__name__, exc,
+                                     self._pending_events)
+                        raise
+                    delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                    log.error("database commit failed (%s: %s); %d event(s) wait; retry %d in %.1fs",
+                              type(exc).__name__, exc, self._pending_events, attempt, delay)
+                    await asyncio.sleep(delay)
                     try:
-                        await self.store.commit()
-                        break
-                    except Exception as exc:
-                        attempt += 1
-                        if not is_transient(exc) and attempt > PERMANENT_FAILURE_RETRIES:
-                            log.critical("database commit keeps failing with %s: %s; stopping (the %d "
-                                         "uncommitted event(s) were not acted on)", type(exc).__name__, exc,
-                                         self._pending_events)
-                            raise
-                        delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
-                        log.error("database commit failed (%s: %s); %d event(s) wait; retry %d in %.1fs",
-                                  type(exc).__name__, exc, self._pending_events, attempt, delay)
-                        await asyncio.sleep(delay)
-                        try:
-                            await self.store.recover()
-                        except Exception as exc2:
-                            log.error("database reconnect failed: %s", exc2)
-                ready, self._ready = self._ready, []
-                self._pending_events = 0
-                self._first_pending = None
-            finally:
-                await self._gate.leave_commit()
-        if ready and self.release is not None:
-            await self.release(ready)
-            if self.clock.driven:
-                # delivered at once: make the delivery marks durable now, so a crash right after
-                # resends (almost) nothing
-                await self.store.commit()
+                        await self.store.recover()
+                    except Exception as exc2:
+                        log.error("database reconnect failed: %s", exc2)
+            if ready and self.release is not None:
+                await self.release(ready)
+                if self.clock.driven:
+                    # delivered at once: make the delivery marks durable now, so a crash right after
+                    # resends (almost) nothing
+                    await self.store.commit()
 
     async def run_committer(self, stop: asyncio.Event) -> None:
         """Live runs: commit at most `batch.max_delay_ms` after the first pending event, and commit

@@ -43,6 +43,15 @@ AD_SAMPLES = AdSample.__table__
 
 
 @dataclass(frozen=True)
+class Detached:
+    """Writes taken out of the journal to be committed (see Store.begin_commit)."""
+
+    journal: list[tuple[Any, list[dict[str, Any]]]]
+    flushed: int  # entries already executed in the open transaction
+    event_ids: set[str]
+
+
+@dataclass(frozen=True)
 class MemberInfo:
     group_id: str
     user_id: str
@@ -128,25 +137,51 @@ class Store:
         assert self._conn is not None, "store is not open"
         while self._flushed < len(self._journal):
             stmt, rows = self._journal[self._flushed]
-            if isinstance(stmt, dialect.DriverBulk):
-                await self._conn.exec_driver_sql(stmt.sql, stmt.rows(rows))
-            else:
-                await self._conn.execute(stmt, rows)
+            await self._execute(stmt, rows)
             self._flushed += 1
+
+    async def _execute(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
+        assert self._conn is not None
+        if isinstance(stmt, dialect.DriverBulk):
+            await self._conn.exec_driver_sql(stmt.sql, stmt.rows(rows))
+        else:
+            await self._conn.execute(stmt, rows)
 
     async def commit(self) -> None:
         """Make every write so far durable (raises on failure; then call `recover`)."""
-        async with self._lock:
-            if not self.dirty:
-                return
-            await self._flush()
-            assert self._conn is not None
-            await self._conn.commit()
-            self._journal.clear()
-            self._flushed = 0
-            self._pending_event_ids.clear()
+        batch = await self.begin_commit()
+        await self.finish_commit(batch)
+
+    async def begin_commit(self) -> Detached:
+        """Take the store (its lock) and every write so far out of the journal, for `finish_commit`.
+
+        New writes go to a fresh journal meanwhile, so events can be handled while the detached
+        batch is written; a question waits for the lock, so it sees the batch once it is committed.
+        """
+        await self._lock.acquire()
+        self._seal()
+        batch = Detached(self._journal, self._flushed, self._pending_event_ids)
+        self._journal, self._flushed, self._pending_event_ids = [], 0, set()
+        return batch
+
+    async def finish_commit(self, batch: Detached) -> None:
+        """Write and commit a detached batch, then release the store. On failure the batch goes back
+        in front of the journal (to run again after `recover`) and the error is raised."""
+        try:
+            if batch.journal:
+                assert self._conn is not None, "store is not open"
+                for stmt, rows in batch.journal[batch.flushed:]:
+                    await self._execute(stmt, rows)
+                await self._conn.commit()
+                await self._conn.begin()
             self._recovered = False
-            await self._conn.begin()
+        except BaseException:
+            self._journal = batch.journal + self._journal
+            self._flushed = 0
+            self._pending_event_ids |= batch.event_ids
+            raise
+        finally:
+            self._lock.release()
 
     async def recover(self) -> None:
         """After a failed commit: roll back and reconnect; the journal runs again on the next commit."""

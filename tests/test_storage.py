@@ -60,19 +60,19 @@ async def test_a_failed_commit_is_retried_and_loses_nothing(runtime, clock: Driv
                                                            make_event: EventFactory,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     store = runtime.store
-    real_commit = Store.commit
+    real_commit = AsyncConnection.commit
     failures = {"left": 2}
 
-    async def flaky_commit(self: Store) -> None:
-        if failures["left"] > 0:
+    async def flaky_commit(self: AsyncConnection) -> None:
+        if failures["left"] > 0:  # the writes reached the transaction, then the commit fails
             failures["left"] -= 1
-            async with self._lock:
-                await self._flush()  # the writes reached the transaction, then the commit fails
             raise sqlite3.OperationalError("database is locked")
         await real_commit(self)
 
-    monkeypatch.setattr(Store, "commit", flaky_commit)
+    monkeypatch.setattr(AsyncConnection, "commit", flaky_commit)
     events = [make_event(text="群规", group=f"g{n}") for n in range(3)]
     await feed(runtime, clock, *events)
     assert "database commit failed" in caplog.text
