@@ -8,11 +8,18 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from rules.config import Config
 from rules.loader import ConfigError
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+T = TypeVar("T")
 
 log = logging.getLogger("qunbot")
 DEFAULT_CONFIG = "config.yaml"
@@ -85,21 +92,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
             out.close()
 
 
-def cmd_why(args: argparse.Namespace) -> int:
-    from bot.explain import explain
+async def _with_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store at `url` (migrating it), run `work(store)`, close it."""
     from storage.store import Store
 
+    store = Store.from_url(url)
+    await store.open()
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    from bot.explain import explain
+
     config = _config_or_exit(args.config)
-
-    async def go() -> str:
-        store = Store.from_url(args.db or config.model.bot.database)
-        await store.open()
-        try:
-            return await explain(store, args.event_id)
-        finally:
-            await store.close()
-
-    print(asyncio.run(go()))
+    print(asyncio.run(_with_store(args.db or config.model.bot.database, lambda store: explain(store, args.event_id))))
     return 0
 
 
@@ -127,7 +136,6 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     import json
 
     from rules.ad_text import corpus_split, train_model
-    from storage.store import Store
 
     config = _config_or_exit(args.config)
     corpus = Path(args.corpus)
@@ -138,15 +146,10 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
         rows = [json.loads(line) for line in fh if line.strip()]
     dev = [(r["text"], r["label"]) for r in rows if corpus_split(r["text"]) == "dev"]
 
-    async def samples() -> list[tuple[str, str]]:
-        store = Store.from_url(args.db or config.model.bot.database)
-        await store.open()
-        try:
-            return [(s["text"], s["label"]) for s in await store.ad_samples()]
-        finally:
-            await store.close()
+    async def samples(store: Store) -> list[tuple[str, str]]:
+        return [(s["text"], s["label"]) for s in await store.ad_samples()]
 
-    extra = asyncio.run(samples())
+    extra = asyncio.run(_with_store(args.db or config.model.bot.database, samples))
     out = Path(args.out or config.model.bot.ad_model)
     out.parent.mkdir(parents=True, exist_ok=True)
     model = train_model(dev, extra=extra, meta={"corpus": corpus.name, "owner_samples": len(extra)})

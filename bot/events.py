@@ -129,11 +129,6 @@ def parse_event_json(line: str | bytes) -> Event:
     return _EVENT_ADAPTER.validate_json(line)
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """The event as a JSON-ready dict, without empty optional keys."""
-    return event.model_dump(mode="json", exclude_none=True)
-
-
 ActionKind = Literal["send", "send_image", "send_file", "kick", "recall", "notify_admins"]
 
 

@@ -4,15 +4,15 @@ Handlers never build SQL; they call the functions here, named for facts (`note_a
 `record_actions`) and questions (`member`, `last_rule_use`). All work happens in one open
 transaction on one connection:
 
-- writes are appended to a journal (rows of the same statement are sent with one executemany);
-- a question first flushes the journal into the open transaction, so it sees every earlier write;
-- `commit()` flushes and commits: the events of a batch become durable together (group commit);
-- when a commit fails (database locked or gone), `recover()` rolls back and the whole journal is
-  executed again on the next `commit()`, so nothing written since the last commit is lost.
-
-Rows that every event writes (events, groups, members, actions) go to per-table bulk buffers; they
-are sealed into the journal, in a fixed table order, before any other write, so the order of
-dependent writes is kept while most rows still travel in one executemany per table.
+- writes go to per-table bulk buffers, sealed into a journal in a fixed table order (the tables'
+  writes commute but for that order), so the rows of one statement travel in one executemany;
+  on SQLite they are sent straight to the driver, already converted (storage/dialect.py);
+- a question first flushes the journal into the open transaction, so it sees every earlier write
+  (questions whose pending answers the store keeps in memory skip the flush);
+- `begin_commit()` detaches the journal and `finish_commit()` writes and commits it while new writes
+  start a fresh journal: the events of a batch become durable together (group commit);
+- when a commit fails (database locked or gone), the batch goes back in front of the journal and
+  `recover()` rolls back, so the next commit executes it again and nothing is lost.
 """
 
 from __future__ import annotations
@@ -123,13 +123,6 @@ class Store:
                     rows = _MERGE[name](rows)
                 self._journal.append((self._stmts.driver(name, rows[0]) or self._stmts.bulk(name), rows))
                 self._bulk[name] = []
-
-    def _write(self, stmt: Any, params: dict[str, Any]) -> None:
-        self._seal()
-        if self._journal and self._journal[-1][0] is stmt and len(self._journal) > self._flushed:
-            self._journal[-1][1].append(params)
-        else:
-            self._journal.append((stmt, [params]))
 
     async def _flush(self, only: tuple[str, ...] = ()) -> None:
         """Execute journal entries not yet executed (caller holds the lock)."""
@@ -383,12 +376,6 @@ class Store:
              "job_runs": JOB_RUNS, "ad_offences": AD_OFFENCES, "ad_samples": AD_SAMPLES}[table]
         result = await self._read(select(func.count()).select_from(t))
         return int(result.scalar() or 0)
-
-    async def fetch_all(self, stmt: Any) -> list[dict[str, Any]]:
-        """Run a read-only statement built by a query module of storage/."""
-        result = await self._read(stmt)
-        return [dict(r._mapping) for r in result]
-
 
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
