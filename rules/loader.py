@@ -73,48 +73,119 @@ class _Positions:
         return (1, 1)
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
+class _Frame:
+    """A mapping or sequence being built from parser events."""
+
+    __slots__ = ("container", "key", "path", "start", "value_path")
+
+    def __init__(self, container: Any, path: Path_ | None, start: yaml.Event) -> None:
+        self.container = container
+        self.value_path = path  # None when the container is itself a mapping key
+        self.path: Path_ = path if path is not None else ("?",)
+        self.start = start
+        self.key: Any = _NO_KEY
 
 
-def _to_data(
-    node: yaml.Node, path: Path_, pos: _Positions, problems: list[tuple[Path_, str]], secret_literal: set[Path_]
-) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _to_data(key_node, path, pos, problems, secret_literal)
+_NO_KEY = object()
+
+
+def _mark(event: yaml.Event) -> tuple[int, int]:
+    return (event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+def _build(text: str, pos: _Positions, problems: list[tuple[Path_, str]], secret_literal: set[Path_]) -> Any:
+    """Plain data from the YAML parser's events, recording where each key and item was written.
+
+    Events, not a composed node tree: a large config (10k keyword rules) is read without holding a
+    tree of nodes besides the data.
+    """
+    loader = _Loader(text)
+    stack: list[_Frame] = []
+    anchors: dict[str, Any] = {}
+    root: Any = None
+
+    def place(event: yaml.Event) -> Path_ | None:
+        """The path of the value this event starts (None for a mapping key); records its place."""
+        if not stack:
+            return ()
+        top = stack[-1]
+        if isinstance(top.container, list):
+            path = (*top.path, len(top.container))
+            pos.at[path] = _mark(event)
+            return path
+        if top.key is _NO_KEY:
+            return None
+        return (*top.path, top.key)
+
+    def add(value: Any, event: yaml.Event, path: Path_ | None) -> None:
+        nonlocal root
+        if not stack:
+            root = value
+            return
+        top = stack[-1]
+        if isinstance(top.container, list):
+            top.container.append(value)
+            return
+        if top.key is _NO_KEY:  # this value is a key
+            key = value
             if isinstance(key, (dict, list)) or key is None:
-                pos.at[(*path, "?")] = _mark(key_node)
-                problems.append(((*path, "?"), "a key must be a plain word or number"))
-                continue
-            key = str(key) if not isinstance(key, (int, str)) else key
-            if isinstance(key, int) and not isinstance(key, bool):
-                key = str(key)
-            child = (*path, key)
-            if key in out:
-                pos.at[child] = _mark(key_node)
+                key = "?"
+                problems.append(((*top.path, key), "a key must be a plain word or number"))
+            elif not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            child = (*top.path, key)
+            if key == "<<":
+                problems.append((child, "merge keys (<<) are not supported: write the settings out"))
+            if key in top.container:
                 problems.append((child, f"duplicate key {key!r}"))
-                continue
-            pos.at[child] = _mark(key_node)
-            out[key] = _to_data(value_node, child, pos, problems, secret_literal)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for i, item in enumerate(node.value):
-            pos.at[(*path, i)] = _mark(item)
-            items.append(_to_data(item, (*path, i), pos, problems, secret_literal))
-        return items
-    value = yaml.constructor.SafeConstructor.construct_object(_CONSTRUCTOR, node)
-    if isinstance(value, str):
-        if "${" in value:
-            return _substitute_env(value, path, problems)
-        if path in SECRET_PATHS and value:
-            secret_literal.add(path)
-    return value
+                pos.at[child] = _mark(event)
+                key = _DUPLICATE
+            else:
+                pos.at[child] = _mark(event)
+            top.key = key
+            return
+        if top.key is not _DUPLICATE:
+            top.container[top.key] = value
+        top.key = _NO_KEY
+
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                path = place(event)
+                tag = event.tag if event.tag not in (None, "!") else loader.resolve(
+                    yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+                value = loader.construct_object(node)
+                loader.constructed_objects.pop(node, None)
+                if isinstance(value, str) and path is not None:
+                    if "${" in value:
+                        value = _substitute_env(value, path, problems)
+                    elif path in SECRET_PATHS and value:
+                        secret_literal.add(path)
+                if event.anchor:
+                    anchors[event.anchor] = value
+                add(value, event, path)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                path = place(event)
+                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                if event.anchor:
+                    anchors[event.anchor] = container
+                stack.append(_Frame(container, path, event))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                add(frame.container, frame.start, frame.value_path)
+            elif isinstance(event, yaml.AliasEvent):
+                path = place(event)
+                if event.anchor not in anchors:
+                    problems.append((path or (), f"unknown alias *{event.anchor}"))
+                add(anchors.get(event.anchor), event, path)
+    finally:
+        loader.dispose()
+    return root
 
 
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_DUPLICATE = object()
 
 
 def _substitute_env(text: str, path: Path_, problems: list[tuple[Path_, str]]) -> str:
@@ -172,21 +243,19 @@ def parse_config(text: str, file: str = "config.yaml") -> tuple[BotConfig, dict[
 
     Raises ConfigError listing every problem (syntax, unknown keys, bad values, each override).
     """
+    pos = _Positions()
+    problems: list[tuple[Path_, str]] = []
+    secret_literal: set[Path_] = set()
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        data = _build(text, pos, problems, secret_literal)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise ConfigError([ConfigIssue(file, line, col, "", f"YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, 1, 1, "", f"YAML: {exc}")]) from None
-    pos = _Positions()
-    problems: list[tuple[Path_, str]] = []
-    secret_literal: set[Path_] = set()
-    try:
-        data = {} if node is None else _to_data(node, (), pos, problems, secret_literal)
-    finally:
-        _CONSTRUCTOR.constructed_objects.clear()  # the shared constructor caches every node it built
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, 1, 1, "", "the file must be a mapping of sections")])
     issues = [ConfigIssue(file, *pos.find(p), dotted(p), m) for p, m in problems]
