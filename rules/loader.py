@@ -60,11 +60,19 @@ def dotted(path: Iterable[str | int]) -> str:
     return out
 
 
+class _Discard(dict):  # type: ignore[type-arg]
+    """A mapping that keeps nothing (positions are only needed when there is an error to report)."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        return None
+
+
 class _Positions:
     """Where each path of the document was written (1-based line and column)."""
 
-    def __init__(self) -> None:
-        self.at: dict[Path_, tuple[int, int]] = {}
+    def __init__(self, record: bool = True) -> None:
+        self.recording = record
+        self.at: dict[Path_, tuple[int, int]] = {} if record else _Discard()
 
     def find(self, path: Path_) -> tuple[int, int]:
         for n in range(len(path), -1, -1):
@@ -212,7 +220,8 @@ def _issues_from_validation(
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         full = (*prefix, *loc)
-        if only_own and loc and not any(full[:n] in pos.at for n in range(len(prefix) + 1, len(full) + 1)):
+        if only_own and pos.recording and loc and not any(full[:n] in pos.at
+                                                          for n in range(len(prefix) + 1, len(full) + 1)):
             continue
         line, col = pos.find(full)
         message = err["msg"]
@@ -243,7 +252,14 @@ def parse_config(text: str, file: str = "config.yaml") -> tuple[BotConfig, dict[
 
     Raises ConfigError listing every problem (syntax, unknown keys, bad values, each override).
     """
-    pos = _Positions()
+    try:
+        return _parse(text, file, _Positions(record=False))
+    except ConfigError:
+        # read it again, this time noting where everything was written, to say where the errors are
+        return _parse(text, file, _Positions())
+
+
+def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
     problems: list[tuple[Path_, str]] = []
     secret_literal: set[Path_] = set()
     try:
