@@ -151,6 +151,8 @@ class Bot:
         self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
         self.memory: dict[str, Any] = {}  # handlers' short-lived state (rates, recent joins), per bot
         self._commit_task: asyncio.Task[None] | None = None
+        self._commit_scheduled = False
+        self._since_yield = 0
 
     @property
     def config(self) -> Config:
@@ -280,11 +282,19 @@ class Bot:
 
     async def _maybe_commit(self) -> None:
         """A full batch is committed in the background (one at a time), so handling goes on meanwhile."""
-        if self._pending_events >= self.config.model.batch.max_events:
+        task = self._commit_task
+        self._since_yield += 1
+        if task is not None and not task.done() and self._since_yield >= 32:
+            # let the commit in flight take its next step (a caller that never waits would starve it)
+            self._since_yield = 0
+            await asyncio.sleep(0)
+        if self._pending_events >= self.config.model.batch.max_events and not self._commit_scheduled:
             previous = self._commit_task
             if previous is not None and not previous.done():
                 await asyncio.shield(previous)  # backpressure: at most one batch in flight
+            self._commit_scheduled = True  # until the new commit has detached this batch
             self._commit_task = asyncio.create_task(self.commit(), name="commit")
+            await asyncio.sleep(0)  # it detaches the batch now
 
     async def commit(self) -> None:
         """Make all handled events durable, then release their actions in handling order.
@@ -309,6 +319,7 @@ class Bot:
                 await self._gate.enter_commit()
                 try:
                     batch = await self.store.begin_commit()
+                    self._commit_scheduled = False
                     ready, self._ready = self._ready, []
                     pending, self._pending_events = self._pending_events, 0
                     self._first_pending = None

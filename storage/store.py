@@ -75,6 +75,8 @@ class Store:
         self._flushed = 0  # journal entries already executed in the open transaction
         self._bulk: dict[str, list[dict[str, Any]]] = {name: [] for name in _BULK_ORDER}
         self._pending_event_ids: set[str] = set()
+        self._all_ids: set[str] | None = None
+        self._rule_use_all = False
         self._rule_use: dict[tuple[str, str], datetime | None] = {}
         # reminded_on of every member reminded so far; complete (a miss means never) while _reminded_all
         self._reminded: dict[tuple[str, str], str] = {}
@@ -92,6 +94,12 @@ class Store:
         """Upgrade the schema and open the writer connection."""
         await migrate.upgrade(self.engine)
         await self._connect()
+        assert self._conn is not None
+        empty = (await self._conn.execute(select(EVENTS.c.id).limit(1))).first() is None
+        # On a database that starts empty, this process is the only writer of events: the ids it
+        # handled answer "seen before?" without a query (until there are too many to keep).
+        self._all_ids = set() if empty else None
+        self._rule_use_all = empty  # likewise every rule use is in _rule_use
 
     async def _connect(self) -> None:
         self._conn = await self.engine.connect()
@@ -180,6 +188,7 @@ class Store:
         """After a failed commit: roll back and reconnect; the journal runs again on the next commit."""
         async with self._lock:
             self._rule_use.clear()
+            self._rule_use_all = False
             self._reminded.clear()
             self._reminded_all = False
             if self._conn is not None:
@@ -212,6 +221,10 @@ class Store:
                      payload: dict[str, Any] | str, handled_at: datetime) -> None:
         """The event was handled: store it (its id makes a later delivery a no-op)."""
         self._pending_event_ids.add(event_id)
+        if self._all_ids is not None:
+            self._all_ids.add(event_id)
+            if len(self._all_ids) > MAX_KNOWN_IDS:
+                self._all_ids = None
         self._bulk["events"].append({"id": event_id, "ts": ts, "group_id": group, "user_id": user,
                                      "type": type_, "payload": payload, "handled_at": handled_at})
 
@@ -233,6 +246,9 @@ class Store:
         for row in rows:
             self._bulk["actions"].append(row)
             if row["status"] != "note" and row["group_id"]:
+                if len(self._rule_use) > 200_000:
+                    self._rule_use.clear()
+                    self._rule_use_all = False
                 self._rule_use[(row["group_id"], row["rule"])] = row["ts"]
 
     def mark_delivered(self, action_ids: Iterable[str], status: str, when: datetime) -> None:
@@ -274,6 +290,8 @@ class Store:
 
     async def seen_events(self, event_ids: Sequence[str]) -> set[str]:
         """Which of these event ids were handled before (committed or pending)."""
+        if self._all_ids is not None:
+            return {i for i in event_ids if i in self._all_ids}
         seen = {i for i in event_ids if i in self._pending_event_ids}
         rest = [i for i in event_ids if i not in seen]
         for start in range(0, len(rest), 500):
@@ -319,12 +337,15 @@ class Store:
         key = (group, rule)
         if key in self._rule_use:
             return self._rule_use[key]
+        if self._rule_use_all and not self._recovered:
+            return None
         result = await self._read(
             select(func.max(ACTIONS.c.ts)).where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule,
                                                       ACTIONS.c.status != "note")), flush=False)
         when = result.scalar()
         if len(self._rule_use) > 100_000:
             self._rule_use.clear()
+            self._rule_use_all = False
         self._rule_use[key] = when
         return when
 
@@ -379,6 +400,7 @@ class Store:
 
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
+MAX_KNOWN_IDS = 1_000_000
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
                "ad_sample")
