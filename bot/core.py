@@ -312,6 +312,7 @@ class Bot:
                 self._commit_task = None
                 raise task.exception()  # type: ignore[misc]
         async with self._commit_lock:
+            self._commit_scheduled = False  # whatever this call finds, the scheduled one has run
             attempt = 0
             while True:
                 if not self._pending_events and not self._ready and not self.store.dirty:
@@ -319,7 +320,6 @@ class Bot:
                 await self._gate.enter_commit()
                 try:
                     batch = await self.store.begin_commit()
-                    self._commit_scheduled = False
                     ready, self._ready = self._ready, []
                     pending, self._pending_events = self._pending_events, 0
                     self._first_pending = None
