@@ -350,8 +350,14 @@ class Bot:
                 await self.release(ready)
                 if self.clock.driven:
                     # delivered at once: make the delivery marks durable now, so a crash right after
-                    # resends (almost) nothing
-                    await self.store.commit()
+                    # resends (almost) nothing; under the gate, so no event is made durable by halves
+                    await self._gate.enter_commit()
+                    try:
+                        await self.store.commit()
+                    except Exception as exc:
+                        log.warning("delivery marks not committed yet (%s); they go with the next batch", exc)
+                    finally:
+                        await self._gate.leave_commit()
 
     async def run_committer(self, stop: asyncio.Event) -> None:
         """Live runs: commit at most `batch.max_delay_ms` after the first pending event, and commit
@@ -369,7 +375,12 @@ class Bot:
             left = self._first_pending + delay - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
-            await self.commit()
+            try:
+                await self.commit()
+            except Exception:
+                log.critical("the database cannot take commits any more; stopping the bot")
+                stop.set()
+                raise
         await self.commit()
 
     # -- live dispatch: one ordered worker per group ------------------------------------------------

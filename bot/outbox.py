@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.audit import action_rows
 from bot.clock import Clock
 from bot.events import Action
 from bot.platform import Platform, Unsupported
@@ -132,9 +133,15 @@ class Outbox:
                 log.warning("platform cannot %s (%s); telling the operators instead", action.action, exc)
                 self.store.mark_delivered(ids, "failed", self.clock.now())
                 if self.fallback is not None:
-                    extra = self.fallback(action, str(exc))
+                    try:
+                        extra = [a.model_copy(update={"ts": self.clock.now()}) for a in self.fallback(action, str(exc))]
+                    except Exception:
+                        log.exception("the fallback for %s failed", action.action)
+                        extra = []
                     if extra:
-                        await self.submit([(f"{ids[0]}/fallback{n}", a) for n, a in enumerate(extra)])
+                        items = [(f"{ids[0]}/fallback{n}", a) for n, a in enumerate(extra)]
+                        self.store.record_actions(action_rows([i for i, _a in items], extra, action.data.get("event")))
+                        await self.submit(items)
                 return
             except asyncio.CancelledError:
                 raise

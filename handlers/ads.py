@@ -211,6 +211,7 @@ def _flood(event: Event, ctx: Context) -> list[Action]:
     if len(times) <= ads.flood_messages_per_minute:
         return []
     warned: dict[tuple[str, str], datetime] = ctx.memory.setdefault("ads.flood_warned", {})
+    _prune(warned, lambda ts: ctx.now - ts < FLOOD_REPEAT)
     last = warned.get(key)
     if last is not None and ctx.now - last < FLOOD_REPEAT:
         return []

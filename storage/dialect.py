@@ -103,14 +103,16 @@ class DriverBulk:
 def _sqlite_datetime(value: Any) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database")
     if value.utcoffset():
         value = value.astimezone(_UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _json(value: Any) -> str | None:
+def _json(value: Any) -> str:
     if value is None:
-        return None
+        return "null"  # as SQLAlchemy's JSON type stores None
     from storage.models import RawJSON
 
     return value if isinstance(value, RawJSON) else json.dumps(value)

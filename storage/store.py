@@ -135,7 +135,7 @@ class Store:
     async def _flush(self, only: tuple[str, ...] = ()) -> None:
         """Execute journal entries not yet executed (caller holds the lock)."""
         self._seal(only)
-        assert self._conn is not None, "store is not open"
+        await self._connection()
         while self._flushed < len(self._journal):
             stmt, rows = self._journal[self._flushed]
             await self._execute(stmt, rows)
@@ -160,7 +160,11 @@ class Store:
         batch is written; a question waits for the lock, so it sees the batch once it is committed.
         """
         await self._lock.acquire()
-        self._seal()
+        try:
+            self._seal()
+        except BaseException:
+            self._lock.release()
+            raise
         batch = Detached(self._journal, self._flushed, self._pending_event_ids)
         self._journal, self._flushed, self._pending_event_ids = [], 0, set()
         return batch
@@ -170,36 +174,63 @@ class Store:
         in front of the journal (to run again after `recover`) and the error is raised."""
         try:
             if batch.journal:
-                assert self._conn is not None, "store is not open"
+                conn = await self._connection()
                 for stmt, rows in batch.journal[batch.flushed:]:
                     await self._execute(stmt, rows)
-                await self._conn.commit()
-                await self._conn.begin()
+                await conn.commit()
+                await conn.begin()
             self._recovered = False
         except BaseException:
             self._journal = batch.journal + self._journal
-            self._flushed = 0
             self._pending_event_ids |= batch.event_ids
+            await self._roll_back()
             raise
         finally:
             self._lock.release()
 
+    def _forget_caches(self) -> None:
+        """Drop the caches (they grew too big); until the next commit, questions flush first, since
+        the dropped entries may have been the only record of pending answers."""
+        self._rule_use.clear()
+        self._rule_use_all = False
+        self._reminded.clear()
+        self._reminded_all = False
+        self._recovered = True
+
+    async def _connection(self) -> AsyncConnection:
+        """The writer connection, reconnecting when a failure left none (errors here are transient)."""
+        if self._conn is None:
+            await self._connect()
+        assert self._conn is not None
+        return self._conn
+
+    async def _roll_back(self) -> None:
+        """After a failed write (caller holds the lock): undo the open transaction at once, so no read
+        or flush runs on it; every pending write runs again from the start of the journal, and the
+        caches that may hold answers of the undone writes stop answering until the next commit."""
+        self._flushed = 0
+        self._recovered = True
+        self._rule_use.clear()
+        self._rule_use_all = False
+        self._reminded.clear()
+        self._reminded_all = False
+        if self._conn is not None:
+            # Closing hands the driver connection back to the pool, which rolls it back for real
+            # (after a failed COMMIT, SQLAlchemy's own rollback may not reach the driver).
+            try:
+                await self._conn.invalidate()
+            except Exception as exc:
+                log.warning("dropping the connection after a failed write: %s", exc)
+            try:
+                await self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
     async def recover(self) -> None:
-        """After a failed commit: roll back and reconnect; the journal runs again on the next commit."""
+        """After a failed commit: start on a fresh connection; the journal runs again on the next commit."""
         async with self._lock:
-            self._rule_use.clear()
-            self._rule_use_all = False
-            self._reminded.clear()
-            self._reminded_all = False
-            if self._conn is not None:
-                try:
-                    await self._conn.rollback()
-                    await self._conn.close()
-                except Exception as exc:  # the connection may already be gone
-                    log.warning("rollback after a failed commit: %s", exc)
-                self._conn = None
-            self._flushed = 0
-            self._recovered = True
+            await self._roll_back()
             await self._connect()
 
     async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True,
@@ -208,12 +239,16 @@ class Store:
         the store tracks in memory (it still flushes after a recovery, when those caches were reset);
         `only` flushes just those bulk tables (for questions about tables no other write touches)."""
         async with self._lock:
-            if self._recovered:
-                await self._flush()
-            elif flush:
-                await self._flush(only)
-            assert self._conn is not None
-            return await self._conn.execute(stmt, params or {})
+            try:
+                if self._recovered:
+                    await self._flush()
+                elif flush:
+                    await self._flush(only)
+                conn = await self._connection()
+                return await conn.execute(stmt, params or {})
+            except Exception:
+                await self._roll_back()  # a failed statement leaves the transaction unusable
+                raise
 
     # -- facts (buffered; durable at the next commit) ------------------------------------------------
 
@@ -247,8 +282,7 @@ class Store:
             self._bulk["actions"].append(row)
             if row["status"] != "note" and row["group_id"]:
                 if len(self._rule_use) > 200_000:
-                    self._rule_use.clear()
-                    self._rule_use_all = False
+                    self._forget_caches()
                 self._rule_use[(row["group_id"], row["rule"])] = row["ts"]
 
     def mark_delivered(self, action_ids: Iterable[str], status: str, when: datetime) -> None:
@@ -263,8 +297,7 @@ class Store:
     def set_reminded(self, group: str, user: str, local_day: str, ts: datetime) -> None:
         """The member was reminded of the name format on that local day ('' clears it)."""
         if len(self._reminded) > 500_000:
-            self._reminded.clear()
-            self._reminded_all = False
+            self._forget_caches()
         self._reminded[(group, user)] = local_day
         self._bulk["reminded"].append({"group_id": group, "user_id": user, "reminded_on": local_day,
                                        "first_seen_at": ts, "message_count": 0})
@@ -290,15 +323,15 @@ class Store:
 
     async def seen_events(self, event_ids: Sequence[str]) -> set[str]:
         """Which of these event ids were handled before (committed or pending)."""
-        if self._all_ids is not None:
+        if self._all_ids is not None and not self._recovered:
             return {i for i in event_ids if i in self._all_ids}
-        seen = {i for i in event_ids if i in self._pending_event_ids}
-        rest = [i for i in event_ids if i not in seen]
-        for start in range(0, len(rest), 500):
-            chunk = rest[start:start + 500]
+        seen: set[str] = set()
+        for start in range(0, len(event_ids), 500):
+            chunk = list(event_ids[start:start + 500])
             result = await self._read(select(EVENTS.c.id).where(EVENTS.c.id.in_(chunk)), flush=False)
             seen.update(r[0] for r in result)
-        return seen
+        # after the query: a commit that failed meanwhile has put its ids back among the pending ones
+        return seen | {i for i in event_ids if i in self._pending_event_ids}
 
     async def member(self, group: str, user: str) -> MemberInfo | None:
         result = await self._read(
@@ -344,8 +377,7 @@ class Store:
                                                       ACTIONS.c.status != "note")), flush=False)
         when = result.scalar()
         if len(self._rule_use) > 100_000:
-            self._rule_use.clear()
-            self._rule_use_all = False
+            self._forget_caches()
         self._rule_use[key] = when
         return when
 
