@@ -101,3 +101,30 @@ async def test_a_database_gone_while_checking_an_event_is_waited_out(runtime, cl
     await feed(runtime, clock, event)
     assert "database unavailable while checking event" in caplog.text
     assert await runtime.store.count("events") == 1 and len(platform.sent) == 1
+
+
+async def test_after_a_failed_commit_reads_and_the_retry_count_each_write_once(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    await store.open()
+    ts = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    store.note_activity("g1", "群", "u1", "小明", ts, message=True)
+    dialect = store.engine.sync_engine.dialect
+    real = dialect.do_commit
+
+    def fail_once(connection):  # type: ignore[no-untyped-def]
+        dialect.do_commit = real
+        raise sqlite3.OperationalError("database is locked")
+
+    dialect.do_commit = fail_once
+    with pytest.raises(Exception, match="database is locked"):
+        await store.commit()
+    member = await store.member("g1", "u1")  # before any recover(): no broken transaction, no double write
+    assert member is not None and member.message_count == 1
+    assert await store.seen_events(["nope"]) == set()
+    await store.commit()
+    await store.close()
+    con = sqlite3.connect(tmp_path / "f.db")
+    assert con.execute("select message_count from members").fetchall() == [(1,)]
+    con.close()
