@@ -388,7 +388,8 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
         "commit_s": commits,
         "commit_db_s": sum(commit_db),
         "commit_max_ms": max(commit_all, default=0.0) * 1000,
-        "other_s": wall - handling - commits - parse_s - prefetch_s,
+        # commits run in the background, overlapping handling, so they are not subtracted here
+        "other_s": wall - handling - parse_s - prefetch_s,
         "actions_sent": sink.count,
         "db_rows": rows,
         "db_actions_sent": sent,
@@ -554,9 +555,9 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         ("-- config.yaml --", "", ""),
         ("bot events/s", f"{b['events_per_s']:,.0f}", f"wall {b['wall_s']:.2f}s, {b['commits']} commits, "
                                                        f"{b['actions_sent']} actions sent"),
-        ("  time: handlers / commit / parse", f"{b['handling_s']:.2f}s",
-         f"/ {b['commit_s']:.2f}s (db {b['commit_db_s']:.2f}s) / {b['parse_s']:.2f}s, "
-         f"prefetch {b['prefetch_s']:.2f}s, rest {b['other_s']:.2f}s"),
+        ("  time: handlers / parse / rest", f"{b['handling_s']:.2f}s",
+         f"/ {b['parse_s']:.2f}s / {b['other_s']:.2f}s, prefetch {b['prefetch_s']:.2f}s; commits "
+         f"{b['commit_s']:.2f}s in the background (db {b['commit_db_s']:.2f}s)"),
         ("handling latency p50", f"{b['p50_ms']:.3f} ms", ""),
         ("handling latency p99", f"{b['p99_ms']:.3f} ms", f"p99.9 {b['p999_ms']:.2f} ms, max {b['max_ms']:.1f} ms, "
                                                            f"slowest commit {b['commit_max_ms']:.0f} ms"),

@@ -12,14 +12,13 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing  # noqa: E402
+from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing, running_gateway  # noqa: E402
 
 CONFIG = """
 bot: {name: 群管机器人, id: qunbot_self}
@@ -38,15 +37,11 @@ async def main() -> int:
     if missing:
         print(f"wechaty_roundtrip: {missing}")
         return 1
-    with tempfile.TemporaryDirectory(prefix="qunbot-rtt-") as tmp:
-        gateway = Gateway(Path(tmp))
-        gateway.start()
-        (Path(tmp) / "config.yaml").write_text(CONFIG, encoding="utf-8")
-        try:
-            async with bot_process(gateway, Path(tmp), "--db", f"sqlite+aiosqlite:///{tmp}/rtt.db"):
-                samples = await round_trips(gateway, args.n)
-        finally:
-            gateway.stop()
+    with running_gateway("qunbot-rtt-") as gateway:
+        tmp = gateway.data_dir
+        (tmp / "config.yaml").write_text(CONFIG, encoding="utf-8")
+        async with bot_process(gateway, tmp, "--db", f"sqlite+aiosqlite:///{tmp}/rtt.db"):
+            samples = await round_trips(gateway, args.n)
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
     print(f"round trips        {len(samples)}")
     print(f"median             {statistics.median(samples):.1f} ms")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing  # noqa: E402
+from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing, running_gateway  # noqa: E402
 from tests.qr_images import poster  # noqa: E402
 
 # (who, what, body): what the members do, in order
@@ -41,16 +40,12 @@ async def main() -> int:
     if missing:
         print(f"demo-wechat: {missing}")
         return 1
-    with tempfile.TemporaryDirectory(prefix="qunbot-demo-") as tmp:
-        gateway = Gateway(Path(tmp))
-        gateway.start()
+    with running_gateway("qunbot-demo-") as gateway:
+        tmp = gateway.data_dir
         print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
-        try:
-            async with bot_process(gateway, Path(tmp), "--config", str(ROOT / "config.yaml"),
-                                   "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"):
-                await play(gateway, Path(tmp))
-        finally:
-            gateway.stop()
+        async with bot_process(gateway, tmp, "--config", str(ROOT / "config.yaml"),
+                               "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"):
+            await play(gateway, tmp)
     return 0
 
 

@@ -209,13 +209,9 @@ class Store:
         or flush runs on it; every pending write runs again from the start of the journal, and the
         caches that may hold answers of the undone writes stop answering until the next commit."""
         self._flushed = 0
-        self._recovered = True
-        self._rule_use.clear()
-        self._rule_use_all = False
-        self._reminded.clear()
-        self._reminded_all = False
+        self._forget_caches()
         if self._conn is not None:
-            # Closing hands the driver connection back to the pool, which rolls it back for real
+            # Invalidate: the driver connection is closed, which discards its transaction for real
             # (after a failed COMMIT, SQLAlchemy's own rollback may not reach the driver).
             try:
                 await self._conn.invalidate()

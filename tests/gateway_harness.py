@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,20 @@ class Gateway:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot sent nothing matching within {within}s: {await self.get('/sent')}")
             await asyncio.sleep(0.05)
+
+
+@contextlib.contextmanager
+def running_gateway(prefix: str) -> Iterator[Gateway]:
+    """A gateway in a fresh temporary folder (its data and the bot's files), stopped on exit."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        gateway = Gateway(Path(tmp))
+        gateway.start()
+        try:
+            yield gateway
+        finally:
+            gateway.stop()
 
 
 @contextlib.asynccontextmanager
