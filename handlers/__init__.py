@@ -7,6 +7,7 @@ from bot.core import Handler
 
 def default_handlers() -> list[Handler]:
     """The chain a live run and a replay use."""
-    from handlers import activity, admin, ads, keywords, welcome
+    from handlers import activity, admin, ads, checkin, keywords, levels, points, welcome
 
-    return [ads.HANDLER, admin.HANDLER, welcome.HANDLER, keywords.HANDLER, activity.HANDLER]
+    return [ads.HANDLER, admin.HANDLER, checkin.HANDLER, points.COMMANDS, levels.HANDLER, welcome.HANDLER,
+            keywords.HANDLER, points.AWARDS, activity.HANDLER]

@@ -265,3 +265,27 @@ def _self_test() -> None:  # pragma: no cover - `python -m rules.normalize "text
 
 if __name__ == "__main__":  # pragma: no cover
     _self_test()
+
+
+@lru_cache(maxsize=65536)
+def command_form(text: str) -> str:
+    """The form a command or trigger word is compared in: `fold` without emoji and symbols, simplified
+    Chinese ("簽到 ✅!" -> "签到")."""
+    folded = fold(text)
+    if not folded.isascii():
+        folded = "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
+    return to_simplified(folded)
+
+
+@lru_cache(maxsize=4096)
+def command_words(words: tuple[str, ...]) -> frozenset[str]:
+    """The compared forms of configured command words."""
+    return frozenset(command_form(w) for w in words)
+
+
+def meaningful_length(text: str) -> int:
+    """Letters, digits and CJK characters in `text` (emoji, punctuation and spaces do not count)."""
+    return sum(1 for ch in strip_invisible(text) if unicodedata.category(ch)[0] in "LN")
+
+
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me"})

@@ -154,6 +154,10 @@ class AdsSettings(Section):
     raid_window_minutes: Annotated[int, Field(gt=0)] = 10
 
 
+_CHECKIN_RATE_FIELDS = ("rate", "count", "members", "yesterday_rate", "campaign")
+_CHECKIN_FIELDS = ("rank", "streak", "points", "balance", *_CHECKIN_RATE_FIELDS)
+
+
 class CheckinWindow(Section):
     start: str
     end: str
@@ -170,36 +174,139 @@ class CheckinWindow(Section):
 
 
 class CheckinSettings(Section):
+    """签到: the daily check-in, its replies and its boards."""
+
     enabled: bool = True
-    triggers: tuple[str, ...] = ("签到", "打卡")
+    # exact words after normalisation ("签到！", "签 到" count; "昨天忘了签到" does not)
+    triggers: tuple[str, ...] = ("签到", "打卡", "早安打卡")
     base_points: Annotated[int, Field(ge=0)] = 5
-    streak_bonus: Annotated[int, Field(ge=0)] = 1
+    streak_bonus: Annotated[int, Field(ge=0)] = 1  # per day of streak after the first
     streak_bonus_cap: Annotated[int, Field(ge=0)] = 10
-    reply: template("rank", "streak", "points", "balance", "rate") = (  # type: ignore[valid-type]
-        "@{user_name} 签到成功！今日第 {rank} 名，连续 {streak} 天，+{points} 分，共 {balance} 分"
+    reply: template(*_CHECKIN_FIELDS) = (  # type: ignore[valid-type]
+        "@{user_name} 签到成功✅ 今日第 {rank} 名，连续 {streak} 天，+{points} 分，共 {balance} 分。今日签到率 {rate}"
     )
-    already_reply: template("rank", "streak", "balance") = (  # type: ignore[valid-type]
-        "@{user_name} 今天已签到啦（第 {rank} 名），明天再来～"
+    already_reply: template("rank", "streak", "balance", "rate") = (  # type: ignore[valid-type]
+        "@{user_name} 今天已经签过啦（第 {rank} 名），明天再来～"
     )
-    window: CheckinWindow | None = None
+    window: CheckinWindow | None = None  # e.g. 早起打卡: only 05:00–10:00 counts
+    # {campaign}: the other groups sharing a tag with this one, each as campaign_item, joined by "、"
+    campaign_item: template("name", "rate") = "{name} {rate}"  # type: ignore[valid-type]
+    board_words: tuple[str, ...] = ("签到榜",)
+    board_title: template("count", "members", "rate") = (  # type: ignore[valid-type]
+        "📋 今日签到榜 {date}（{count} 人，签到率 {rate}）"
+    )
+    board_line: template("rank", "name", "at", "streak") = "{rank}. {name} {at}"  # type: ignore[valid-type]
+    board_empty: template() = "今天还没有人签到，发「签到」抢第一名！"  # type: ignore[valid-type]
+    streak_words: tuple[str, ...] = ("连续签到榜",)
+    streak_title: template() = "🔥 连续签到榜"  # type: ignore[valid-type]
+    streak_line: template("place", "name", "streak") = "{place}. {name} 连续 {streak} 天"  # type: ignore[valid-type]
+    streak_empty: template() = "最近还没有人连续签到～"  # type: ignore[valid-type]
+    rate_words: tuple[str, ...] = ("签到率",)
+    rate_reply: template(*_CHECKIN_RATE_FIELDS) = (  # type: ignore[valid-type]
+        "今日签到 {count}/{members} 人，签到率 {rate}（昨天 {yesterday_rate}）"
+    )
+    rate_campaign_reply: template(*_CHECKIN_RATE_FIELDS) = (  # type: ignore[valid-type]
+        "今日签到 {count}/{members} 人，签到率 {rate}（昨天 {yesterday_rate}）｜同期各群：{campaign}"
+    )
+    board_size: Annotated[int, Field(gt=0, le=50)] = 10
+
+    @field_validator("triggers", "board_words", "streak_words", "rate_words", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class PointsSettings(Section):
+    """积分: awards for messages and red packets, member boards and owners' grants."""
+
     enabled: bool = True
     message_points: Annotated[int, Field(ge=0)] = 1
     message_cooldown_seconds: Annotated[int, Field(ge=0)] = 60
-    message_min_length: Annotated[int, Field(ge=0)] = 5
+    message_min_length: Annotated[int, Field(ge=0)] = 5  # letters, digits and CJK; emoji and "1" earn nothing
     message_daily_cap: Annotated[int, Field(ge=0)] = 20
     red_packet_points: Annotated[int, Field(ge=0)] = 10
+    reasons: dict[str, str] = Field(default_factory=lambda: {
+        "checkin": "签到", "message": "发言", "red_packet": "红包", "grant": "加分", "deduct": "扣分"})
+    my_points_words: tuple[str, ...] = ("我的积分",)
+    my_points_reply: template("balance", "today", "week", "place", "level") = (  # type: ignore[valid-type]
+        "@{user_name} 你有 {balance} 分（今日 {today}，本周 {week}），群内第 {place} 名，等级「{level}」"
+    )
+    # board words -> period: today | week | all
+    board_words: dict[str, Literal["today", "week", "all"]] = Field(default_factory=lambda: {
+        "积分榜": "all", "总积分榜": "all", "今日积分榜": "today", "本周积分榜": "week"})
+    period_names: dict[str, str] = Field(default_factory=lambda: {"today": "今日", "week": "本周", "all": "总"})
+    board_title: template("period") = "🏆 {period}积分榜"  # type: ignore[valid-type]
+    board_line: template("place", "name", "points") = "{place}. {name} {points} 分"  # type: ignore[valid-type]
+    board_own: template("place", "points") = "@{user_name} 你排第 {place} 名（{points} 分）"  # type: ignore[valid-type]
+    board_own_none: template() = "@{user_name} 你还没有得分，发「签到」试试～"  # type: ignore[valid-type]
+    board_empty: template("period") = "{period}还没有人得分，发「签到」开始吧～"  # type: ignore[valid-type]
+    board_size: Annotated[int, Field(gt=0, le=50)] = 10
+    # owners' commands (admins and operators of the group): 加分 @某人 10 理由 / 扣分 @某人 5 理由 / 积分明细 @某人
+    grant_words: tuple[str, ...] = ("加分",)
+    deduct_words: tuple[str, ...] = ("扣分",)
+    ledger_words: tuple[str, ...] = ("积分明细",)
+    max_grant: Annotated[int, Field(gt=0)] = 10_000
+    grant_reply: template("target_name", "delta", "reason", "balance") = (  # type: ignore[valid-type]
+        "已给 {target_name} 加 {delta} 分（{reason}），现有 {balance} 分"
+    )
+    deduct_reply: template("target_name", "delta", "reason", "balance") = (  # type: ignore[valid-type]
+        "已给 {target_name} 扣 {delta} 分（{reason}），现有 {balance} 分"
+    )
+    usage_reply: template() = (  # type: ignore[valid-type]
+        "用法：加分 @某人 10 理由 ｜ 扣分 @某人 5 理由 ｜ 积分明细 @某人"
+    )
+    unknown_member_reply: template("target_name") = "群里没找到 {target_name}，请 @ 对方再试"  # type: ignore[valid-type]
+    not_allowed_reply: template() = (  # type: ignore[valid-type]
+        "@{user_name} 抱歉，只有群主和管理员可以加减积分哦"
+    )
+    ledger_title: template("target_name", "balance") = "{target_name} 的积分明细（共 {balance} 分）："  # type: ignore[valid-type]
+    ledger_line: template("at", "delta", "reason", "note") = "{at} {delta} {reason}{note}"  # type: ignore[valid-type]
+    ledger_empty: template("target_name") = "{target_name} 还没有积分记录"  # type: ignore[valid-type]
+    ledger_size: Annotated[int, Field(gt=0, le=50)] = 10
+
+    @field_validator("my_points_words", "grant_words", "deduct_words", "ledger_words", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class LevelsSettings(Section):
+    """等级 by points (thresholds) and activity tiers by the last `tier_days` days."""
+
     enabled: bool = True
     thresholds: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=lambda: {"新手": 0, "活跃": 100, "专家": 500, "忠诚": 2000}
     )
-    announce: template("level") = "恭喜 @{user_name} 升级为「{level}」！"  # type: ignore[valid-type]
+    announce: template("level") = "恭喜 @{user_name} 升级为「{level}」🎉"  # type: ignore[valid-type]
     tier_days: Annotated[int, Field(gt=0)] = 30
+    # activity score = messages*message + check-ins*checkin + red packets*red_packet (check-ins are
+    # messages too); the tier is the first whose minimum the score reaches, highest first
+    tier_weights: dict[Literal["message", "checkin", "red_packet"], Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"message": 1.0, "checkin": 2.0, "red_packet": 5.0})
+    tiers: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"核心": 60, "活跃": 15, "普通": 1, "沉默": 0})
+    my_level_words: tuple[str, ...] = ("我的等级",)
+    my_level_reply: template("level", "balance", "next_level", "to_next", "tier", "days") = (  # type: ignore[valid-type]
+        "@{user_name} 你的等级「{level}」（{balance} 分），再得 {to_next} 分升为「{next_level}」；"
+        "近 {days} 天活跃度：{tier}"
+    )
+    top_level_reply: template("level", "balance", "tier", "days") = (  # type: ignore[valid-type]
+        "@{user_name} 你的等级「{level}」（{balance} 分），已是最高等级👑；近 {days} 天活跃度：{tier}"
+    )
+
+    @field_validator("thresholds", "tiers")
+    @classmethod
+    def _has_floor(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("needs at least one entry")
+        if min(value.values()) != 0:
+            raise ValueError("the lowest entry must start at 0 (every member has a level)")
+        return value
+
+    @field_validator("my_level_words", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class Announcement(Section):

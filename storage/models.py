@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -155,3 +155,70 @@ class AdSample(Base):
     group_id: Mapped[str | None] = mapped_column(String(128))
     decided_by: Mapped[str | None] = mapped_column(String(128))
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Checkin(Base):
+    """One member's check-in on one local day (the primary key makes it once a day)."""
+
+    __tablename__ = "checkins"
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    local_date: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD in the bot's time zone
+    rank: Mapped[int] = mapped_column(Integer)
+    streak: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_id: Mapped[str | None] = mapped_column(String(256))
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "local_date", "rank", name="uq_checkins_group_day_rank"),
+    )
+
+
+class CheckinDay(Base):
+    """How many members of a group checked in on a local day (ranks come from this counter)."""
+
+    __tablename__ = "checkin_days"
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    local_date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class PointsEntry(Base):
+    """The points ledger: one row per award or deduction; balances are its sums."""
+
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))  # checkin | message | red_packet | grant | deduct
+    note: Mapped[str | None] = mapped_column(Text)  # an admin's stated reason
+    event_id: Mapped[str | None] = mapped_column(String(256))
+    actor: Mapped[str | None] = mapped_column(String(128))  # who granted or deducted
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_points_ledger_member_ts", "group_id", "user_id", "ts"),
+        Index("ix_points_ledger_group_ts", "group_id", "ts"),
+    )
+
+
+class PointsBalance(Base):
+    """A member's balance (the ledger's sum, moved by SQL increments with each ledger row) and the
+    state of the per-message award: when it last paid and how much it paid on that local day."""
+
+    __tablename__ = "points_balances"
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    balance: Mapped[int] = mapped_column(Integer)
+    message_day: Mapped[str | None] = mapped_column(String(10))
+    message_points: Mapped[int] = mapped_column(Integer, default=0)
+    last_message_award_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_points_balances_group_balance", "group_id", "balance"),)

@@ -19,17 +19,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import dialect, migrate
-from storage.models import ActionRow, AdOffence, AdSample, EventRow, Group, JobRun, Member
+from storage.models import (
+    ActionRow,
+    AdOffence,
+    AdSample,
+    Checkin,
+    CheckinDay,
+    EventRow,
+    Group,
+    JobRun,
+    Member,
+    PointsBalance,
+    PointsEntry,
+    UTCDateTime,
+)
 
 log = logging.getLogger("qunbot.store")
 
@@ -40,6 +53,10 @@ ACTIONS = ActionRow.__table__
 JOB_RUNS = JobRun.__table__
 AD_OFFENCES = AdOffence.__table__
 AD_SAMPLES = AdSample.__table__
+CHECKINS = Checkin.__table__
+CHECKIN_DAYS = CheckinDay.__table__
+LEDGER = PointsEntry.__table__
+BALANCES = PointsBalance.__table__
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,25 @@ class Detached:
     journal: list[tuple[Any, list[dict[str, Any]]]]
     flushed: int  # entries already executed in the open transaction
     event_ids: set[str]
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """A check-in as stored: `already` when the member had checked in that day (nothing awarded)."""
+
+    already: bool
+    rank: int
+    streak: int
+    points: int
+    balance: int
+
+
+@dataclass(frozen=True)
+class _Now:
+    """A journal entry executed at once because its caller needs its result (RETURNING)."""
+
+    stmt: Any
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -81,6 +117,9 @@ class Store:
         # reminded_on of every member reminded so far; complete (a miss means never) while _reminded_all
         self._reminded: dict[tuple[str, str], str] = {}
         self._reminded_all = False
+        # (group, user) -> (last award, local day, points that day) of the per-message award, as last
+        # written: lets most messages skip the conditional award statement (which stays the judge)
+        self._message_award: dict[tuple[str, str], tuple[datetime, str, int]] = {}
         self._recovered = False  # a rollback reset the caches: flush before every read until the next commit
         self._stmts = _Statements(engine)
 
@@ -122,9 +161,9 @@ class Store:
 
     # -- the journal --------------------------------------------------------------------------------
 
-    def _seal(self, names: tuple[str, ...] = ()) -> None:
+    def _seal(self, names: tuple[str, ...] | None = None) -> None:
         """Move bulk rows into the journal (all tables, or only `names`, which must commute with the rest)."""
-        for name in names or _BULK_ORDER:
+        for name in _BULK_ORDER if names is None else names:
             rows = self._bulk[name]
             if rows:
                 if name in _MERGE:
@@ -132,7 +171,7 @@ class Store:
                 self._journal.append((self._stmts.driver(name, rows[0]) or self._stmts.bulk(name), rows))
                 self._bulk[name] = []
 
-    async def _flush(self, only: tuple[str, ...] = ()) -> None:
+    async def _flush(self, only: tuple[str, ...] | None = None) -> None:
         """Execute journal entries not yet executed (caller holds the lock)."""
         self._seal(only)
         await self._connection()
@@ -145,6 +184,8 @@ class Store:
         assert self._conn is not None
         if isinstance(stmt, dialect.DriverBulk):
             await self._conn.exec_driver_sql(stmt.sql, stmt.rows(rows))
+        elif isinstance(stmt, _Now):
+            await self._conn.execute(stmt.stmt, stmt.params)
         else:
             await self._conn.execute(stmt, rows)
 
@@ -195,6 +236,7 @@ class Store:
         self._rule_use_all = False
         self._reminded.clear()
         self._reminded_all = False
+        self._message_award.clear()
         self._recovered = True
 
     async def _connection(self) -> AsyncConnection:
@@ -230,7 +272,7 @@ class Store:
             await self._connect()
 
     async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True,
-                    only: tuple[str, ...] = ()) -> Any:
+                    only: tuple[str, ...] | None = None) -> Any:
         """Run a query in the open transaction. `flush=False` is for questions whose pending answers
         the store tracks in memory (it still flushes after a recovery, when those caches were reset);
         `only` flushes just those bulk tables (for questions about tables no other write touches)."""
@@ -244,6 +286,30 @@ class Store:
                 return await conn.execute(stmt, params or {})
             except Exception:
                 await self._roll_back()  # a failed statement leaves the transaction unusable
+                raise
+
+    async def _write_now(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        """Execute a write at once in the open transaction and return its rows (RETURNING).
+
+        It joins the journal as an executed entry: if the commit fails, the journal runs again from
+        the last commit in the same order, so the statement meets the same rows and does the same.
+        A write that fails is taken out again (it would fail the retry too) and raises."""
+        async with self._lock:
+            try:
+                await self._flush(None if self._recovered else ())
+                conn = await self._connection()
+                entry = _Now(stmt, params)
+                self._journal.append((entry, []))
+                try:
+                    result = await conn.execute(stmt, params)
+                    rows = result.all() if result.returns_rows else []
+                except BaseException:
+                    self._journal.pop()
+                    raise
+                self._flushed += 1
+                return rows
+            except Exception:
+                await self._roll_back()
                 raise
 
     # -- facts (buffered; durable at the next commit) ------------------------------------------------
@@ -422,16 +488,238 @@ class Store:
     async def count(self, table: str) -> int:
         """Rows in a table (for tests and the CLI)."""
         t = {"events": EVENTS, "members": MEMBERS, "groups": GROUPS, "actions": ACTIONS,
-             "job_runs": JOB_RUNS, "ad_offences": AD_OFFENCES, "ad_samples": AD_SAMPLES}[table]
+             "job_runs": JOB_RUNS, "ad_offences": AD_OFFENCES, "ad_samples": AD_SAMPLES, "checkins": CHECKINS,
+             "points_ledger": LEDGER, "points_balances": BALANCES}[table]
         result = await self._read(select(func.count()).select_from(t))
         return int(result.scalar() or 0)
+
+    # -- check-in and points -------------------------------------------------------------------------
+    # Ranks, streaks and balances are answered by the database itself: a counter row incremented in
+    # SQL (`count = count + 1 RETURNING count`), a unique (group, member, local date) key, balances
+    # moved by `balance = balance + :delta`; never read in Python and written back.
+
+    async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
+                       points_for_streak: Callable[[int], int]) -> CheckinResult:
+        """Check the member in for the local `day` (once): rank of the day, streak, points, balance."""
+        known = await self._checkins_on(group, user, (day, yesterday))
+        if day in known:
+            rank, streak, _points = known[day]
+            return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
+        key = {"g": group, "d": day}
+        rank = (await self._write_now(self._stmts.checkin_count_up, key))[0][0]
+        streak = known[yesterday][1] + 1 if yesterday in known else 1
+        points = points_for_streak(streak)
+        inserted = await self._write_now(self._stmts.checkin, {
+            "group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
+            "points": points, "ts": ts, "event_id": event_id})
+        if not inserted:
+            # checked in meanwhile by another writer: give the number back (we hold the counter's row)
+            await self._write_now(self._stmts.checkin_count_down, key)
+            rank, streak, _points = (await self._checkins_on(group, user, (day,)))[day]
+            return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
+        balance = await self.award_points(group, user, points, "checkin", ts, event_id=event_id) if points else \
+            await self.balance(group, user)
+        return CheckinResult(False, rank, streak, points, balance)
+
+    async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+        result = await self._read(select(CHECKINS.c.local_date, CHECKINS.c.rank, CHECKINS.c.streak, CHECKINS.c.points)
+                                  .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.user_id == user,
+                                              CHECKINS.c.local_date.in_(days))), flush=False)
+        return {d: (r, s, p) for d, r, s, p in result}
+
+    async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
+                           event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
+        """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance."""
+        rows = await self._write_now(self._stmts.balance_add, {
+            "group_id": group, "user_id": user, "balance": delta, "message_day": None, "message_points": 0,
+            "last_message_award_at": None, "updated_at": ts})
+        self._ledger(group, user, delta, reason, ts, event_id, actor, note)
+        return int(rows[0][0])
+
+    async def award_message_points(self, group: str, user: str, points: int, ts: datetime, day: str,
+                                   cooldown_seconds: float, daily_cap: int, event_id: str) -> int | None:
+        """Pay `points` for a message unless the member was paid less than `cooldown_seconds` ago or
+        would pass `daily_cap` message points on the local `day`. The new balance, or None."""
+        key = (group, user)
+        last = self._message_award.get(key)
+        if last is not None and not self._recovered:
+            at, on, paid = last
+            if (ts - at).total_seconds() < cooldown_seconds or (on == day and paid + points > daily_cap):
+                return None
+        rows = await self._write_now(self._stmts.message_award, {
+            "group_id": group, "user_id": user, "balance": points, "message_day": day, "message_points": points,
+            "last_message_award_at": ts, "updated_at": ts, "cap": daily_cap,
+            "not_after": ts - timedelta(seconds=cooldown_seconds)})
+        if not rows:
+            result = await self._read(select(BALANCES.c.last_message_award_at, BALANCES.c.message_day,
+                                             BALANCES.c.message_points).where(and_(
+                BALANCES.c.group_id == group, BALANCES.c.user_id == user)), flush=False)
+            row = result.first()
+            if row is not None and row[0] is not None:
+                self._remember_message_award(key, (row[0], row[1] or "", row[2]))
+            return None
+        self._remember_message_award(key, (ts, day, int(rows[0][1])))
+        self._ledger(group, user, points, "message", ts, event_id, None, None)
+        return int(rows[0][0])
+
+    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int]) -> None:
+        if len(self._message_award) > 500_000:
+            self._message_award.clear()
+        self._message_award[key] = state
+
+    def _ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
+                actor: str | None, note: str | None) -> None:
+        self._bulk["ledger"].append({"group_id": group, "user_id": user, "delta": delta, "reason": reason,
+                                     "note": note, "event_id": event_id, "actor": actor, "ts": ts})
+
+    async def balance(self, group: str, user: str) -> int:
+        """The member's points (0 before any award)."""
+        result = await self._read(select(BALANCES.c.balance).where(and_(
+            BALANCES.c.group_id == group, BALANCES.c.user_id == user)), flush=False)
+        return int(result.scalar() or 0)
+
+    async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
+        """How many members of each group checked in on the local `day`."""
+        result = await self._read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
+            CHECKIN_DAYS.c.group_id.in_(list(groups)), CHECKIN_DAYS.c.local_date == day)), flush=False)
+        return {g: int(n) for g, n in result}
+
+    async def group_sizes(self, groups: Sequence[str]) -> dict[str, tuple[str | None, int]]:
+        """Each group's name and its members present now (seen, not left)."""
+        result = await self._read(
+            select(GROUPS.c.id, GROUPS.c.name, func.count(MEMBERS.c.user_id))
+            .select_from(GROUPS.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == GROUPS.c.id,
+                                                        MEMBERS.c.left_at.is_(None))))
+            .where(GROUPS.c.id.in_(list(groups))).group_by(GROUPS.c.id, GROUPS.c.name),
+            only=("groups", "members"))
+        return {g: (name, int(n)) for g, name, n in result}
+
+    async def groups_named(self) -> dict[str, str | None]:
+        """Every group the bot has seen, with its last known name."""
+        result = await self._read(select(GROUPS.c.id, GROUPS.c.name), only=("groups",))
+        return {g: name for g, name in result}
+
+    async def checkin_board(self, group: str, day: str, limit: int) -> list[dict[str, Any]]:
+        """The day's check-ins in order: rank, user, name, ts, streak."""
+        result = await self._read(
+            select(CHECKINS.c.rank, CHECKINS.c.user_id, MEMBERS.c.display_name, CHECKINS.c.ts, CHECKINS.c.streak)
+            .select_from(CHECKINS.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == CHECKINS.c.group_id,
+                                                          MEMBERS.c.user_id == CHECKINS.c.user_id)))
+            .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.local_date == day))
+            .order_by(CHECKINS.c.rank).limit(limit), only=("members",))
+        return [dict(r._mapping) for r in result]
+
+    async def streak_board(self, group: str, day: str, yesterday: str, limit: int) -> list[dict[str, Any]]:
+        """Current streaks (the member checked in today or yesterday), longest first."""
+        streak = func.max(CHECKINS.c.streak).label("streak")
+        inner = (select(CHECKINS.c.user_id, streak)
+                 .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.local_date.in_((day, yesterday))))
+                 .group_by(CHECKINS.c.user_id).subquery())
+        result = await self._read(
+            select(inner.c.user_id, MEMBERS.c.display_name, inner.c.streak)
+            .select_from(inner.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
+                                                       MEMBERS.c.user_id == inner.c.user_id)))
+            .order_by(inner.c.streak.desc(), inner.c.user_id).limit(limit), only=("members",))
+        return [dict(r._mapping) for r in result]
+
+    def _points_by_member(self, group: str, since: datetime | None) -> Any:
+        if since is None:
+            return select(BALANCES.c.user_id, BALANCES.c.balance.label("points")).where(
+                BALANCES.c.group_id == group).subquery()
+        return (select(LEDGER.c.user_id, func.sum(LEDGER.c.delta).label("points"))
+                .where(and_(LEDGER.c.group_id == group, LEDGER.c.ts >= since))
+                .group_by(LEDGER.c.user_id).subquery())
+
+    async def points_board(self, group: str, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+        """Top members by points earned since `since` (None: balances), with names; ties by id."""
+        per = self._points_by_member(group, since)
+        result = await self._read(
+            select(per.c.user_id, MEMBERS.c.display_name, per.c.points)
+            .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
+                                                     MEMBERS.c.user_id == per.c.user_id)))
+            .where(per.c.points > 0).order_by(per.c.points.desc(), per.c.user_id).limit(limit),
+            only=("members", "ledger"))
+        return [dict(r._mapping) for r in result]
+
+    async def points_place(self, group: str, user: str, since: datetime | None) -> tuple[int, int]:
+        """The member's (place, points) on the board of `points_board` (place 0: no points)."""
+        per = self._points_by_member(group, since)
+        mine = select(per.c.points).where(per.c.user_id == user).scalar_subquery()
+        result = await self._read(select(
+            mine, select(func.count()).select_from(per).where(or_(
+                per.c.points > mine, and_(per.c.points == mine, per.c.user_id < user))).scalar_subquery()),
+            only=("ledger",))
+        points, ahead = result.one()
+        if not points or points <= 0:
+            return 0, int(points or 0)
+        return int(ahead) + 1, int(points)
+
+    async def points_earned(self, group: str, user: str, since: datetime) -> int:
+        """The member's net points since `since`, from the ledger."""
+        result = await self._read(select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(and_(
+            LEDGER.c.group_id == group, LEDGER.c.user_id == user, LEDGER.c.ts >= since)), only=("ledger",))
+        return int(result.scalar() or 0)
+
+    async def ledger_of(self, group: str, user: str, limit: int) -> list[dict[str, Any]]:
+        """The member's latest ledger rows, newest first."""
+        result = await self._read(select(LEDGER).where(and_(LEDGER.c.group_id == group, LEDGER.c.user_id == user))
+                                  .order_by(LEDGER.c.ts.desc(), LEDGER.c.id.desc()).limit(limit), only=("ledger",))
+        return [dict(r._mapping) for r in result]
+
+    async def ledger_sums(self, group: str) -> dict[str, int]:
+        """Each member's ledger sum (equal to the balance; for checks and tests)."""
+        result = await self._read(select(LEDGER.c.user_id, func.sum(LEDGER.c.delta))
+                                  .where(LEDGER.c.group_id == group).group_by(LEDGER.c.user_id), only=("ledger",))
+        return {u: int(n) for u, n in result}
+
+    async def balances(self, group: str) -> dict[str, int]:
+        result = await self._read(select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group),
+                                  flush=False)
+        return {u: int(n) for u, n in result}
+
+    async def member_activity(self, group: str, since: datetime, user: str | None = None
+                              ) -> dict[str, tuple[int, int, int]]:
+        """Per member since `since`: (messages, check-ins, red packets). Check-ins are also messages."""
+        kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
+        where = [EVENTS.c.group_id == group, EVENTS.c.ts >= since,
+                 EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)), EVENTS.c.user_id.is_not(None)]
+        cwhere = [CHECKINS.c.group_id == group, CHECKINS.c.ts >= since]
+        if user is not None:
+            where.append(EVENTS.c.user_id == user)
+            cwhere.append(CHECKINS.c.user_id == user)
+        out: dict[str, list[int]] = {}
+        result = await self._read(select(EVENTS.c.user_id, kinds, func.count()).where(and_(*where))
+                                  .group_by(EVENTS.c.user_id, kinds), only=("events",))
+        for uid, kind, n in result:
+            out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
+        result = await self._read(select(CHECKINS.c.user_id, func.count()).where(and_(*cwhere))
+                                  .group_by(CHECKINS.c.user_id), flush=False)
+        for uid, n in result:
+            out.setdefault(uid, [0, 0, 0])[1] += int(n)
+        return {u: (m, c, r) for u, (m, c, r) in out.items()}
+
+    async def find_member(self, group: str, name: str) -> str | None:
+        """The id of the member whose display name is `name` (the latest seen when several are)."""
+        result = await self._read(select(MEMBERS.c.user_id).where(and_(
+            MEMBERS.c.group_id == group, MEMBERS.c.display_name == name))
+            .order_by(MEMBERS.c.last_active_at.desc()).limit(1), only=("members",))
+        return result.scalar()
+
+    async def told_before(self, group: str, user: str, rule: str) -> bool:
+        """Did `rule` already answer an event of this member in this group?"""
+        result = await self._read(
+            select(ACTIONS.c.id).select_from(ACTIONS.join(EVENTS, EVENTS.c.id == ACTIONS.c.event_id))
+            .where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule, EVENTS.c.user_id == user)).limit(1),
+            only=("actions", "events"))
+        return result.first() is not None
 
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
-               "ad_sample")
+               "ad_sample", "ledger")
+_ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
 
 
 def _merge_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -521,6 +809,36 @@ class _Statements:
             index_elements=[AD_OFFENCES.c.event_id])
         self.excuse = (update(AD_OFFENCES).where(AD_OFFENCES.c.event_id == bindparam("b_id"))
                        .values(excused_by=bindparam("b_by")))
+        self.ledger = LEDGER.insert()
+        c = dialect.upsert(engine, CHECKIN_DAYS).values(group_id=bindparam("g"), local_date=bindparam("d"), count=1)
+        self.checkin_count_up = c.on_conflict_do_update(
+            index_elements=[CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.local_date],
+            set_={"count": CHECKIN_DAYS.c.count + 1}).returning(CHECKIN_DAYS.c.count)
+        self.checkin_count_down = (update(CHECKIN_DAYS).where(and_(
+            CHECKIN_DAYS.c.group_id == bindparam("g"), CHECKIN_DAYS.c.local_date == bindparam("d")))
+            .values(count=CHECKIN_DAYS.c.count - 1))
+        self.checkin = dialect.upsert(engine, CHECKINS).on_conflict_do_nothing(
+            index_elements=[CHECKINS.c.group_id, CHECKINS.c.user_id, CHECKINS.c.local_date]).returning(CHECKINS.c.rank)
+        b = dialect.upsert(engine, BALANCES)
+        self.balance_add = b.on_conflict_do_update(
+            index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+            set_={"balance": BALANCES.c.balance + b.excluded.balance, "updated_at": b.excluded.updated_at},
+        ).returning(BALANCES.c.balance)
+        mb = dialect.upsert(engine, BALANCES)
+        ex = mb.excluded
+        self.message_award = mb.on_conflict_do_update(
+            index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+            set_={"balance": BALANCES.c.balance + ex.balance,
+                  "message_points": case((BALANCES.c.message_day == ex.message_day,
+                                          BALANCES.c.message_points + ex.message_points), else_=ex.message_points),
+                  "message_day": ex.message_day, "last_message_award_at": ex.last_message_award_at,
+                  "updated_at": ex.updated_at},
+            where=and_(
+                or_(BALANCES.c.last_message_award_at.is_(None),
+                    BALANCES.c.last_message_award_at <= bindparam("not_after", type_=UTCDateTime())),
+                or_(BALANCES.c.message_day.is_(None), BALANCES.c.message_day != ex.message_day,
+                    BALANCES.c.message_points + ex.message_points <= bindparam("cap"))),
+        ).returning(BALANCES.c.balance, BALANCES.c.message_points)
         s = dialect.upsert(engine, AD_SAMPLES)
         self.ad_sample = s.on_conflict_do_update(
             index_elements=[AD_SAMPLES.c.event_id],
