@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_Id = Annotated[str, Field(min_length=1, max_length=128)]  # as long as the database's id columns
 
 
 class _EventBase(BaseModel):
@@ -19,24 +20,35 @@ class _EventBase(BaseModel):
 
     id: Annotated[str, Field(min_length=1, max_length=256)]
     ts: AwareDatetime
-    group: str | None = None
+    group: Annotated[str, Field(max_length=128)] | None = None
     group_name: str | None = None
-    user: str | None = None
+    user: Annotated[str, Field(max_length=128)] | None = None
     user_name: str | None = None
+
+    @model_validator(mode="after")
+    def _encodable(self) -> _EventBase:
+        """Refuse text that cannot be stored as UTF-8 (a lone surrogate from a JSON "\\ud800" escape)."""
+        for name, value in self.__dict__.items():
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError(f"{name}: not valid Unicode (a lone surrogate)") from None
+        return self
 
 
 class _MemberEvent(_EventBase):
     """An event that concerns one member of one group: both are required."""
 
-    group: Annotated[str, Field(min_length=1)]
-    user: Annotated[str, Field(min_length=1)]
+    group: _Id
+    user: _Id
 
 
 class TextEvent(_MemberEvent):
     """A text message; without `group` it is a direct message to the bot."""
 
     type: Literal["text"] = "text"
-    group: str | None = None  # type: ignore[assignment]
+    group: _Id | None = None  # type: ignore[assignment]
     text: str
     mentions: tuple[str, ...] = ()
 

@@ -328,6 +328,7 @@ class Store:
     def note_activity(self, group: str, group_name: str | None, user: str | None, user_name: str | None,
                       ts: datetime, *, message: bool, joined: bool = False, left: bool = False) -> None:
         """Keep group and member stats: first seen, last active, message count, joins and leaves."""
+        group_name, user_name = _name(group_name), _name(user_name)
         self._bulk["groups"].append({"id": group, "name": group_name, "first_seen_at": ts,
                                      "last_active_at": ts})
         if user is None:
@@ -378,7 +379,7 @@ class Store:
     def record_ad_sample(self, event_id: str, text: str, label: str, group: str | None, decided_by: str | None,
                          ts: datetime) -> None:
         """An owner's /ad or /notad decision on a message (the latest decision wins)."""
-        self._bulk["ad_sample"].append({"event_id": event_id, "text": text, "label": label,
+        self._bulk["ad_sample"].append({"event_id": event_id, "text": _free_text(text), "label": label,
                                             "group_id": group, "decided_by": decided_by, "ts": ts})
 
     # -- questions ----------------------------------------------------------------------------------
@@ -570,7 +571,8 @@ class Store:
     def _ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
                 actor: str | None, note: str | None) -> None:
         self._bulk["ledger"].append({"group_id": group, "user_id": user, "delta": delta, "reason": reason,
-                                     "note": note, "event_id": event_id, "actor": actor, "ts": ts})
+                                     "note": _free_text(note) if note else note, "event_id": event_id,
+                                     "actor": actor, "ts": ts})
 
     async def balance(self, group: str, user: str) -> int:
         """The member's points (0 before any award)."""
@@ -720,6 +722,16 @@ _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they comm
 _BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
                "ad_sample", "ledger")
 _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
+
+
+def _free_text(text: str) -> str:
+    """Text as every backend stores it (PostgreSQL refuses NUL characters)."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _name(name: str | None) -> str | None:
+    """A display or group name cut to its column (256; PostgreSQL enforces the length)."""
+    return None if name is None else _free_text(name)[:256]
 
 
 def _merge_groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from bot.platform import Capabilities, Unsupported
 from handlers import default_handlers
 from rules.config import Config
 from rules.reload import ConfigHolder
+from tests.pg_harness import PgServer, pg_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = timezone(timedelta(hours=8))
@@ -121,3 +123,37 @@ async def feed(rt: Runtime, clock: DrivenClock, *events: Event) -> None:
         clock.set(event.ts)
         await rt.bot.process(event)
     await rt.bot.commit()
+
+
+# -- PostgreSQL: a real throwaway server (tests/pg_harness.py), started once per session when asked for --
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A running PostgreSQL cluster for the session. Skips when PostgreSQL is not installed, except under
+    CI=true, where that is a failure (CI must run every test)."""
+    missing = pg_missing()
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs a real PostgreSQL server: {missing}", pytrace=False)
+        pytest.skip(missing)
+    server = PgServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on the session's server (`postgresql+asyncpg://…`), one per test."""
+    return pg_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on both backends: a SQLite file in tmp_path, then a fresh PostgreSQL database.
+    (A module can run the `runtime` fixture on both with `def db_url(any_db_url): return any_db_url`.)"""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("pg_url")

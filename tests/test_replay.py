@@ -42,12 +42,16 @@ def test_bad_lines_are_reported_and_skipped_and_odd_text_is_handled(tmp_path: Pa
         json.dumps({**base, "id": "ok2", "type": "image", "path": "missing.png"}),
         "",
         json.dumps({**base, "id": "ok3", "type": "text", "text": "\u202e群规\u200b", "user": "u2"}, ensure_ascii=False),
+        '{"id": "sur", "ts": "2026-03-02T10:00:01+08:00", "type": "text", "group": "g", "user": "u", '
+        '"user_name": "\\ud800", "text": "hi"}',
+        json.dumps({**base, "id": "longid", "type": "text", "text": "hi", "group": "g" * 200}),
     ]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = replay(str(tmp_path / "t.jsonl"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     errors = [ln for ln in result.stderr.splitlines() if re.match(r"^\d+: ", ln)]
-    assert [e.split(":")[0] for e in errors] == ["2", "3", "4", "6"]
+    assert [e.split(":")[0] for e in errors] == ["2", "3", "4", "6", "10", "11"]
+    assert "lone surrogate" in errors[4]
     assert "unknown event type 'teleport'" in errors[2]
     handled = {a["data"].get("event") for a in actions_of(result.stdout)}
     assert "ok1" in handled
