@@ -115,13 +115,31 @@ class TopicEvent(_MemberEvent):
     old_topic: str | None = None
 
 
+class RosterMember(BaseModel):
+    model_config = _FROZEN
+
+    id: _Id
+    name: str | None = None
+
+
+class RosterEvent(_EventBase):
+    """The group's member list as the platform reports it (at start and now and then): members who
+    never spoke are known too (check-in rates, purge lists). With `complete`, members missing from
+    the list have left."""
+
+    type: Literal["roster"] = "roster"
+    group: _Id
+    members: tuple[RosterMember, ...]
+    complete: bool = True
+
+
 class TickEvent(_EventBase):
     type: Literal["tick"] = "tick"
 
 
 Event = Annotated[
     TextEvent | ImageEvent | LinkEvent | MiniProgramEvent | ContactCardEvent | RedPacketEvent
-    | JoinEvent | LeaveEvent | RenameEvent | MediaEvent | RecallEvent | TopicEvent | TickEvent,
+    | JoinEvent | LeaveEvent | RenameEvent | MediaEvent | RecallEvent | TopicEvent | RosterEvent | TickEvent,
     Field(discriminator="type"),
 ]
 EVENT_TYPES = ("text", "image", "link", "mini_program", "contact_card", "red_packet",

@@ -101,7 +101,7 @@ class Outbox:
             assert action.ts is not None
             await self.clock.sleep_until(action.ts)
             batch = [(action_id, action)]
-            if self.platform.capabilities.merge_texts and _mergeable(action):
+            if self.settings.merge_texts and self.platform.capabilities.merge_texts and _mergeable(action):
                 size = len(action.text or "")
                 while not queue.empty():
                     nxt_id, nxt = queue._queue[0]  # type: ignore[attr-defined]

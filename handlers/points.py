@@ -64,8 +64,8 @@ async def points_board(event: Event, ctx: Context, period: str) -> Outcome:
         return Outcome(actions=(reply(event, f"points/board-{period}", ctx.render(settings.board_empty, period=name),
                                       period=period),), stop=True)
     lines = [ctx.render(settings.board_title, period=name)]
-    lines += [ctx.render(settings.board_line, place=n, name=r["display_name"] or r["user_id"], points=r["points"])
-              for n, r in enumerate(rows, 1)]
+    lines += [ctx.render(settings.board_line, place=r["place"], name=r["display_name"] or r["user_id"],
+                         points=r["points"]) for r in rows]
     lines.append(ctx.render(settings.board_own, place=place, points=points) if place
                  else ctx.render(settings.board_own_none))
     return Outcome(actions=(reply(event, f"points/board-{period}", "\n".join(lines), mention=True, period=period,

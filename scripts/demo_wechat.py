@@ -27,6 +27,12 @@ SCRIPT: list[tuple[str, str, dict]] = [
      {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
     ("小李: 大家好", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
     ("老王: 怎么报名？", "/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
+    # the daily check-in: ranks of the day, points (a first check-in gives 5), once a day, the boards
+    ("小李: 签到", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "签到"}),
+    ("老王: 打卡", "/say", {"from": "wxid_bob", "room": ROOM, "text": "打卡"}),
+    ("老王: 签到 (again the same day)", "/say", {"from": "wxid_bob", "room": ROOM, "text": "签到"}),
+    ("小李: 我的积分", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "我的积分"}),
+    ("Alice: 签到榜", "/say", {"from": "wxid_alice", "room": ROOM, "text": "签到榜"}),
     ("广告哥 joins", "/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "广告哥"}]}),
     ("广告哥 posts a QR poster", "/image", {"from": "wxid_spam", "room": ROOM, "path": "POSTER"}),
     ("广告哥 sends a red packet", "/red_packet", {"from": "wxid_spam", "room": ROOM}),
@@ -49,6 +55,10 @@ async def main() -> int:
     return 0
 
 
+STEP_SECONDS = 4.0   # how long a step waits for the bot's answer
+QUIET_SECONDS = 1.5  # once it answered: next step after this long without more (the outbox paces 1 a second)
+
+
 async def play(gateway: Gateway, tmp: Path) -> None:
     """Play SCRIPT through the gateway; after each step print what the bot sent."""
     seen = 0
@@ -56,12 +66,14 @@ async def play(gateway: Gateway, tmp: Path) -> None:
     for label, path, body in SCRIPT:
         print(f"\n👤 {label}")
         await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
+        started = last = time.monotonic()
+        answered = False
+        while time.monotonic() - started < STEP_SECONDS and not (answered and time.monotonic() - last > QUIET_SECONDS):
             sent = await gateway.get("/sent")
             for message in sent[seen:]:
                 where = "群" if message["room"] else f"私聊 {message['to']}"
                 print(f"   🤖 [{where}] {message['text']}")
+                answered, last = True, time.monotonic()
             seen = len(sent)
             await asyncio.sleep(0.2)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -339,6 +339,29 @@ class Store:
             "last_active_at": ts if message else None, "message_count": 1 if message else 0,
         })
 
+    async def sync_roster(self, group: str, group_name: str | None, members: Sequence[tuple[str, str | None]],
+                          ts: datetime, *, complete: bool) -> int:
+        """The group's member list as the platform reports it: listed members are present (names
+        updated, first seen now if new); with `complete`, present members not listed have left.
+        Returns how many were marked as left."""
+        self.note_activity(group, group_name, None, None, ts, message=False)
+        listed = {user: _name(name) for user, name in members}
+        self._seal()  # in time order with the member rows before and after it (joins, leaves)
+        for user, name in listed.items():
+            self._bulk["roster"].append({"group_id": group, "user_id": user, "display_name": name,
+                                         "first_seen_at": ts, "message_count": 0})
+        self._seal(("roster",))
+        if not complete:
+            return 0
+        result = await self._read(select(MEMBERS.c.user_id).where(and_(
+            MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None))), only=("members", "roster"))
+        gone = [u for (u,) in result if u not in listed]
+        for start in range(0, len(gone), 500):
+            await self._write_now(update(MEMBERS).where(and_(
+                MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(gone[start:start + 500]),
+                MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
+        return len(gone)
+
     def record_actions(self, rows: Sequence[dict[str, Any]]) -> None:
         """Audit rows (actions pending delivery, and notes); see bot.audit for their shape."""
         for row in rows:
@@ -633,7 +656,8 @@ class Store:
                 .group_by(LEDGER.c.user_id).subquery())
 
     async def points_board(self, group: str, since: datetime | None, limit: int) -> list[dict[str, Any]]:
-        """Top members by points earned since `since` (None: balances), with names; ties by id."""
+        """Top members by points earned since `since` (None: balances), with names and places (equal
+        points share a place: 1, 2, 2, 4)."""
         per = self._points_by_member(group, since)
         result = await self._read(
             select(per.c.user_id, MEMBERS.c.display_name, per.c.points)
@@ -641,15 +665,17 @@ class Store:
                                                      MEMBERS.c.user_id == per.c.user_id)))
             .where(per.c.points > 0).order_by(per.c.points.desc(), per.c.user_id).limit(limit),
             only=("members", "ledger"))
-        return [dict(r._mapping) for r in result]
+        rows = [dict(r._mapping) for r in result]
+        for n, row in enumerate(rows):
+            row["place"] = rows[n - 1]["place"] if n and rows[n - 1]["points"] == row["points"] else n + 1
+        return rows
 
     async def points_place(self, group: str, user: str, since: datetime | None) -> tuple[int, int]:
         """The member's (place, points) on the board of `points_board` (place 0: no points)."""
         per = self._points_by_member(group, since)
         mine = select(per.c.points).where(per.c.user_id == user).scalar_subquery()
         result = await self._read(select(
-            mine, select(func.count()).select_from(per).where(or_(
-                per.c.points > mine, and_(per.c.points == mine, per.c.user_id < user))).scalar_subquery()),
+            mine, select(func.count()).select_from(per).where(per.c.points > mine).scalar_subquery()),
             only=("ledger",))
         points, ahead = result.one()
         if not points or points <= 0:
@@ -719,8 +745,8 @@ class Store:
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
-_BULK_ORDER = ("groups", "members", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence", "excuse",
-               "ad_sample", "ledger")
+_BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
+               "excuse", "ad_sample", "ledger")
 _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
 
 
@@ -776,6 +802,7 @@ def _last_per_key(*keys: str) -> Any:
 
 
 _MERGE = {"groups": _merge_groups, "members": _merge_members, "reminded": _last_per_key("group_id", "user_id"),
+          "roster": _last_per_key("group_id", "user_id"),
           "ad_sample": _last_per_key("event_id")}
 
 
@@ -813,6 +840,10 @@ class _Statements:
             update(ACTIONS).where(ACTIONS.c.id == bindparam("b_id"))
             .values(status=bindparam("b_status"), sent_at=bindparam("b_when"))
         )
+        ro = dialect.upsert(engine, MEMBERS)
+        self.roster = ro.on_conflict_do_update(
+            index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id],
+            set_={"display_name": func.coalesce(ro.excluded.display_name, MEMBERS.c.display_name), "left_at": null()})
         r = dialect.upsert(engine, MEMBERS)
         self.reminded = r.on_conflict_do_update(
             index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id], set_={"reminded_on": r.excluded.reminded_on})

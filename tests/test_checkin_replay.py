@@ -75,7 +75,7 @@ def test_replay_across_days(tmp_path: Path) -> None:
     crossed = next(c for c in checkins if c["mentions"] == ["a"] and c["data"]["balance"] >= 100)
     assert level["data"]["event"] == crossed["data"]["event"]
     board = next(a for a in actions if a["rule"] == "points/board-all")
-    assert board["text"].splitlines()[1:4] == [f"1. {NAMES['a']} 18 分", f"2. {NAMES['c']} 18 分",
+    assert board["text"].splitlines()[1:4] == [f"1. {NAMES['a']} 18 分", f"1. {NAMES['c']} 18 分",
                                                f"3. {NAMES['b']} 10 分"]
     todays = next(a for a in actions if a["rule"] == "checkin/board")
     assert [ln.split()[1] for ln in todays["text"].splitlines()[1:]] == [NAMES["b"], NAMES["a"], NAMES["c"]]

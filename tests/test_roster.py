@@ -1,0 +1,25 @@
+"""roster events: the platform's member list makes silent members known and marks the gone as left."""
+
+from __future__ import annotations
+
+from bot.clock import DrivenClock
+from tests.conftest import EventFactory, FakePlatform, feed
+
+
+async def test_roster_adds_silent_members_and_marks_the_missing_as_left(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
+    await feed(runtime, clock, make_event(text="大家好", user="talker", user_name="话多"),
+               make_event("roster", members=[{"id": "talker", "name": "话多"}, {"id": "quiet", "name": "潜水"},
+                                             {"id": "q2"}]))
+    quiet = await runtime.store.member("g1", "quiet")
+    assert quiet is not None and quiet.display_name == "潜水" and quiet.left_at is None and quiet.message_count == 0
+    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 3
+    await feed(runtime, clock, make_event("leave", user="q2"), make_event("roster", members=[{"id": "talker"}]))
+    assert (await runtime.store.member("g1", "quiet")).left_at is not None
+    assert (await runtime.store.member("g1", "talker")).display_name == "话多"
+    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
+    await feed(runtime, clock, make_event("roster", members=[], complete=False))
+    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
+    await feed(runtime, clock, make_event("join", user="quiet"), make_event("roster", members=[{"id": "talker"},
+                                                                                               {"id": "quiet"}]))
+    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 2
