@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 GATEWAY       := tests/gateway
 GATEWAY_STAMP := $(GATEWAY)/node_modules/.installed
 
-.PHONY: run test lint bench demo-wechat gateway postgres clean
+.PHONY: run test lint bench demo-wechat gateway postgres fonts clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,12 +44,35 @@ else
 	@:
 endif
 
+# A CJK font for the report charts (scheduler/charts.py draws Chinese with it and refuses to draw tofu):
+# Debian's fonts-wqy-microhei, installed with apt when no known CJK font is there and we are root.
+# The font file is the stamp: once one of these exists (or QUNBOT_CJK_FONT names a file), this does nothing.
+# Keep the list in step with FONT_PATHS in scheduler/charts.py.
+CJK_FONTS := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
+CJK_FONT  := $(firstword $(wildcard $(QUNBOT_CJK_FONT) $(CJK_FONTS)))
+
+fonts:
+ifeq ($(CJK_FONT),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing a CJK font (Debian's fonts-wqy-microhei) for the report charts"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -qq --no-install-recommends fonts-wqy-microhei >/dev/null 2>&1 \
+		  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-wqy-microhei >/dev/null; }; } \
+		|| echo "fonts-wqy-microhei could not be installed: the chart tests will skip (and fail under CI=true)"; \
+	else \
+		echo "no CJK font: the report charts cannot be drawn and their tests skip (fail under CI=true); run 'sudo apt-get install fonts-wqy-microhei' or set QUNBOT_CJK_FONT"; \
+	fi
+else
+	@:
+endif
+
 ## run: set up .venv if needed and start the bot in a console chat (SQLite under data/)
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/qunbot run
 
-## test: set up .venv, the test gateway and PostgreSQL if needed, then ruff and the whole pytest suite
-test: $(STAMP) gateway postgres
+## test: set up .venv, the test gateway, PostgreSQL and a CJK font if needed, then ruff and the whole pytest suite
+test: $(STAMP) gateway postgres fonts
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

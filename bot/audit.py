@@ -13,7 +13,8 @@ def action_rows(ids: Sequence[str], actions: Sequence[Action], event_id: str | N
     """One pending row per action, keyed by its id; `body` is the whole action for a later resend."""
     return [
         {"id": action_id, "ts": a.ts, "event_id": event_id, "action": a.action, "rule": a.rule,
-         "group_id": a.group, "user_id": a.user, "data": a.data,
+         # a direct message about a group (a report to an operator) is filed under that group
+         "group_id": a.group or a.data.get("group"), "user_id": a.user, "data": a.data,
          "body": a.model_dump(mode="json", exclude_none=True), "status": "pending", "sent_at": None}
         for action_id, a in zip(ids, actions, strict=True)
     ]

@@ -1,4 +1,4 @@
-"""The `qunbot` command: run, replay, check-config, why, migrate."""
+"""The `qunbot` command: run, replay, check-config, why, migrate, train-ads, purge-list, stats."""
 
 from __future__ import annotations
 
@@ -159,13 +159,73 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | None:
+    """A group by id or by its name."""
+    named = await store.groups_named()
+    if wanted in named:
+        return wanted, named[wanted]
+    matches = [(g, n) for g, n in named.items() if n == wanted]
+    return matches[0] if len(matches) == 1 else None
+
+
+def cmd_purge_list(args: argparse.Namespace) -> int:
+    """The purge list of one group as of now: printed, and as CSV with --csv."""
+    from datetime import UTC
+
+    from scheduler.purge import purge_list, write_csv
+
+    config = _config_or_exit(args.config)
+
+    async def go(store: Store) -> int:
+        found = await _find_group(store, args.group)
+        if found is None:
+            print(f"no group {args.group!r} in the database (give its id or exact name)", file=sys.stderr)
+            return 2
+        group, name = found
+        settings = config.group(group, name).settings
+        rows = await purge_list(store, config, group, settings, datetime.now(UTC), days=args.days)
+        print(f"{name or group}: {len(rows)} member(s) inactive for {args.days or settings.purge.inactive_days}+ "
+              f"days (grace {settings.purge.grace_days} days)")
+        for c in rows:
+            last = c.last_active_at.astimezone(config.tz).strftime("%Y-%m-%d") if c.last_active_at else "从未"
+            print(f"{c.user_id}\t{c.display_name or ''}\t{c.days_silent} 天\t最后活跃 {last}\t{c.tier}")
+        if args.csv:
+            print(f"wrote {write_csv(rows, Path(args.csv), config.tz)}")
+        return 0
+
+    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The activity-by-hour chart of one group over the last days, as a PNG."""
+    from datetime import UTC
+
+    from scheduler.stats import render_hourly_chart
+
+    config = _config_or_exit(args.config)
+
+    async def go(store: Store) -> int:
+        found = await _find_group(store, args.group)
+        if found is None:
+            print(f"no group {args.group!r} in the database (give its id or exact name)", file=sys.stderr)
+            return 2
+        group, name = found
+        today = datetime.now(UTC).astimezone(config.tz).date()
+        path = await render_hourly_chart(store, config, group, name, today, args.days, Path(args.png))
+        print(f"wrote {path}")
+        return 0
+
+    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_live
 
     config = _config_or_exit(args.config)
     config_path = args.config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
     try:
-        return asyncio.run(run_live(config, config_path, args.adapter, args.db or config.model.bot.database))
+        return asyncio.run(run_live(config, config_path, args.adapter, args.db or config.model.bot.database,
+                                    clock_start=args.clock_start))
     except KeyboardInterrupt:
         return 130
 
@@ -179,7 +239,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--adapter", choices=["console", "wechaty"], default="console")
     run.add_argument("--config", help="config file (default: ./config.yaml, else the embedded defaults)")
     run.add_argument("--db", help="SQLAlchemy async URL (default: bot.database of the config)")
+    run.add_argument("--clock-start", type=_iso, help="for tests and demos: the bot's clock starts at this time "
+                                                      "and runs on from there (scheduled jobs follow it)")
     run.set_defaults(func=cmd_run)
+
+    pl = sub.add_parser("purge-list", help="members of a group inactive for N days (the daily purge list)")
+    pl.add_argument("--group", required=True, help="group id or exact name")
+    pl.add_argument("--days", type=int, help="inactive for at least this many days (default: purge.inactive_days)")
+    pl.add_argument("--csv", help="also write the list as CSV (UTF-8 with BOM) to this file")
+    pl.add_argument("--config")
+    pl.add_argument("--db")
+    pl.set_defaults(func=cmd_purge_list)
+
+    st = sub.add_parser("stats", help="draw a group's activity by hour over the last days as a PNG")
+    st.add_argument("--group", required=True, help="group id or exact name")
+    st.add_argument("--days", type=int, default=7)
+    st.add_argument("--png", required=True, help="where to write the chart")
+    st.add_argument("--config")
+    st.add_argument("--db")
+    st.set_defaults(func=cmd_stats)
 
     rp = sub.add_parser("replay", help="feed a JSONL transcript through the bot (replay-format.md)")
     rp.add_argument("transcript")

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
@@ -75,12 +75,19 @@ class JobSpec:
 
 @dataclass
 class JobContext:
-    """What a job gets: the config, the store, the clock (set to the due instant) and the due time."""
+    """What a job gets: the config, the store, the clock (set to the due instant) and the due time.
+    A job explains what it did or skipped in `notes` (kept with the job's run, for the audit)."""
 
     config: Config
     store: Store
     clock: Clock
     due: datetime
+    notes: list[str] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)  # the bot's short-lived state (daily baselines …)
+
+    def note(self, text: str) -> None:
+        log.debug("job at %s: %s", self.due.isoformat(), text)
+        self.notes.append(text)
 
 
 class _CommitGate:
@@ -256,12 +263,12 @@ class Bot:
         """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
         if await self.store.job_ran(job.id, due):
             return False
-        jctx = JobContext(self.config, self.store, self.clock, due)
+        jctx = JobContext(self.config, self.store, self.clock, due, memory=self.memory)
         await self._gate.enter_event()
         try:
             try:
                 actions = await job.run(jctx)
-                note = None
+                note = "; ".join(jctx.notes)[:4000] or None
             except Exception as exc:
                 log.exception("job %s (due %s) failed", job.id, due.isoformat())
                 actions, note = [], f"failed: {type(exc).__name__}: {exc}"

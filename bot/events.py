@@ -143,7 +143,7 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_TYPES = ("text", "image", "link", "mini_program", "contact_card", "red_packet",
-               "join", "leave", "rename", "tick", "media", "recall", "topic")
+               "join", "leave", "rename", "tick", "media", "recall", "topic", "roster")
 MESSAGE_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

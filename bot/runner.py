@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from bot.app import Runtime, start_runtime
 from bot.clock import Clock, OffsetClock, SystemClock
@@ -15,7 +16,7 @@ from bot.platform import Platform, PlatformFatal
 from handlers import default_handlers
 from rules.config import Config
 from rules.reload import ConfigHolder
-from scheduler.live import LiveScheduler
+from scheduler.live import ClockScheduler, LiveScheduler
 
 log = logging.getLogger("qunbot.run")
 
@@ -37,9 +38,13 @@ def make_platform(adapter: str, config: Config, clock: SystemClock) -> Platform:
     raise PlatformFatal(f"unknown adapter {adapter!r} (console, wechaty)")
 
 
-async def run_live(config: Config, config_path: str | None, adapter: str, db_url: str) -> int:
-    """Run until the platform closes or SIGINT/SIGTERM; returns the exit status."""
+async def run_live(config: Config, config_path: str | None, adapter: str, db_url: str, *,
+                   clock_start: datetime | None = None) -> int:
+    """Run until the platform closes or SIGINT/SIGTERM; returns the exit status. With `clock_start`
+    the bot's clock starts there (tests, demos) and scheduled jobs follow that clock."""
     clock = OffsetClock()
+    if clock_start is not None:
+        clock.advance(clock_start.astimezone(UTC) - clock.now())
     try:
         platform = make_platform(adapter, config, clock)
     except PlatformFatal as exc:
@@ -54,11 +59,13 @@ async def run_live(config: Config, config_path: str | None, adapter: str, db_url
         getattr(platform, "say", print)(f"qunbot 控制台：你是「{getattr(platform, 'user_name', '')}」，"
                                         f"在群「{getattr(platform, 'group_name', '')}」。输入 :help 查看命令。")
     return await serve(platform, ConfigHolder(config, config_path), db_url, clock, stop,
-                       drain_seconds=30 if adapter == "console" else 2)
+                       drain_seconds=30 if adapter == "console" else 2,
+                       follow_clock=adapter == "console" or clock_start is not None)
 
 
 async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Clock, stop: asyncio.Event, *,
-                drain_seconds: float = 2, started: Callable[[Runtime], None] | None = None) -> int:
+                drain_seconds: float = 2, started: Callable[[Runtime], None] | None = None,
+                follow_clock: bool = False) -> int:
     """Serve a platform until it closes or `stop` is set: bot, committer, scheduler, hot reload.
 
     Shutdown: stop reading, handle what was queued, commit, let paced sends go out (up to
@@ -68,7 +75,7 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     bot = runtime.bot
     if started is not None:
         started(runtime)
-    scheduler = LiveScheduler(bot)
+    scheduler: LiveScheduler | ClockScheduler = ClockScheduler(bot) if follow_clock else LiveScheduler(bot)
     holder.listeners.append(scheduler.rebuild)
     scheduler.start()
     committer = asyncio.create_task(bot.run_committer(stop), name="committer")

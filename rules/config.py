@@ -62,6 +62,16 @@ class Config:
     def bot_id(self) -> str:
         return self.model.bot.id
 
+    def variants(self) -> list[GroupSettings]:
+        """The defaults and each `groups` entry merged on them: every schedule a group may have
+        comes from one of these (scheduled jobs are derived from them)."""
+        found = self.cache.get("variants")
+        if found is None:
+            found = [self.model.defaults] + [
+                GroupSettings.model_validate(deep_merge(self._raw_defaults, raw)) for raw in self._raw_groups.values()]
+            self.cache["variants"] = found
+        return found
+
     def override_keys(self, group_id: str | None, group_name: str | None) -> tuple[str, ...]:
         """The `groups` entries that apply: name globs in file order, then an exact id match last."""
         keys = [k for k in self._raw_groups if k != group_id and group_name is not None

@@ -309,11 +309,61 @@ class LevelsSettings(Section):
         return [value] if isinstance(value, str) else value
 
 
+_DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_dow(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday, 1-5 = Monday to Friday) in APScheduler's terms,
+    whose numbers start at Monday: numbers become day names, numeric ranges and steps are expanded."""
+    if field == "*":
+        return field
+    out: list[str] = []
+    for token in field.lower().split(","):
+        part, _, step = token.partition("/")
+        if not any(ch.isdigit() for ch in part) and not step:
+            out.append(token)  # names (mon-fri, sat) mean the same to both
+            continue
+        if part == "*":
+            lo, hi = 0, 6
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            lo, hi = int(a), int(b)
+        else:
+            lo = hi = int(part)
+        if not (0 <= lo <= 7 and 0 <= hi <= 7 and lo <= hi):
+            raise ValueError(f"day of week {token!r} is not within 0-7")
+        days = range(lo, hi + 1, int(step) if step else 1) if step or lo != hi else [lo]
+        out.extend(_DOW[d] for d in days)
+    return ",".join(dict.fromkeys(out))
+
+
+def _cron_fields(days: str) -> str:
+    """`days` as a cron day-of-week field: * | weekdays | weekends | mon-fri | 1-5 | 0,6 …"""
+    alias = {"weekdays": "mon-fri", "weekends": "sat,sun", "daily": "*", "每天": "*", "工作日": "mon-fri",
+             "周末": "sat,sun"}.get(days)
+    return alias or cron_dow(days)
+
+
+def crontab_trigger(expr: str, tz: Any) -> Any:
+    """An APScheduler trigger for a five-field crontab line, with crontab's day-of-week numbers."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, dow = expr.split()
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=cron_dow(dow), timezone=tz)
+
+
 class Announcement(Section):
+    """A scheduled post: at `time` ("09:00", a five-field cron expression, or "peak": the group's
+    busiest hour of the last `peak_days` days) on `days`, one of `texts` (rotating by day)."""
+
     time: str = "09:00"
     days: str = "*"
     texts: Annotated[tuple[template(), ...], Field(min_length=1)]  # type: ignore[valid-type]
     send_when_silent: bool = False
+    silent_days: Annotated[int, Field(gt=0)] = 3  # a group with no event for this long gets nothing
+    peak_days: Annotated[int, Field(gt=0, le=90)] = 14
+    peak_min_messages: Annotated[int, Field(ge=0)] = 50  # fewer messages than this: peak_fallback
+    peak_fallback: str = "21:00"
 
     @field_validator("texts", mode="before")
     @classmethod
@@ -323,48 +373,124 @@ class Announcement(Section):
     @field_validator("time")
     @classmethod
     def _time(cls, value: str) -> str:
-        if value == "peak" or _HHMM.match(value) or len(value.split()) == 5:
+        if value == "peak" or _HHMM.match(value):
+            return value
+        if len(value.split()) == 5:
+            try:
+                crontab_trigger(value, "UTC")
+            except ValueError as exc:
+                raise ValueError(f"cron expression {value!r}: {exc}") from None
             return value
         raise ValueError(f"time {value!r} is not HH:MM, 'peak' or a five-field cron expression")
 
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger(day_of_week=_cron_fields(value), timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"days {value!r}: {exc} (use *, weekdays, weekends or a cron day field "
+                             "such as mon-fri)") from None
+        return value
+
+    @field_validator("peak_fallback")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"time {value!r} is not HH:MM")
+        return value
+
+
+def _hhmm_time(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f"time {value!r} is not HH:MM")
+    return value
+
 
 class PurgeSettings(Section):
+    """清理名单: members silent for `inactive_days` days (no message, check-in or red packet) who
+    joined at least `grace_days` ago, minus admins, operators and the whitelist."""
+
     enabled: bool = True
     time: str = "21:30"
     inactive_days: Annotated[int, Field(gt=0)] = 14
     grace_days: Annotated[int, Field(ge=0)] = 7
     whitelist: tuple[str, ...] = ()
-    auto_kick: bool = False
+    # off | dry_run (log and tell operators who would go) | on (remove up to the daily cap)
+    auto_kick: Literal["off", "dry_run", "on"] = "off"
     auto_kick_daily_cap: Annotated[int, Field(ge=0)] = 20
+    top: Annotated[int, Field(gt=0, le=50)] = 10
+    report_text: template("count", "days", "members", "top", "csv") = (  # type: ignore[valid-type]
+        "【清理名单】{group_name}（{date}）\n{count} 人超过 {days} 天没有发言、签到或发红包（群内共 {members} 人）。"
+        "\n最久的：{top}\n完整名单见附件 {csv}"
+    )
+    top_item: template("name", "days_silent") = "{name}（{days_silent} 天）"  # type: ignore[valid-type]
+    empty_text: template("days", "members") = (  # type: ignore[valid-type]
+        "【清理名单】{group_name}（{date}）：没有超过 {days} 天不活跃的成员👍"
+    )
+    auto_kick_text: template("count", "names", "mode") = (  # type: ignore[valid-type]
+        "【自动清理】{group_name}：{mode} {count} 人：{names}"
+    )
+    kick_reason: template("days_silent") = "超过 {days_silent} 天未活跃（自动清理）"  # type: ignore[valid-type]
 
-    @field_validator("time")
+    @field_validator("auto_kick", mode="before")
     @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"time {value!r} is not HH:MM")
-        return value
+    def _bool_is_on_off(cls, value: Any) -> Any:
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+    _time = field_validator("time")(classmethod(lambda cls, v: _hhmm_time(v)))
 
 
 class StatsSettings(Section):
+    """日报 to operators: the day's numbers and a chart of activity by hour over `chart_days` days."""
+
     enabled: bool = True
     time: str = "22:00"
-    weekly_chart: bool = True
+    weekly_chart: bool = True  # Mondays: also the daily trend of the last 28 days
+    chart_days: Annotated[int, Field(gt=0, le=31)] = 7
+    top_talkers: Annotated[int, Field(ge=0, le=20)] = 5
+    report_text: template(  # type: ignore[valid-type]
+        "members", "joins", "leaves", "messages", "active", "checkins", "checkin_rate", "red_packets", "ads",
+        "talkers") = (
+        "【日报】{group_name} {date}\n成员 {members} 人（+{joins} / -{leaves}）\n"
+        "消息 {messages} 条，{active} 人发言\n签到 {checkins} 人，签到率 {checkin_rate}\n"
+        "红包 {red_packets} 个，拦截广告 {ads} 次\n话痨榜：{talkers}"
+    )
+    talker_item: template("name", "count") = "{name} {count}"  # type: ignore[valid-type]
 
-    @field_validator("time")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"time {value!r} is not HH:MM")
-        return value
+    _time = field_validator("time")(classmethod(lambda cls, v: _hhmm_time(v)))
 
 
 class AnomalySettings(Section):
+    """异常提醒, checked hourly against the group's own last `baseline_days` days."""
+
     enabled: bool = True
-    quiet_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    baseline_days: Annotated[int, Field(gt=0, le=90)] = 14
+    quiet_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.3  # today so far < 30% of a usual day by this hour
+    quiet_min_usual: Annotated[float, Field(ge=0)] = 20  # ... when a usual day has at least this many by now
+    quiet_from: str = "12:00"  # not before (a morning says little)
     join_raid_count: Annotated[int, Field(gt=0)] = 10
     join_raid_minutes: Annotated[int, Field(gt=0)] = 5
     ad_spike_ratio: Annotated[float, Field(gt=1)] = 3.0
+    ad_spike_min: Annotated[int, Field(gt=0)] = 5
     mass_leave_count: Annotated[int, Field(gt=0)] = 10
+    mass_leave_minutes: Annotated[int, Field(gt=0)] = 60
+    quiet_text: template("today", "usual", "hour") = (  # type: ignore[valid-type]
+        "⚠️【异常】{group_name} 今天格外安静：到 {hour} 点只有 {today} 条消息，平时这个时候约 {usual} 条"
+    )
+    join_raid_text: template("count", "minutes", "usual", "first", "last") = (  # type: ignore[valid-type]
+        "⚠️【异常】{group_name} {first}–{last} {minutes} 分钟内进群 {count} 人（平时每天约 {usual} 人），可能是拉人刷群"
+    )
+    ad_spike_text: template("today", "usual") = (  # type: ignore[valid-type]
+        "⚠️【异常】{group_name} 最近 24 小时拦截广告 {today} 次，平时每天约 {usual} 次"
+    )
+    mass_leave_text: template("count", "minutes", "usual") = (  # type: ignore[valid-type]
+        "⚠️【异常】{group_name} 最近 {minutes} 分钟有 {count} 人退群（平时每天约 {usual} 人）"
+    )
+
+    _time = field_validator("quiet_from")(classmethod(lambda cls, v: _hhmm_time(v)))
 
 
 class GroupSettings(Section):
@@ -395,6 +521,7 @@ class BotSettings(Section):
     database: str = "sqlite+aiosqlite:///data/qunbot.db"
     media_dir: str = "data/media"
     ad_model: str = "data/ad_model.json.gz"  # written by `qunbot train-ads`; the shipped model until then
+    reports_dir: str = "data/reports"  # CSV purge lists and PNG charts sent to operators
 
     @field_validator("timezone")
     @classmethod
@@ -424,6 +551,7 @@ class WechatySettings(Section):
     heartbeat_timeout_seconds: Annotated[float, Field(gt=0)] = 90.0
     reconnect_max_seconds: Annotated[float, Field(gt=0)] = 30.0
     member_name_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
+    roster_interval_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0  # every room's member list again
 
 
 class BatchSettings(Section):

@@ -1,9 +1,8 @@
 """Jobs derived from the config. Each capability that runs on time adds a builder to JOB_BUILDERS.
 
 A builder takes the config and returns JobSpecs (id, APScheduler trigger, async run). Ids are stable
-for the same config entry, so a reload replaces jobs instead of doubling them. The sections of the
-scheduled capabilities (announcements, purge, stats, anomaly) validate already; their builders come
-with the issues that build them.
+for the same config entry ("announce:09:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly"), so a
+reload replaces jobs instead of doubling them, and a moved time is a new id (the old job goes).
 """
 
 from __future__ import annotations
@@ -14,7 +13,15 @@ from bot.core import JobSpec
 from rules.config import Config
 
 JobBuilder = Callable[[Config], list[JobSpec]]
-JOB_BUILDERS: list[JobBuilder] = []
+
+
+def _builders() -> list[JobBuilder]:
+    from scheduler import announcements, anomaly, purge, stats
+
+    return [announcements.build, purge.build, stats.build, anomaly.build]
+
+
+JOB_BUILDERS: list[JobBuilder] = _builders()
 
 
 def jobs_from_config(config: Config, extra: list[JobBuilder] | None = None) -> list[JobSpec]:

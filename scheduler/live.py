@@ -3,10 +3,15 @@
 Misfire policy: a job that could not run on time (the bot was down or busy) still runs when it is
 less than `MISFIRE_GRACE_SECONDS` late; later than that it is skipped and APScheduler logs it. Runs
 are recorded per (job, due instant), so a restart never runs one twice.
+
+`ClockScheduler` runs the same jobs at the instants the same triggers compute, but follows the bot's
+clock instead of the wall clock: for the console (whose clock `:time` moves forward) and for runs
+started at a chosen time (`qunbot run --clock-start`, used by tests and demos).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +62,55 @@ class LiveScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+
+class ClockScheduler:
+    """The jobs of the config, fired as the bot's clock passes their instants (checked twice a second)."""
+
+    TICK_SECONDS = 0.5
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.jobs: dict[str, JobSpec] = {}
+        self._cursor = bot.clock.now()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.rebuild(self.bot.config)
+        self._task = asyncio.create_task(self._loop(), name="clock-scheduler")
+
+    def rebuild(self, config: Config) -> None:
+        try:
+            self.jobs = {j.id: j for j in jobs_from_config(config)}
+        except Exception:
+            log.exception("jobs could not be built from the new config; keeping the old ones")
+            return
+        log.info("scheduler (bot clock): %d job(s)", len(self.jobs))
+
+    async def _loop(self) -> None:
+        while True:
+            now = self.bot.clock.now()
+            due: list[tuple[datetime, str]] = []
+            for job in self.jobs.values():
+                t = job.trigger.get_next_fire_time(None, self._cursor)
+                while t is not None and t <= now:
+                    if t > self._cursor:
+                        due.append((t, job.id))
+                    t = job.trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+            self._cursor = now
+            for when, job_id in sorted(due):
+                job = self.jobs.get(job_id)
+                if job is None:
+                    continue
+                try:
+                    await self.bot.run_job(job, when)
+                except Exception:
+                    log.exception("job %s (due %s) could not run", job_id, when.isoformat())
+            await asyncio.sleep(self.TICK_SECONDS)
+
+    def shutdown(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 def latest_fire_time(trigger: Any, now: datetime, within_seconds: float) -> datetime | None:

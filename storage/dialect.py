@@ -51,6 +51,22 @@ def upsert(engine: AsyncEngine, table: Table) -> Any:
     return insert(table)
 
 
+def hour_bucket(engine: AsyncEngine, column: Any) -> Any:
+    """An SQL expression for the UTC hour a timestamp column falls in (see `bucket_start`)."""
+    from sqlalchemy import func
+
+    if engine.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H", column)
+    return func.to_char(column, "YYYY-MM-DD HH24")
+
+
+def bucket_start(value: str) -> Any:
+    """The aware UTC datetime of an `hour_bucket` value ("YYYY-MM-DD HH")."""
+    from datetime import datetime
+
+    return datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=_UTC)
+
+
 class DriverBulk:
     """A bulk statement compiled once to the driver's SQL, with rows turned into tuples by hand.
 

@@ -707,7 +707,8 @@ class Store:
 
     async def member_activity(self, group: str, since: datetime, user: str | None = None
                               ) -> dict[str, tuple[int, int, int]]:
-        """Per member since `since`: (messages, check-ins, red packets). Check-ins are also messages."""
+        """Per member since `since`: (messages, check-ins, red packets). Check-ins are also messages.
+        Red packets count apart, not as messages."""
         kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
         where = [EVENTS.c.group_id == group, EVENTS.c.ts >= since,
                  EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)), EVENTS.c.user_id.is_not(None)]
@@ -740,6 +741,86 @@ class Store:
             .where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule, EVENTS.c.user_id == user)).limit(1),
             only=("actions", "events"))
         return result.first() is not None
+
+    # -- reports: purge lists, activity by hour, the day's numbers, anomalies ---------------------------
+
+    async def inactive_members(self, group: str, active_before: datetime, joined_before: datetime,
+                               exclude: Iterable[str] = (), limit: int | None = None) -> list[dict[str, Any]]:
+        """Members present in the group with no activity (message, check-in, red packet) since
+        `active_before` who joined (or were first seen) before `joined_before`, minus `exclude`;
+        longest inactive first (never active first, by join time). With points and message count."""
+        since_join = func.coalesce(MEMBERS.c.joined_at, MEMBERS.c.first_seen_at)
+        query = (
+            select(MEMBERS.c.user_id, MEMBERS.c.display_name, since_join.label("joined_at"),
+                   MEMBERS.c.last_active_at, MEMBERS.c.message_count,
+                   func.coalesce(BALANCES.c.balance, 0).label("points"))
+            .select_from(MEMBERS.outerjoin(BALANCES, and_(BALANCES.c.group_id == MEMBERS.c.group_id,
+                                                          BALANCES.c.user_id == MEMBERS.c.user_id)))
+            .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None),
+                        or_(MEMBERS.c.last_active_at.is_(None), MEMBERS.c.last_active_at < active_before),
+                        since_join <= joined_before))
+            .order_by(MEMBERS.c.last_active_at.is_not(None), MEMBERS.c.last_active_at, since_join,
+                      MEMBERS.c.user_id)
+        )
+        excluded = set(exclude)
+        result = await self._read(query, only=("members", "roster"))
+        rows = [dict(r._mapping) for r in result if r.user_id not in excluded]
+        return rows[:limit] if limit is not None else rows
+
+    async def hourly_activity(self, group: str, since: datetime, until: datetime) -> dict[datetime, int]:
+        """Messages (incl. check-ins and red packets) per UTC hour in [since, until)."""
+        bucket = dialect.hour_bucket(self.engine, EVENTS.c.ts).label("bucket")
+        result = await self._read(
+            select(bucket, func.count()).where(and_(
+                EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+                EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)))).group_by(bucket), only=("events",))
+        return {dialect.bucket_start(b): int(n) for b, n in result}
+
+    async def event_count(self, group: str, types: Iterable[str], since: datetime, until: datetime) -> int:
+        """Events of these types in the group in [since, until)."""
+        result = await self._read(select(func.count()).select_from(EVENTS).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(sorted(types)))), only=("events",))
+        return int(result.scalar() or 0)
+
+    async def event_times(self, group: str, type_: str, since: datetime, until: datetime) -> list[datetime]:
+        """When events of one type happened in the group in [since, until), in order."""
+        result = await self._read(select(EVENTS.c.ts).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type == type_))
+            .order_by(EVENTS.c.ts), only=("events",))
+        return [r[0] for r in result]
+
+    async def talkers(self, group: str, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+        """The members who sent the most messages in [since, until): user_id, display_name, count."""
+        n = func.count().label("count")
+        per = (select(EVENTS.c.user_id, n).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)), EVENTS.c.user_id.is_not(None)))
+            .group_by(EVENTS.c.user_id).subquery())
+        result = await self._read(
+            select(per.c.user_id, MEMBERS.c.display_name, per.c["count"])
+            .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == per.c.user_id)))
+            .order_by(per.c["count"].desc(), per.c.user_id).limit(limit), only=("events", "members"))
+        return [dict(r._mapping) for r in result]
+
+    async def active_count(self, group: str, since: datetime, until: datetime) -> int:
+        """Distinct members with a message in [since, until)."""
+        result = await self._read(select(func.count(func.distinct(EVENTS.c.user_id))).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)))), only=("events",))
+        return int(result.scalar() or 0)
+
+    async def ads_caught(self, group: str, since: datetime, until: datetime) -> int:
+        """Ads the bot prompted about in [since, until) (excused or not)."""
+        result = await self._read(select(func.count()).select_from(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.ts >= since, AD_OFFENCES.c.ts < until)), only=_AD_TABLES)
+        return int(result.scalar() or 0)
+
+    async def group_last_message(self, group: str) -> datetime | None:
+        """The time of the group's latest message, check-in or red packet (None: none yet)."""
+        result = await self._read(select(func.max(MEMBERS.c.last_active_at)).where(MEMBERS.c.group_id == group),
+                                  only=("members",))
+        return result.scalar()
 
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.

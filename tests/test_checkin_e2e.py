@@ -1,6 +1,7 @@
 """The daily check-in end to end: a real `qunbot run --adapter wechaty` process against the Node.js
 puppet-service gateway (mock puppet). Members say 签到 / 我的积分 in room1 through the gateway's
-control API; the test reads what the bot sent back from the gateway's record (/sent).
+control API; the test reads what the bot sent back from the gateway's record (/sent). The rate counts
+room1's whole member list (the roster sent after login: 4 members besides the bot, dave silent).
 Skips locally without node; under CI=true a missing node fails."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,11 +26,32 @@ outbox: {min_interval_seconds: 0.05}
 """
 
 MEMBERS = [("wxid_alice", "Alice"), ("wxid_bob", "老王"), ("wxid_carol", "小红")]  # as in tests/gateway's world
+ROOM_SIZE = 4  # room1: alice, bob, carol and dave (who never speaks); the bot is not counted
 CHECKED_IN = re.compile(r"@(?P<name>\S+) 签到成功✅ 今日第 (?P<rank>\d+) 名，连续 (?P<streak>\d+) 天，"
                         r"\+(?P<points>\d+) 分，共 (?P<balance>\d+) 分。今日签到率 (?P<rate>\d+%)")
 MY_POINTS = re.compile(r"@(?P<name>\S+) 你有 (?P<balance>-?\d+) 分（今日 (?P<today>[+-]?\d+)，.*），"
                        r"群内第 (?P<place>\d+) 名，等级「(?P<level>[^」]+)」")
 FIRST_CHECKIN_POINTS = 5  # checkin.base_points; no streak bonus on a first day
+
+
+async def members_present(db: Path, group: str, count: int, within: float = 10.0) -> None:
+    """Wait until the bot's database knows `count` members present in `group` (the roster arrived)."""
+    deadline = time.monotonic() + within
+    found = None
+    while time.monotonic() < deadline:
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                found = con.execute("select count(*) from members where group_id = ? and left_at is null",
+                                    (group,)).fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.OperationalError:  # not created or not migrated yet
+            found = None
+        if found == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{group}: {found} members present, expected {count}")
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +115,10 @@ async def test_three_check_ins_ranked_in_order_then_points_and_a_second_check_in
     async with bot_process(gateway, tmp_path, "--config", str(tmp_path / "config.yaml"),
                            "--db", f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as bot:
         room = Room(gateway, bot)
+        await members_present(tmp_path / "bot.db", ROOM, ROOM_SIZE)
+        await room.say("wxid_dave", "签到率")
+        [(line, _mentions)] = await room.lines(lambda line: line.startswith("今日签到"), 1)
+        assert line.startswith(f"今日签到 0/{ROOM_SIZE} 人，签到率 0%"), line
 
         # a morning rush: three members check in one right after the other
         for user, _name in MEMBERS:
@@ -102,6 +129,7 @@ async def test_three_check_ins_ranked_in_order_then_points_and_a_second_check_in
             assert m is not None, line
             assert (m["name"], int(m["rank"]), int(m["streak"])) == (name, rank, 1), line
             assert int(m["points"]) == int(m["balance"]) == FIRST_CHECKIN_POINTS, line
+            assert m["rate"] == f"{round(100 * rank / ROOM_SIZE)}%", line  # 25%, 50%, then 3 of 4: 75%
             assert user in mentions, (line, mentions)
 
         # 老王 asks for his points: exactly what the check-in gave

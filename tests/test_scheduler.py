@@ -74,7 +74,69 @@ async def test_replay_runs_due_jobs_before_later_events_and_until(tmp_path: Path
     assert again.getvalue() == ""
 
 
-def test_the_shipped_config_schedules_nothing_until_the_jobs_are_built() -> None:
+def test_the_shipped_config_schedules_its_announcements_reports_and_checks() -> None:
     from scheduler.jobs import jobs_from_config
 
-    assert jobs_from_config(Config.from_file(ROOT / "config.yaml")) == []
+    jobs = {j.id: j for j in jobs_from_config(Config.from_file(ROOT / "config.yaml"))}
+    assert set(jobs) == {"announce:09:00|*", "announce:21:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly"}
+    morning = jobs["announce:09:00|*"].trigger
+    assert morning.get_next_fire_time(None, datetime(2026, 3, 2, 9, 1, tzinfo=CST)) == datetime(
+        2026, 3, 3, 9, 0, tzinfo=CST)
+
+
+def test_jobs_come_from_the_defaults_and_every_group_override() -> None:
+    from scheduler.jobs import jobs_from_config
+
+    config = Config.from_text(BASIC_CONFIG + """
+  announcements: [{time: "09:00", texts: [早]}]
+  purge: {time: "21:30"}
+groups:
+  "班级-*":
+    announcements: [{time: "0 8 * * 1-5", texts: [工作日早]}, {time: peak, texts: [高峰]}]
+    purge: {time: "20:00"}
+  "g9": {stats: {enabled: false}, anomaly: {enabled: false}}
+""")
+    ids = sorted(j.id for j in jobs_from_config(config))
+    assert ids == ["announce:0 8 * * 1-5|*", "announce:09:00|*", "announce:peak", "anomaly:hourly",
+                   "purge:20:00", "purge:21:30", "stats:22:00"]
+
+
+async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path: Path) -> None:
+    from bot.app import start_runtime
+    from handlers import default_handlers
+    from rules.reload import ConfigHolder
+    from scheduler.live import LiveScheduler
+    from tests.conftest import FakePlatform
+
+    def text(hhmm: str) -> str:
+        return BASIC_CONFIG + f"""
+  announcements: [{{time: "{hhmm}", texts: [早上好]}}]
+  purge: {{enabled: false}}
+  stats: {{enabled: false}}
+  anomaly: {{enabled: false}}
+"""
+
+    from bot.clock import SystemClock
+
+    path = tmp_path / "config.yaml"
+    path.write_text(text("09:00"), encoding="utf-8")
+    holder = ConfigHolder(Config.from_file(path), path)
+
+    rt = await start_runtime(holder, f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", SystemClock(), FakePlatform(),
+                             default_handlers())
+    scheduler = LiveScheduler(rt.bot)
+    holder.listeners.append(scheduler.rebuild)
+    scheduler.start()
+    try:
+        assert [(j.id, str(j.trigger)) for j in scheduler.scheduler.get_jobs()] == [
+            ("announce:09:00|*", "cron[day_of_week='*', hour='9', minute='0']")]
+        path.write_text(text("08:30"), encoding="utf-8")
+        assert holder.reload()
+        jobs = scheduler.scheduler.get_jobs()
+        assert [(j.id, j.trigger.fields[5].expressions[0].first) for j in jobs] == [("announce:08:30|*", 8)]
+        assert jobs[0].next_run_time.astimezone(CST).strftime("%H:%M") == "08:30"
+        assert holder.reload()  # the same config again: the same single job
+        assert [j.id for j in scheduler.scheduler.get_jobs()] == ["announce:08:30|*"]
+    finally:
+        scheduler.shutdown()
+        await rt.close()

@@ -62,8 +62,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 class LiveBot:
     """The real bot serving the gateway in this process."""
 
-    def __init__(self, gateway: Gateway, tmp: Path, token: str = TOKEN) -> None:
+    def __init__(self, gateway: Gateway, tmp: Path, token: str = TOKEN, wechaty: str = "") -> None:
         text = CONFIG.replace("MEDIA", str(tmp / "media"))
+        if wechaty:  # more wechaty settings, e.g. "roster_interval_seconds: 1"
+            text = text.replace("member_name_ttl_seconds: 0}", f"member_name_ttl_seconds: 0, {wechaty}}}")
         self.config = Config.from_text(text)
         self.db = tmp / "bot.db"
         self.platform = WechatyPlatform(gateway.endpoint, token, self.config.model.wechaty, tmp / "media",
@@ -95,12 +97,29 @@ class LiveBot:
         assert self.task is not None
         await asyncio.wait_for(self.task, 15)
 
-    def rows(self, sql: str) -> list[tuple]:
-        con = sqlite3.connect(self.db)
+    def rows(self, sql: str, *params: object) -> list[tuple]:
+        con = sqlite3.connect(self.db, timeout=5)
         try:
-            return con.execute(sql).fetchall()
+            return con.execute(sql, params).fetchall()
         finally:
             con.close()
+
+    def members(self, group: str) -> dict[str, str | None]:
+        """The members of `group` present in the database (not left), with their names."""
+        return dict(self.rows("select user_id, display_name from members where group_id = ? and left_at is null",
+                              group))
+
+    async def wait_members(self, group: str, wanted: dict[str, str | None] | int, within: float = 10.0
+                           ) -> dict[str, str | None]:
+        """Poll until the members present in `group` are `wanted` (or that many)."""
+        deadline = time.monotonic() + within
+        while True:
+            members = self.members(group)
+            if members == wanted or (isinstance(wanted, int) and len(members) == wanted):
+                return members
+            if time.monotonic() > deadline:
+                raise AssertionError(f"members of {group}: {members}, expected {wanted}")
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -314,3 +333,194 @@ async def test_a_qr_poster_from_a_stranger_then_a_red_packet_then_removal(gatewa
     assert "wxid_spam" not in (await gateway.get(f"/members?room={ROOM}"))["members"]
     report = await gateway.wait_sent(lambda m: m["to"] == "wxid_carol" and "【广告】" in (m["text"] or ""))
     assert "第 3 次" in report["text"]
+
+
+# -- rosters: the room's member list, silent members included ----------------------------------------
+
+ROOM1_MEMBERS = {"wxid_alice": "Alice", "wxid_bob": "老王", "wxid_carol": "小红", "wxid_dave": "Dave"}  # not the bot
+
+
+async def test_after_login_every_room_s_members_are_known_and_the_rate_counts_them(gateway: Gateway,
+                                                                                    live: LiveBot) -> None:
+    assert await live.wait_members(ROOM, ROOM1_MEMBERS) == ROOM1_MEMBERS
+    assert await live.wait_members(ROOM2, {"wxid_alice": "Alice", "wxid_eve": "广告哥"})
+    assert live.rows("select count(*) from members where user_id = ?", BOT) == [(0,)]
+    rosters = live.rows("select id, json_extract(payload, '$.complete') from events where type = 'roster' "
+                        "and group_id = ?", ROOM)
+    assert len(rosters) == 1 and rosters[0][0].startswith(f"roster:{ROOM}:") and rosters[0][1] == 1, rosters
+    # 签到率 counts everyone in the room, the silent included, the bot not
+    await gateway.post("/say", {"from": "wxid_dave", "room": ROOM, "text": "签到率"})
+    answer = await gateway.wait_sent(lambda m: m["room"] == ROOM and "签到率" in (m["text"] or ""))
+    assert answer["text"].startswith("今日签到 0/4 人，签到率 0%"), answer
+
+
+async def test_members_changed_without_join_or_leave_events_are_synced_on_the_dirty_signal(
+        gateway: Gateway, live: LiveBot) -> None:
+    await live.wait_members(ROOM, ROOM1_MEMBERS)
+    # dave is gone and 阿飞 is in, but the puppet says only that the room is dirty
+    await gateway.post("/members", {"room": ROOM, "members": ["wxid_alice", "wxid_bob", "wxid_carol",
+                                                               {"id": "wxid_frank", "name": "阿飞"}]})
+    expected = {"wxid_alice": "Alice", "wxid_bob": "老王", "wxid_carol": "小红", "wxid_frank": "阿飞"}
+    assert await live.wait_members(ROOM, expected) == expected
+    assert live.rows("select left_at is not null from members where group_id = ? and user_id = 'wxid_dave'",
+                     ROOM) == [(1,)]
+    assert live.rows("select count(*) from events where type in ('join', 'leave')") == [(0,)]
+    rosters = live.rows("select count(*) from events where type = 'roster' and group_id = ?", ROOM)[0][0]
+    assert rosters == 2
+    # a dirty signal that changes a name only: a rename, no roster; a join: the join, no roster
+    await gateway.post("/rename", {"room": ROOM, "member": "wxid_bob", "alias": "老王-上海"})
+    await gateway.post("/join", {"room": ROOM, "members": [{"id": "wxid_gina", "name": "Gina"}]})
+    for _ in range(100):
+        renames = live.rows("select json_extract(payload, '$.user_name') from events "
+                            "where type = 'rename' and user_id = 'wxid_bob'")
+        if renames and live.members(ROOM).get("wxid_gina"):
+            break
+        await asyncio.sleep(0.05)
+    assert renames == [("老王-上海",)]
+    await asyncio.sleep(1.0)  # the join's dirty signal has settled and been looked at
+    assert live.rows("select count(*) from events where type = 'roster' and group_id = ?", ROOM) == [(rosters,)]
+    assert live.members(ROOM) == {**expected, "wxid_bob": "老王-上海", "wxid_gina": "Gina"}
+
+
+async def test_rosters_come_again_every_interval(gateway: Gateway, tmp_path: Path) -> None:
+    await gateway.post("/reset")
+    async with LiveBot(gateway, tmp_path, wechaty="roster_interval_seconds: 1") as bot:
+        await bot.wait_members(ROOM, ROOM1_MEMBERS)
+        # no event and no dirty signal at all: the next round finds it
+        await gateway.post("/members", {"room": ROOM, "members": ["wxid_alice", "wxid_bob"], "dirty": False})
+        await bot.wait_members(ROOM, {"wxid_alice": "Alice", "wxid_bob": "老王"}, within=5)
+        assert bot.platform.rosters >= 4  # two rooms, twice or more
+
+
+async def test_a_500_member_room_with_a_member_whose_name_cannot_be_fetched(gateway: Gateway,
+                                                                            tmp_path: Path) -> None:
+    await gateway.post("/reset")
+    big = "big@chatroom"
+    members = [{"id": f"wxid_m{i:03}", "name": f"成员{i:03}"} for i in range(500)]
+    await gateway.post("/room", {"id": big, "topic": "五百人大群", "owner": "wxid_alice", "members": members,
+                                 "unreadable": ["wxid_m007"]})
+    started = time.monotonic()
+    async with LiveBot(gateway, tmp_path) as bot:
+        known = await bot.wait_members(big, 500, within=30)
+        took = time.monotonic() - started
+        assert known["wxid_m007"] is None and known["wxid_m499"] == "成员499"
+        assert sum(name is None for name in known.values()) == 1
+        [(complete, group_name)] = bot.rows("select json_extract(payload, '$.complete'), "
+                                            "json_extract(payload, '$.group_name') from events "
+                                            "where type = 'roster' and group_id = ?", big)
+        assert complete == 1 and group_name == "五百人大群"
+        # the stream was not held up meanwhile: the room still answers
+        await gateway.post("/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"})
+        await gateway.wait_sent(lambda m: m["room"] == ROOM and "友善交流" in (m["text"] or ""))
+    print(f"500-member roster through the gateway in {took:.2f}s (from the bot's start)")
+
+
+# -- rosters without the gateway: a fake puppet service, to see concurrency and ordering --------------
+
+class FakePuppet:
+    """Just enough of the PuppetStub: an event stream fed by the test, rooms with slow member payloads."""
+
+    def __init__(self, rooms: dict[str, list[str]]) -> None:
+        from types import SimpleNamespace
+
+        self.ns = SimpleNamespace
+        self.rooms = rooms
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.in_flight = self.most_in_flight = 0
+        self.broken = {"wxid_m007"}
+        self.failing_rooms: set[str] = set()
+        self.fetching = asyncio.Event()  # set once the big room's names are being fetched
+        self.messages: dict[str, object] = {}
+
+    def push(self, kind: int, **payload: object) -> None:
+        self.queue.put_nowait(self.ns(type=kind, payload=json.dumps(payload)))
+
+    async def event(self) -> AsyncIterator[object]:
+        while True:
+            yield await self.queue.get()
+
+    async def start(self) -> object:
+        return self.ns()
+
+    async def room_list(self) -> object:
+        return self.ns(ids=list(self.rooms))
+
+    async def room_payload(self, id: str) -> object:
+        if id in self.failing_rooms:
+            raise ConnectionError("room payload unavailable")
+        return self.ns(topic=f"topic of {id}", member_ids=list(self.rooms[id]), owner_id="", admin_ids=[])
+
+    async def room_member_list(self, id: str) -> object:
+        return self.ns(member_ids=[])
+
+    async def room_member_payload(self, id: str, member_id: str) -> object:
+        roster = member_id.startswith("wxid_m")  # the big room's own (not the join's, fetched by the stream)
+        self.in_flight += roster
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.fetching.set()
+        try:
+            await asyncio.sleep(0.002)
+            if member_id in self.broken:
+                raise ConnectionError("no payload")
+            return self.ns(room_alias="别名" if member_id == "wxid_m001" else "", name=f"name of {member_id}")
+        finally:
+            self.in_flight -= roster
+
+    async def message_payload(self, id: str) -> object:
+        return self.messages[id]
+
+    async def contact_payload(self, id: str) -> object:
+        return self.ns(name=id)
+
+
+async def test_rosters_fetch_names_a_few_at_a_time_apply_joins_seen_meanwhile_and_never_block_the_stream(
+        tmp_path: Path) -> None:
+    from bot.adapters.wechaty_inbound import EVENT, ROSTER_CONCURRENCY
+
+    me = "wxid_me"
+    big = [me, *(f"wxid_m{i:03}" for i in range(500))]
+    fake = FakePuppet({"big@chatroom": big, "small@chatroom": [me, "wxid_a", "wxid_b"],
+                       "partial@chatroom": ["wxid_a"], "broken@chatroom": [me, "wxid_a"]})
+    fake.failing_rooms.add("broken@chatroom")
+    config = Config.from_text("wechaty: {member_name_ttl_seconds: 300}")
+    platform = WechatyPlatform("127.0.0.1:1", TOKEN, config.model.wechaty, tmp_path / "media", SystemClock())
+
+    async def connect() -> None:
+        platform._stub = fake  # type: ignore[assignment]
+
+    platform._connect = connect  # type: ignore[method-assign]
+    got: list = []
+
+    async def read() -> None:
+        async for event in platform.events():
+            got.append(event)
+            if sum(e.type == "roster" for e in got) == 3:
+                platform.stop()
+
+    reader = asyncio.create_task(read())
+    fake.push(EVENT["login"], contactId=me)
+    await asyncio.wait_for(fake.fetching.wait(), 5)
+    # while the big room's names are fetched: a message in another room, a join and a leave in the big one
+    fake.messages["msg1"] = fake.ns(from_id="wxid_a", room_id="small@chatroom", type=7, text="在吗",
+                                    mention_ids=[], timestamp=0)
+    fake.push(EVENT["message"], messageId="msg1")
+    fake.push(EVENT["room_join"], roomId="big@chatroom", inviteeIdList=["wxid_late"], inviterId="wxid_m000",
+              timestamp=1)
+    fake.push(EVENT["room_leave"], roomId="big@chatroom", removeeIdList=["wxid_m010"], removerId="wxid_m010",
+              timestamp=2)
+    await asyncio.wait_for(reader, 10)
+
+    kinds = [(e.type, e.group) for e in got]
+    assert kinds.index(("text", "small@chatroom")) < kinds.index(("roster", "big@chatroom"))  # not held up
+    assert kinds.index(("join", "big@chatroom")) < kinds.index(("roster", "big@chatroom"))
+    rosters = {e.group: e for e in got if e.type == "roster"}
+    assert set(rosters) == {"big@chatroom", "small@chatroom", "partial@chatroom"}  # broken: no roster, the rest go
+    roster = rosters["big@chatroom"]
+    names = {m.id: m.name for m in roster.members}
+    assert me not in names and roster.complete and roster.group_name == "topic of big@chatroom"
+    assert "wxid_late" in names and "wxid_m010" not in names and len(names) == 500  # the join and the leave seen
+    assert names["wxid_m007"] is None and names["wxid_m001"] == "别名" and names["wxid_m002"] == "name of wxid_m002"
+    assert 1 < fake.most_in_flight <= ROSTER_CONCURRENCY
+    assert rosters["partial@chatroom"].complete is False  # the list lacks the bot itself: not the whole room
+    assert roster.id.startswith("roster:big@chatroom:") and len({e.id for e in got}) == len(got)
+    await platform.close()

@@ -8,6 +8,11 @@ Optional extra: `pip install 'qunbot[wechat]'`. The core never imports this modu
   the first try, ends the run with one clear line (`WechatyError`).
 - Inbound: messages, joins, leaves, topic changes and display-name changes become core events (see
   bot/adapters/wechaty_inbound.py). The bot's own messages are dropped here.
+- Rosters: after each login, then every `roster_interval_seconds`, a `roster` event for every room
+  (its member list with names); a dirty signal for a room (or the bot added to one) refreshes that
+  room's names and, when its members are not what joins and leaves told, sends a roster too. All of
+  it runs in background tasks of the session; their events join the stream between two puppet
+  events, so a roster is never older than an event handled before it.
 - Outbound: text with @mentions, images and files (as base64 file boxes), kicks (`room_del`) and
   recalls. A kick in a room where the bot is neither owner nor admin raises Unsupported, and the core
   tells the operators instead.
@@ -22,7 +27,8 @@ import json
 import logging
 import os
 import random
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 from wechaty_grpc.wechaty import PuppetStub
 
-from bot.adapters.wechaty_inbound import EVENT, Inbound
+from bot.adapters.wechaty_inbound import EVENT, Inbound, brief
 from bot.clock import Clock
 from bot.events import Action, Event
 from bot.platform import Capabilities, PlatformFatal, Unsupported
@@ -40,6 +46,7 @@ from rules.schema import WechatySettings
 
 log = logging.getLogger("qunbot.wechaty")
 GRPC_MAX_FILE_BYTES = 3 * 1024 * 1024  # a gRPC message is capped at 4 MB; base64 adds a third
+DIRTY_SETTLE_SECONDS = 0.5  # a room change comes as several dirty signals: refresh once they settle
 
 
 class WechatyError(PlatformFatal):
@@ -71,7 +78,16 @@ class WechatyPlatform:
         self._stub: PuppetStub | None = None
         self._closed = asyncio.Event()
         self.inbound = Inbound(self._rpc, clock, media_dir, settings)
+        self.inbound.room_changed = self._room_changed
         self.connects = 0
+        # events from background tasks (rosters, renames), yielded between two puppet events
+        self._side: deque[Event] = deque()
+        self._side_ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._roster_loop: asyncio.Task[Any] | None = None
+        self._settling: set[str] = set()
+        self._room_locks: dict[str, asyncio.Lock] = {}
+        self.rosters = 0  # roster events sent (tests, logs)
 
     @classmethod
     def from_config(cls, config: Config, clock: Clock) -> WechatyPlatform:
@@ -153,7 +169,9 @@ class WechatyPlatform:
         stub = self._rpc()
         stream = stub.event().__aiter__()
         timeout = self.settings.heartbeat_timeout_seconds
+        loop = asyncio.get_running_loop()
         closed = asyncio.ensure_future(self._closed.wait())
+        side: asyncio.Future[Any] | None = None
         # subscribe first, then start the puppet, so nothing said right after the start is missed
         nxt: asyncio.Future[Any] | None = asyncio.ensure_future(stream.__anext__())
         nxt.add_done_callback(_retrieve)
@@ -161,22 +179,36 @@ class WechatyPlatform:
             await asyncio.sleep(0)
             await asyncio.wait_for(stub.start(), timeout=30)
             self.connects += 1
+            deadline = loop.time() + timeout
             while True:
+                while self._side:  # background events first: they were built before the next puppet event
+                    yield self._side.popleft()
+                self._side_ready.clear()
                 if nxt is None:
                     nxt = asyncio.ensure_future(stream.__anext__())
                     nxt.add_done_callback(_retrieve)
-                done, _ = await asyncio.wait({nxt, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if side is None:
+                    side = asyncio.ensure_future(self._side_ready.wait())
+                done, _ = await asyncio.wait({nxt, side, closed}, timeout=max(0.0, deadline - loop.time()),
+                                             return_when=asyncio.FIRST_COMPLETED)
                 if closed in done:
                     nxt.cancel()
                     return
-                if not done:
-                    nxt.cancel()
-                    raise TimeoutError(f"no event or heartbeat for {timeout:.0f}s")
+                if side in done:
+                    side = None
+                if nxt not in done:
+                    if not done:
+                        nxt.cancel()
+                        raise TimeoutError(f"no event or heartbeat for {timeout:.0f}s")
+                    continue
+                while self._side:  # and right before translating the puppet event (no await in between)
+                    yield self._side.popleft()
                 try:
                     response = nxt.result()
                 except StopAsyncIteration:
                     return
                 nxt = None
+                deadline = loop.time() + timeout
                 kind = int(response.type)
                 try:
                     payload = json.loads(response.payload or "{}")
@@ -194,12 +226,20 @@ class WechatyPlatform:
                     log.warning("event %d could not be translated (%s: %s); skipped", kind,
                                 type(exc).__name__, exc)
                     continue
+                if kind == EVENT["login"] and self.inbound.self_id:
+                    self._start_rosters()
+                elif kind == EVENT["logout"] and self._roster_loop is not None:
+                    self._roster_loop.cancel()
+                    self._roster_loop = None
                 for event in events:
                     yield event
         finally:
             closed.cancel()
+            if side is not None:
+                side.cancel()
             if nxt is not None:
                 nxt.cancel()
+            self._stop_background()  # a new session logs in again and starts its own
 
     def _show_scan(self, payload: dict[str, Any]) -> None:
         qrcode = payload.get("qrcode") or ""
@@ -223,7 +263,80 @@ class WechatyPlatform:
     async def close(self) -> None:
         """Disconnect (the puppet stays logged in for the next run)."""
         self._closed.set()
+        self._stop_background()
         self._disconnect()
+
+    # -- rosters (background tasks of the session) -------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def _stop_background(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        self._settling.clear()
+        self._roster_loop = None
+
+    def _emit(self, events: list[Event]) -> None:
+        """Events built in the background: the stream yields them before the next puppet event.
+        (Kept across a reconnect: they are still news, and older than what the new session brings.)"""
+        if events:
+            self._side.extend(events)
+            self.rosters += sum(e.type == "roster" for e in events)
+            self._side_ready.set()
+
+    def _start_rosters(self) -> None:
+        """Logged in: every room's roster now, then every `roster_interval_seconds`."""
+        if self._roster_loop is not None:
+            self._roster_loop.cancel()
+        self._roster_loop = self._spawn(self._rosters(), "wechaty-rosters")
+
+    async def _rosters(self) -> None:
+        while True:
+            try:
+                rooms = await self.inbound.room_ids()
+            except Exception as exc:  # the next round tries again
+                log.warning("the room list could not be fetched (%s); no rosters this round", brief(exc))
+                rooms = []
+            sent = 0
+            for room in rooms:
+                sent += await self._sync(room, always=True)
+            if rooms:
+                log.info("rosters of %d of %d rooms sent", sent, len(rooms))
+            await asyncio.sleep(self.settings.roster_interval_seconds)
+
+    async def _sync(self, room: str, *, always: bool, max_age: float | None = None) -> bool:
+        """One room's roster (one sync of a room at a time); False when its member list failed."""
+        lock = self._room_locks.setdefault(room, asyncio.Lock())
+        async with lock:
+            try:
+                return await self.inbound.sync_room(room, self._emit, always=always, max_age=max_age)
+            except Exception as exc:  # the next login, dirty signal or round tries again
+                log.warning("the member list of %s could not be fetched (%s); no roster this time", room,
+                            brief(exc))
+                return False
+
+    def _room_changed(self, room: str) -> None:
+        """A dirty signal (or the bot added to the room): refresh it once the signals settle."""
+        if self.inbound.self_id is None or room in self._settling:
+            return  # before the login: its rosters cover the room
+        self._settling.add(room)
+
+        async def settle() -> None:
+            await asyncio.sleep(DIRTY_SETTLE_SECONDS)
+            self._settling.discard(room)
+            await self._sync(room, always=False, max_age=0)  # max_age=0: see who was renamed
+
+        self._spawn(settle(), f"wechaty-refresh:{room}")
 
     # -- outbound --------------------------------------------------------------------------------
 

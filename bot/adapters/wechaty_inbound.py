@@ -8,6 +8,12 @@ Video 15, Post 16.
 Display names in a room come from `room_member_payload` (the room alias, else the contact name),
 cached per (room, member). A name seen to change — when a member speaks after the cache aged, or
 when the service says a room's members are dirty — becomes a `rename` event.
+
+Rosters (`sync_room`): the room's member list (`room_payload.member_ids`, else `room_member_list`)
+with every member's name, fetched a few at a time; a name that cannot be fetched is None. Joins and
+leaves translated while the list was being fetched are applied to it, so a roster never undoes a
+newer join or leave (the platform emits the roster right after, before any later event). Without the
+bot itself in the list (or with an empty one) the roster says `complete: false`.
 """
 
 from __future__ import annotations
@@ -36,7 +42,15 @@ MSG = {"attachment": 1, "audio": 2, "contact": 3, "chat_history": 4, "emoticon":
        "url": 14, "video": 15, "post": 16}
 MEDIA_KINDS = {v: k for k, v in MSG.items()}
 IMAGE_TYPE_HD = 2
+DIRTY_ROOM_TYPES = {3, 4}  # a dirty signal's payloadType: Room, RoomMember (Contact is 2)
+ROSTER_CONCURRENCY = 8  # member payloads fetched at once (over every room being synced)
 _SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+
+
+def brief(exc: BaseException) -> str:
+    """An exception in one line (a gRPC error from the Node server carries its stack)."""
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def safe_name(text: str) -> str:
@@ -55,7 +69,16 @@ class Inbound:
         self.self_id: str | None = None
         self._topics: dict[str, str] = {}
         self._names: dict[tuple[str, str], tuple[str, float]] = {}
-        self._refreshed: dict[str, float] = {}
+        # rosters: members present as last known per room (the last roster, then joins and leaves),
+        # joins and leaves by sequence number (to apply those newer than a fetched list), id times
+        self._members: dict[str, set[str]] = {}
+        self._changes: dict[str, dict[str, tuple[int, bool]]] = {}
+        self._seq = 0
+        self._roster_ms: dict[str, int] = {}
+        self._fetching = asyncio.Semaphore(ROSTER_CONCURRENCY)
+        # called with a room id when its members may have changed unseen (a dirty signal, the bot
+        # joined): the platform schedules `sync_room` in the background
+        self.room_changed: Callable[[str], None] = lambda room: None
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -91,6 +114,7 @@ class Inbound:
         if cached is not None and time.monotonic() - cached[1] < ttl:
             return cached[0], None
         name = await self._fetch_name(room, member)
+        cached = self._names.get((room, member))  # as it is now: a concurrent fetch may have seen the change
         self._names[(room, member)] = (name, time.monotonic())
         previous = cached[0] if cached is not None and cached[0] != name else None
         return name, previous
@@ -119,7 +143,8 @@ class Inbound:
         if kind == EVENT["room_topic"]:
             return self._topic(payload)
         if kind == EVENT["dirty"]:
-            return await self._dirty(payload)
+            self._dirty(payload)
+            return []
         return []  # heartbeat, ready, dong, friendship …
 
     async def _message(self, message_id: str) -> list[Event]:
@@ -197,8 +222,12 @@ class Inbound:
         room = payload["roomId"]
         ts = self._ts(payload.get("timestamp"))
         inviter = payload.get("inviterId") or None
+        invitees = payload.get("inviteeIdList") or []
+        self._membership(room, invitees, present=True)  # before any await: a roster being built sees it
+        if self.self_id is not None and self.self_id in invitees:
+            self.room_changed(room)  # the bot was added: the room's members are new to it
         out = []
-        for member in payload.get("inviteeIdList") or []:
+        for member in invitees:
             if member == self.self_id:
                 continue
             name, _ = await self.member_name(room, member, max_age=0)
@@ -212,8 +241,10 @@ class Inbound:
         room = payload["roomId"]
         ts = self._ts(payload.get("timestamp"))
         remover = payload.get("removerId") or None
+        removees = payload.get("removeeIdList") or []
+        self._membership(room, removees, present=False)
         out = []
-        for member in payload.get("removeeIdList") or []:
+        for member in removees:
             if member == self.self_id:
                 continue
             cached = self._names.pop((room, member), None)
@@ -237,23 +268,130 @@ class Inbound:
             "group": room, "group_name": self._topics[room], "user": changer,
             "user_name": cached[0] if cached else None, "old_topic": payload.get("oldTopic")})]
 
-    async def _dirty(self, payload: dict[str, Any]) -> list[Event]:
-        """A room's payload or members changed: refresh what we cached and report renames."""
+    def _dirty(self, payload: dict[str, Any]) -> None:
+        """A room's payload or members changed: renames, topic and members are refreshed in the
+        background (`room_changed` -> `sync_room`), so a big room does not hold up the stream."""
         room = payload.get("payloadId") or ""
-        if room not in self._topics and not any(r == room for r, _m in self._names):
-            return []
-        if time.monotonic() - self._refreshed.get(room, -1e9) < 1.0:
-            return []  # the service sends several dirty events for one change
-        self._refreshed[room] = time.monotonic()
-        self._topics.pop(room, None)
-        await self.topic(room)
-        out = []
-        ts = self.clock.now()
-        for (r, member) in [k for k in self._names if k[0] == room]:
-            name, previous = await self.member_name(r, member, max_age=0)
-            if previous is not None:
-                out.append(self._rename(r, member, name, ts))
+        try:
+            kind = int(payload.get("payloadType") or 0)
+        except (TypeError, ValueError):
+            kind = 0
+        if room and (kind in DIRTY_ROOM_TYPES or (kind == 0 and room in self._members)):
+            self.room_changed(room)
+
+    def _membership(self, room: str, members: list[str], *, present: bool) -> None:
+        """Joins and leaves as they are translated (numbered, for rosters being fetched meanwhile)."""
+        if self.self_id is not None and self.self_id in members and not present:
+            self._members.pop(room, None)  # the bot left: nothing more to know about the room
+            self._changes.pop(room, None)
+            return
+        known = self._members.get(room)
+        changes = self._changes.setdefault(room, {})
+        for member in members:
+            if not member or member == self.self_id:
+                continue
+            self._seq += 1
+            changes[member] = (self._seq, present)
+            if known is not None:
+                if present:
+                    known.add(member)
+                else:
+                    known.discard(member)
+
+    # -- rosters ------------------------------------------------------------------------------------
+
+    async def room_ids(self) -> list[str]:
+        """The rooms the bot is in."""
+        return [r for r in (await self._rpc().room_list()).ids if r]
+
+    async def _member_ids(self, room: str) -> tuple[list[str], bool]:
+        """The room's member ids (without the bot) and whether the list looks whole."""
+        rpc = self._rpc()
+        payload = await rpc.room_payload(id=room)
+        self._topics[room] = payload.topic or room
+        ids = list(payload.member_ids or [])
+        if not ids:
+            try:
+                ids = list((await rpc.room_member_list(id=room)).member_ids or [])
+            except Exception as exc:  # the payload's (empty) list stands, as incomplete
+                log.warning("room %s: no member list (%s)", room, brief(exc))
+        complete = bool(ids) and (self.self_id is None or self.self_id in ids)
+        members = []
+        for member in dict.fromkeys(ids):
+            if not member or member == self.self_id:
+                continue
+            if len(member) > 128:  # cannot be stored (as long as the database's id columns)
+                log.warning("room %s: member id %.40s… is too long; left out of the roster", room, member)
+                complete = False
+                continue
+            members.append(member)
+        return members, complete
+
+    async def _names_of(self, room: str, members: list[str], max_age: float | None
+                        ) -> dict[str, tuple[str | None, str | None]]:
+        """member -> (name or None when it could not be fetched, previous name if it changed)."""
+        out: dict[str, tuple[str | None, str | None]] = {}
+        failed: list[BaseException] = []
+        pending = iter(members)
+
+        async def worker() -> None:
+            for member in pending:
+                async with self._fetching:
+                    try:
+                        out[member] = await self.member_name(room, member, max_age=max_age)
+                    except Exception as exc:  # one name must not cost the roster
+                        failed.append(exc)
+                        out[member] = (None, None)
+
+        await asyncio.gather(*(worker() for _ in range(min(ROSTER_CONCURRENCY, len(members)))))
+        if failed:
+            log.warning("room %s: %d of %d member names could not be fetched (%s)", room, len(failed),
+                        len(members), brief(failed[0]))
         return out
+
+    async def sync_room(self, room: str, emit: Callable[[list[Event]], None], *, always: bool,
+                        max_age: float | None = None) -> bool:
+        """Fetch the room's members and names, then `emit` the renames seen and a `roster` event.
+
+        `always`: a roster even when the list is what joins and leaves already told (at login, now
+        and then); otherwise (a dirty signal) only when it differs. `max_age`: of a cached name (the
+        setting's ttl by default). Raises when the member list cannot be fetched. Returns whether a
+        roster was emitted."""
+        seq = self._seq
+        members, complete = await self._member_ids(room)
+        names = await self._names_of(room, members, max_age)
+        # joins and leaves translated meanwhile are newer than the list: apply them; older ones are in it
+        present = dict.fromkeys(members)
+        changes = self._changes.get(room, {})
+        for member, (at, here) in list(changes.items()):
+            if at > seq:
+                if here:
+                    present[member] = None
+                else:
+                    present.pop(member, None)
+            else:
+                del changes[member]
+        ts = self.clock.now()
+        out = [self._rename(room, member, name, ts) for member, (name, previous) in names.items()
+               if name is not None and previous is not None and member in present]
+        known = self._members.get(room)
+        listed = set(present)
+        changed = known is None or (listed != known if complete else not listed <= known)
+        self._members[room] = listed if complete or known is None else known | listed
+        if always or changed:
+            ms = max(int(ts.timestamp() * 1000), self._roster_ms.get(room, 0) + 1)
+            self._roster_ms[room] = ms
+            out.append(parse_event({
+                "id": f"roster:{room}:{ms}", "ts": ts.isoformat(), "type": "roster", "group": room,
+                "group_name": self._topics.get(room, room), "complete": complete,
+                "members": [{"id": m, "name": names[m][0] if m in names else self._cached_name(room, m)}
+                            for m in present]}))
+        emit(out)  # no await since the list was reconciled: nothing translated in between
+        return always or changed
+
+    def _cached_name(self, room: str, member: str) -> str | None:
+        cached = self._names.get((room, member))
+        return cached[0] if cached else None
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -67,6 +67,7 @@ const state = {
   announcements: new Map(), // roomId -> text
   files: new Map(), // messageId -> { name, buffer }
   extras: new Map(), // messageId -> url / mini program payload, or { contactId }
+  unreadable: new Set(), // `${roomId} ${contactId}`: roomMemberPayload fails (POST /room's `unreadable`)
   bootId: Date.now().toString(36),
   seq: 0,
 }
@@ -107,6 +108,7 @@ async function applyWorld (restore) {
   if (!restore) return
   state.aliases.clear()
   state.announcements.clear()
+  state.unreadable.clear()
   for (const id of [...mocker.cacheRoomPayload.keys()]) {
     if (!known.has(id)) mocker.cacheRoomPayload.delete(id) // rooms made by POST /room
   }
@@ -280,6 +282,7 @@ class GatewayPuppet extends PuppetMock {
 
   async roomMemberRawPayload (roomId, contactId) {
     if (!room(roomId).payload.memberIdList.includes(contactId)) throw new Error(`${contactId} is not in ${roomId}`)
+    if (state.unreadable.has(`${roomId} ${contactId}`)) throw new Error(`the payload of ${contactId} in ${roomId} is unavailable`)
     const c = mocker.contactPayload(contactId)
     return { id: contactId, name: c.name, avatar: c.avatar || '', roomAlias: state.aliases.get(roomId)?.get(contactId) || '' }
   }
@@ -424,7 +427,24 @@ const routes = {
     for (const m of asMemberList(body.members)) ensureContact(m.id, m.name)
     const r = ensureRoom({ id: body.id, topic: body.topic || body.id, ownerId: body.owner ?? BOT_ID, adminIdList: body.admins || [],
       memberIdList: [BOT_ID, ...asMemberList(body.members).map(m => m.id)] })
+    for (const id of body.unreadable || []) state.unreadable.add(`${body.id} ${id}`)
     return { id: r.id }
+  },
+  // the member list changes with no room-join / room-leave event (as when a puppet misses them):
+  // only a dirty signal, or nothing at all with `dirty: false`
+  'POST /members': async body => {
+    need(body, 'room', 'members')
+    const r = room(body.room).payload
+    const members = asMemberList(body.members)
+    for (const m of members) ensureContact(m.id, m.name)
+    r.memberIdList = [...new Set([BOT_ID, ...members.map(m => m.id)])]
+    if (body.dirty === false) { // the puppet's own cache still forgets the old list; clients hear nothing
+      puppet.cache.room.delete(body.room)
+      puppet.cache.roomMember.delete(body.room)
+    } else {
+      await dirtyRoom(body.room)
+    }
+    return { ok: true, members: r.memberIdList }
   },
   'POST /join': async body => {
     need(body, 'room', 'members')

@@ -1,0 +1,86 @@
+"""What the scheduled jobs share: the groups to serve, local time, triggers, templates, operator DMs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.context import WEEKDAYS
+from bot.core import JobContext
+from bot.events import Action
+from rules.schema import GroupSettings, _cron_fields
+from rules.templates import render
+
+
+async def served_groups(ctx: JobContext) -> list[tuple[str, str | None, GroupSettings]]:
+    """Every group the bot has seen, with its name and effective settings, in name order."""
+    named = await ctx.store.groups_named()
+    return [(g, name, ctx.config.group(g, name).settings) for g, name in sorted(named.items(),
+                                                                                key=lambda kv: (kv[1] or kv[0], kv[0]))]
+
+
+def local_now(ctx: JobContext) -> datetime:
+    return ctx.clock.now().astimezone(ctx.config.tz)
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Local midnight of `day` as an aware datetime."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def daily_trigger(hhmm: str, tz: ZoneInfo, days: str = "*") -> CronTrigger:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return CronTrigger(hour=hour, minute=minute, day_of_week=_cron_fields(days), timezone=tz)
+
+
+def fires_at(trigger: CronTrigger, instant: datetime) -> bool:
+    """Whether `trigger` has a fire time exactly at `instant`."""
+    return trigger.get_next_fire_time(None, instant - timedelta(seconds=1)) == instant
+
+
+def day_label(day: date) -> str:
+    return f"{day:%m-%d} 周{WEEKDAYS[day.weekday()]}"
+
+
+def fill(ctx: JobContext, template: str, group_name: str | None, settings: GroupSettings, **extra: Any) -> str:
+    """A template filled for a job (no member: user_name is empty), with the common fields."""
+    local = local_now(ctx)
+    values: dict[str, Any] = {"user_name": "", "group_name": group_name or "", "bot_name": ctx.config.model.bot.name,
+                              "date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M"),
+                              "weekday": "星期" + WEEKDAYS[local.weekday()]}
+    values["rules"] = render(settings.rules, **values) if settings.rules else ""
+    values.update(extra)
+    return render(template, **values)
+
+
+def to_operators(settings: GroupSettings, rule: str, *, text: str | None = None, image: str | None = None,
+                 file: str | None = None, **data: Any) -> list[Action]:
+    """Direct messages to the group's operators (a text, an image, a file, in that order)."""
+    actions: list[Action] = []
+    for operator in settings.operators:
+        if text is not None:
+            actions.append(Action(action="send", rule=rule, user=operator, text=text, data=data))
+        if image is not None:
+            actions.append(Action(action="send_image", rule=rule, user=operator, path=image, data=data))
+        if file is not None:
+            actions.append(Action(action="send_file", rule=rule, user=operator, path=file, data=data))
+    return actions
+
+
+def daily_memo(ctx: JobContext, kind: str, group: str) -> dict[str, Any]:
+    """A per-group scratch dict that lives for the current local day (baselines computed once a day)."""
+    key = (kind, group, local_now(ctx).date())
+    memo: dict[Any, dict[str, Any]] = ctx.memory.setdefault("jobs.daily", {})
+    if key not in memo:
+        if len(memo) > 50_000:
+            memo.clear()
+        memo[key] = {}
+    return memo[key]
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a group id."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:80]

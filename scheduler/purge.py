@@ -1,0 +1,135 @@
+"""The daily purge list (清理名单): members silent for `inactive_days` days who joined at least
+`grace_days` ago, minus owners/admins/operators, the whitelist and the bot; longest inactive first.
+Operators get a short summary and a CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese
+names) by direct message; `purge.auto_kick` may also remove members, up to a daily cap.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bot.core import JobContext, JobSpec
+from bot.events import Action
+from handlers.levels import tier_of
+from rules.config import Config
+from rules.schema import GroupSettings
+from scheduler.common import daily_trigger, fill, local_now, safe_name, served_groups, to_operators
+from storage.store import Store
+
+CSV_COLUMNS = ("member_id", "display_name", "joined", "last_active", "days_silent", "messages", "points", "tier")
+CSV_HEADER = ("成员ID", "群昵称", "进群时间", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: str
+    display_name: str | None
+    joined_at: datetime
+    last_active_at: datetime | None
+    days_silent: int
+    messages: int
+    points: int
+    tier: str
+
+
+async def purge_list(store: Store, config: Config, group: str, settings: GroupSettings, now: datetime, *,
+                     days: int | None = None) -> list[Candidate]:
+    """The members to propose for removal in `group` as of `now` (see the module doc)."""
+    purge = settings.purge
+    days = days or purge.inactive_days
+    exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
+    rows = await store.inactive_members(group, now - timedelta(days=days), now - timedelta(days=purge.grace_days),
+                                        exclude)
+    activity = await store.member_activity(group, now - timedelta(days=settings.levels.tier_days)) if rows else {}
+    out = []
+    for r in rows:
+        last = r["last_active_at"]
+        silent_since = last or r["joined_at"]
+        out.append(Candidate(r["user_id"], r["display_name"], r["joined_at"], last,
+                             max(0, (now - silent_since).days), int(r["message_count"]), int(r["points"]),
+                             tier_of(activity.get(r["user_id"], (0, 0, 0)), settings.levels)))
+    return out
+
+
+def write_csv(candidates: list[Candidate], path: Path, tz: Any) -> Path:
+    """The list as CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names), local times."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def when(t: datetime | None) -> str:
+        return t.astimezone(tz).strftime("%Y-%m-%d %H:%M") if t else ""
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_HEADER)
+        for c in candidates:
+            writer.writerow((c.user_id, c.display_name or "", when(c.joined_at), when(c.last_active_at) or "从未",
+                             c.days_silent, c.messages, c.points, c.tier))
+    tmp.replace(path)  # a reader never sees half a file
+    return path
+
+
+def build(config: Config) -> list[JobSpec]:
+    times = sorted({s.purge.time for s in config.variants() if s.purge.enabled})
+    return [JobSpec(f"purge:{t}", daily_trigger(t, config.tz), partial(run, t)) for t in times]
+
+
+async def run(at: str, ctx: JobContext) -> list[Action]:
+    actions: list[Action] = []
+    for group, name, settings in await served_groups(ctx):
+        purge = settings.purge
+        if not purge.enabled or purge.time != at:
+            continue
+        actions += await report(ctx, group, name, settings)
+    return actions
+
+
+async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+    purge = settings.purge
+    now = ctx.clock.now()
+    candidates = await purge_list(ctx.store, ctx.config, group, settings, now)
+    ids = [c.user_id for c in candidates]
+    members = (await ctx.store.group_sizes([group])).get(group, (None, 0))[1]
+    ctx.note(f"group {group}: {len(candidates)} inactive for {purge.inactive_days}+ days of {members}")
+    actions: list[Action] = []
+    if not settings.operators:
+        ctx.note(f"group {group}: no operators configured; purge list not sent")
+    elif not candidates:
+        text = fill(ctx, purge.empty_text, name, settings, days=purge.inactive_days, members=members)
+        actions += to_operators(settings, "purge_report", text=text, group=group, members=[])
+    else:
+        day = local_now(ctx).date()
+        path = write_csv(candidates, Path(ctx.config.model.bot.reports_dir) / f"purge-{safe_name(group)}-{day}.csv",
+                         ctx.config.tz)
+        top = "、".join(fill(ctx, purge.top_item, name, settings, name=c.display_name or c.user_id,
+                            days_silent=c.days_silent) for c in candidates[:purge.top])
+        text = fill(ctx, purge.report_text, name, settings, count=len(candidates), days=purge.inactive_days,
+                    members=members, top=top, csv=path.name)
+        actions += to_operators(settings, "purge_report", text=text, file=str(path), group=group, members=ids)
+    if purge.auto_kick != "off" and candidates:
+        actions += _auto_kick(ctx, group, name, settings, candidates)
+    return actions
+
+
+def _auto_kick(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+               candidates: list[Candidate]) -> list[Action]:
+    purge = settings.purge
+    chosen = candidates[:purge.auto_kick_daily_cap]
+    names = "、".join(c.display_name or c.user_id for c in chosen)
+    if purge.auto_kick == "dry_run":
+        ctx.note(f"group {group}: auto_kick dry run: would remove {len(chosen)}: {[c.user_id for c in chosen]}")
+        text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode="试运行，将移出")
+        return to_operators(settings, "purge_report/auto_kick", text=text, group=group,
+                            members=[c.user_id for c in chosen], dry_run=True)
+    kicks = [Action(action="kick", rule="purge_report/auto_kick", group=group, user=c.user_id,
+                    reason=fill(ctx, purge.kick_reason, name, settings, days_silent=c.days_silent),
+                    data={"group": group, "days_silent": c.days_silent}) for c in chosen]
+    ctx.note(f"group {group}: auto_kick removes {len(chosen)} (cap {purge.auto_kick_daily_cap})")
+    text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode="已移出")
+    return kicks + to_operators(settings, "purge_report/auto_kick", text=text, group=group,
+                                members=[c.user_id for c in chosen], dry_run=False)
