@@ -22,7 +22,7 @@ from scheduler.common import daily_trigger, fill, local_now, safe_name, served_g
 from storage.store import Store
 
 CSV_COLUMNS = ("member_id", "display_name", "joined", "last_active", "days_silent", "messages", "points", "tier")
-CSV_HEADER = ("成员ID", "群昵称", "进群时间", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
+CSV_HEADER = ("成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
 
 
 @dataclass(frozen=True)

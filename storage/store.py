@@ -747,8 +747,8 @@ class Store:
     async def inactive_members(self, group: str, active_before: datetime, joined_before: datetime,
                                exclude: Iterable[str] = (), limit: int | None = None) -> list[dict[str, Any]]:
         """Members present in the group with no activity (message, check-in, red packet) since
-        `active_before` who joined (or were first seen) before `joined_before`, minus `exclude`;
-        longest inactive first (never active first, by join time). With points and message count."""
+        `active_before` (counted from joining for who never spoke) who joined (or were first seen)
+        before `joined_before`, minus `exclude`; longest inactive first. With points and messages."""
         since_join = func.coalesce(MEMBERS.c.joined_at, MEMBERS.c.first_seen_at)
         query = (
             select(MEMBERS.c.user_id, MEMBERS.c.display_name, since_join.label("joined_at"),
@@ -757,10 +757,10 @@ class Store:
             .select_from(MEMBERS.outerjoin(BALANCES, and_(BALANCES.c.group_id == MEMBERS.c.group_id,
                                                           BALANCES.c.user_id == MEMBERS.c.user_id)))
             .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None),
-                        or_(MEMBERS.c.last_active_at.is_(None), MEMBERS.c.last_active_at < active_before),
+                        # silence counts from the last activity, or from joining for who never spoke
+                        func.coalesce(MEMBERS.c.last_active_at, since_join) < active_before,
                         since_join <= joined_before))
-            .order_by(MEMBERS.c.last_active_at.is_not(None), MEMBERS.c.last_active_at, since_join,
-                      MEMBERS.c.user_id)
+            .order_by(func.coalesce(MEMBERS.c.last_active_at, since_join), MEMBERS.c.user_id)
         )
         excluded = set(exclude)
         result = await self._read(query, only=("members", "roster"))

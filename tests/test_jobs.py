@@ -210,3 +210,15 @@ def test_cli_purge_list_and_stats(tmp_path: Path) -> None:
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = qunbot("purge-list", "--config", str(config), "--db", db, "--group", "nope")
     assert missing.returncode == 2 and "no group" in missing.stderr
+
+
+async def test_a_member_who_never_spoke_is_silent_from_joining_not_forever(
+        runtime, clock: DrivenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    runtime.bot.holder.current = Config.from_text(JOBS_CONFIG.replace("grace_days: 7", "grace_days: 0"))
+    await feed(runtime, clock, ev("old", D0, "join", user="old"),
+               ev("fresh", D0 + timedelta(days=18), "join", user="fresh"),
+               ev("talk", D0 + timedelta(days=5), user="spoke"))
+    text, _file = await run_at(runtime, clock, "purge:21:30", datetime(2026, 4, 21, 21, 30, tzinfo=CST))
+    # "old" joined 20 days ago and never spoke; "spoke" last spoke 16 days ago; "fresh" joined 3 days ago
+    assert text.data["members"] == ["old", "spoke"]
