@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -45,6 +45,8 @@ from storage.models import (
 )
 
 log = logging.getLogger("qunbot.store")
+T = TypeVar("T")
+_Run = Callable[[Any, dict[str, Any]], Awaitable[list[Any]]]
 
 GROUPS = Group.__table__
 MEMBERS = Member.__table__
@@ -66,6 +68,7 @@ class Detached:
     journal: list[tuple[Any, list[dict[str, Any]]]]
     flushed: int  # entries already executed in the open transaction
     event_ids: set[str]
+    probe: tuple[str, Any] | None = None  # a row only this batch writes: ("event", id) or ("job", (id, due))
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Store:
         self._flushed = 0  # journal entries already executed in the open transaction
         self._bulk: dict[str, list[dict[str, Any]]] = {name: [] for name in _BULK_ORDER}
         self._pending_event_ids: set[str] = set()
+        self._probe: tuple[str, Any] | None = None  # see Detached.probe
+        self._uncertain: tuple[Detached, int] | None = None  # a batch whose commit failed, and its size
         self._all_ids: set[str] | None = None
         self._rule_use_all = False
         self._rule_use: dict[tuple[str, str], datetime | None] = {}
@@ -206,8 +211,8 @@ class Store:
         except BaseException:
             self._lock.release()
             raise
-        batch = Detached(self._journal, self._flushed, self._pending_event_ids)
-        self._journal, self._flushed, self._pending_event_ids = [], 0, set()
+        batch = Detached(self._journal, self._flushed, self._pending_event_ids, self._probe)
+        self._journal, self._flushed, self._pending_event_ids, self._probe = [], 0, set(), None
         return batch
 
     async def finish_commit(self, batch: Detached) -> None:
@@ -224,6 +229,10 @@ class Store:
         except BaseException:
             self._journal = batch.journal + self._journal
             self._pending_event_ids |= batch.event_ids
+            # The COMMIT may have reached the database although the call failed: `recover` looks for
+            # the batch's probe row before the batch runs again (its increments must not run twice).
+            self._uncertain = (batch, len(batch.journal))
+            self._probe = batch.probe or self._probe
             await self._roll_back()
             raise
         finally:
@@ -266,10 +275,29 @@ class Store:
             self._conn = None
 
     async def recover(self) -> None:
-        """After a failed commit: start on a fresh connection; the journal runs again on the next commit."""
+        """After a failed commit: start on a fresh connection; the journal runs again on the next commit,
+        unless the failed batch turns out to be committed after all (then only what came after runs)."""
         async with self._lock:
             await self._roll_back()
             await self._connect()
+            uncertain, self._uncertain = self._uncertain, None
+            if uncertain is not None and uncertain[0].probe is not None:
+                batch, size = uncertain
+                if await self._probe_exists(batch.probe):
+                    log.warning("the failed commit was applied after all; its %d write(s) are not repeated", size)
+                    self._journal = self._journal[size:]
+                    self._pending_event_ids -= batch.event_ids
+                    if self._probe == batch.probe:
+                        self._probe = None
+
+    async def _probe_exists(self, probe: tuple[str, Any]) -> bool:
+        assert self._conn is not None
+        kind, key = probe
+        if kind == "event":
+            stmt = select(EVENTS.c.id).where(EVENTS.c.id == key)
+        else:
+            stmt = select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == key[0], JOB_RUNS.c.due_at == key[1]))
+        return (await self._conn.execute(stmt)).first() is not None
 
     async def _read(self, stmt: Any, params: dict[str, Any] | None = None, *, flush: bool = True,
                     only: tuple[str, ...] | None = None) -> Any:
@@ -289,26 +317,36 @@ class Store:
                 raise
 
     async def _write_now(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
-        """Execute a write at once in the open transaction and return its rows (RETURNING).
+        """Execute one write at once in the open transaction and return its rows (RETURNING)."""
+        async def one(run: _Run) -> list[Any]:
+            return await run(stmt, params)
 
-        It joins the journal as an executed entry: if the commit fails, the journal runs again from
-        the last commit in the same order, so the statement meets the same rows and does the same.
-        A write that fails is taken out again (it would fail the retry too) and raises."""
+        return await self._write_steps(one)
+
+    async def _write_steps(self, steps: Callable[[_Run], Awaitable[T]]) -> T:
+        """Execute writes at once, in the open transaction, that belong together (`steps` calls
+        `run(stmt, params)` for each and gets its rows back).
+
+        They join the journal as executed entries: if the commit fails, the journal runs again from
+        the last commit in the same order, so each statement meets the same rows and does the same.
+        If one of them fails, all of them are taken out again (none is half done) and it raises."""
         async with self._lock:
+            added: list[tuple[Any, list[dict[str, Any]]]] = []
             try:
                 await self._flush(None if self._recovered else ())
                 conn = await self._connection()
-                entry = _Now(stmt, params)
-                self._journal.append((entry, []))
-                try:
+
+                async def run(stmt: Any, params: dict[str, Any]) -> list[Any]:
+                    item: tuple[Any, list[dict[str, Any]]] = (_Now(stmt, params), [])
+                    self._journal.insert(self._flushed, item)  # at the end of the executed part
+                    self._flushed += 1
+                    added.append(item)
                     result = await conn.execute(stmt, params)
-                    rows = result.all() if result.returns_rows else []
-                except BaseException:
-                    self._journal.pop()
-                    raise
-                self._flushed += 1
-                return rows
+                    return result.all() if result.returns_rows else []
+
+                return await steps(run)
             except Exception:
+                self._journal = [e for e in self._journal if not any(e is a for a in added)]
                 await self._roll_back()
                 raise
 
@@ -318,6 +356,8 @@ class Store:
                      payload: dict[str, Any] | str, handled_at: datetime) -> None:
         """The event was handled: store it (its id makes a later delivery a no-op)."""
         self._pending_event_ids.add(event_id)
+        if self._probe is None:
+            self._probe = ("event", event_id)
         if self._all_ids is not None:
             self._all_ids.add(event_id)
             if len(self._all_ids) > MAX_KNOWN_IDS:
@@ -378,6 +418,8 @@ class Store:
 
     def record_job_run(self, job_id: str, due_at: datetime, ran_at: datetime, note: str | None = None) -> None:
         """A scheduled job ran for its instant `due_at`."""
+        if self._probe is None:
+            self._probe = ("job", (job_id, due_at))
         self._bulk["job_runs"].append({"job_id": job_id, "due_at": due_at, "ran_at": ran_at, "note": note})
 
     def set_reminded(self, group: str, user: str, local_day: str, ts: datetime) -> None:
@@ -524,25 +566,34 @@ class Store:
 
     async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
                        points_for_streak: Callable[[int], int]) -> CheckinResult:
-        """Check the member in for the local `day` (once): rank of the day, streak, points, balance."""
+        """Check the member in for the local `day` (once): rank of the day, streak, points, balance.
+        The counter, the check-in row and the award are written together or not at all."""
         known = await self._checkins_on(group, user, (day, yesterday))
         if day in known:
             rank, streak, _points = known[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
         key = {"g": group, "d": day}
-        rank = (await self._write_now(self._stmts.checkin_count_up, key))[0][0]
         streak = known[yesterday][1] + 1 if yesterday in known else 1
         points = points_for_streak(streak)
-        inserted = await self._write_now(self._stmts.checkin, {
-            "group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
-            "points": points, "ts": ts, "event_id": event_id})
-        if not inserted:
-            # checked in meanwhile by another writer: give the number back (we hold the counter's row)
-            await self._write_now(self._stmts.checkin_count_down, key)
+
+        async def steps(run: _Run) -> tuple[int, int] | None:
+            rank = (await run(self._stmts.checkin_count_up, key))[0][0]
+            inserted = await run(self._stmts.checkin, {
+                "group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
+                "points": points, "ts": ts, "event_id": event_id})
+            if not inserted:
+                # checked in meanwhile by another writer: give the number back (we hold the counter's row)
+                await run(self._stmts.checkin_count_down, key)
+                return None
+            balance = (await run(self._stmts.balance_add, _balance_row(group, user, points, ts)))[0][0]
+            return rank, int(balance)
+
+        done = await self._write_steps(steps)
+        if done is None:
             rank, streak, _points = (await self._checkins_on(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
-        balance = await self.award_points(group, user, points, "checkin", ts, event_id=event_id) if points else \
-            await self.balance(group, user)
+        rank, balance = done
+        self._ledger(group, user, points, "checkin", ts, event_id, None, None)
         return CheckinResult(False, rank, streak, points, balance)
 
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
@@ -554,9 +605,7 @@ class Store:
     async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
                            event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
         """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance."""
-        rows = await self._write_now(self._stmts.balance_add, {
-            "group_id": group, "user_id": user, "balance": delta, "message_day": None, "message_points": 0,
-            "last_message_award_at": None, "updated_at": ts})
+        rows = await self._write_now(self._stmts.balance_add, _balance_row(group, user, delta, ts))
         self._ledger(group, user, delta, reason, ts, event_id, actor, note)
         return int(rows[0][0])
 
@@ -829,6 +878,11 @@ _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they comm
 _BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
                "excuse", "ad_sample", "ledger")
 _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
+
+
+def _balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
+    return {"group_id": group, "user_id": user, "balance": delta, "message_day": None, "message_points": 0,
+            "last_message_award_at": None, "updated_at": ts}
 
 
 def _free_text(text: str) -> str:

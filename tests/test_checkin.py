@@ -231,3 +231,49 @@ async def test_a_failed_commit_replays_check_ins_with_the_same_ranks_and_points(
     assert sorted(a.data["rank"] for a in _checkins(platform)) == [1, 2, 3, 4, 5]
     assert [r["rank"] for r in await store.checkin_board("g1", "2026-03-03", 10)] == [1, 2, 3, 4, 5]
     assert await store.balances("g1") == await store.ledger_sums("g1") == {f"m{n}": 5 for n in range(5)}
+
+
+async def test_a_check_in_that_fails_halfway_leaves_no_trace_and_ranks_stay_gapless(
+        runtime, clock: DrivenClock, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    store = runtime.store
+    real = AsyncConnection.execute
+    fail = {"left": 1}
+
+    async def execute(self, stmt, *args, **kwargs):  # the check-in row fails once, after the counter moved
+        if stmt is store._stmts.checkin and fail["left"]:
+            fail["left"] -= 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return await real(self, stmt, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncConnection, "execute", execute)
+    await feed(runtime, clock, _ev("a", _at(3, 8), "u1"), _ev("b", _at(3, 8, 1), "u2"), _ev("c", _at(3, 8, 2), "u3"))
+    assert [a.data["rank"] for a in _checkins(platform)] == [1, 2]  # "a" failed: noted, no reply, no rank taken
+    assert await store.checkin_counts(["g1"], "2026-03-03") == {"g1": 2}
+    assert await store.balances("g1") == await store.ledger_sums("g1") == {"u2": 5, "u3": 5}
+    assert any("handler failed" in r["data"].get("reason", "") for r in await store.audit_of_event("a"))
+
+
+async def test_a_commit_applied_although_it_reported_failure_is_not_run_twice(
+        runtime, clock: DrivenClock, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    real = AsyncConnection.commit
+    calls = {"n": 0}
+
+    async def commit(self):  # committed on the server, then the connection drops before the answer
+        calls["n"] += 1
+        await real(self)
+        if calls["n"] == 1:
+            raise OperationalError("COMMIT", {}, ConnectionResetError("connection reset"))
+
+    monkeypatch.setattr(AsyncConnection, "commit", commit)
+    await feed(runtime, clock, _ev("a", _at(3, 8)))
+    await feed(runtime, clock, _ev("b", _at(3, 9), "u2"))
+    store = runtime.store
+    assert [a.data["rank"] for a in _checkins(platform)] == [1, 2]
+    assert await store.balances("g1") == await store.ledger_sums("g1") == {"u1": 5, "u2": 5}
+    assert await store.checkin_counts(["g1"], "2026-03-03") == {"g1": 2} and await store.count("events") == 2
