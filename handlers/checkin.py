@@ -128,7 +128,7 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
     actions = [reply(event, "checkin", text, mention=True, rank=result.rank, streak=result.streak,
                      points=result.points, balance=result.balance, already=result.already, day=day.isoformat())]
     if not result.already:
-        up = level_up(ctx, event, event.user, event.user_name, result.balance - result.points, result.balance)
+        up = await level_up(ctx, event, event.user, event.user_name, result.balance - result.points, result.balance)
         if up is not None:
             actions.append(up)
     return Outcome(actions=tuple(actions), stop=True)

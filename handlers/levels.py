@@ -22,12 +22,17 @@ class Level(NamedTuple):
 def level_of(balance: int, settings: LevelsSettings) -> Level:
     """The level a balance reaches (thresholds ascending; the first starts at 0)."""
     ladder = sorted(settings.thresholds.items(), key=lambda kv: kv[1])
-    current = ladder[0][0]
-    for name, minimum in ladder:
+    current = ladder[0][0]  # also below it (a negative balance after deductions)
+    for name, minimum in ladder[1:]:
         if balance < minimum:
             return Level(current, name, minimum)
         current = name
     return Level(current, None, None)
+
+
+def level_rank(name: str, settings: LevelsSettings) -> int:
+    """The place of a level on the ladder (0 = the lowest)."""
+    return [n for n, _ in sorted(settings.thresholds.items(), key=lambda kv: kv[1])].index(name)
 
 
 def tier_of(counts: tuple[int, int, int], settings: LevelsSettings) -> str:
@@ -45,13 +50,18 @@ def tier_since(now: datetime, settings: LevelsSettings) -> datetime:
     return now - timedelta(days=settings.tier_days)
 
 
-def level_up(ctx: Context, event: Event, user: str, user_name: str | None, before: int, after: int) -> Action | None:
-    """The announcement when a balance moves from `before` to `after` across a level's threshold upward."""
+async def level_up(ctx: Context, event: Event, user: str, user_name: str | None, before: int, after: int
+                   ) -> Action | None:
+    """The announcement when a balance moves from `before` to `after` across a level's threshold
+    upward, the first time the member reaches that level (falling back and climbing again is quiet)."""
     settings = ctx.settings.levels
     if not settings.enabled or after <= before:
         return None
     old, new = level_of(before, settings), level_of(after, settings)
     if old.name == new.name:
+        return None
+    assert event.group is not None
+    if not await ctx.store.reach_level(event.group, user, level_rank(new.name, settings)):
         return None
     name = user_name or user
     text = ctx.render(settings.announce, level=new.name, user_name=name)

@@ -75,25 +75,36 @@ async def points_board(event: Event, ctx: Context, period: str) -> Outcome:
 # -- owners' commands -----------------------------------------------------------------------------------
 
 def _split_command(text: str, words: tuple[str, ...]) -> str | None:
-    """The text after a command word at its start ("加分 @张三 10 好" -> "@张三 10 好"), or None."""
-    stripped = strip_invisible(text).strip()
+    """The text after a command word at its start ("加分 @张三 10 好" -> "@张三 10 好"), or None. The
+    word must end there: followed by a space, an @ or nothing ("加分规则是什么" is not a command)."""
+    stripped = text.replace("\u2005", " ").strip()
+    stripped = strip_invisible(stripped)
     for word in sorted(words, key=len, reverse=True):
         if stripped.startswith(word):
-            return stripped[len(word):].strip()
+            rest = stripped[len(word):]
+            if not rest or rest[0].isspace() or rest[0] in "@＠":
+                return rest.strip()
     return None
 
 
 async def _target(event: Event, ctx: Context, rest: str) -> tuple[str | None, str | None, str]:
-    """(member id, the name used, the text left) for "@name …": the platform's mention ids first,
-    else the display name looked up in the group."""
+    """(member id, the name used, the text left) for "@name …": the platform's mention ids first
+    (the name, which may hold spaces, is cut off by its known display name), else the display name
+    looked up in the group."""
     assert event.group is not None and event.type == "text"
-    m = _MENTION.search(rest)
-    name = m.group(1) if m else None
-    left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
     mentions = [u for u in event.mentions if u != ctx.config.bot_id]
     if mentions:
         member = await ctx.store.member(event.group, mentions[0])
-        return mentions[0], (member.display_name if member and member.display_name else name or mentions[0]), left
+        known = member.display_name if member and member.display_name else None
+        if known and rest.startswith(f"@{known}"):
+            left = rest[len(known) + 1:].strip()
+        else:
+            m = _MENTION.search(rest)
+            left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
+        return mentions[0], known or mentions[0], left
+    m = _MENTION.search(rest)
+    name = m.group(1) if m else None
+    left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
     if name is None:
         return None, None, left
     return await ctx.store.find_member(event.group, name), name, left
@@ -132,7 +143,7 @@ async def change_points(event: Event, ctx: Context, rest: str, sign: int) -> Out
     text = ctx.render(template, target_name=name, delta=amount, reason=reason, balance=balance)
     actions: list[Action] = [reply(event, f"points/{kind}", text, actor=event.user, target=target, delta=delta,
                                    reason=reason, balance=balance)]
-    up = level_up(ctx, event, target, name, balance - delta, balance)
+    up = await level_up(ctx, event, target, name, balance - delta, balance)
     if up is not None:
         actions.append(up)
     return Outcome(actions=tuple(actions), stop=True)
@@ -157,8 +168,8 @@ async def ledger(event: Event, ctx: Context, rest: str) -> Outcome:
         lines = [ctx.render(settings.ledger_title, target_name=name, balance=balance)]
         lines += [ctx.render(settings.ledger_line, at=r["ts"].astimezone(ctx.config.tz).strftime("%m-%d %H:%M"),
                              delta=_signed(r["delta"]), reason=settings.reasons.get(r["reason"], r["reason"]),
-                             note=f"（{r['note']}）" if r["note"] and r["note"] != settings.reasons.get(r["reason"])
-                             else "")
+                             note=ctx.render(settings.ledger_note, note=r["note"])
+                             if r["note"] and r["note"] != settings.reasons.get(r["reason"]) else "")
                   for r in rows]
         text = "\n".join(lines)
     return Outcome(actions=(reply(event, "points/ledger", text, target=target, balance=balance,
@@ -225,7 +236,7 @@ async def award(event: Event, ctx: Context) -> Outcome | None:
         if balance is None:
             return None
     assert balance is not None
-    up = level_up(ctx, event, event.user, event.user_name, balance - points, balance)
+    up = await level_up(ctx, event, event.user, event.user_name, balance - points, balance)
     data: dict[str, Any] = {"awarded": points, "balance": balance, "reason": event.type}
     return Outcome(actions=(up,) if up else (), notes=(Note(rule="points/award", reason=f"+{points}", data=data),))
 

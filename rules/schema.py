@@ -261,6 +261,7 @@ class PointsSettings(Section):
     )
     ledger_title: template("target_name", "balance") = "{target_name} 的积分明细（共 {balance} 分）："  # type: ignore[valid-type]
     ledger_line: template("at", "delta", "reason", "note") = "{at} {delta} {reason}{note}"  # type: ignore[valid-type]
+    ledger_note: template("note") = "（{note}）"  # type: ignore[valid-type]
     ledger_empty: template("target_name") = "{target_name} 还没有积分记录"  # type: ignore[valid-type]
     ledger_size: Annotated[int, Field(gt=0, le=50)] = 10
 
@@ -434,6 +435,11 @@ class PurgeSettings(Section):
         "【自动清理】{group_name}：{mode} {count} 人：{names}"
     )
     kick_reason: template("days_silent") = "超过 {days_silent} 天未活跃（自动清理）"  # type: ignore[valid-type]
+    dry_run_mode: str = "试运行，将移出"
+    kick_mode: str = "已移出"
+    csv_header: Annotated[tuple[str, ...], Field(min_length=8, max_length=8)] = (
+        "成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
+    csv_never: str = "从未"  # the last-active cell of a member who never spoke
 
     @field_validator("auto_kick", mode="before")
     @classmethod
@@ -441,6 +447,19 @@ class PurgeSettings(Section):
         return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     _time = field_validator("time")(classmethod(lambda cls, v: _hhmm_time(v)))
+
+
+class ChartLabels(Section):
+    """The words inside the report charts (scheduler/charts.py)."""
+
+    hourly_average: template("days", "per_day") = "近{days}天平均（日均 {per_day} 条）"  # type: ignore[valid-type]
+    hourly_latest: template("day", "total") = "{day}（共 {total} 条）"  # type: ignore[valid-type]
+    hourly_x: template() = "时段（点）"  # type: ignore[valid-type]
+    hourly_y: template() = "消息数"  # type: ignore[valid-type]
+    hourly_peak: template("hour", "count") = "高峰 {hour} 点 · {count} 条"  # type: ignore[valid-type]
+    hourly_empty: template() = "当天没有消息"  # type: ignore[valid-type]
+    trend_subtitle: template("first", "last", "days") = "{first} ~ {last}，共 {days} 天"  # type: ignore[valid-type]
+    trend_panel: template("mean", "max", "day") = "日均 {mean}　最高 {max}（{day}）"  # type: ignore[valid-type]
 
 
 class StatsSettings(Section):
@@ -459,6 +478,14 @@ class StatsSettings(Section):
         "红包 {red_packets} 个，拦截广告 {ads} 次\n话痨榜：{talkers}"
     )
     talker_item: template("name", "count") = "{name} {count}"  # type: ignore[valid-type]
+    chart_title: template("days") = "{group_name} 近 {days} 天各时段消息数"  # type: ignore[valid-type]
+    chart_subtitle: template("first", "last", "total") = "{first} – {last}，共 {total} 条"  # type: ignore[valid-type]
+    trend_title: template("days") = "{group_name} 近 {days} 天趋势"  # type: ignore[valid-type]
+    trend_series: dict[Literal["messages", "speakers", "checkins"], str] = Field(default_factory=lambda: {
+        "messages": "消息", "speakers": "发言人数", "checkins": "签到"})
+    weekdays: str = "一二三四五六日"  # day labels in the charts: "05-20 周三"
+    weekday_prefix: str = "周"
+    labels: ChartLabels = ChartLabels()
 
     _time = field_validator("time")(classmethod(lambda cls, v: _hhmm_time(v)))
 

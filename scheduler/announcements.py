@@ -19,7 +19,7 @@ from bot.core import JobContext, JobSpec
 from bot.events import Action
 from rules.config import Config
 from rules.schema import Announcement, GroupSettings, _cron_fields, crontab_trigger
-from scheduler.common import daily_memo, fill, fires_at, local_now, served_groups
+from scheduler.common import daily_memo, day_start, fill, fires_at, local_now, served_groups
 
 
 def spec_key(entry: Announcement) -> str:
@@ -88,9 +88,9 @@ async def busiest_hour(ctx: JobContext, group: str, entry: Announcement) -> tupl
     """The local hour with the most messages over the last `peak_days` days, and why it was chosen
     (the fallback hour when there are fewer than `peak_min_messages` messages)."""
     tz = ctx.config.tz
-    since = ctx.due - timedelta(days=entry.peak_days)
+    today = day_start(local_now(ctx).date(), tz)  # whole local days: the same answer all day long
     by_hour: Counter[int] = Counter()
-    for start, n in (await ctx.store.hourly_activity(group, since, ctx.due)).items():
+    for start, n in (await ctx.store.hourly_activity(group, today - timedelta(days=entry.peak_days), today)).items():
         by_hour[start.astimezone(tz).hour] += n
     total = sum(by_hour.values())
     fallback = int(entry.peak_fallback.split(":")[0])
@@ -120,6 +120,9 @@ async def run_peak(ctx: JobContext) -> list[Action]:
             hour, why = memo["hour"], memo["why"]
             if hour != hour_now:
                 continue
+            last = await ctx.store.last_rule_use(group, "announcements/peak")
+            if last is not None and last >= day_start(local_now(ctx).date(), ctx.config.tz):
+                continue  # already announced today (before a restart)
             reason = await _silent(ctx, group, entry)
             if reason:
                 ctx.note(reason)

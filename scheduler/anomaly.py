@@ -1,13 +1,13 @@
 """Anomaly alerts to operators, checked hourly against the group's own trailing baseline
 (`anomaly.baseline_days`): a day far quieter than usual by this hour, a join raid (many joins
 within minutes), an ad spike (ads of the last 24 hours against a usual day), a mass leave. Each alert
-gives the numbers (now against usual); a kind is reported at most once per local day, except raids
-and mass leaves, which are looked for in the last hour only and so are reported once each.
+gives the numbers (now against usual). A quiet day is reported once a day, an ad spike once per 24
+hours; a raid or a mass leave once per burst (a burst across the hour boundary is seen whole).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -61,22 +61,41 @@ async def _already_today(ctx: JobContext, group: str, kind: str) -> bool:
     return last is not None and last >= day_start(local_now(ctx).date(), ctx.config.tz)
 
 
-async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
-    a = settings.anomaly
-    times = await ctx.store.event_times(group, "join", ctx.due - timedelta(hours=1), ctx.due)
-    window = timedelta(minutes=a.join_raid_minutes)
-    best, first, last = 0, None, None
+def _burst(times: list[datetime], window: timedelta) -> tuple[int, datetime, datetime] | None:
+    """The largest number of instants within `window` of each other: (count, first, last)."""
+    best: tuple[int, datetime, datetime] | None = None
     start = 0
     for end, t in enumerate(times):
         while t - times[start] >= window:
             start += 1
-        if end - start + 1 > best:
-            best, first, last = end - start + 1, times[start], t
-    if best < a.join_raid_count or first is None or last is None:
+        if best is None or end - start + 1 > best[0]:
+            best = (end - start + 1, times[start], t)
+    return best
+
+
+async def _recent_burst(ctx: JobContext, group: str, kind: str, type_: str, window: timedelta,
+                        count: int) -> tuple[int, datetime, datetime] | None:
+    """A burst of `count` events within `window` that ended in the last hour (a burst across the hour
+    boundary is seen whole) and was not reported by an earlier check."""
+    times = await ctx.store.event_times(group, type_, ctx.due - timedelta(hours=1) - window, ctx.due)
+    found = _burst(times, window)
+    if found is None or found[0] < count:
         return None
+    last_alert = await ctx.store.last_rule_use(group, f"anomaly/{kind}")
+    if last_alert is not None and last_alert >= found[2]:
+        return None  # the previous check saw this burst whole
+    return found
+
+
+async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
+    a = settings.anomaly
+    window = timedelta(minutes=a.join_raid_minutes)
+    found = await _recent_burst(ctx, group, "join_raid", "join", window, a.join_raid_count)
+    if found is None:
+        return None
+    best, first, last = found
     base_since = ctx.due - timedelta(days=a.baseline_days)
-    usual = _usual_per_day(await ctx.store.event_count(group, ("join",), base_since, ctx.due - timedelta(hours=1)),
-                           a.baseline_days)
+    usual = _usual_per_day(await ctx.store.event_count(group, ("join",), base_since, first), a.baseline_days)
     tz = ctx.config.tz
     text = fill(ctx, a.join_raid_text, name, settings, count=best, minutes=a.join_raid_minutes, usual=usual,
                 first=first.astimezone(tz).strftime("%H:%M"), last=last.astimezone(tz).strftime("%H:%M"))
@@ -87,16 +106,15 @@ async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: Gr
 async def _mass_leave(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
     a = settings.anomaly
     window = timedelta(minutes=a.mass_leave_minutes)
-    count = await ctx.store.event_count(group, ("leave",), ctx.due - window, ctx.due)
-    if count < a.mass_leave_count:
+    found = await _recent_burst(ctx, group, "mass_leave", "leave", window, a.mass_leave_count)
+    if found is None:
         return None
-    last = await ctx.store.last_rule_use(group, "anomaly/mass_leave")
-    if last is not None and ctx.due - last < window:
-        return None  # the same departures were reported by the previous check
+    count, first, last = found
     usual = _usual_per_day(await ctx.store.event_count(
-        group, ("leave",), ctx.due - timedelta(days=a.baseline_days), ctx.due - window), a.baseline_days)
+        group, ("leave",), ctx.due - timedelta(days=a.baseline_days), first), a.baseline_days)
     text = fill(ctx, a.mass_leave_text, name, settings, count=count, minutes=a.mass_leave_minutes, usual=usual)
-    return "mass_leave", text, {"count": count, "minutes": a.mass_leave_minutes, "usual": usual}
+    return "mass_leave", text, {"count": count, "minutes": a.mass_leave_minutes, "usual": usual,
+                                "first": first.isoformat(), "last": last.isoformat()}
 
 
 async def _ad_spike(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
@@ -107,8 +125,9 @@ async def _ad_spike(ctx: JobContext, group: str, name: str | None, settings: Gro
         return None
     usual = _usual_per_day(await ctx.store.ads_caught(group, day_ago - timedelta(days=a.baseline_days), day_ago),
                            a.baseline_days)
-    if today < a.ad_spike_ratio * usual or await _already_today(ctx, group, "ad_spike"):
-        return None
+    last_alert = await ctx.store.last_rule_use(group, "anomaly/ad_spike")
+    if today < a.ad_spike_ratio * usual or (last_alert is not None and last_alert > day_ago):
+        return None  # (the same 24 hours were reported already)
     text = fill(ctx, a.ad_spike_text, name, settings, today=today, usual=usual)
     return "ad_spike", text, {"today": today, "usual": usual}
 

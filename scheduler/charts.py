@@ -20,6 +20,7 @@ import math
 import os
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -119,8 +120,16 @@ def _register(path: str) -> CjkFont:
     return CjkFont(path=path, family=family, covered=frozenset(charmap | set(dejavu.get_charmap())))
 
 
+def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
+    """The chart's words: the config's `stats.labels` (rules/schema.py ChartLabels) or its defaults."""
+    from rules.schema import ChartLabels
+
+    return {**ChartLabels().model_dump(), **(given or {})}
+
+
 def render_hourly(
-    title: str, series: list[tuple[str, list[int]]], path: Path, *, subtitle: str | None = None
+    title: str, series: list[tuple[str, list[int]]], path: Path, *, subtitle: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """Messages by hour of day (0..23) over several days, `series` oldest first.
 
@@ -134,6 +143,7 @@ def render_hourly(
             raise ValueError(f"render_hourly: {label!r} has {len(counts)} counts, not 24")
         if any(c < 0 for c in counts):
             raise ValueError(f"render_hourly: {label!r} has a negative count")
+    words = _labels(labels)
     font = find_cjk_font()
     text = _Text(font)
 
@@ -150,21 +160,21 @@ def render_hourly(
         avg = [sum(counts[h] for _, counts in series) / n for h in hours]
         avg_daily = sum(avg)
         ax.bar(hours, avg, width=0.78, color=_AVG_BAR, zorder=2,
-               label=text(f"近{n}天平均（日均 {avg_daily:,.0f} 条）"))
+               label=text(words["hourly_average"].format(days=n, per_day=f"{avg_daily:,.0f}")))
         ax.plot(hours, latest, color=_LATEST, linewidth=2.6, marker="o", markersize=4.5, zorder=3,
-                label=text(f"{latest_label}（共 {latest_total:,} 条）"))
+                label=text(words["hourly_latest"].format(day=latest_label, total=f"{latest_total:,}")))
         top = max(max(avg), max(latest))
     else:
         ax.bar(hours, latest, width=0.78, color=_LATEST, zorder=2,
-               label=text(f"{latest_label}（共 {latest_total:,} 条）"))
+               label=text(words["hourly_latest"].format(day=latest_label, total=f"{latest_total:,}")))
         top = max(latest)
 
     ax.set_xlim(-0.7, 23.7)
     ax.set_xticks(hours)
     ax.set_xticklabels([str(h) if h % 2 == 0 else "" for h in hours])
     ax.set_ylim(0, _headroom(top))
-    ax.set_xlabel(text("时段（点）"), fontsize=_LABEL_PT, color=_INK, family=font.families)
-    ax.set_ylabel(text("消息数"), fontsize=_LABEL_PT, color=_INK, family=font.families)
+    ax.set_xlabel(text(words["hourly_x"]), fontsize=_LABEL_PT, color=_INK, family=font.families)
+    ax.set_ylabel(text(words["hourly_y"]), fontsize=_LABEL_PT, color=_INK, family=font.families)
 
     if latest_total > 0:
         peak = max(hours, key=lambda h: (latest[h], -h))
@@ -173,7 +183,7 @@ def render_hourly(
             ("left", range(peak, peak + 6)) if peak <= 4 else ("center", range(peak - 2, peak + 3))
         lift = max(max(latest[h], avg[h]) for h in span if 0 <= h < 24)
         ax.annotate(
-            text(f"高峰 {peak} 点 · {latest[peak]:,} 条"),
+            text(words["hourly_peak"].format(hour=peak, count=f"{latest[peak]:,}")),
             xy=(peak, lift),
             xytext=(0, 12),
             textcoords="offset points",
@@ -185,7 +195,7 @@ def render_hourly(
             zorder=4,
         )
     else:
-        ax.text(0.5, 0.5, text("当天没有消息"), transform=ax.transAxes, ha="center", va="center",
+        ax.text(0.5, 0.5, text(words["hourly_empty"]), transform=ax.transAxes, ha="center", va="center",
                 fontsize=_LABEL_PT, color=_MUTED, family=font.families)
 
     # Above the plot, so it never hides a bar or the peak note.
@@ -195,7 +205,8 @@ def render_hourly(
     return _save(fig, path)
 
 
-def render_trend(title: str, days: list[str], series: dict[str, list[int]], path: Path) -> Path:
+def render_trend(title: str, days: list[str], series: dict[str, list[int]], path: Path, *,
+                 labels: Mapping[str, str] | None = None) -> Path:
     """Daily figures over `days` (oldest first), one panel per series with its own scale.
 
     The latest day's bar is the strong one; values are written on the bars while they fit.
@@ -209,11 +220,13 @@ def render_trend(title: str, days: list[str], series: dict[str, list[int]], path
             raise ValueError(f"render_trend: {name!r} has {len(values)} values for {len(days)} days")
         if any(v < 0 for v in values):
             raise ValueError(f"render_trend: {name!r} has a negative value")
+    words = _labels(labels)
     font = find_cjk_font()
     text = _Text(font)
 
     k = len(series)
-    fig, body = _frame(trend_size_in(k), font, text, title, f"{days[0]} ~ {days[-1]}，共 {len(days)} 天")
+    fig, body = _frame(trend_size_in(k), font, text, title,
+                       words["trend_subtitle"].format(first=days[0], last=days[-1], days=len(days)))
     axes = body.subplots(k, 1, sharex=True, squeeze=False)[:, 0]
 
     n = len(days)
@@ -240,7 +253,8 @@ def render_trend(title: str, days: list[str], series: dict[str, list[int]], path
         best = max(xs, key=lambda i: (values[i], i))
         ax.set_title(text(name), loc="left", fontsize=_LABEL_PT + 1, color=colour,
                      family=font.families)
-        ax.set_title(text(f"日均 {mean:,.0f}　最高 {values[best]:,}（{days[best]}）"), loc="right",
+        ax.set_title(text(words["trend_panel"].format(mean=f"{mean:,.0f}", max=f"{values[best]:,}",
+                                                      day=days[best])), loc="right",
                      fontsize=_NOTE_PT, color=_MUTED, family=font.families)
     last = axes[-1]
     last.set_xticks(xs)

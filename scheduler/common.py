@@ -16,10 +16,11 @@ from rules.templates import render
 
 
 async def served_groups(ctx: JobContext) -> list[tuple[str, str | None, GroupSettings]]:
-    """Every group the bot has seen, with its name and effective settings, in name order."""
+    """Every group the bot has seen, with its name (else its id) and effective settings, in name order."""
     named = await ctx.store.groups_named()
-    return [(g, name, ctx.config.group(g, name).settings) for g, name in sorted(named.items(),
-                                                                                key=lambda kv: (kv[1] or kv[0], kv[0]))]
+    # a group whose name is unknown is called by its id in reports
+    return [(g, name or g, ctx.config.group(g, name).settings)
+            for g, name in sorted(named.items(), key=lambda kv: (kv[1] or kv[0], kv[0]))]
 
 
 def local_now(ctx: JobContext) -> datetime:
@@ -41,8 +42,8 @@ def fires_at(trigger: CronTrigger, instant: datetime) -> bool:
     return trigger.get_next_fire_time(None, instant - timedelta(seconds=1)) == instant
 
 
-def day_label(day: date) -> str:
-    return f"{day:%m-%d} 周{WEEKDAYS[day.weekday()]}"
+def day_label(day: date, weekdays: str = WEEKDAYS, prefix: str = "周") -> str:
+    return f"{day:%m-%d} {prefix}{weekdays[day.weekday()]}"
 
 
 def fill(ctx: JobContext, template: str, group_name: str | None, settings: GroupSettings, **extra: Any) -> str:

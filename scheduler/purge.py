@@ -22,7 +22,6 @@ from scheduler.common import daily_trigger, fill, local_now, safe_name, served_g
 from storage.store import Store
 
 CSV_COLUMNS = ("member_id", "display_name", "joined", "last_active", "days_silent", "messages", "points", "tier")
-CSV_HEADER = ("成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,15 @@ async def purge_list(store: Store, config: Config, group: str, settings: GroupSe
     return out
 
 
-def write_csv(candidates: list[Candidate], path: Path, tz: Any) -> Path:
-    """The list as CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names), local times."""
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading = + - @ would make it a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_csv(candidates: list[Candidate], path: Path, tz: Any, *, header: tuple[str, ...] = (),
+              never: str = "") -> Path:
+    """The list as CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names), local times;
+    names that look like formulas are quoted as text."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def when(t: datetime | None) -> str:
@@ -66,10 +72,10 @@ def write_csv(candidates: list[Candidate], path: Path, tz: Any) -> Path:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_HEADER)
+        writer.writerow(header or CSV_COLUMNS)
         for c in candidates:
-            writer.writerow((c.user_id, c.display_name or "", when(c.joined_at), when(c.last_active_at) or "从未",
-                             c.days_silent, c.messages, c.points, c.tier))
+            writer.writerow((_cell(c.user_id), _cell(c.display_name or ""), when(c.joined_at),
+                             when(c.last_active_at) or never, c.days_silent, c.messages, c.points, _cell(c.tier)))
     tmp.replace(path)  # a reader never sees half a file
     return path
 
@@ -105,7 +111,7 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
     else:
         day = local_now(ctx).date()
         path = write_csv(candidates, Path(ctx.config.model.bot.reports_dir) / f"purge-{safe_name(group)}-{day}.csv",
-                         ctx.config.tz)
+                         ctx.config.tz, header=purge.csv_header, never=purge.csv_never)
         top = "、".join(fill(ctx, purge.top_item, name, settings, name=c.display_name or c.user_id,
                             days_silent=c.days_silent) for c in candidates[:purge.top])
         text = fill(ctx, purge.report_text, name, settings, count=len(candidates), days=purge.inactive_days,
@@ -123,13 +129,13 @@ def _auto_kick(ctx: JobContext, group: str, name: str | None, settings: GroupSet
     names = "、".join(c.display_name or c.user_id for c in chosen)
     if purge.auto_kick == "dry_run":
         ctx.note(f"group {group}: auto_kick dry run: would remove {len(chosen)}: {[c.user_id for c in chosen]}")
-        text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode="试运行，将移出")
+        text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.dry_run_mode)
         return to_operators(settings, "purge_report/auto_kick", text=text, group=group,
                             members=[c.user_id for c in chosen], dry_run=True)
     kicks = [Action(action="kick", rule="purge_report/auto_kick", group=group, user=c.user_id,
                     reason=fill(ctx, purge.kick_reason, name, settings, days_silent=c.days_silent),
                     data={"group": group, "days_silent": c.days_silent}) for c in chosen]
     ctx.note(f"group {group}: auto_kick removes {len(chosen)} (cap {purge.auto_kick_daily_cap})")
-    text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode="已移出")
+    text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.kick_mode)
     return kicks + to_operators(settings, "purge_report/auto_kick", text=text, group=group,
                                 members=[c.user_id for c in chosen], dry_run=False)

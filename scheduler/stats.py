@@ -15,7 +15,8 @@ from bot.core import JobContext, JobSpec
 from bot.events import Action
 from handlers.checkin import percent
 from rules.config import Config
-from rules.schema import GroupSettings
+from rules.schema import GroupSettings, StatsSettings
+from rules.templates import render
 from scheduler.common import (
     daily_trigger,
     day_label,
@@ -32,7 +33,8 @@ TREND_DAYS = 28
 
 
 async def hourly_series(store: Store, group: str, last_day: date, days: int, tz: Any,
-                        until: datetime | None = None) -> list[tuple[str, list[int]]]:
+                        until: datetime | None = None, stats: StatsSettings | None = None
+                        ) -> list[tuple[str, list[int]]]:
     """[(day label, 24 message counts by local hour)] for the `days` local days ending with `last_day`."""
     first = last_day - timedelta(days=days - 1)
     since = day_start(first, tz)
@@ -42,22 +44,23 @@ async def hourly_series(store: Store, group: str, last_day: date, days: int, tz:
         local = start.astimezone(tz)
         if local.date() in grid:
             grid[local.date()][local.hour] += n
-    return [(day_label(d), counts) for d, counts in sorted(grid.items())]
+    stats = stats or StatsSettings()
+    return [(day_label(d, stats.weekdays, stats.weekday_prefix), counts) for d, counts in sorted(grid.items())]
 
 
-async def daily_trend(store: Store, group: str, last_day: date, days: int, tz: Any
+async def daily_trend(store: Store, group: str, last_day: date, days: int, tz: Any, names: dict[str, str]
                       ) -> tuple[list[str], dict[str, list[int]]]:
-    """Messages, active members and check-ins per local day."""
+    """Messages, active members and check-ins per local day (series named by `names`)."""
     labels: list[str] = []
-    series: dict[str, list[int]] = {"消息": [], "发言人数": [], "签到": []}
+    counts: dict[str, list[int]] = {"messages": [], "speakers": [], "checkins": []}
     for n in range(days):
         d = last_day - timedelta(days=days - 1 - n)
         start, end = day_start(d, tz), day_start(d + timedelta(days=1), tz)
         labels.append(f"{d:%m-%d}")
-        series["消息"].append(await store.event_count(group, _MESSAGES, start, end))
-        series["发言人数"].append(await store.active_count(group, start, end))
-        series["签到"].append((await store.checkin_counts([group], d.isoformat())).get(group, 0))
-    return labels, series
+        counts["messages"].append(await store.event_count(group, _MESSAGES, start, end))
+        counts["speakers"].append(await store.active_count(group, start, end))
+        counts["checkins"].append((await store.checkin_counts([group], d.isoformat())).get(group, 0))
+    return labels, {names.get(k, k): v for k, v in counts.items()}
 
 
 _MESSAGES = ("text", "image", "link", "mini_program", "contact_card", "red_packet", "media")
@@ -68,11 +71,14 @@ async def render_hourly_chart(store: Store, config: Config, group: str, name: st
     """The activity-by-hour chart of a group as a PNG (rendered in a worker thread)."""
     from scheduler import charts
 
-    series = await hourly_series(store, group, last_day, days, config.tz, until)
+    stats = config.group(group, name).settings.stats
+    series = await hourly_series(store, group, last_day, days, config.tz, until, stats)
     total = sum(sum(c) for _, c in series)
-    title = f"{name or group} 近 {days} 天各时段消息数"
-    return await asyncio.to_thread(charts.render_hourly, title, series, path,
-                                   subtitle=f"{series[0][0]} – {series[-1][0]}，共 {total} 条")
+    fields = {"group_name": name or group, "days": days}
+    title = render(stats.chart_title, **fields)
+    subtitle = render(stats.chart_subtitle, **fields, first=series[0][0], last=series[-1][0], total=total)
+    return await asyncio.to_thread(charts.render_hourly, title, series, path, subtitle=subtitle,
+                                   labels=stats.labels.model_dump())
 
 
 def build(config: Config) -> list[JobSpec]:
@@ -129,9 +135,12 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
         if stats.weekly_chart and day.weekday() == 0:
             from scheduler import charts
 
-            labels, series = await daily_trend(ctx.store, group, day - timedelta(days=1), TREND_DAYS, ctx.config.tz)
-            trend = await asyncio.to_thread(charts.render_trend, f"{name or group} 近 {TREND_DAYS} 天趋势", labels,
-                                            series, folder / f"trend-{safe_name(group)}-{day}.png")
+            labels, series = await daily_trend(ctx.store, group, day - timedelta(days=1), TREND_DAYS, ctx.config.tz,
+                                               dict(stats.trend_series))
+            title = fill(ctx, stats.trend_title, name, settings, days=TREND_DAYS)
+            trend = await asyncio.to_thread(charts.render_trend, title, labels, series,
+                                            folder / f"trend-{safe_name(group)}-{day}.png",
+                                            labels=stats.labels.model_dump())
             actions += to_operators(settings, "stats_report", image=str(trend), group=group, chart="trend")
     except Exception as exc:  # a chart that cannot be drawn (no CJK font …) must not cost the report
         ctx.note(f"group {group}: chart not drawn: {type(exc).__name__}: {exc}")

@@ -621,7 +621,7 @@ class Store:
                 return None
         rows = await self._write_now(self._stmts.message_award, {
             "group_id": group, "user_id": user, "balance": points, "message_day": day, "message_points": points,
-            "last_message_award_at": ts, "updated_at": ts, "cap": daily_cap,
+            "last_message_award_at": ts, "updated_at": ts, "top_level": 0, "cap": daily_cap,
             "not_after": ts - timedelta(seconds=cooldown_seconds)})
         if not rows:
             result = await self._read(select(BALANCES.c.last_message_award_at, BALANCES.c.message_day,
@@ -645,6 +645,15 @@ class Store:
         self._bulk["ledger"].append({"group_id": group, "user_id": user, "delta": delta, "reason": reason,
                                      "note": _free_text(note) if note else note, "event_id": event_id,
                                      "actor": actor, "ts": ts})
+
+    async def reach_level(self, group: str, user: str, rank: int) -> bool:
+        """Note that the member reached the level at place `rank`; False when it (or a higher one) was
+        reached before (a level-up is announced once)."""
+        rows = await self._write_now(
+            update(BALANCES).where(and_(BALANCES.c.group_id == group, BALANCES.c.user_id == user,
+                                        BALANCES.c.top_level < rank)).values(top_level=rank)
+            .returning(BALANCES.c.top_level), {})
+        return bool(rows)
 
     async def balance(self, group: str, user: str) -> int:
         """The member's points (0 before any award)."""
@@ -882,7 +891,7 @@ _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_c
 
 def _balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
     return {"group_id": group, "user_id": user, "balance": delta, "message_day": None, "message_points": 0,
-            "last_message_award_at": None, "updated_at": ts}
+            "last_message_award_at": None, "updated_at": ts, "top_level": 0}
 
 
 def _free_text(text: str) -> str:

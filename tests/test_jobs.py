@@ -222,3 +222,25 @@ async def test_a_member_who_never_spoke_is_silent_from_joining_not_forever(
     text, _file = await run_at(runtime, clock, "purge:21:30", datetime(2026, 4, 21, 21, 30, tzinfo=CST))
     # "old" joined 20 days ago and never spoke; "spoke" last spoke 16 days ago; "fresh" joined 3 days ago
     assert text.data["members"] == ["old", "spoke"]
+
+
+async def test_a_join_raid_across_the_hour_boundary_is_reported_once(runtime, clock: DrivenClock) -> None:
+    t = datetime(2026, 4, 10, 9, 57, 30, tzinfo=CST)
+    runtime.bot.holder.current = Config.from_text(JOBS_CONFIG.replace(
+        "anomaly: {", "anomaly: {join_raid_count: 6, join_raid_minutes: 5, "))
+    await feed(runtime, clock, *[ev(f"j{n}", t + timedelta(seconds=30 * n), "join", user=f"r{n}") for n in range(8)])
+    at_ten = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 10, 0, tzinfo=CST))
+    at_eleven = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 11, 0, tzinfo=CST))
+    raids = [a for a in at_ten + at_eleven if a.rule == "anomaly/join_raid"]
+    assert len(raids) == 1 and raids[0].data["count"] == 8 and "09:57–10:01" in raids[0].text
+    at_noon = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 12, 0, tzinfo=CST))
+    assert not [a for a in at_noon if a.rule == "anomaly/join_raid"]
+
+
+async def test_an_ad_spike_is_reported_once_per_24_hours(runtime, clock: DrivenClock) -> None:
+    t = datetime(2026, 4, 10, 20, 0, tzinfo=CST)
+    await feed(runtime, clock, *[ev(f"ad{n}", t + timedelta(minutes=n), user=f"s{n}",
+                                    text="兼职刷单日结，加V: abc12345 详聊") for n in range(4)])
+    first = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 21, 0, tzinfo=CST))
+    after_midnight = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 11, 0, 0, tzinfo=CST))
+    assert [a.rule for a in first] == ["anomaly/ad_spike"] and after_midnight == []

@@ -154,3 +154,26 @@ async def test_a_member_sees_their_own_ledger_but_not_others(
     own, refused = [a for a in platform.sent if a.rule != "checkin"]
     assert own.text.splitlines() == ["小明 的积分明细（共 5 分）：", "03-03 09:00 +5 签到"]
     assert refused.rule == "points/refused"
+
+
+async def test_command_words_must_stand_alone_and_mentions_may_hold_spaces(
+        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
+    await feed(runtime, clock,
+               _ev("n0", _at(3, 8), user="u7", name="Tom Li", text="大家好我是新来的"),
+               _ev("q1", _at(3, 9), text="加分规则是什么呀"),
+               _ev("q2", _at(3, 9, 1), text="积分明细怎么看"),
+               _ev("g1", _at(3, 9, 2), user="admin1", name="群主", text="加分 @Tom Li\u2005 10 帮忙答疑",
+                   mentions=["u7"]))
+    sent = [(a.rule, a.text) for a in platform.sent]
+    assert sent == [("points/grant", "已给 Tom Li 加 10 分（帮忙答疑），现有 12 分")]
+
+
+async def test_a_level_is_announced_once_even_when_the_balance_dips_and_climbs_again(
+        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
+    steps = ["加分 @小红 100 a", "扣分 @小红 1 b", "加分 @小红 1 c", "扣分 @小红 200 d"]
+    await feed(runtime, clock, _ev("hi", _at(3, 8), user="u2", name="小红", text="大家好呀我是小红"),
+               *[_ev(f"s{n}", _at(3, 9, n), user="admin1", name="群主", text=t) for n, t in enumerate(steps)],
+               _ev("lv", _at(3, 10), user="u2", name="小红", text="我的等级"))
+    assert [a.data["level"] for a in platform.sent if a.rule == "levels"] == ["活跃"]
+    [mine] = [a for a in platform.sent if a.rule == "levels/mine"]
+    assert mine.data["level"] == "新手" and "（-98 分），再得 198 分升为「活跃」" in mine.text

@@ -85,7 +85,8 @@ def test_purge_report_lists_exactly_the_silent_members(month: tuple[Path, list[d
     raw = (folder / file["path"]).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: spreadsheets read the Chinese names
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度"]
+    assert rows[0] == ["成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分",
+                       "活跃度"]
     assert [r[0] for r in rows[1:]] == expected
     assert rows[1][1] == "mute1-城市-岗位" and rows[1][3] == "从未" and rows[1][7] == "沉默"
     # early days: nobody silent long enough yet

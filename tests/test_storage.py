@@ -22,7 +22,7 @@ async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     assert {"groups", "members", "events", "actions", "job_runs", "ad_offences", "ad_samples",
             "alembic_version"} <= tables
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0003"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0004"
 
 
 async def test_member_stats_follow_joins_messages_and_leaves(runtime, clock: DrivenClock,
