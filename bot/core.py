@@ -270,6 +270,10 @@ class Bot:
                 actions = await job.run(jctx)
                 note = "; ".join(jctx.notes)[:4000] or None
             except Exception as exc:
+                if is_transient(exc):  # the database was away: not recorded, so a later try runs it
+                    log.error("job %s (due %s) could not read the database (%s); not recorded as run",
+                              job.id, due.isoformat(), exc)
+                    return False
                 log.exception("job %s (due %s) failed", job.id, due.isoformat())
                 actions, note = [], f"failed: {type(exc).__name__}: {exc}"
             now = self.clock.now()

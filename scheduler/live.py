@@ -36,6 +36,23 @@ class LiveScheduler:
     def start(self) -> None:
         self.rebuild(self.bot.config)
         self.scheduler.start()
+        self._catch_up = asyncio.ensure_future(self.catch_up())
+
+    async def catch_up(self) -> list[str]:
+        """At start: run each job whose latest instant passed less than the grace ago and has not run
+        (APScheduler only looks forward from now). Returns the ids of the jobs it ran."""
+        now = self.bot.clock.now()
+        ran = []
+        for job in jobs_from_config(self.bot.config):
+            due = latest_fire_time(job.trigger, now, MISFIRE_GRACE_SECONDS)
+            if due is not None and due < now:
+                try:
+                    if await self.bot.run_job(job, due):
+                        log.info("job %s (due %s) missed while the bot was down: run now", job.id, due.isoformat())
+                        ran.append(job.id)
+                except Exception:
+                    log.exception("job %s (due %s) could not run", job.id, due.isoformat())
+        return ran
 
     def rebuild(self, config: Config) -> None:
         """Replace every job by the ones of `config` (same ids: no duplicates, none lost)."""
@@ -62,6 +79,9 @@ class LiveScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        catch_up = getattr(self, "_catch_up", None)
+        if catch_up is not None and not catch_up.done():
+            catch_up.cancel()
 
 
 class ClockScheduler:

@@ -7,7 +7,7 @@ import operator
 from datetime import UTC as _UTC
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import String, Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -51,20 +51,23 @@ def upsert(engine: AsyncEngine, table: Table) -> Any:
     return insert(table)
 
 
-def hour_bucket(engine: AsyncEngine, column: Any) -> Any:
-    """An SQL expression for the UTC hour a timestamp column falls in (see `bucket_start`)."""
-    from sqlalchemy import func
+def quarter_bucket(engine: AsyncEngine, column: Any) -> Any:
+    """An SQL expression for the UTC quarter hour a timestamp column falls in (see `bucket_start`).
+    Quarters, not hours: local hours of zones with half- or quarter-hour offsets are whole quarters."""
+    from sqlalchemy import Integer, cast, extract, func
 
     if engine.dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H", column)
-    return func.to_char(column, "YYYY-MM-DD HH24")
+        minute = cast(func.strftime("%M", column), Integer)
+        return func.strftime("%Y-%m-%d %H:", column).op("||")(func.printf("%02d", minute - minute % 15))
+    minute = cast(extract("minute", column), Integer)
+    return func.to_char(column, "YYYY-MM-DD HH24:").op("||")(func.lpad(cast(minute - minute % 15, String), 2, "0"))
 
 
 def bucket_start(value: str) -> Any:
-    """The aware UTC datetime of an `hour_bucket` value ("YYYY-MM-DD HH")."""
+    """The aware UTC datetime of a `quarter_bucket` value ("YYYY-MM-DD HH:MM")."""
     from datetime import datetime
 
-    return datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=_UTC)
+    return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=_UTC)
 
 
 class DriverBulk:

@@ -826,8 +826,9 @@ class Store:
         return rows[:limit] if limit is not None else rows
 
     async def hourly_activity(self, group: str, since: datetime, until: datetime) -> dict[datetime, int]:
-        """Messages (incl. check-ins and red packets) per UTC hour in [since, until)."""
-        bucket = dialect.hour_bucket(self.engine, EVENTS.c.ts).label("bucket")
+        """Messages (incl. check-ins and red packets) per UTC quarter hour in [since, until), keyed by
+        the quarter's start: callers add them up by local hour (right in any time zone)."""
+        bucket = dialect.quarter_bucket(self.engine, EVENTS.c.ts).label("bucket")
         result = await self._read(
             select(bucket, func.count()).where(and_(
                 EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,

@@ -140,3 +140,41 @@ async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path
     finally:
         scheduler.shutdown()
         await rt.close()
+
+
+async def test_a_job_missed_less_than_the_grace_ago_runs_at_start_once(tmp_path: Path) -> None:
+    from bot.app import start_runtime
+    from bot.clock import SystemClock
+    from bot.events import parse_event
+    from handlers import default_handlers
+    from rules.reload import ConfigHolder
+    from scheduler.live import LiveScheduler
+    from tests.conftest import FakePlatform
+
+    clock = SystemClock()
+    now = clock.now().astimezone(CST)
+    missed = (now - timedelta(minutes=10)).strftime("%H:%M")
+    long_ago = (now - timedelta(minutes=50)).strftime("%H:%M")
+    config = Config.from_text(BASIC_CONFIG + f"""
+  announcements: [{{time: "{missed}", texts: [补发的公告]}}, {{time: "{long_ago}", texts: [太晚的公告]}}]
+  purge: {{enabled: false}}
+  stats: {{enabled: false}}
+  anomaly: {{enabled: false}}
+""")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    for run in range(2):  # the second start finds the run recorded
+        platform = FakePlatform()
+        rt = await start_runtime(ConfigHolder(config), db, clock, platform, default_handlers())
+        await rt.bot.process(parse_event({"id": f"hi{run}", "ts": now.isoformat(), "type": "text", "group": "g1",
+                                          "group_name": "群", "user": "u1", "user_name": "小明", "text": "早"}))
+        await rt.bot.commit()
+        scheduler = LiveScheduler(rt.bot)
+        scheduler.start()
+        try:
+            ran = await scheduler._catch_up
+        finally:
+            scheduler.shutdown()
+        await rt.outbox.drain(seconds=2)
+        await rt.close()
+        texts = [a.text for a in platform.sent if a.rule == "announcements"]
+        assert (ran, texts) == ((["announce:" + missed + "|*"], ["补发的公告"]) if run == 0 else ([], []))
