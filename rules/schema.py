@@ -172,6 +172,12 @@ class CheckinWindow(Section):
             raise ValueError(f"time {value!r} is not HH:MM")
         return value
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> CheckinWindow:
+        if self.start == self.end:
+            raise ValueError(f"the window {self.start}–{self.end} is empty (start and end are the same)")
+        return self
+
 
 class CheckinSettings(Section):
     """签到: the daily check-in, its replies and its boards."""
