@@ -1,26 +1,43 @@
 """Replay throughput: the whole chain (transcript -> Bot -> store -> outbox -> sink) against raw SQLite.
 
     .venv/bin/python bench/replay_throughput.py [--events N] [--rules N] [--seed S] [--quick]
+        [--parts bot,core,default,rules,mix] [--mix-events N] [--mix-days D] [--verbose-checks]
 
 One run prints, on this machine:
 
 1. a deterministic transcript (seeded): N events over 100 groups and 5k members, over three days;
    mostly text (some hit config.yaml's keywords), joins, images (a small file the bench writes),
    red packets, links, leaves, renames, mini programs, contact cards;
-2. the full chain with config.yaml, driven exactly as `qunbot replay` drives it (bot/adapters/replay.py:
-   read_transcript on the file, chunks of 500, prefetch_seen, process, a final commit) with the real
-   Bot, default_handlers(), the Outbox from start_runtime, a DrivenClock, a JsonlSink writing to a
-   null stream and a SQLite file database in a temp dir -> events/s, and per-event handling latency
-   (Bot.latencies: handler chain only; the group commit is timed separately);
+2. `bot`: the full chain with config.yaml (ads on; check-in, points and levels on, as the file has
+   them), driven exactly as `qunbot replay` drives it (bot/adapters/replay.py: read_transcript on the
+   file, chunks of 500, prefetch_seen, process, a final commit) with the real Bot, default_handlers(),
+   the Outbox from start_runtime, a DrivenClock, a JsonlSink writing to a null stream and a SQLite file
+   database in a temp dir -> events/s, per-event handling latency (Bot.latencies: handler chain only;
+   the group commit is timed separately) and the process CPU time per event (all threads: a figure
+   that a busy machine disturbs less than wall time);
 3. the raw limit: sqlite3 executemany of the same rows into a table with the DDL of the bot's own
-   `events` table, one transaction, WAL, synchronous=FULL -> rows/s, and the ratio bot/raw;
-4. the same full chain with `--rules` (10k) keyword rules added to config.yaml's defaults (mostly
-   contains and exact, a few dozen regex), built as YAML text and loaded with Config.from_text; and
-   the time to match one message against that KeywordMatcher alone;
-5. RSS right after importing the bot, and the peak RSS of the whole run.
+   `events` table, one transaction, WAL, synchronous=FULL -> rows/s, and the ratio bot/raw (always run);
+   `core`: the core chain of issue 3, config.yaml with ads off, check-in, points and levels off and no
+   scheduled jobs (as before those existed, so the figure stays comparable); `default`: config.yaml
+   with ads off only (jobs on), so the cost of message points on plain chat shows beside `core`. Each
+   run splits its wall time: handlers, parsing, scheduled jobs (due between events; a replay runs
+   three days of hourly jobs in seconds), the rest (the loop, the outbox, waiting for commits);
+4. `rules`: the full chain (config.yaml) with `--rules` (10k) keyword rules added to its defaults
+   (mostly contains and exact, a few dozen regex), built as YAML text and loaded with
+   Config.from_text; and the time to match one message against that KeywordMatcher alone;
+5. `mix`: a check-in-heavy transcript (`--mix-events`, default N, over `--mix-days` local days,
+   06:00-24:00): 30% 签到 (most member/group pairs once a day, a tenth of the check-ins a second
+   one -> "already"), 5% member commands (我的积分, 积分榜, 签到榜, 连续签到榜, 我的等级), the rest the
+   traffic of 1; on the config of `default`, with latency per kind (checkin, command, chat);
+6. RSS right after importing the bot, and the peak RSS of the whole run;
+7. correctness, by cheap queries on each run's database: every event stored; check-in/points tables
+   empty when they are off; ledger sums equal to balances, one award note per award row, the daily
+   message cap kept; for the mix, check-ins equal to the distinct (group, member, day) pairs
+   generated, day counters and dense ranks, the streak histogram and check-in points as generated
+   (and in the ledger), replies and "already" counts, one answer per command.
 
 The figures come as an aligned table, then one line of JSON with all of them. Targets are printed
-beside the figures, not asserted.
+beside the figures, not asserted; a failed correctness check makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -31,6 +48,7 @@ import gc
 import io
 import json
 import logging
+import os
 import random
 import re
 import resource
@@ -38,7 +56,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -197,77 +215,167 @@ def member_name(rng: random.Random, fits: bool) -> str:
     return name if rng.random() < 0.7 else f"{name}{rng.randint(1, 99)}"
 
 
-def generate_events(n: int, seed: int, rule_examples: list[str]) -> Iterator[dict[str, Any]]:
-    """`n` events, deterministic for a seed, produced lazily (nothing but the member table is kept)."""
-    rng = random.Random(seed)
+World = tuple[list[tuple[str, str]], list[tuple[str, str, tuple[int, ...]]]]
+CHAT_KINDS = (("text", 85), ("join", 3), ("image", 3), ("red_packet", 3), ("link", 2), ("leave", 1),
+              ("rename", 1), ("mini_program", 1), ("contact_card", 1))
+CHAT_POPULATION = tuple(k for k, w in CHAT_KINDS for _ in range(w))
+
+
+def make_world(rng: random.Random) -> World:
+    """The groups (id, name) and members (id, display name, indexes of their one or two groups)."""
     groups = []
     for g in range(N_GROUPS):
         name = f"运营深度精选-{g}期" if g % 25 == 3 else f"{rng.choice(ROLES)}交流{g}群"
         groups.append((f"{20000000 + g}@chatroom", name))
-    members = []  # (user id, display name, groups)
+    members = []
     for m in range(N_MEMBERS):
         home = m % N_GROUPS
         gs = (home,) if rng.random() < 0.7 else (home, rng.randrange(N_GROUPS))
         members.append((f"wxid_{m:05d}{rng.randrange(36 ** 4):04x}", member_name(rng, rng.random() < 0.85), gs))
+    return groups, members
+
+
+def chat_event(rng: random.Random, ts: datetime, world: World, recent: list[str],
+               rule_examples: list[str]) -> dict[str, Any]:
+    """One event of ordinary group traffic at `ts` (mostly text; joins, images, red packets, links, ...)."""
+    groups, members = world
+    user, uname, gs = members[rng.randrange(N_MEMBERS)]
+    gid, gname = groups[rng.choice(gs)]
+    kind = rng.choice(CHAT_POPULATION)
+    event_id = str(rng.getrandbits(62))
+    obj: dict[str, Any] = {"id": event_id, "ts": ts.isoformat(timespec="milliseconds"), "type": kind,
+                           "group": gid, "group_name": gname, "user": user, "user_name": uname}
+    if kind == "text":
+        r = rng.random()
+        if r < 0.04:
+            text = rng.choice(KEYWORD_TEXTS)
+        elif r < 0.06 and rule_examples:
+            text = rng.choice(rule_examples)
+        elif r < 0.062 and recent:
+            text = f"/why {rng.choice(recent)}"
+        else:
+            text = "，".join(rng.choice(FILLER) for _ in range(rng.randint(1, 3)))
+            if rng.random() < 0.5:
+                text += _cjk(rng, rng.randint(2, 12))
+        obj["text"] = text
+        if rng.random() < 0.05:
+            obj["mentions"] = [members[rng.randrange(N_MEMBERS)][0]]
+    elif kind == "image":
+        obj["path"] = "media/photo.jpg"
+    elif kind == "link":
+        obj["url"] = rng.choice(("https://docs.qq.com/doc/x", "https://mp.weixin.qq.com/s/abc",
+                                 "https://example.com/promo?id=" + str(rng.randrange(1000))))
+        obj["title"] = rng.choice(("本周分享", "活动报名", "限时优惠"))
+    elif kind == "mini_program":
+        obj["title"] = "打卡小程序"
+        obj["app"] = "wx_checkin"
+    elif kind == "contact_card":
+        obj["card_name"] = member_name(rng, False)
+    elif kind == "join":
+        obj["user_name"] = member_name(rng, rng.random() < 0.5)
+        if rng.random() < 0.5:
+            obj["inviter"] = members[rng.randrange(N_MEMBERS)][0]
+    elif kind == "rename":
+        obj["user_name"] = member_name(rng, rng.random() < 0.8)
+    if rng.random() < 0.01:
+        recent.append(event_id)
+        del recent[:-50]
+    return obj
+
+
+def generate_events(n: int, seed: int, rule_examples: list[str]) -> Iterator[dict[str, Any]]:
+    """`n` events, deterministic for a seed, produced lazily (nothing but the member table is kept)."""
+    rng = random.Random(seed)
+    world = make_world(rng)
     mean_gap = SPAN.total_seconds() / max(n, 1)
     ts = START
-    kinds = (("text", 85), ("join", 3), ("image", 3), ("red_packet", 3), ("link", 2), ("leave", 1),
-             ("rename", 1), ("mini_program", 1), ("contact_card", 1))
-    population = [k for k, w in kinds for _ in range(w)]
     recent: list[str] = []
     for _ in range(n):
         ts += timedelta(seconds=rng.expovariate(1 / mean_gap))
-        user, uname, gs = members[rng.randrange(N_MEMBERS)]
-        gid, gname = groups[rng.choice(gs)]
-        kind = rng.choice(population)
-        event_id = str(rng.getrandbits(62))
-        obj: dict[str, Any] = {"id": event_id, "ts": ts.isoformat(timespec="milliseconds"), "type": kind,
-                               "group": gid, "group_name": gname, "user": user, "user_name": uname}
-        if kind == "text":
-            r = rng.random()
-            if r < 0.04:
-                text = rng.choice(KEYWORD_TEXTS)
-            elif r < 0.06 and rule_examples:
-                text = rng.choice(rule_examples)
-            elif r < 0.062 and recent:
-                text = f"/why {rng.choice(recent)}"
+        yield chat_event(rng, ts, world, recent, rule_examples)
+
+
+# -- the check-in mix -----------------------------------------------------------------------------
+
+MIX_DAYS = 5
+CHECKIN_SHARE, COMMAND_SHARE = 0.30, 0.05
+REPEAT_SHARE = 0.10  # of a day's check-ins, second ones of a member who checked in already that day
+CHECKIN_TEXTS = ("签到",) * 8 + ("打卡", "签到！")
+MEMBER_COMMANDS = ("我的积分", "积分榜", "签到榜", "连续签到榜", "我的等级")
+
+
+def generate_mix(n: int, seed: int, days: int, expect: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """`n` events over `days` local days (06:00-24:00, the bot's zone): 30% 签到, 5% member commands, the
+    rest the ordinary traffic of `generate_events` (same groups and members). Each day most (member,
+    group) pairs check in once and a tenth of the day's check-ins are second ones ("already").
+
+    Fills `expect` with what the database must hold afterwards: distinct (group, member, day)
+    check-ins, repeats, commands, and the histogram of streaks (a pair's streak grows on consecutive days).
+    """
+    world = make_world(random.Random(seed))  # the groups and members of generate_events with this seed
+    rng = random.Random(seed + 1)
+    groups, members = world
+    pairs = sorted({(m, g) for m, (_, _, gs) in enumerate(members) for g in gs})
+    streak: dict[tuple[int, int], int] = {}
+    hist: dict[int, int] = {}
+    expect.update(pairs=len(pairs), days=days, checkins=0, repeats=0, commands=0, streaks=hist)
+    recent: list[str] = []
+    for d in range(days):
+        n_day = n // days + (d < n % days)
+        n_checkin, n_command = round(n_day * CHECKIN_SHARE), round(n_day * COMMAND_SHARE)
+        distinct = rng.sample(pairs, min(len(pairs), round(n_checkin / (1 + REPEAT_SHARE))))
+        extra = n_checkin - len(distinct)
+        again = rng.sample(distinct, extra) if extra <= len(distinct) else rng.choices(distinct, k=extra)
+        schedule = distinct + again
+        rng.shuffle(schedule)
+        kinds = ["c"] * n_checkin + ["k"] * n_command + ["x"] * (n_day - n_checkin - n_command)
+        rng.shuffle(kinds)
+        streak = {p: streak.get(p, 0) + 1 for p in distinct}  # pairs absent today lose their streak
+        for s in streak.values():
+            hist[s] = hist.get(s, 0) + 1
+        expect["checkins"] += len(distinct)
+        expect["repeats"] += extra
+        expect["commands"] += n_command
+        day_start = (START + timedelta(days=d)).replace(hour=6, minute=0)
+        offsets = sorted(rng.uniform(0, 18 * 3600) for _ in range(n_day))
+        queue = iter(schedule)
+        for kind, offset in zip(kinds, offsets, strict=True):
+            ts = day_start + timedelta(seconds=offset)
+            if kind == "x":
+                yield chat_event(rng, ts, world, recent, [])
+                continue
+            if kind == "c":
+                m, g = next(queue)
+                text = rng.choice(CHECKIN_TEXTS)
             else:
-                text = "，".join(rng.choice(FILLER) for _ in range(rng.randint(1, 3)))
-                if rng.random() < 0.5:
-                    text += _cjk(rng, rng.randint(2, 12))
-            obj["text"] = text
-            if rng.random() < 0.05:
-                obj["mentions"] = [members[rng.randrange(N_MEMBERS)][0]]
-        elif kind == "image":
-            obj["path"] = "media/photo.jpg"
-        elif kind == "link":
-            obj["url"] = rng.choice(("https://docs.qq.com/doc/x", "https://mp.weixin.qq.com/s/abc",
-                                     "https://example.com/promo?id=" + str(rng.randrange(1000))))
-            obj["title"] = rng.choice(("本周分享", "活动报名", "限时优惠"))
-        elif kind == "mini_program":
-            obj["title"] = "打卡小程序"
-            obj["app"] = "wx_checkin"
-        elif kind == "contact_card":
-            obj["card_name"] = member_name(rng, False)
-        elif kind == "join":
-            obj["user_name"] = member_name(rng, rng.random() < 0.5)
-            if rng.random() < 0.5:
-                obj["inviter"] = members[rng.randrange(N_MEMBERS)][0]
-        elif kind == "rename":
-            obj["user_name"] = member_name(rng, rng.random() < 0.8)
-        if rng.random() < 0.01:
-            recent.append(event_id)
-            del recent[:-50]
-        yield obj
+                m = rng.randrange(N_MEMBERS)
+                g = rng.choice(members[m][2])
+                text = rng.choice(MEMBER_COMMANDS)
+            user, uname, _ = members[m]
+            gid, gname = groups[g]
+            yield {"id": str(rng.getrandbits(62)), "ts": ts.isoformat(timespec="milliseconds"), "type": "text",
+                   "group": gid, "group_name": gname, "user": user, "user_name": uname, "text": text}
 
 
-def write_transcript(path: Path, n: int, seed: int, rule_examples: list[str]) -> dict[str, int]:
-    """Write the transcript as JSON lines (what `qunbot replay` reads); returns counts per type."""
+def mix_label(event: Any) -> str:
+    """The share of the mix an event belongs to (for latency per kind)."""
+    text = getattr(event, "text", None)
+    if event.type == "text" and text in CHECKIN_TEXTS:
+        return "checkin"
+    if event.type == "text" and text in MEMBER_COMMANDS:
+        return "command"
+    return "chat"
+
+
+def write_transcript(path: Path, events: Iterator[dict[str, Any]]) -> dict[str, int]:
+    """Write the transcript as JSON lines (what `qunbot replay` reads), with the picture its image
+    events point at; returns counts per type."""
     (path.parent / "media").mkdir(exist_ok=True)
-    photo_jpeg(path.parent / "media" / "photo.jpg")
+    if not (path.parent / "media" / "photo.jpg").exists():
+        photo_jpeg(path.parent / "media" / "photo.jpg")
     counts: dict[str, int] = {}
     with path.open("w", encoding="utf-8") as out:
-        for obj in generate_events(n, seed, rule_examples):
+        for obj in events:
             counts[obj["type"]] = counts.get(obj["type"], 0) + 1
             if obj["type"] == "text":
                 counts["text:keyword"] = counts.get("text:keyword", 0) + (obj["text"] in KEYWORD_TEXTS)
@@ -299,8 +407,11 @@ class NullWriter(io.TextIOBase):
         return None
 
 
-async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path: Path) -> dict[str, Any]:
-    """Replay `transcript` through the real bot as bot/adapters/replay.py:replay does, timed."""
+async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path: Path,
+                    label: Callable[[Any], str] | None = None, jobs: bool = True) -> dict[str, Any]:
+    """Replay `transcript` through the real bot as bot/adapters/replay.py:replay does, timed. With
+    `label`, latencies are also given per label of the event (p50/p99 per kind); without `jobs`, no
+    scheduled job runs (the chain as it was before there were any)."""
     clock = ns.DrivenClock()
     sink = ns.JsonlSink(NullWriter())
     holder = ns.ConfigHolder(config)
@@ -329,12 +440,14 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
     store.commit = timed_store_commit  # type: ignore[method-assign]
     bot.commit = timed_bot_commit  # type: ignore[method-assign]
 
-    job_list = ns.jobs_from_config(config)
+    job_list = ns.jobs_from_config(config) if jobs else []
     due_jobs = None
     errors = io.StringIO()
     processed = 0
-    parse_s = prefetch_s = 0.0
+    labels: list[str] = []
+    parse_s = prefetch_s = jobs_s = 0.0
     gc.collect()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     with transcript.open(encoding="utf-8", errors="replace") as handle:
         events = ns.read_transcript(iter(handle), transcript.parent, errors)
@@ -351,11 +464,17 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
                 if due_jobs is None:
                     clock.set(event.ts)
                     due_jobs = ns.DueJobs(job_list, clock.now())
+                tj = time.perf_counter()
                 await ns.run_jobs_until(bot, clock, due_jobs, event.ts)
+                jobs_s += time.perf_counter() - tj
                 clock.set(event.ts)
-                processed += await bot.process(event)
+                if await bot.process(event):
+                    processed += 1
+                    if label is not None:
+                        labels.append(label(event))
     await bot.commit()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0  # all threads (the loop and the driver's), so it survives a busy machine
     t_close = time.perf_counter()
     await runtime.close()
     close_s = time.perf_counter() - t_close
@@ -367,14 +486,28 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
         sent = con.execute("SELECT count(*) FROM actions WHERE status = 'sent'").fetchone()[0]
     finally:
         con.close()
+    by_label: dict[str, dict[str, Any]] = {}
+    if label is not None and len(labels) == len(bot.latencies):
+        groups: dict[str, list[float]] = {}
+        for name, seconds in zip(labels, bot.latencies, strict=True):
+            groups.setdefault(name, []).append(seconds)
+        for name, values in sorted(groups.items()):
+            values.sort()
+            by_label[name] = {"events": len(values), "p50_ms": pct(values, 50) * 1000,
+                              "p99_ms": pct(values, 99) * 1000, "mean_ms": sum(values) / len(values) * 1000,
+                              "handling_s": sum(values)}
     lat = sorted(bot.latencies)
     handling = sum(lat)
     commits = sum(commit_all)
     return {
+        "by_kind": by_label,
         "events": processed,
         "bad_lines": errors.getvalue().count("\n"),
         "wall_s": wall,
         "events_per_s": processed / wall if wall else float("nan"),
+        "events_per_s_without_jobs": processed / (wall - jobs_s) if wall > jobs_s else float("nan"),
+        "cpu_s": cpu,
+        "cpu_ms_per_event": cpu / processed * 1000 if processed else float("nan"),
         "startup_s": startup,
         "close_s": close_s,
         "p50_ms": pct(lat, 50) * 1000,
@@ -384,12 +517,14 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
         "handling_s": handling,
         "parse_s": parse_s,
         "prefetch_s": prefetch_s,
+        "scheduled_jobs": len(job_list),
+        "jobs_s": jobs_s,  # scheduled jobs due between events (announcements, purge lists, stats, anomalies)
         "commits": len(commit_all),
         "commit_s": commits,
         "commit_db_s": sum(commit_db),
         "commit_max_ms": max(commit_all, default=0.0) * 1000,
         # commits run in the background, overlapping handling, so they are not subtracted here
-        "other_s": wall - handling - parse_s - prefetch_s,
+        "other_s": wall - handling - parse_s - prefetch_s - jobs_s,
         "actions_sent": sink.count,
         "db_rows": rows,
         "db_actions_sent": sent,
@@ -472,10 +607,85 @@ def time_matcher(matcher: Any, texts: list[str], rounds: int = 3) -> dict[str, A
             "median_us": pct(best, 50), "p99_us": pct(best, 99)}
 
 
+# -- correctness checks (cheap queries on the run's database) --------------------------------------
+
+COMMAND_RULES = ("points/mine", "points/board-all", "checkin/board", "checkin/streaks", "levels/mine")
+
+
+def db_checks(db: Path, events: int, config: Any, expect: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """What the run must have left in its database: every event stored; with check-in/points off, no
+    rows in their tables; with them on, ledger sums equal to balances, one award note per award row and
+    the daily cap kept; for the check-in mix (`expect` from generate_mix), the check-ins, ranks, streaks,
+    points, replies and command answers the transcript implies."""
+    from handlers.checkin import points_for
+
+    settings = config.group(f"{20000000}@chatroom", "bench").settings  # as every group of the transcript
+    out: list[dict[str, Any]] = []
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        out.append({"check": name, "ok": bool(ok), "detail": detail})
+
+    con = sqlite3.connect(db)
+    try:
+        def one(sql: str) -> Any:
+            return con.execute(sql).fetchone()[0]
+
+        stored = one("SELECT count(*) FROM events")
+        check("events stored", stored == events, f"{stored} rows for {events} events")
+        counts = {t: one(f"SELECT count(*) FROM {t}")
+                  for t in ("checkins", "checkin_days", "points_ledger", "points_balances")}
+        if not (settings.checkin.enabled or settings.points.enabled):
+            check("check-in and points tables empty", not any(counts.values()),
+                  ", ".join(f"{t} {n}" for t, n in counts.items()))
+            return out
+        ledger = dict(con.execute("SELECT group_id || ' ' || user_id, sum(delta) FROM points_ledger "
+                                  "GROUP BY group_id, user_id"))
+        balances = dict(con.execute("SELECT group_id || ' ' || user_id, balance FROM points_balances"))
+        differ = sum(ledger.get(k, 0) != balances.get(k, 0) for k in ledger.keys() | balances.keys())
+        check("ledger sums == balances", differ == 0 and sum(ledger.values()) == sum(balances.values()),
+              f"{len(balances)} balances, {sum(balances.values())} points, {counts['points_ledger']} ledger rows, "
+              f"{differ} members differ")
+        notes = one("SELECT count(*) FROM actions WHERE rule = 'points/award'")
+        paid = one("SELECT count(*) FROM points_ledger WHERE reason IN ('message', 'red_packet')")
+        check("award notes == message/red packet ledger rows", notes == paid, f"{paid} rows, {notes} notes")
+        most = one("SELECT coalesce(max(message_points), 0) FROM points_balances")
+        cap = settings.points.message_daily_cap
+        check("message points per day <= cap", most <= cap, f"max {most}, cap {cap}")
+        if expect is None:
+            return out
+        n_checkins = counts["checkins"]
+        check("check-ins == distinct (group, member, day)", n_checkins == expect["checkins"],
+              f"{n_checkins} rows, {expect['checkins']} expected ({expect['pairs']} pairs, {expect['days']} days)")
+        day_sum = one("SELECT coalesce(sum(count), 0) FROM checkin_days")
+        bad = one("SELECT count(*) FROM (SELECT count(*) n, max(rank) m, count(DISTINCT rank) k FROM checkins "
+                  "GROUP BY group_id, local_date) WHERE n != m OR n != k")
+        check("day counters == check-ins; ranks 1..n", day_sum == n_checkins and bad == 0,
+              f"counters {day_sum}, {bad} (group, day) with gaps")
+        hist = dict(con.execute("SELECT streak, count(*) FROM checkins GROUP BY streak"))
+        check("streaks as generated", hist == expect["streaks"],
+              f"{dict(sorted(hist.items()))} vs {dict(sorted(expect['streaks'].items()))}")
+        want = sum(points_for(settings.checkin, streak) * n for streak, n in expect["streaks"].items())
+        got = one("SELECT coalesce(sum(points), 0) FROM checkins")
+        rows, led = con.execute("SELECT count(*), coalesce(sum(delta), 0) FROM points_ledger "
+                                "WHERE reason = 'checkin'").fetchone()
+        check("check-in points == ledger", got == want == led and rows == n_checkins,
+              f"{want} expected, {got} in checkins, {led} in {rows} ledger rows")
+        replies, already = con.execute("SELECT count(*), coalesce(sum(json_extract(data, '$.already')), 0) "
+                                       "FROM actions WHERE rule = 'checkin'").fetchone()
+        check("check-in replies (already)", replies == n_checkins + expect["repeats"] and already == expect["repeats"],
+              f"{replies} replies, {already} already; expected {n_checkins + expect['repeats']}, {expect['repeats']}")
+        answered = one(f"SELECT count(*) FROM actions WHERE rule IN ({', '.join(repr(r) for r in COMMAND_RULES)})")
+        check("command replies", answered == expect["commands"], f"{answered} for {expect['commands']} commands")
+    finally:
+        con.close()
+    return out
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 def table(rows: list[tuple[str, str, str]]) -> str:
-    w0 = max(len(r[0]) for r in rows)
+    """Aligned rows; section titles (a first column alone) do not widen the first column."""
+    w0 = max(len(r[0]) for r in rows if r[1] or r[2])
     w1 = max(len(r[1]) for r in rows)
     return "\n".join(f"  {a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in rows)
 
@@ -484,117 +694,230 @@ def mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+PARTS = ("bot", "core", "default", "rules", "mix")
+
+
+def config_text(*, ads: bool, points: bool) -> str:
+    """config.yaml, with ads and/or check-in, points and levels switched off for every group (a "*"
+    entry at the end of `groups:`: globs apply in file order, so it comes after the file's own)."""
+    text = CONFIG_YAML.read_text(encoding="utf-8")
+    off = ([] if ads else ["ads"]) + ([] if points else ["checkin", "points", "levels"])
+    if not off:
+        return text
+    return text.rstrip("\n") + '\n  "*":\n' + "".join(f"    {name}: {{enabled: false}}\n" for name in off)
+
+
 async def bench(args: argparse.Namespace, ns: SimpleNamespace, tmp: Path, figures: dict[str, Any]) -> None:
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if not args.silent else (lambda *a: None)
+    parts = args.parts
 
-    rules, examples = make_rules(args.rules, args.seed)
+    rules, examples = make_rules(args.rules, args.seed)  # always: the transcript has texts of them, whatever runs
     transcript = tmp / "transcript.jsonl"
     t = time.perf_counter()
-    counts = write_transcript(transcript, args.events, args.seed, examples)
+    counts = write_transcript(transcript, generate_events(args.events, args.seed, examples))
     figures["transcript"] = {"events": args.events, "groups": N_GROUPS, "members": N_MEMBERS,
                              "bytes": transcript.stat().st_size, "types": counts,
                              "write_s": round(time.perf_counter() - t, 2)}
     say(f"transcript: {args.events} events, {transcript.stat().st_size / 1e6:.1f} MB, "
         f"{time.perf_counter() - t:.1f}s")
+    figures["checks"] = {}
 
-    # 2. the full chain with config.yaml
+    async def chain(name: str, title: str, config: Any, path: Path, db: Path, events: int,
+                    expect: dict[str, Any] | None = None, label: Callable[[Any], str] | None = None,
+                    jobs: bool = True) -> dict[str, Any]:
+        say(f"{title} ...")
+        result = await run_chain(ns, config, path, db, label, jobs)
+        result["peak_rss_mb"] = peak_rss_mb()  # of the process so far
+        figures[name] = result
+        figures["checks"][name] = db_checks(db, events, config, expect)
+        if "raw" not in figures:  # the raw limit, once, with the DDL of the first run's events table
+            say("raw executemany ...")
+            figures["raw"] = run_raw(events_ddl(db), transcript, tmp / "raw.db")
+            figures["peak_rss_after_raw_mb"] = peak_rss_mb()
+            say(f"  {figures['raw']['rows_per_s']:.0f} rows/s")
+        figures[f"ratio_{name}"] = result["events_per_s"] / figures["raw"]["rows_per_s"]
+        failed = [c["check"] for c in figures["checks"][name] if not c["ok"]]
+        say(f"  {result['events_per_s']:.0f} events/s" + (f"; FAILED checks: {', '.join(failed)}" if failed else ""))
+        return result
+
+    # 2. the full chain with config.yaml (ads on; check-in, points and levels as the file has them: on)
     config = ns.Config.from_file(CONFIG_YAML)
-    say("full chain, config.yaml ...")
-    base = await run_chain(ns, config, transcript, tmp / "bot.db")
-    figures["bot"] = base
-    figures["peak_rss_after_bot_mb"] = peak_rss_mb()
-    say(f"  {base['events_per_s']:.0f} events/s")
+    if "bot" in parts:
+        await chain("bot", "full chain, config.yaml", config, transcript, tmp / "bot.db", args.events)
+        figures["ratio"] = figures.pop("ratio_bot")
+        figures["peak_rss_after_bot_mb"] = peak_rss_mb()
 
-    # 3. the raw limit
-    say("raw executemany ...")
-    raw = run_raw(events_ddl(tmp / "bot.db"), transcript, tmp / "raw.db")
-    figures["raw"] = raw
-    figures["ratio"] = base["events_per_s"] / raw["rows_per_s"]
-    figures["peak_rss_after_raw_mb"] = peak_rss_mb()
-    say(f"  {raw['rows_per_s']:.0f} rows/s")
+    # 3b. the core chain of issue 3: ads off; check-in/points/levels off and no scheduled jobs, as
+    # before those existed
+    if "core" in parts:
+        await chain("core", "core chain (ads off, check-in/points/levels off, no jobs)",
+                    ns.Config.from_text(config_text(ads=False, points=False), "core.yaml"),
+                    transcript, tmp / "bot-core.db", args.events, jobs=False)
 
-    # 3b. the core chain of issue 3 (ads off): config.yaml with every group's ads switched off
-    core_text = CONFIG_YAML.read_text(encoding="utf-8").rstrip("\n") + '\n  "*":\n    ads: {enabled: false}\n'
-    say("core chain (ads off) ...")
-    core = await run_chain(ns, ns.Config.from_text(core_text, "core.yaml"), transcript, tmp / "bot-core.db")
-    figures["core"] = core
-    figures["ratio_core"] = core["events_per_s"] / raw["rows_per_s"]
-    say(f"  {core['events_per_s']:.0f} events/s")
+    # 3c. config.yaml's defaults with ads off: the core chain plus points on plain chat
+    config_default = ns.Config.from_text(config_text(ads=False, points=True), "default.yaml")
+    if "default" in parts:
+        await chain("default", "config.yaml defaults, ads off (points on)", config_default, transcript,
+                    tmp / "bot-default.db", args.events)
 
     # 4. the same with many rules
-    say(f"building a config with {args.rules} extra keyword rules ...")
-    text = config_with_rules(rules)
-    del rules
-    t = time.perf_counter()
-    config_many = ns.Config.from_text(text, "bench-rules.yaml")
-    load_s = time.perf_counter() - t
-    del text
-    gid, gname = "20000000@chatroom", "bench"
-    t = time.perf_counter()
-    matcher = config_many.group(gid, gname).keywords
-    build_s = time.perf_counter() - t
-    figures["rules_config"] = {"rules": len(matcher), "load_s": load_s, "matcher_build_s": build_s,
-                               "regex_rules": sum(r.match == "regex" for r in matcher.rules)}
-    texts = text_sample(transcript, 2_000)
-    figures["matcher"] = time_matcher(matcher, texts)
-    figures["matcher_base"] = time_matcher(config.group(gid, gname).keywords, texts)
-    say(f"  loaded in {load_s:.1f}s, matcher built in {build_s:.2f}s; full chain ...")
-    many = await run_chain(ns, config_many, transcript, tmp / "bot-rules.db")
-    figures["bot_rules"] = many
-    figures["ratio_rules"] = many["events_per_s"] / raw["rows_per_s"]
-    say(f"  {many['events_per_s']:.0f} events/s")
+    if "rules" in parts:
+        say(f"building a config with {args.rules} extra keyword rules ...")
+        text = config_with_rules(rules)
+        del rules
+        t = time.perf_counter()
+        config_many = ns.Config.from_text(text, "bench-rules.yaml")
+        load_s = time.perf_counter() - t
+        del text
+        gid, gname = "20000000@chatroom", "bench"
+        t = time.perf_counter()
+        matcher = config_many.group(gid, gname).keywords
+        build_s = time.perf_counter() - t
+        figures["rules_config"] = {"rules": len(matcher), "load_s": load_s, "matcher_build_s": build_s,
+                                   "regex_rules": sum(r.match == "regex" for r in matcher.rules)}
+        texts = text_sample(transcript, 2_000)
+        figures["matcher"] = time_matcher(matcher, texts)
+        figures["matcher_base"] = time_matcher(config.group(gid, gname).keywords, texts)
+        say(f"  loaded in {load_s:.1f}s, matcher built in {build_s:.2f}s")
+        await chain("bot_rules", "full chain with the rules", config_many, transcript, tmp / "bot-rules.db",
+                    args.events)
+        figures["ratio_rules"] = figures.pop("ratio_bot_rules")
+
+    # 5. the check-in mix, on the config of 3c
+    if "mix" in parts:
+        mix = tmp / "mix.jsonl"
+        expect: dict[str, Any] = {}
+        t = time.perf_counter()
+        mix_counts = write_transcript(mix, generate_mix(args.mix_events, args.seed, args.mix_days, expect))
+        figures["mix_transcript"] = {"events": args.mix_events, "days": args.mix_days, "bytes": mix.stat().st_size,
+                                     "types": mix_counts, "expect": expect,
+                                     "write_s": round(time.perf_counter() - t, 2)}
+        say(f"check-in mix: {args.mix_events} events over {args.mix_days} days, {expect['checkins']} check-ins "
+            f"+ {expect['repeats']} repeats, {expect['commands']} commands")
+        await chain("mix", "check-in mix, config.yaml defaults, ads off", config_default, mix, tmp / "bot-mix.db",
+                    args.mix_events, expect, mix_label)
+
+
+def _latency(run: dict[str, Any]) -> str:
+    return f"p50 {run['p50_ms']:.3f} ms, p99 {run['p99_ms']:.3f} ms; cpu {run['cpu_ms_per_event']:.3f} ms/event"
+
+
+def _time_row(run: dict[str, Any]) -> tuple[str, str, str]:
+    jobs = (f"jobs {run['jobs_s']:.2f}s ({run['events_per_s_without_jobs']:,.0f} events/s without)"
+            if run["scheduled_jobs"] else "no scheduled jobs")
+    return ("  time: handlers / parse / rest", f"{run['handling_s']:.2f}s",
+            f"/ {run['parse_s']:.2f}s / {run['other_s']:.2f}s, {jobs}; commits "
+            f"{run['commit_s']:.2f}s in the background (db {run['commit_db_s']:.2f}s), slowest "
+            f"{run['commit_max_ms']:.0f} ms")
+
+
+def _chain_rows(run: dict[str, Any], ratio: float, target: bool = False) -> list[tuple[str, str, str]]:
+    rows = [
+        ("bot events/s", f"{run['events_per_s']:,.0f}", f"ratio bot/raw {ratio:.3f}"
+         + (f": {mark(ratio >= TARGET_RATIO)}" if target else "")
+         + f"; wall {run['wall_s']:.2f}s, cpu {run['cpu_ms_per_event']:.3f} ms/event, "
+           f"{run['actions_sent']} actions sent"),
+        ("handling latency p50 / p99", f"{run['p50_ms']:.3f} ms",
+         f"/ {run['p99_ms']:.3f} ms; p99.9 {run['p999_ms']:.2f} ms, max {run['max_ms']:.1f} ms"),
+        _time_row(run),
+    ]
+    for kind, k in run.get("by_kind", {}).items():
+        rows.append((f"  {kind} ({k['events']})", f"{k['p50_ms']:.3f} ms",
+                     f"p50; p99 {k['p99_ms']:.3f} ms, mean {k['mean_ms']:.3f} ms, {k['handling_s']:.1f}s in all"))
+    return rows
 
 
 def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
-    b, r, m, k = figures["bot"], figures["raw"], figures["bot_rules"], figures["matcher"]
+    r = figures["raw"]
     peak = figures["peak_rss_mb"]
-    n_rules = figures["rules_config"]["rules"]
-    rows = [
-        ("events (groups / members)", f"{b['events']}", f"({N_GROUPS} / {N_MEMBERS}); "
-                                                         f"{figures['transcript']['bytes'] / 1e6:.1f} MB JSONL"),
-        ("-- config.yaml --", "", ""),
-        ("bot events/s", f"{b['events_per_s']:,.0f}", f"wall {b['wall_s']:.2f}s, {b['commits']} commits, "
-                                                       f"{b['actions_sent']} actions sent"),
-        ("  time: handlers / parse / rest", f"{b['handling_s']:.2f}s",
-         f"/ {b['parse_s']:.2f}s / {b['other_s']:.2f}s, prefetch {b['prefetch_s']:.2f}s; commits "
-         f"{b['commit_s']:.2f}s in the background (db {b['commit_db_s']:.2f}s)"),
-        ("handling latency p50", f"{b['p50_ms']:.3f} ms", ""),
-        ("handling latency p99", f"{b['p99_ms']:.3f} ms", f"p99.9 {b['p999_ms']:.2f} ms, max {b['max_ms']:.1f} ms, "
-                                                           f"slowest commit {b['commit_max_ms']:.0f} ms"),
-        ("-- raw sqlite3 --", "", ""),
-        ("raw executemany rows/s", f"{r['rows_per_s']:,.0f}", "one transaction, WAL, synchronous=FULL "
-                                                               "(reference ~80k)"),
-        ("ratio bot/raw", f"{figures['ratio']:.3f}", f"target >= {TARGET_RATIO} (aim {AIM_RATIO}): "
-                                                      f"{mark(figures['ratio'] >= TARGET_RATIO)}"),
-        ("-- core chain: config.yaml, ads off --", "", ""),
-        ("bot events/s", f"{figures['core']['events_per_s']:,.0f}",
-         f"ratio bot/raw {figures['ratio_core']:.3f}: {mark(figures['ratio_core'] >= TARGET_RATIO)}; "
-         f"p50 {figures['core']['p50_ms']:.3f} ms, p99 {figures['core']['p99_ms']:.3f} ms"),
-        (f"-- config.yaml + {args.rules} rules --", "", ""),
-        ("config load (from_text)", f"{figures['rules_config']['load_s']:.2f} s",
-         f"{n_rules} rules ({figures['rules_config']['regex_rules']} regex); "
-         f"matcher build {figures['rules_config']['matcher_build_s']:.2f}s"),
-        ("bot events/s", f"{m['events_per_s']:,.0f}", f"ratio bot/raw {figures['ratio_rules']:.3f}; "
-                                                       f"{m['actions_sent']} actions sent"),
-        ("handling latency p50", f"{m['p50_ms']:.3f} ms", ""),
-        ("handling latency p99", f"{m['p99_ms']:.3f} ms", f"target < {TARGET_P99_MS} ms: "
-                                                           f"{mark(m['p99_ms'] < TARGET_P99_MS)}; "
-                                                           f"p99.9 {m['p999_ms']:.2f} ms, max {m['max_ms']:.1f} ms"),
-        ("first_match alone, median", f"{k['median_us']:.1f} µs", f"p99 {k['p99_us']:.1f} µs over "
-                                                                   f"{k['texts']} texts, best of 3 ({k['hits']} hit)"),
-        ("  same, config.yaml's rules", f"{figures['matcher_base']['median_us']:.1f} µs",
-         f"p99 {figures['matcher_base']['p99_us']:.1f} µs ({figures['matcher_base']['rules']} rules)"),
+    rows = [("events (groups / members)", f"{args.events}", f"({N_GROUPS} / {N_MEMBERS}); "
+                                                          f"{figures['transcript']['bytes'] / 1e6:.1f} MB JSONL")]
+    rows += [("-- raw sqlite3 --", "", ""),
+             ("raw executemany rows/s", f"{r['rows_per_s']:,.0f}", "one transaction, WAL, synchronous=FULL "
+                                                                    "(reference ~80k)")]
+    if "bot" in figures:
+        b = figures["bot"]
+        rows += [
+            ("-- config.yaml (ads on; check-in/points/levels on) --", "", ""),
+            ("bot events/s", f"{b['events_per_s']:,.0f}", f"wall {b['wall_s']:.2f}s, cpu {b['cpu_ms_per_event']:.3f} "
+                                                           f"ms/event, {b['commits']} commits, "
+                                                           f"{b['actions_sent']} actions sent"),
+            _time_row(b),
+            ("handling latency p50", f"{b['p50_ms']:.3f} ms", ""),
+            ("handling latency p99", f"{b['p99_ms']:.3f} ms", f"p99.9 {b['p999_ms']:.2f} ms, max {b['max_ms']:.1f} ms, "
+                                                               f"slowest commit {b['commit_max_ms']:.0f} ms"),
+            ("ratio bot/raw", f"{figures['ratio']:.3f}", f"target >= {TARGET_RATIO} (aim {AIM_RATIO}): "
+                                                          f"{mark(figures['ratio'] >= TARGET_RATIO)}"),
+        ]
+    if "core" in figures:
+        c = figures["core"]
+        rows += [("-- core chain (issue 3): config.yaml, ads off, check-in/points/levels off, no scheduled jobs --",
+                  "", ""),
+                 ("bot events/s", f"{c['events_per_s']:,.0f}",
+                  f"ratio bot/raw {figures['ratio_core']:.3f}: {mark(figures['ratio_core'] >= TARGET_RATIO)}; "
+                  + _latency(c)), _time_row(c)]
+    if "default" in figures:
+        d = figures["default"]
+        cost = ""
+        if "core" in figures:
+            cost = (f"; vs core x{d['events_per_s_without_jobs'] / figures['core']['events_per_s']:.2f} events/s "
+                    "(without jobs), "
+                    f"+{(d['handling_s'] - figures['core']['handling_s']) / d['events'] * 1000:.3f} ms/event handling")
+        rows += [("-- config.yaml defaults, ads off (check-in/points/levels on, scheduled jobs on) --", "", ""),
+                 ("bot events/s", f"{d['events_per_s']:,.0f}", f"ratio bot/raw {figures['ratio_default']:.3f}; "
+                  + _latency(d) + cost), _time_row(d)]
+    if "bot_rules" in figures:
+        m, k = figures["bot_rules"], figures["matcher"]
+        n_rules = figures["rules_config"]["rules"]
+        rows += [
+            (f"-- config.yaml + {args.rules} rules --", "", ""),
+            ("config load (from_text)", f"{figures['rules_config']['load_s']:.2f} s",
+             f"{n_rules} rules ({figures['rules_config']['regex_rules']} regex); "
+             f"matcher build {figures['rules_config']['matcher_build_s']:.2f}s"),
+            ("bot events/s", f"{m['events_per_s']:,.0f}", f"ratio bot/raw {figures['ratio_rules']:.3f}; "
+                                                           f"{m['actions_sent']} actions sent"),
+            ("handling latency p50", f"{m['p50_ms']:.3f} ms", ""),
+            ("handling latency p99", f"{m['p99_ms']:.3f} ms",
+             f"target < {TARGET_P99_MS} ms: {mark(m['p99_ms'] < TARGET_P99_MS)}; "
+             f"p99.9 {m['p999_ms']:.2f} ms, max {m['max_ms']:.1f} ms"),
+            ("first_match alone, median", f"{k['median_us']:.1f} µs",
+             f"p99 {k['p99_us']:.1f} µs over {k['texts']} texts, best of 3 ({k['hits']} hit)"),
+            ("  same, config.yaml's rules", f"{figures['matcher_base']['median_us']:.1f} µs",
+             f"p99 {figures['matcher_base']['p99_us']:.1f} µs ({figures['matcher_base']['rules']} rules)"),
+        ]
+    if "mix" in figures:
+        x, mt = figures["mix"], figures["mix_transcript"]
+        e = mt["expect"]
+        rows += [(f"-- check-in mix: {int(CHECKIN_SHARE * 100)}% 签到, {int(COMMAND_SHARE * 100)}% member commands; "
+                  "config.yaml defaults, ads off --", "", ""),
+                 ("events (days)", f"{mt['events']}", f"({mt['days']} local days); {e['checkins']} check-ins "
+                  f"+ {e['repeats']} repeats (already), {e['commands']} commands; {mt['bytes'] / 1e6:.1f} MB JSONL")]
+        rows += _chain_rows(x, figures["ratio_mix"])
+    rows += [
         ("-- memory --", "", ""),
         ("RSS after importing the bot", f"{figures['rss_after_import_mb']:.1f} MB",
          f"{figures['rss_before_import_mb']:.1f} MB before; import {figures['import_s'] * 1000:.0f} ms; "
          f"heavy: {', '.join(figures['heavy_modules']) or 'none'}"),
-        ("peak RSS (whole run)", f"{peak:.1f} MB", f"target < {TARGET_PEAK_MB:.0f} MB: "
-                                                    f"{mark(peak < TARGET_PEAK_MB)}; after bot run "
-                                                    f"{figures['peak_rss_after_bot_mb']:.1f} MB"),
+        ("peak RSS (whole run)", f"{peak:.1f} MB", f"target < {TARGET_PEAK_MB:.0f} MB: {mark(peak < TARGET_PEAK_MB)}"
+         + (f"; after bot run {figures['peak_rss_after_bot_mb']:.1f} MB" if "peak_rss_after_bot_mb" in figures
+            else "")),
+        ("  peak RSS after each run", "", ", ".join(f"{name} {figures[name]['peak_rss_mb']:.0f} MB"
+                                                   for name in ("bot", "core", "default", "bot_rules", "mix")
+                                                   if name in figures)),
+        ("-- correctness (database after each run) --", "", ""),
     ]
-    print(f"replay throughput ({'quick' if args.quick else 'full'}, seed {args.seed}, python "
-          f"{sys.version.split()[0]}, sqlite {sqlite3.sqlite_version})")
+    for run, checks in figures["checks"].items():
+        failed = [c for c in checks if not c["ok"]]
+        rows.append((f"{run}: {len(checks)} checks", "ok" if not failed else "FAILED",
+                     "; ".join(f"{c['check']}: {c['detail']}" for c in failed)))
+    print(f"replay throughput ({'quick' if args.quick else 'full'}, parts {','.join(args.parts)}, seed {args.seed}, "
+          f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average "
+          f"{figures['loadavg_start'][0]:.2f} at the start, {figures['loadavg_end'][0]:.2f} at the end)")
     print(table(rows))
+    if args.verbose_checks:
+        for run, checks in figures["checks"].items():
+            for c in checks:
+                print(f"  check {run}: {'ok' if c['ok'] else 'FAILED'} {c['check']}: {c['detail']}")
     print(json.dumps(_rounded(figures), ensure_ascii=False, sort_keys=True))
 
 
@@ -603,6 +926,8 @@ def _rounded(value: Any) -> Any:
         return round(value, 4)
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
     return value
 
 
@@ -610,17 +935,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=None, help="events in the transcript (default 100000)")
     parser.add_argument("--rules", type=int, default=10_000, help="extra keyword rules for run 4 (default 10000)")
+    parser.add_argument("--mix-events", type=int, default=None, help="events in the check-in mix (default: --events)")
+    parser.add_argument("--mix-days", type=int, default=MIX_DAYS, help=f"local days of the mix (default {MIX_DAYS})")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"runs to do, comma-separated among {','.join(PARTS)} (default all; raw always runs)")
     parser.add_argument("--seed", type=int, default=20260302)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 5000 events unless --events is given")
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--verbose-checks", action="store_true",
+                        help="print every correctness check, not only the failed ones")
     args = parser.parse_args(argv)
     if args.events is None:
         args.events = 5_000 if args.quick else 100_000
-    if args.events <= 0 or args.rules < 0:
-        parser.error("--events must be > 0 and --rules >= 0")
+    if args.mix_events is None:
+        args.mix_events = args.events
+    args.parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    unknown = set(args.parts) - set(PARTS)
+    if unknown or not args.parts:
+        parser.error(f"--parts: unknown {', '.join(sorted(unknown))}; choose among {', '.join(PARTS)}")
+    if args.events <= 0 or args.mix_events <= 0 or args.mix_days <= 0 or args.rules < 0:
+        parser.error("--events, --mix-events and --mix-days must be > 0 and --rules >= 0")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
-    figures: dict[str, Any] = {"rss_before_import_mb": rss_mb() or peak_rss_mb()}
+    figures: dict[str, Any] = {"rss_before_import_mb": rss_mb() or peak_rss_mb(), "loadavg_start": os.getloadavg()}
     before = set(sys.modules)
     t = time.perf_counter()
     ns = import_bot()
@@ -632,8 +969,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qunbot-bench-") as tmp:
         asyncio.run(bench(args, ns, Path(tmp), figures))
     figures["peak_rss_mb"] = peak_rss_mb()
+    figures["loadavg_end"] = os.getloadavg()
     report(args, figures)
-    return 0
+    failed = sum(not c["ok"] for checks in figures["checks"].values() for c in checks)
+    if failed:
+        print(f"{failed} correctness check(s) FAILED", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ from __future__ import annotations
 from bot.context import Context
 from bot.core import Band, Handler
 from bot.events import MESSAGE_TYPES, Event, Note, Outcome
+from handlers.checkin import note_membership
 
 
 async def handle(event: Event, ctx: Context) -> Outcome | None:
     assert event.group is not None
+    if event.type in ("join", "leave", "roster"):
+        note_membership(ctx.memory, event.group, {"join": 1, "leave": -1}.get(event.type))
     if event.type == "roster":
         left = await ctx.store.sync_roster(event.group, event.group_name, [(m.id, m.name) for m in event.members],
                                            event.ts, complete=event.complete)

@@ -18,7 +18,7 @@ from rules.normalize import command_form, command_words
 from rules.schema import CheckinSettings
 from rules.templates import template_fields
 
-SIZE_TTL = timedelta(minutes=5)  # group sizes and campaign membership are re-read this often
+SIZE_TTL = timedelta(hours=1)  # group sizes (also moved by joins and leaves) and campaigns are re-read this often
 
 
 def points_for(settings: CheckinSettings, streak: int) -> int:
@@ -70,10 +70,22 @@ async def _campaign(ctx: Context, group: str) -> list[str]:
     return peers
 
 
+def note_membership(memory: dict[str, Any], group: str, change: int | None) -> None:
+    """A join (+1) or leave (-1) moves the cached group size; None (a roster) drops it."""
+    cache: dict[str, tuple[datetime, str | None, int]] = memory.get("checkin.sizes", {})
+    if group in cache:
+        if change is None:
+            del cache[group]
+        else:
+            at, name, n = cache[group]
+            cache[group] = (at, name, max(0, n + change))
+
+
 async def rate_fields(ctx: Context, group: str, day: date, wanted: set[str], *,
-                      newcomer: bool = False) -> dict[str, Any]:
+                      newcomer: bool = False, count: int | None = None) -> dict[str, Any]:
     """Template fields about the check-in rate: rate, count, members, yesterday_rate, campaign.
-    `newcomer`: the asker is not in the member table yet (it learns of them after the handlers)."""
+    `newcomer`: the asker is not in the member table yet (it learns of them after the handlers);
+    `count`: today's check-ins in the group when the caller knows it (the rank just given)."""
     settings = ctx.settings.checkin
     peers = await _campaign(ctx, group) if "campaign" in wanted else []
     groups = [group, *peers]
@@ -83,7 +95,8 @@ async def rate_fields(ctx: Context, group: str, day: date, wanted: set[str], *,
         at, name, n = cache[group]
         cache[group] = (at, name, n + 1)
         sizes[group] = (name, n + 1)
-    counts = await ctx.store.checkin_counts(groups, day.isoformat())
+    counts = ({group: count} if count is not None and not peers
+              else await ctx.store.checkin_counts(groups, day.isoformat()))
     members = max(sizes[group][1], counts.get(group, 0))
     fields: dict[str, Any] = {"count": counts.get(group, 0), "members": members,
                               "rate": percent(counts.get(group, 0), members)}
@@ -122,7 +135,8 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
                                       event.ts, event.id, lambda streak: points_for(settings, streak))
     template = settings.already_reply if result.already else settings.reply
     fields = await rate_fields(ctx, event.group, day, template_fields(template),
-                               newcomer=newcomer and not result.already)
+                               newcomer=newcomer and not result.already,
+                               count=None if result.already else result.rank)
     text = ctx.render(template, rank=result.rank, streak=result.streak, points=result.points,
                       balance=result.balance, **fields)
     actions = [reply(event, "checkin", text, mention=True, rank=result.rank, streak=result.streak,

@@ -8,6 +8,7 @@ hours; a raid or a mass leave once per burst (a burst across the hour boundary i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -28,15 +29,31 @@ def build(config: Config) -> list[JobSpec]:
 
 async def run(ctx: JobContext) -> list[Action]:
     actions: list[Action] = []
-    for group, name, settings in await served_groups(ctx):
-        if settings.anomaly.enabled:
-            actions += await check(ctx, group, name, settings)
+    groups = [g for g in await served_groups(ctx) if g[2].anomaly.enabled]
+    if not groups:
+        return actions
+    # one look at all groups first: most hours, most groups have nothing to check closely
+    longest = max(max(s.anomaly.join_raid_minutes, s.anomaly.mass_leave_minutes) for _, _, s in groups)
+    recent = await ctx.store.event_counts_by_group(("join", "leave"), ctx.due - timedelta(hours=1, minutes=longest),
+                                                   ctx.due)
+    ads = await ctx.store.ads_by_group(ctx.due - timedelta(days=1), ctx.due)
+    for group, name, settings in groups:
+        a = settings.anomaly
+        probes = [_quiet]
+        if recent.get((group, "join"), 0) >= a.join_raid_count:
+            probes.insert(0, _join_raid)
+        if recent.get((group, "leave"), 0) >= a.mass_leave_count:
+            probes.insert(0, _mass_leave)
+        if ads.get(group, 0) >= a.ad_spike_min:
+            probes.insert(0, _ad_spike)
+        actions += await check(ctx, group, name, settings, probes)
     return actions
 
 
-async def check(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+async def check(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                probes: list[Any] | None = None) -> list[Action]:
     found: list[Action] = []
-    for probe in (_join_raid, _mass_leave, _ad_spike, _quiet):
+    for probe in probes or (_join_raid, _mass_leave, _ad_spike, _quiet):
         alert = await probe(ctx, group, name, settings)
         if alert is None:
             continue

@@ -122,6 +122,9 @@ class Store:
         # reminded_on of every member reminded so far; complete (a miss means never) while _reminded_all
         self._reminded: dict[tuple[str, str], str] = {}
         self._reminded_all = False
+        # (group, user) -> {local day: (rank, streak, points)} of the member's latest check-ins (two days)
+        self._checkins: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
+        self._checkins_all = False  # a miss in _checkins means "none" (a database that started empty)
         # (group, user) -> (last award, local day, points that day) of the per-message award, as last
         # written: lets most messages skip the conditional award statement (which stays the judge)
         self._message_award: dict[tuple[str, str], tuple[datetime, str, int]] = {}
@@ -144,6 +147,7 @@ class Store:
         # handled answer "seen before?" without a query (until there are too many to keep).
         self._all_ids = set() if empty else None
         self._rule_use_all = empty  # likewise every rule use is in _rule_use
+        self._checkins_all = empty  # and every member's latest check-ins are in _checkins
 
     async def _connect(self) -> None:
         self._conn = await self.engine.connect()
@@ -246,6 +250,8 @@ class Store:
         self._reminded.clear()
         self._reminded_all = False
         self._message_award.clear()
+        self._checkins.clear()
+        self._checkins_all = False
         self._recovered = True
 
     async def _connection(self) -> AsyncConnection:
@@ -462,8 +468,7 @@ class Store:
         return seen | {i for i in event_ids if i in self._pending_event_ids}
 
     async def member(self, group: str, user: str) -> MemberInfo | None:
-        result = await self._read(
-            select(MEMBERS).where(and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == user)))
+        result = await self._read(self._stmts.member, {"g": group, "u": user}, only=_MEMBER_TABLES)
         row = result.first()
         return MemberInfo(**row._mapping) if row else None
 
@@ -572,6 +577,9 @@ class Store:
         if day in known:
             rank, streak, _points = known[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
+        if (group, user) not in self._checkins and not self._checkins_all:
+            for d, row in known.items():  # what the database said, for the next check-in
+                self._remember_checkin(group, user, d, row)
         key = {"g": group, "d": day}
         streak = known[yesterday][1] + 1 if yesterday in known else 1
         points = points_for_streak(streak)
@@ -593,14 +601,26 @@ class Store:
             rank, streak, _points = (await self._checkins_on(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
         rank, balance = done
+        self._remember_checkin(group, user, day, (rank, streak, points))
         self._ledger(group, user, points, "checkin", ts, event_id, None, None)
         return CheckinResult(False, rank, streak, points, balance)
 
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
-        result = await self._read(select(CHECKINS.c.local_date, CHECKINS.c.rank, CHECKINS.c.streak, CHECKINS.c.points)
-                                  .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.user_id == user,
-                                              CHECKINS.c.local_date.in_(days))), flush=False)
+        key = (group, user)
+        known = self._checkins.get(key)
+        if not self._recovered and (known is not None or self._checkins_all):
+            return {d: v for d, v in (known or {}).items() if d in days}
+        result = await self._read(self._stmts.checkins_on, {"g": group, "u": user, "days": list(days)}, flush=False)
         return {d: (r, s, p) for d, r, s, p in result}
+
+    def _remember_checkin(self, group: str, user: str, day: str, row: tuple[int, int, int]) -> None:
+        if len(self._checkins) > 500_000:
+            self._checkins.clear()
+            self._checkins_all = False
+        known = self._checkins.setdefault((group, user), {})
+        known[day] = row
+        for old in sorted(known)[:-2]:  # yesterday is all a streak needs
+            del known[old]
 
     async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
                            event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
@@ -657,8 +677,7 @@ class Store:
 
     async def balance(self, group: str, user: str) -> int:
         """The member's points (0 before any award)."""
-        result = await self._read(select(BALANCES.c.balance).where(and_(
-            BALANCES.c.group_id == group, BALANCES.c.user_id == user)), flush=False)
+        result = await self._read(self._stmts.balance, {"g": group, "u": user}, flush=False)
         return int(result.scalar() or 0)
 
     async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
@@ -842,6 +861,20 @@ class Store:
             EVENTS.c.type.in_(sorted(types)))), only=("events",))
         return int(result.scalar() or 0)
 
+    async def event_counts_by_group(self, types: Iterable[str], since: datetime, until: datetime
+                                    ) -> dict[tuple[str, str], int]:
+        """Events of these types per (group, type) in [since, until), all groups at once."""
+        result = await self._read(select(EVENTS.c.group_id, EVENTS.c.type, func.count()).where(and_(
+            EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type.in_(sorted(types)),
+            EVENTS.c.group_id.is_not(None))).group_by(EVENTS.c.group_id, EVENTS.c.type), only=("events",))
+        return {(g, t): int(n) for g, t, n in result}
+
+    async def ads_by_group(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Ads prompted about per group in [since, until)."""
+        result = await self._read(select(AD_OFFENCES.c.group_id, func.count()).where(and_(
+            AD_OFFENCES.c.ts >= since, AD_OFFENCES.c.ts < until)).group_by(AD_OFFENCES.c.group_id), only=_AD_TABLES)
+        return {g: int(n) for g, n in result}
+
     async def event_times(self, group: str, type_: str, since: datetime, until: datetime) -> list[datetime]:
         """When events of one type happened in the group in [since, until), in order."""
         result = await self._read(select(EVENTS.c.ts).where(and_(
@@ -885,6 +918,7 @@ class Store:
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
+_MEMBER_TABLES = ("members", "roster", "reminded")  # the writes a member question must see
 _BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
                "excuse", "ad_sample", "ledger")
 _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
@@ -998,6 +1032,14 @@ class _Statements:
         self.excuse = (update(AD_OFFENCES).where(AD_OFFENCES.c.event_id == bindparam("b_id"))
                        .values(excused_by=bindparam("b_by")))
         self.ledger = LEDGER.insert()
+        # hot questions, built once
+        self.member = select(MEMBERS).where(and_(MEMBERS.c.group_id == bindparam("g"),
+                                                 MEMBERS.c.user_id == bindparam("u")))
+        self.balance = select(BALANCES.c.balance).where(and_(BALANCES.c.group_id == bindparam("g"),
+                                                             BALANCES.c.user_id == bindparam("u")))
+        self.checkins_on = (select(CHECKINS.c.local_date, CHECKINS.c.rank, CHECKINS.c.streak, CHECKINS.c.points)
+                            .where(and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"),
+                                        CHECKINS.c.local_date.in_(bindparam("days", expanding=True)))))
         c = dialect.upsert(engine, CHECKIN_DAYS).values(group_id=bindparam("g"), local_date=bindparam("d"), count=1)
         self.checkin_count_up = c.on_conflict_do_update(
             index_elements=[CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.local_date],
