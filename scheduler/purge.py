@@ -44,14 +44,18 @@ async def purge_list(store: Store, config: Config, group: str, settings: GroupSe
     exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
     rows = await store.inactive_members(group, now - timedelta(days=days), now - timedelta(days=purge.grace_days),
                                         exclude)
-    activity = await store.member_activity(group, now - timedelta(days=settings.levels.tier_days)) if rows else {}
+    tier_since, silent_since = now - timedelta(days=settings.levels.tier_days), now - timedelta(days=days)
+    # only members last active between the two can have counted activity (the rest: the lowest tier)
+    activity = (await store.silent_activity(group, tier_since, silent_since)
+                if rows and tier_since < silent_since else {})
+    idle = tier_of((0, 0, 0), settings.levels)
     out = []
     for r in rows:
         last = r["last_active_at"]
-        silent_since = last or r["joined_at"]
+        counts = activity.get(r["user_id"])
         out.append(Candidate(r["user_id"], r["display_name"], r["joined_at"], last,
-                             max(0, (now - silent_since).days), int(r["message_count"]), int(r["points"]),
-                             tier_of(activity.get(r["user_id"], (0, 0, 0)), settings.levels)))
+                             max(0, (now - (last or r["joined_at"])).days), int(r["message_count"]), int(r["points"]),
+                             tier_of(counts, settings.levels) if counts else idle))
     return out
 
 
@@ -116,7 +120,9 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
                             days_silent=c.days_silent) for c in candidates[:purge.top])
         text = fill(ctx, purge.report_text, name, settings, count=len(candidates), days=purge.inactive_days,
                     members=members, top=top, csv=path.name)
-        actions += to_operators(settings, "purge_report", text=text, file=str(path), group=group, members=ids)
+        actions += to_operators(settings, "purge_report", text=text, group=group, members=ids)
+        # the file names the list by its size only: every id is in the CSV and on the text already
+        actions += to_operators(settings, "purge_report", file=str(path), group=group, count=len(ids))
     if purge.auto_kick != "off" and candidates:
         actions += _auto_kick(ctx, group, name, settings, candidates)
     return actions

@@ -804,6 +804,25 @@ class Store:
             out.setdefault(uid, [0, 0, 0])[1] += int(n)
         return {u: (m, c, r) for u, (m, c, r) in out.items()}
 
+    async def silent_activity(self, group: str, since: datetime, until: datetime) -> dict[str, tuple[int, int, int]]:
+        """`member_activity` since `since`, only for members last active in [since, until): the only
+        members of a purge list (silent since `until`) who have any activity to count since `since`."""
+        recent = (select(MEMBERS.c.user_id).where(and_(
+            MEMBERS.c.group_id == group, MEMBERS.c.last_active_at >= since, MEMBERS.c.last_active_at < until)))
+        kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
+        out: dict[str, list[int]] = {}
+        result = await self._read(select(EVENTS.c.user_id, kinds, func.count()).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)),
+            EVENTS.c.user_id.in_(recent))).group_by(EVENTS.c.user_id, kinds), only=("events", "members"))
+        for uid, kind, n in result:
+            out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
+        result = await self._read(select(CHECKINS.c.user_id, func.count()).where(and_(
+            CHECKINS.c.group_id == group, CHECKINS.c.user_id.in_(recent), CHECKINS.c.ts >= since))
+            .group_by(CHECKINS.c.user_id), flush=False)
+        for uid, n in result:
+            out.setdefault(uid, [0, 0, 0])[1] += int(n)
+        return {u: (m, c, r) for u, (m, c, r) in out.items()}
+
     async def find_member(self, group: str, name: str) -> str | None:
         """The id of the member whose display name is `name` (the latest seen when several are)."""
         result = await self._read(select(MEMBERS.c.user_id).where(and_(

@@ -1,0 +1,1225 @@
+"""Report queries at scale: the purge list (清理名单), activity by hour, the CSV and the chart, on one
+group of 100,000 members with a year of events, in a SQLite file.
+
+    .venv/bin/python bench/reports.py [--events N] [--members N] [--runs N] [--db FILE] [--profile] [--no-fix]
+
+1. the database: `Store.open()` creates the schema (the migrations), then plain sqlite3 executemany
+   fills it in the store's own formats (naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON payloads as
+   the bot writes them): one group, --members members (joined over the past year or known from the
+   roster, ~8% left, ~70% of those present silent for over 14 days, a third never spoke), about
+   --events events over 365 days (messages with a daily rhythm, heavy-tailed per member and capped at
+   ~60 a day each, which leaves the total ~15% under --events; joins, leaves), members.last_active_at and
+   message_count derived from those events, check-ins (and check-in day counters) for a quarter of
+   the members who ever spoke, points balances for everyone who earned points. With --db FILE the
+   database is kept and reused while its parameters match (a sidecar FILE.params.json).
+2. each measure: the first call on a fresh store with the file's pages dropped from the OS cache
+   ("cold", what the daily job meets), then the median of --runs calls ("warm"):
+   - purge_list end to end (target < 0.5 s); store.inactive_members alone; store.member_activity
+     (the tiers); the Python assembly; a plain indexed sqlite3 query selecting the same list -> ratio;
+   - store.hourly_activity over 7 days and hourly_series (7 local days), and a plain sqlite3 query;
+   - store.group_sizes (the purge report's member count);
+   - write_csv of the list (time, size), the size of the purge report's actions (they carry every
+     candidate's id) and render_hourly_chart (the stats chart, time).
+3. where the time goes: the store's own SQL re-run in plain sqlite3 (SQL cost vs driver/ORM cost),
+   EXPLAIN QUERY PLAN of each statement, and with --profile a cProfile of purge_list.
+4. unless --no-fix, the prototype of the proposal (the comment "The proposal" below), step by step, each
+   step measured in the same loop as the product (calls interleaved, so other load on the machine
+   weighs on both; the ratio is the median of the pairs) and checked to give the same candidates, tiers
+   and order: the query shape and the Python side on the product schema, then on a copy of the
+   database the schema steps (WITHOUT ROWID tables, indexes), and the write cost of each schema step.
+
+Figures come one per line, then one line of JSON. Targets are printed beside them, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rules.config import Config  # noqa: E402
+from scheduler.purge import Candidate, purge_list, write_csv  # noqa: E402
+from scheduler.stats import hourly_series, render_hourly_chart  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+GROUP = "23456789012@chatroom"
+GROUP_NAME = "产品运营交流群"
+BOT_ID = "qunbot"
+NOW = datetime(2026, 3, 20, 13, 30, tzinfo=UTC)  # 21:30 in Shanghai: purge.time's default
+YEAR_DAYS = 365
+LOCAL_OFFSET_S = 8 * 3600  # Asia/Shanghai has no DST
+DAY_US = 86_400 * 1_000_000
+TARGET_PURGE_S = 0.5
+
+# The day's rhythm in local hours (messages per hour, relative).
+DIURNAL = np.array([3, 1.5, 0.8, 0.5, 0.4, 0.6, 2, 5, 9, 11, 10, 9.5, 8, 9, 10, 9.5, 9, 9, 10, 13, 16, 17, 13, 7],
+                   dtype=float)
+# Message types (activity) and their shares.
+MESSAGE_KINDS = ("text", "image", "media", "link", "red_packet", "mini_program", "contact_card")
+MESSAGE_SHARES = (0.80, 0.08, 0.06, 0.025, 0.02, 0.01, 0.005)
+ACTIVITY_TYPES = ("contact_card", "image", "link", "media", "mini_program", "red_packet", "text")
+KIND_JOIN, KIND_LEAVE = len(MESSAGE_KINDS), len(MESSAGE_KINDS) + 1
+ALL_KINDS = (*MESSAGE_KINDS, "join", "leave")
+
+FILLER = ("大家好", "今天的分享很有收获", "请问有人知道", "这个问题怎么解决", "哈哈哈", "收到", "谢谢老师",
+          "明天几点开始", "有没有人一起", "周末见", "赞👍", "我也遇到过", "同问", "好的好的", "学习了",
+          "这个思路不错", "晚上有直播吗", "链接打不开", "已经提交了", "求推荐一本书", "最近在做增长",
+          "数据复盘怎么做", "用户留存太低了", "Let me check", "OK 没问题", "刚下班", "早上好", "辛苦了")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+COMPANIES = ("腾讯", "阿里", "字节", "美团", "京东", "小红书", "快手", "百度", "网易", "滴滴")
+ROLES = ("产品", "运营", "设计", "开发", "市场", "销售", "数据", "HR")
+CITIES = ("北京", "上海", "深圳", "杭州", "广州", "成都", "武汉", "南京")
+
+# The plain reference queries (what an indexed query for the same answer costs in sqlite3 itself).
+PLAIN_PURGE = """
+SELECT m.user_id, m.display_name, coalesce(m.joined_at, m.first_seen_at) AS joined, m.last_active_at,
+       m.message_count, coalesce(b.balance, 0)
+FROM members AS m LEFT JOIN points_balances AS b ON b.group_id = m.group_id AND b.user_id = m.user_id
+WHERE m.group_id = ? AND m.left_at IS NULL AND coalesce(m.last_active_at, coalesce(m.joined_at, m.first_seen_at)) < ?
+  AND coalesce(m.joined_at, m.first_seen_at) <= ?
+ORDER BY coalesce(m.last_active_at, joined), m.user_id
+"""
+PLAIN_HOURLY = """
+SELECT strftime('%Y-%m-%d %H:', ts) || printf('%02d', CAST(strftime('%M', ts) AS INTEGER)
+       - CAST(strftime('%M', ts) AS INTEGER) % 15) AS bucket, count(*) FROM events
+WHERE group_id = ? AND ts >= ? AND ts < ? AND type IN ({types}) GROUP BY bucket
+""".format(types=", ".join(f"'{t}'" for t in ACTIVITY_TYPES))
+PLAIN_ACTIVITY = """
+SELECT user_id, type = 'red_packet', count(*) FROM events
+WHERE group_id = ? AND ts >= ? AND ts < ? AND type IN ({types}) AND user_id IS NOT NULL
+GROUP BY user_id, type = 'red_packet'
+""".format(types=", ".join(f"'{t}'" for t in ACTIVITY_TYPES))
+
+# The proposal (prototyped below, measured in part 4; see `purge_list_proposed`):
+#   1. query shape: a purge candidate has, by definition, no message, check-in or red packet since
+#      `active_before` (last_active_at is the latest of them), so only the candidates whose
+#      last_active_at lies in [now - tier_days, active_before) can have a tier above the lowest: count
+#      events and check-ins of those members only, in that window (`tier_counts`), the rest get
+#      tier_of((0, 0, 0)) once; none at all when tier_days <= inactive_days;
+#   2. Python: the list as Row tuples (no dict per row), tier_of's sort done once, and the CSV's times
+#      by isoformat instead of strftime (`write_csv_proposed`, byte-identical);
+#   3. schema: members and points_balances WITHOUT ROWID (clustered on (group_id, user_id)): a group's
+#      members are one contiguous range and the balance join walks the same key order, instead of one
+#      random rowid lookup per member in each table;
+#   4. index: checkins (group_id, ts, user_id): the tiers' check-in count otherwise reads every
+#      check-in the group ever had (the primary key starts with user_id after group_id);
+#   5. optional, for the daily stats: events (group_id, ts, type, user_id) in place of
+#      ix_events_group_ts (same prefix, so every query using it keeps it; covering for
+#      hourly_activity, member_activity, event_count, active_count, talkers);
+#   6. tried, no gain: the list read at the driver level (`inactive_rows_raw`: rows as the driver
+#      gives them, timestamps by datetime.fromisoformat), as DriverBulk does for writes; SQLAlchemy's
+#      own result processing is about as fast;
+#   7. tried, not worth it: events (group_id, user_id, ts) for 我的等级's member_activity(group, since,
+#      user), which otherwise reads all of the group's events since `since` to count one member's.
+COVERING_INDEX = "ix_events_group_ts_type_user"
+COVERING_DDL = f"CREATE INDEX {COVERING_INDEX} ON events (group_id, ts, type, user_id)"
+CHECKINS_DDL = "CREATE INDEX ix_checkins_group_ts ON checkins (group_id, ts, user_id)"
+MEMBER_EVENTS_DDL = "CREATE INDEX ix_events_group_user_ts ON events (group_id, user_id, ts)"
+
+
+# -- formats -------------------------------------------------------------------------------------------
+
+def epoch_us(t: datetime) -> int:
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
+
+
+def utc_texts(us: np.ndarray) -> list[str]:
+    """Epoch microseconds as the store writes timestamps: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    s = np.datetime_as_string(us.astype("datetime64[us]"), unit="us")  # 'YYYY-MM-DDTHH:MM:SS.ffffff'
+    s.view(np.uint32).reshape(len(s), -1)[:, 10] = ord(" ")
+    return s.tolist()
+
+
+def local_iso_ms(us: np.ndarray) -> list[str]:
+    """Epoch microseconds as an event's ts in its JSON payload: local ISO time with milliseconds."""
+    s = np.datetime_as_string((us + LOCAL_OFFSET_S * 1_000_000).astype("datetime64[us]"), unit="ms")
+    return [x + "+08:00" for x in s.tolist()]
+
+
+def local_day(us: np.ndarray) -> np.ndarray:
+    """Days since the epoch of the local (UTC+8) date of each instant."""
+    return (us + LOCAL_OFFSET_S * 1_000_000) // DAY_US
+
+
+def day_text(day: int) -> str:
+    return (datetime(1970, 1, 1) + timedelta(days=int(day))).strftime("%Y-%m-%d")
+
+
+# -- the database ------------------------------------------------------------------------------------------
+
+def make_names(rng: np.random.Generator, n: int) -> list[str]:
+    sur = rng.integers(0, len(SURNAMES), n)
+    g1, g2 = rng.integers(0, len(GIVEN), n), rng.integers(0, len(GIVEN), n)
+    two = rng.random(n) < 0.5
+    fits = rng.random(n) < 0.6
+    co, ro, ci = rng.integers(0, len(COMPANIES), n), rng.integers(0, len(ROLES), n), rng.integers(0, len(CITIES), n)
+    out = []
+    for i in range(n):
+        name = SURNAMES[sur[i]] + GIVEN[g1[i]] + (GIVEN[g2[i]] if two[i] else "")
+        out.append(f"{name}-{COMPANIES[co[i]]}-{ROLES[ro[i]]}-{CITIES[ci[i]]}" if fits[i] else name)
+    return out
+
+
+def user_id(i: int) -> str:
+    return f"wxid_{(i * 2654435761) % (1 << 48):012x}{i % 251:02x}"  # distinct: an odd multiplier mod 2^48
+
+
+def generate(n_members: int, n_events: int, seed: int) -> dict[str, Any]:
+    """The group's members and events as arrays (epoch microseconds, member indexes, kind codes)."""
+    rng = np.random.default_rng(seed)
+    now = epoch_us(NOW)
+    start = now - YEAR_DAYS * DAY_US
+    n = n_members
+    # joined over the year, or known from the first roster (joined_at NULL, first seen at the start)
+    roster = rng.random(n) < 0.15
+    joined = (start + rng.random(n) * (now - 3_600_000_000 - start)).astype(np.int64) // 1000 * 1000
+    first_seen = np.where(roster, start + 3_600_000_000, joined)
+    left = rng.random(n) < 0.08
+    left_at = (first_seen + rng.random(n) * (now - first_seen)).astype(np.int64) // 1000 * 1000
+    # present members: 30% spoke in the last 14 days, 38% spoke before, 32% never; those who left: half spoke
+    r = rng.random(n)
+    quiet_from = now - 14 * DAY_US
+    recent = ~left & (r < 0.30)
+    silent = ~left & (r >= 0.30) & (r < 0.68) & (first_seen < quiet_from - DAY_US)
+    gone = left & (r < 0.5)
+    spoke = recent | silent | gone
+    a = first_seen + 60_000_000  # a minute after joining, at the earliest
+    last = np.where(recent, np.maximum(a, quiet_from) + rng.random(n) * (now - np.maximum(a, quiet_from)),
+                    np.where(silent, a + rng.random(n) * (quiet_from - a),
+                             a + rng.random(n) * np.maximum(left_at - a - 60_000_000, 0))).astype(np.int64)
+    last = last // 1000 * 1000
+    last = np.where(spoke, np.maximum(last, a), a)
+    # messages per member: heavy-tailed, proportional to the span spoken over; scaled to the target
+    n_special = int((~roster).sum() + left.sum())
+    budget = max(n_events - n_special, int(spoke.sum()))
+    span_days = (last - a) / DAY_US + 1
+    weight = np.where(spoke, (rng.pareto(1.4, n) + 0.05) * span_days, 0.0)
+    counts = np.where(spoke, np.maximum(1, np.round(weight * (budget / weight.sum()))), 0).astype(np.int64)
+    counts = np.minimum(counts, 60 * span_days.astype(np.int64) + 1)  # at most ~60 a day
+    users = np.repeat(np.arange(n), counts)
+    lo, hi = np.repeat(a, counts), np.repeat(last, counts)
+    ts = lo + (rng.random(len(users)) * (hi - lo)).astype(np.int64)
+    # the day's rhythm: keep the local date, draw the hour, stay inside [first, last]
+    hour = rng.choice(24, size=len(users), p=DIURNAL / DIURNAL.sum())
+    ts = ((local_day(ts) * DAY_US) - LOCAL_OFFSET_S * 1_000_000 + hour * 3_600_000_000
+          + (rng.random(len(users)) * 3_600_000_000).astype(np.int64))
+    ts = np.clip(ts, lo, hi) // 1000 * 1000
+    ends = np.cumsum(counts)[counts > 0] - 1
+    ts[ends] = last[counts > 0]  # each speaker's last message is exactly last_active_at
+    kinds = rng.choice(len(MESSAGE_KINDS), size=len(users), p=MESSAGE_SHARES).astype(np.int8)
+    kinds[ends] = 0  # (a text)
+    # joins and leaves
+    jm, lm = np.flatnonzero(~roster), np.flatnonzero(left)
+    users = np.concatenate([users, jm, lm])
+    ts = np.concatenate([ts, joined[jm], left_at[lm]])
+    kinds = np.concatenate([kinds, np.full(len(jm), KIND_JOIN, np.int8), np.full(len(lm), KIND_LEAVE, np.int8)])
+    order = np.argsort(ts, kind="stable")
+    users, ts, kinds = users[order], ts[order], kinds[order]
+    return {"rng": rng, "now": now, "start": start, "roster": roster, "joined": joined, "first_seen": first_seen,
+            "left": left, "left_at": left_at, "users": users, "ts": ts, "kinds": kinds,
+            "classes": {"recent": int(recent.sum()), "silent": int(silent.sum()), "left_spoke": int(gone.sum())}}
+
+
+def checkins(world: dict[str, Any]) -> dict[str, Any]:
+    """A quarter of those who ever spoke check in: their first text of a local day, 70% of the days."""
+    rng, users, ts, kinds = world["rng"], world["users"], world["ts"], world["kinds"]
+    n = len(world["joined"])
+    spoke = np.zeros(n, bool)
+    spoke[users[kinds < KIND_JOIN]] = True
+    checker = spoke & (rng.random(n) < 0.25)
+    cand = np.flatnonzero((kinds == 0) & checker[users])
+    days = local_day(ts[cand])
+    key = users[cand].astype(np.int64) * 100_000 + days
+    _, first = np.unique(key, return_index=True)
+    chosen = np.sort(cand[first[rng.random(len(first)) < 0.7]])  # event indexes, in time order
+    c_user, c_day = users[chosen], local_day(ts[chosen])
+    # rank: order within the local day (events are in time order)
+    day_starts = np.r_[0, np.flatnonzero(np.diff(c_day)) + 1]
+    rank = np.arange(len(chosen)) - np.repeat(day_starts, np.diff(np.r_[day_starts, len(chosen)])) + 1
+    # streak: consecutive local days of the same member
+    by = np.lexsort((c_day, c_user))
+    u, d = c_user[by], c_day[by]
+    brk = np.r_[True, (u[1:] != u[:-1]) | (d[1:] != d[:-1] + 1)]
+    run_start = np.maximum.accumulate(np.where(brk, np.arange(len(by)), 0))
+    streak = np.empty(len(by), np.int64)
+    streak[by] = np.arange(len(by)) - run_start + 1
+    points = 5 + np.minimum(streak - 1, 10)
+    return {"event": chosen, "user": c_user, "day": c_day, "rank": rank, "streak": streak, "points": points,
+            "checker": int(checker.sum())}
+
+
+def text_pool(rng: np.random.Generator, size: int = 4096) -> list[str]:
+    """JSON-encoded message texts to draw from."""
+    out = []
+    for _ in range(size):
+        text = "，".join(FILLER[i] for i in rng.integers(0, len(FILLER), rng.integers(1, 4)))
+        if rng.random() < 0.5:
+            text += "".join(chr(c) for c in rng.integers(0x4E00, 0x9FA5, rng.integers(2, 30)))
+        out.append(json.dumps(text, ensure_ascii=False))
+    return out
+
+
+def build(db: Path, n_members: int, n_events: int, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Create the schema with Store.open() (the migrations), then fill it with plain sqlite3."""
+    t0 = time.perf_counter()
+
+    async def migrate() -> None:
+        store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+        await store.open()
+        await store.close()
+
+    asyncio.run(migrate())
+    world = generate(n_members, n_events, seed)
+    ck = checkins(world)
+    t_gen = time.perf_counter() - t0
+    log(f"generated {len(world['ts']):,} events, {len(ck['event']):,} check-ins in {t_gen:.1f}s; inserting")
+    rng, users, ts, kinds, now = world["rng"], world["users"], world["ts"], world["kinds"], world["now"]
+    n = n_members
+    names = make_names(rng, n)
+    uids = [user_id(i) for i in range(n)]
+    names_json = [json.dumps(x, ensure_ascii=False) for x in names]
+    is_checkin = np.zeros(len(ts), bool)
+    is_checkin[ck["event"]] = True
+
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")  # a bench database: written once, then only read
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-262144")
+    con.execute("BEGIN")
+    # events, in time order, ids increasing with time (as a platform's message ids do)
+    pool = text_pool(rng)
+    texts = rng.integers(0, len(pool), len(ts))
+    media = ("voice", "video", "sticker", "file", "location")
+    head = f'"group":"{GROUP}","group_name":"{GROUP_NAME}","user":"'
+    tails = {
+        1: lambda i: f',"path":"media/{i}.jpg"}}',
+        2: lambda i: f',"kind":"{media[i % 5]}"}}',
+        3: lambda i: f',"url":"https://mp.weixin.qq.com/s/{i:x}","title":"本周分享"}}',
+        4: lambda i: "}",
+        5: lambda i: ',"title":"打卡小程序","app":"wx_checkin"}',
+        6: lambda i: f',"card_name":{names_json[i % n]}}}',
+        KIND_JOIN: lambda i: "}",
+        KIND_LEAVE: lambda i: "}",
+    }
+    base_id = 7_000_000_000_000_000_000
+    chunk = 200_000
+    sql = "INSERT INTO events (id, ts, group_id, user_id, type, payload, handled_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    for s in range(0, len(ts), chunk):
+        e = slice(s, s + chunk)
+        c_ts, c_users, c_kinds = ts[e], users[e].tolist(), kinds[e].tolist()
+        stored, handled, local = utc_texts(c_ts), utc_texts(c_ts + 150_000), local_iso_ms(c_ts)
+        c_texts, c_check = texts[e].tolist(), is_checkin[e].tolist()
+        rows = []
+        for j in range(len(stored)):
+            i, u, k = s + j, c_users[j], c_kinds[j]
+            eid = str(base_id + i * 7919)
+            if k == 0:
+                tail = f',"text":{pool[c_texts[j]] if not c_check[j] else json.dumps("签到", ensure_ascii=False)}' \
+                       ',"mentions":[]}'
+            else:
+                tail = tails[k](i)
+            payload = (f'{{"id":"{eid}","ts":"{local[j]}",{head}{uids[u]}","user_name":{names_json[u]},'
+                       f'"type":"{ALL_KINDS[k]}"{tail}')
+            rows.append((eid, stored[j], GROUP, uids[u], ALL_KINDS[k], payload, handled[j]))
+        con.executemany(sql, rows)
+        if s // chunk % 5 == 4:
+            log(f"  {s + len(rows):,} events")
+
+    # members: stats from the events (as note_activity keeps them)
+    msg = kinds < KIND_JOIN
+    message_count = np.bincount(users[msg], minlength=n)
+    last_active = np.full(n, -1, np.int64)
+    np.maximum.at(last_active, users[msg], ts[msg])
+    la_text = utc_texts(np.maximum(last_active, 0))
+    first_text, joined_text, left_text = (utc_texts(world["first_seen"]), utc_texts(world["joined"]),
+                                          utc_texts(world["left_at"]))
+    roster, left = world["roster"].tolist(), world["left"].tolist()
+    con.executemany(
+        "INSERT INTO members (group_id, user_id, display_name, first_seen_at, joined_at, left_at, last_active_at, "
+        "message_count, reminded_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [(GROUP, uids[i], names[i], first_text[i], None if roster[i] else joined_text[i],
+          left_text[i] if left[i] else None, la_text[i] if last_active[i] >= 0 else None, int(message_count[i]))
+         for i in range(n)])
+    con.execute("INSERT INTO groups (id, name, first_seen_at, last_active_at) VALUES (?, ?, ?, ?)",
+                (GROUP, GROUP_NAME, utc_texts(np.array([world["start"]]))[0], utc_texts(np.array([ts.max()]))[0]))
+
+    # check-ins and the per-day counters
+    c_ts = utc_texts(ts[ck["event"]])
+    c_ids = [str(base_id + int(i) * 7919) for i in ck["event"]]
+    days = {int(d): day_text(d) for d in np.unique(ck["day"])}
+    cu, cd, cr, cs, cp = (ck[k].tolist() for k in ("user", "day", "rank", "streak", "points"))
+    con.executemany(
+        "INSERT INTO checkins (group_id, user_id, local_date, rank, streak, points, ts, event_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(GROUP, uids[cu[j]], days[cd[j]], cr[j], cs[j], cp[j], c_ts[j], c_ids[j]) for j in range(len(cu))])
+    per_day = np.unique(ck["day"], return_counts=True)
+    con.executemany("INSERT INTO checkin_days (group_id, local_date, count) VALUES (?, ?, ?)",
+                    [(GROUP, days[int(d)], int(c)) for d, c in zip(*per_day, strict=True)])
+
+    # balances: check-in points, ~0.6 point a text (cooldown, length, daily cap), 10 a red packet
+    checkin_pts = np.bincount(ck["user"], weights=ck["points"], minlength=n)
+    texts_n = np.bincount(users[kinds == 0], minlength=n) - np.bincount(ck["user"], minlength=n)
+    red = np.bincount(users[kinds == MESSAGE_KINDS.index("red_packet")], minlength=n)
+    balance = (checkin_pts + np.round(texts_n * 0.6) + 10 * red).astype(np.int64)
+    has = np.flatnonzero(balance > 0)
+    b_last = utc_texts(np.maximum(last_active[has], 0))
+    b_day = [day_text(d) for d in local_day(last_active[has]).tolist()]
+    con.executemany(
+        "INSERT INTO points_balances (group_id, user_id, balance, message_day, message_points, "
+        "last_message_award_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(GROUP, uids[i], int(balance[i]), b_day[j], 1, b_last[j], b_last[j]) for j, i in enumerate(has.tolist())])
+    con.execute("COMMIT")
+    con.execute("PRAGMA journal_mode=WAL")  # as the store keeps it
+    con.close()
+    present = ~world["left"]
+    silent14 = present & ((last_active < 0) | (last_active < now - 14 * DAY_US))
+    info = {
+        "members": n, "present": int(present.sum()), "left": int(world["left"].sum()),
+        "roster_known": int(world["roster"].sum()), "never_spoke_present": int((present & (last_active < 0)).sum()),
+        "silent_14d_share_of_present": float(silent14.sum() / present.sum()),
+        "events": len(ts), "message_events": int(msg.sum()), "checkins": len(ck["event"]),
+        "checkers": ck["checker"], "balances": len(has), "events_last_30d": int((ts >= now - 30 * DAY_US).sum()),
+        "events_last_7d": int((ts >= now - 7 * DAY_US).sum()), "top_member_messages": int(message_count.max()),
+        "build_s": time.perf_counter() - t0, "generate_s": t_gen,
+    }
+    return info
+
+
+def open_database(args: argparse.Namespace, folder: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, Any]]:
+    """Build the database, or reuse --db when its parameters match."""
+    params = {"members": args.members, "events": args.events, "seed": args.seed, "now": NOW.isoformat(), "v": 3}
+    db = Path(args.db) if args.db else folder / "reports.db"
+    stamp = db.with_name(db.name + ".params.json")
+    if db.exists() and stamp.exists():
+        saved = json.loads(stamp.read_text())
+        if saved.get("params") == params:
+            log(f"reusing {db.name} (same parameters)")
+            return db, {**saved["info"], "reused": True}
+    for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"), stamp):
+        p.unlink(missing_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    info = build(db, args.members, args.events, args.seed, log)
+    info["db_mb"] = db.stat().st_size / 1e6
+    stamp.write_text(json.dumps({"params": params, "info": info}))
+    return db, info
+
+
+# -- measuring -------------------------------------------------------------------------------------------
+
+def drop_os_cache(db: Path) -> bool:
+    """Drop the database file's pages from the OS page cache (only this file; clean pages only)."""
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    for p in (db, db.with_name(db.name + "-wal")):
+        if p.exists():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+    return True
+
+
+class Timing:
+    def __init__(self, cold: float, warm: list[float]) -> None:
+        self.cold, self.warm = cold, warm
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.warm)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"cold_s": self.cold, "median_s": self.median, "min_s": min(self.warm), "max_s": max(self.warm)}
+
+
+async def measure_store(db: Path, runs: int, call: Callable[[Store], Awaitable[Any]]) -> tuple[Timing, Any]:
+    """The first call on a fresh store (file pages dropped from the OS cache), then `runs` more."""
+    drop_os_cache(db)
+    store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+    await store.open()
+    try:
+        t = time.perf_counter()
+        result = await call(store)
+        cold = time.perf_counter() - t
+        warm = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            result = await call(store)
+            warm.append(time.perf_counter() - t)
+    finally:
+        await store.close()
+    return Timing(cold, warm), result
+
+
+def measure_plain(db: Path, runs: int, sql: str, params: tuple[Any, ...]) -> tuple[Timing, list[Any]]:
+    """The same for one statement in plain sqlite3 (a fresh connection, fetchall)."""
+    drop_os_cache(db)
+    con = sqlite3.connect(db)
+    try:
+        t = time.perf_counter()
+        rows = con.execute(sql, params).fetchall()
+        cold = time.perf_counter() - t
+        warm = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            rows = con.execute(sql, params).fetchall()
+            warm.append(time.perf_counter() - t)
+    finally:
+        con.close()
+    return Timing(cold, warm), rows
+
+
+def plan(db: Path, sql: str, params: Any) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        return [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def captured_sql(store: Store):
+    """The statements (SQL, parameters) the store sends to the driver while inside."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, tuple(parameters) if parameters is not None else ()))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", before)
+
+
+def utc_text(t: datetime) -> str:
+    return t.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def make_config(n_members: int, seed: int) -> tuple[Config, Any]:
+    """A config with this group's admins, operators and a whitelist: ~5% of the members excluded."""
+    rng = np.random.default_rng(seed + 1)
+    picked = rng.choice(n_members, size=n_members // 20 + 13, replace=False).tolist()
+    admins, operators, whitelist = picked[:10], picked[10:13], picked[13:]
+    ids = lambda xs: "[" + ", ".join(f'"{user_id(i)}"' for i in xs) + "]"  # noqa: E731
+    text = (f"bot: {{id: {BOT_ID}}}\ngroups:\n  \"{GROUP}\":\n    admins: {ids(admins)}\n"
+            f"    operators: {ids(operators)}\n    purge: {{whitelist: {ids(whitelist)}}}\n")
+    config = Config.from_text(text)
+    return config, config.group(GROUP, GROUP_NAME).settings
+
+
+# -- the prototype of the proposal -------------------------------------------------------------------------
+
+async def inactive_rows(store: Store, group: str, active_before: datetime, joined_before: datetime) -> list[Any]:
+    """store.inactive_members' statement (as of commit d64ce49), its rows kept as Row tuples (user_id,
+    display_name, joined_at, last_active_at, message_count, points)."""
+    from sqlalchemy import and_, func, select
+
+    from storage.store import BALANCES, MEMBERS
+
+    since_join = func.coalesce(MEMBERS.c.joined_at, MEMBERS.c.first_seen_at)
+    query = (
+        select(MEMBERS.c.user_id, MEMBERS.c.display_name, since_join.label("joined_at"),
+               MEMBERS.c.last_active_at, MEMBERS.c.message_count,
+               func.coalesce(BALANCES.c.balance, 0).label("points"))
+        .select_from(MEMBERS.outerjoin(BALANCES, and_(BALANCES.c.group_id == MEMBERS.c.group_id,
+                                                      BALANCES.c.user_id == MEMBERS.c.user_id)))
+        .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None),
+                    func.coalesce(MEMBERS.c.last_active_at, since_join) < active_before,
+                    since_join <= joined_before))
+        .order_by(func.coalesce(MEMBERS.c.last_active_at, since_join), MEMBERS.c.user_id)
+    )
+    return (await store._read(query, only=("members", "roster"))).all()
+
+
+async def inactive_rows_raw(store: Store, group: str, active_before: datetime, joined_before: datetime
+                            ) -> list[tuple[Any, ...]]:
+    """The same list read without SQLAlchemy's result processing (SQLite): a textual statement (no
+    column types, so rows come as the driver gives them) through the store's own read path, timestamps
+    parsed by datetime.fromisoformat (C) -- what a driver-level read in storage/dialect.py would do, as
+    DriverBulk does for writes."""
+    from sqlalchemy import text
+
+    result = await store._read(text(PLAIN_PURGE.replace("?", ":g", 1).replace("?", ":a", 1).replace("?", ":j", 1)),
+                               {"g": group, "a": utc_text(active_before), "j": utc_text(joined_before)},
+                               only=("members", "roster"))
+    iso = datetime.fromisoformat
+    return [(u, n, iso(j).replace(tzinfo=UTC), iso(last).replace(tzinfo=UTC) if last else None, c, p)
+            for u, n, j, last, c, p in result.all()]
+
+
+async def tier_counts(store: Store, group: str, since: datetime, until: datetime) -> dict[str, tuple[int, int, int]]:
+    """(messages, check-ins, red packets) in [since, until) of the members whose last activity is in
+    that window: the only purge candidates (silent since `until`) with anything to count."""
+    from sqlalchemy import and_, case, func, literal, select
+
+    from storage.store import _ACTIVITY_TYPES, CHECKINS, EVENTS, MEMBERS
+
+    who = select(MEMBERS.c.user_id).where(and_(MEMBERS.c.group_id == group, MEMBERS.c.last_active_at >= since,
+                                               MEMBERS.c.last_active_at < until))
+    kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
+    out: dict[str, list[int]] = {}
+    result = await store._read(select(EVENTS.c.user_id, kinds, func.count()).where(and_(
+        EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+        EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)), EVENTS.c.user_id.in_(who)))
+        .group_by(EVENTS.c.user_id, kinds), only=("events", "members"))
+    for uid, kind, n in result:
+        out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
+    result = await store._read(select(CHECKINS.c.user_id, func.count()).where(and_(
+        CHECKINS.c.group_id == group, CHECKINS.c.ts >= since, CHECKINS.c.ts < until, CHECKINS.c.user_id.in_(who)))
+        .group_by(CHECKINS.c.user_id), flush=False)
+    for uid, n in result:
+        out.setdefault(uid, [0, 0, 0])[1] += int(n)
+    return {u: (m, c, r) for u, (m, c, r) in out.items()}
+
+
+async def purge_list_proposed(store: Store, config: Config, group: str, settings: Any, now: datetime
+                              ) -> list[Candidate]:
+    """purge_list with proposals 1 and 2: the same candidates, tiers and order."""
+    from handlers.levels import tier_of
+
+    purge = settings.purge
+    active_before = now - timedelta(days=purge.inactive_days)
+    exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
+    rows = await inactive_rows(store, group, active_before, now - timedelta(days=purge.grace_days))
+    tier_from = now - timedelta(days=settings.levels.tier_days)
+    counts = await tier_counts(store, group, tier_from, active_before) if rows and tier_from < active_before else {}
+    levels = settings.levels
+    lowest = tier_of((0, 0, 0), levels)
+    tiers = {u: tier_of(c, levels) for u, c in counts.items()}
+    return [Candidate(user, name, joined, last, max(0, (now - (last or joined)).days), count, points,
+                      tiers.get(user, lowest))
+            for user, name, joined, last, count, points in rows if user not in exclude]
+
+
+def write_csv_proposed(candidates: list[Candidate], path: Path, tz: Any, *, header: tuple[str, ...] = (),
+                       never: str = "") -> Path:
+    """write_csv (as of commit b90e9ce) with the times formatted by isoformat (C) instead of strftime:
+    the same bytes."""
+    import csv
+
+    from scheduler.purge import CSV_COLUMNS, _cell
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header or CSV_COLUMNS)
+        writer.writerows((_cell(c.user_id), _cell(c.display_name or ""),
+                          c.joined_at.astimezone(tz).isoformat(" ", "minutes")[:16],
+                          c.last_active_at.astimezone(tz).isoformat(" ", "minutes")[:16] if c.last_active_at
+                          else never, c.days_silent, c.messages, c.points, _cell(c.tier)) for c in candidates)
+    tmp.replace(path)
+    return path
+
+
+def alter(db: Path, statements: list[str]) -> float:
+    """Run DDL on the database (autocommit), then checkpoint; seconds taken."""
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        t = time.perf_counter()
+        for sql in statements:
+            con.execute(sql)
+        took = time.perf_counter() - t
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    return took
+
+
+def without_rowid_ddl(db: Path, table: str) -> list[str]:
+    """Statements that rebuild `table` as WITHOUT ROWID with the same columns, data and indexes."""
+    con = sqlite3.connect(db)
+    try:
+        ddl = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+        indexes = [r[0] for r in con.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                             "AND sql IS NOT NULL", (table,))]
+    finally:
+        con.close()
+    new = ddl.replace(f"CREATE TABLE {table}", f"CREATE TABLE {table}_new", 1).rstrip().rstrip(";") + " WITHOUT ROWID"
+    return ["BEGIN", new, f"INSERT INTO {table}_new SELECT * FROM {table}", f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_new RENAME TO {table}", *indexes, "COMMIT"]
+
+
+def index_size_mb(db: Path, ddl: str) -> tuple[float, float | None]:
+    """Build an index on the database: (seconds, its size in MB from dbstat, None without dbstat)."""
+    name = ddl.split()[2]
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        t = time.perf_counter()
+        con.execute(ddl)
+        took = time.perf_counter() - t
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            size = con.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,)).fetchone()[0] / 1e6
+        except sqlite3.OperationalError:  # a sqlite3 built without dbstat
+            size = None
+    finally:
+        con.close()
+    return took, size
+
+
+def _interleaved_cost(setups: dict[str, list[str]], sql: str, params: list[Any], rounds: int = 5) -> dict[str, float]:
+    """µs per row of executemany batches of 500 into fresh in-memory databases built by each setup's DDL,
+    the setups taking turns (best of `rounds`): the CPU side of what a schema choice costs a write."""
+    cons = {}
+    for name, ddl in setups.items():
+        con = sqlite3.connect(":memory:", isolation_level=None)
+        for stmt in ddl:
+            con.execute(stmt)
+        cons[name] = con
+    best = dict.fromkeys(setups, float("inf"))
+    try:
+        for _ in range(rounds):
+            for name, con in cons.items():
+                con.execute(f"DELETE FROM {ddl_table(setups[name][0])}")
+                con.execute("BEGIN")
+                t = time.perf_counter()
+                for s in range(0, len(params), 500):
+                    con.executemany(sql, params[s:s + 500])
+                best[name] = min(best[name], time.perf_counter() - t)
+                con.execute("COMMIT")
+    finally:
+        for con in cons.values():
+            con.close()
+    return {name: v / len(params) * 1e6 for name, v in best.items()}
+
+
+def ddl_table(create: str) -> str:
+    return create.split()[2]
+
+
+def insert_cost(db: Path, rows: int, variants: dict[str, list[str]]) -> dict[str, float]:
+    """µs per event inserted (journal-shaped: batches of 500 over 50 groups) into the events table with
+    each variant's index columns."""
+    src = sqlite3.connect(db)
+    try:
+        ddl = src.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        sample = src.execute("SELECT id, ts, group_id, user_id, type, payload, handled_at FROM events "
+                             "ORDER BY rowid DESC LIMIT ?", (rows,)).fetchall()[::-1]
+    finally:
+        src.close()
+    sample = [(r[0], r[1], f"{i % 50}{r[2]}", *r[3:]) for i, r in enumerate(sample)]
+    setups = {name: [ddl, *(f"CREATE INDEX i{i} ON events ({cols})" for i, cols in enumerate(indexes))]
+              for name, indexes in variants.items()}
+    return _interleaved_cost(setups, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", sample)
+
+
+def upsert_cost(db: Path, rows: int = 100_000) -> dict[str, float]:
+    """µs per row of the store's own members upsert (note_activity's statement as the driver gets it;
+    50 groups of 2,000 members, batches of 500) into the members table as it is and WITHOUT ROWID."""
+    import random
+
+    store = Store.from_url("sqlite+aiosqlite://")  # only to compile the statement; never opened
+    sample_row = {"group_id": "", "user_id": "", "display_name": None, "first_seen_at": NOW, "joined_at": None,
+                  "left_at": None, "last_active_at": NOW, "message_count": 1}
+    stmt = store._stmts.driver("members", sample_row)
+    assert stmt is not None
+    src = sqlite3.connect(db)
+    try:
+        ddl = src.execute("SELECT sql FROM sqlite_master WHERE name = 'members'").fetchone()[0]
+        indexes = [r[0] for r in src.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                             "AND tbl_name = 'members' AND sql IS NOT NULL")]
+    finally:
+        src.close()
+    rng = random.Random(7)
+    t0 = NOW - timedelta(days=1)
+    batch = [{**sample_row, "group_id": f"{rng.randrange(50)}@chatroom", "user_id": user_id(rng.randrange(2000)),
+              "display_name": "名字", "first_seen_at": t0 + timedelta(seconds=i),
+              "last_active_at": t0 + timedelta(seconds=i)} for i in range(rows)]
+    setups = {"rowid": [ddl, *indexes], "without_rowid": [ddl.rstrip().rstrip(";") + " WITHOUT ROWID", *indexes]}
+    return _interleaved_cost(setups, stmt.sql, stmt.rows(batch))
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[str, Any],
+                log: Callable[[str], None]) -> None:
+    config, settings = make_config(args.members, args.seed)
+    tz = config.tz
+    purge = settings.purge
+    active_before = NOW - timedelta(days=purge.inactive_days)
+    joined_before = NOW - timedelta(days=purge.grace_days)
+    tier_from = NOW - timedelta(days=settings.levels.tier_days)
+    exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
+    runs = args.runs
+    f = figures["measures"] = {}
+
+    # 1. the purge list
+    log("purge_list")
+    t, candidates = await measure_store(db, runs, lambda s: purge_list(s, config, GROUP, settings, NOW))
+    f["purge_list"] = {**t.as_dict(), "rows": len(candidates)}
+    t, rows = await measure_store(db, runs, lambda s: s.inactive_members(GROUP, active_before, joined_before, exclude))
+    f["inactive_members"] = {**t.as_dict(), "rows": len(rows)}
+    t, activity = await measure_store(db, runs, lambda s: s.member_activity(GROUP, tier_from))
+    f["member_activity"] = {**t.as_dict(), "members": len(activity)}
+    from handlers.levels import tier_of
+
+    def assemble() -> list[Candidate]:  # purge_list's loop, on the rows above
+        out = []
+        for r in rows:
+            last = r["last_active_at"]
+            silent_since = last or r["joined_at"]
+            out.append(Candidate(r["user_id"], r["display_name"], r["joined_at"], last,
+                                 max(0, (NOW - silent_since).days), int(r["message_count"]), int(r["points"]),
+                                 tier_of(activity.get(r["user_id"], (0, 0, 0)), settings.levels)))
+        return out
+
+    laps = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        assemble()
+        laps.append(time.perf_counter() - t0)
+    f["assembly"] = {"median_s": statistics.median(laps)}
+    params = (GROUP, utc_text(active_before), utc_text(joined_before))
+    t, plain_rows = measure_plain(db, runs, PLAIN_PURGE, params)
+    plain_kept = [r for r in plain_rows if r[0] not in exclude]
+    f["plain_purge"] = {**t.as_dict(), "rows": len(plain_kept)}
+    t, _ = measure_plain(db, runs, PLAIN_ACTIVITY, (GROUP, utc_text(tier_from), utc_text(NOW)))
+    f["plain_activity"] = t.as_dict()
+    same = [c.user_id for c in candidates] == [r[0] for r in plain_kept]
+    figures["checks"] = {"purge_list == plain list (ids, order)": same,
+                         "purge_list == inactive_members (ids)": [c.user_id for c in candidates]
+                         == [r["user_id"] for r in rows]}
+
+    # 2. activity by hour
+    log("hourly")
+    since7 = NOW - timedelta(days=7)
+    t, buckets = await measure_store(db, runs, lambda s: s.hourly_activity(GROUP, since7, NOW))
+    f["hourly_activity"] = {**t.as_dict(), "buckets": len(buckets), "messages": sum(buckets.values())}
+    last_day = NOW.astimezone(tz).date()
+    days = settings.stats.chart_days
+    t, series = await measure_store(db, runs, lambda s: hourly_series(s, GROUP, last_day, days, tz, NOW))
+    f["hourly_series"] = {**t.as_dict(), "days": len(series), "messages": sum(sum(c) for _, c in series)}
+    t, plain_hours = measure_plain(db, runs, PLAIN_HOURLY, (GROUP, utc_text(since7), utc_text(NOW)))
+    f["plain_hourly"] = {**t.as_dict(), "buckets": len(plain_hours)}
+    figures["checks"]["hourly_activity == plain (buckets, total)"] = (
+        len(buckets) == len(plain_hours) and sum(buckets.values()) == sum(n for _, n in plain_hours))
+    t, sizes = await measure_store(db, runs, lambda s: s.group_sizes([GROUP]))
+    f["group_sizes"] = {**t.as_dict(), "present": sizes[GROUP][1]}
+    con = sqlite3.connect(db)
+    who = con.execute("SELECT user_id FROM events WHERE group_id = ? AND ts >= ? GROUP BY user_id ORDER BY count(*) "
+                      "DESC LIMIT 1", (GROUP, utc_text(tier_from))).fetchone()[0]
+    con.close()
+    figures["busiest_30d"] = who
+    t, one = await measure_store(db, runs, lambda s: s.member_activity(GROUP, tier_from, who))
+    f["member_activity_one"] = {**t.as_dict(), "counts": list(one.get(who, (0, 0, 0)))}
+
+    # 3. the CSV and the chart
+    log("csv, chart")
+    csv_path = folder / "purge.csv"
+    laps = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        write_csv(candidates, csv_path, tz, header=purge.csv_header, never=purge.csv_never)
+        laps.append(time.perf_counter() - t0)
+    f["write_csv"] = {"median_s": statistics.median(laps), "first_s": laps[0], "bytes": csv_path.stat().st_size,
+                      "rows": len(candidates)}
+    # the purge report's actions (scheduler/purge.py: report) carry every candidate's id as `members`;
+    # the audit log stores each action's data and its body (which holds the data again)
+    from bot.audit import action_rows
+    from scheduler.common import to_operators
+
+    t0 = time.perf_counter()
+    acts = to_operators(settings, "purge_report", text="…", file=str(csv_path), group=GROUP,
+                        members=[c.user_id for c in candidates])
+    stored = action_rows([f"job:purge#{i}" for i in range(len(acts))], [a.model_copy(update={"ts": NOW}) for a in acts],
+                         None)
+    size = sum(len(json.dumps(r["data"], ensure_ascii=False).encode()) + len(json.dumps(r["body"], ensure_ascii=False)
+                                                                              .encode()) for r in stored)
+    f["report_actions"] = {"actions": len(acts), "operators": len(settings.operators), "json_bytes": size,
+                           "build_s": time.perf_counter() - t0}
+    chart = folder / "hourly.png"
+    try:
+        t, _ = await measure_store(db, runs, lambda s: render_hourly_chart(s, config, GROUP, GROUP_NAME, last_day,
+                                                                           days, chart, until=NOW))
+        f["render_hourly_chart"] = {**t.as_dict(), "bytes": chart.stat().st_size}
+        from scheduler import charts
+
+        laps = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            charts.render_hourly("x", series, chart, subtitle="y")
+            laps.append(time.perf_counter() - t0)
+        f["render_hourly"] = {"median_s": statistics.median(laps)}
+    except Exception as exc:  # no CJK font: say so, keep the rest
+        f["render_hourly_chart"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    # where the time goes: the store's own statements, in plain sqlite3, and their plans
+    log("plans")
+    store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+    await store.open()
+    try:
+        with captured_sql(store) as seen:
+            await purge_list(store, config, GROUP, settings, NOW)
+            await store.hourly_activity(GROUP, since7, NOW)
+            await store.group_sizes([GROUP])
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            await purge_list(store, config, GROUP, settings, NOW)
+            prof.disable()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
+            figures["profile"] = out.getvalue()
+    finally:
+        await store.close()
+    names = ("inactive_members", "member_activity: events", "member_activity: checkins", "hourly_activity",
+             "group_sizes")
+    figures["statements"] = []
+    for name, (sql, p) in zip(names, [s for s in seen if s[0].lstrip().upper().startswith("SELECT")], strict=False):
+        t, _ = measure_plain(db, runs, sql, p)
+        figures["statements"].append({"name": name, "plain_sql_median_s": t.median, "plain_sql_cold_s": t.cold,
+                                      "plan": plan(db, sql, p)})
+
+    if args.no_fix:
+        return
+    await proposal(args, db, folder, figures, log, config, settings, candidates, buckets)
+
+
+async def measure_pair(runs: int, a: tuple[Path, Callable[[Store], Awaitable[Any]]],
+                       b: tuple[Path, Callable[[Store], Awaitable[Any]]]) -> dict[str, Any]:
+    """`a` (the product) and `b` (a proposal) measured together: each first call on a fresh store with
+    the file dropped from the OS cache, then `runs` warm calls of each, interleaved (abab, then baba) so
+    that other load on the machine weighs on both alike; `ratio` is the median of the pairs' a/b."""
+    (db_a, call_a), (db_b, call_b) = a, b
+    sa, sb = Store.from_url(f"sqlite+aiosqlite:///{db_a}"), Store.from_url(f"sqlite+aiosqlite:///{db_b}")
+    await sa.open()
+    await sb.open()
+    try:
+        cold = []
+        for db_, store, call in ((db_a, sa, call_a), (db_b, sb, call_b)):
+            drop_os_cache(db_)
+            t = time.perf_counter()
+            await call(store)
+            cold.append(time.perf_counter() - t)
+        wa: list[float] = []
+        wb: list[float] = []
+        result = None
+        for i in range(runs):
+            for which in ((0, 1) if i % 2 == 0 else (1, 0)):
+                store, call = (sa, call_a) if which == 0 else (sb, call_b)
+                t = time.perf_counter()
+                got = await call(store)
+                (wa if which == 0 else wb).append(time.perf_counter() - t)
+                if which == 1:
+                    result = got
+    finally:
+        await sa.close()
+        await sb.close()
+    ta, tb = Timing(cold[0], wa), Timing(cold[1], wb)
+    ratio = statistics.median(x / y for x, y in zip(wa, wb, strict=True))
+    return {"product": ta.as_dict(), **tb.as_dict(), "ratio": ratio, "result": result}
+
+
+async def proposal(args: argparse.Namespace, db: Path, folder: Path, figures: dict[str, Any],
+                   log: Callable[[str], None], config: Config, settings: Any, candidates: list[Candidate],
+                   buckets: dict[datetime, int]) -> None:
+    """Part 4: the proposal step by step, each measured against the product in the same loop; the
+    schema steps on a copy of the database (the product runs on the original)."""
+    import shutil
+
+    runs, tz, checks = args.runs, config.tz, figures["checks"]
+    purge = settings.purge
+    tier_from = NOW - timedelta(days=settings.levels.tier_days)
+    active_before = NOW - timedelta(days=purge.inactive_days)
+    joined_before = NOW - timedelta(days=purge.grace_days)
+    exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
+    since7 = NOW - timedelta(days=7)
+    last_day, days = NOW.astimezone(tz).date(), settings.stats.chart_days
+    p: dict[str, Any] = {}
+    figures["proposal"] = p
+
+    def purge_old(s: Store) -> Awaitable[list[Candidate]]:
+        return purge_list(s, config, GROUP, settings, NOW)
+
+    def purge_new(s: Store) -> Awaitable[list[Candidate]]:
+        return purge_list_proposed(s, config, GROUP, settings, NOW)
+
+    def inactive(s: Store) -> Awaitable[list[dict[str, Any]]]:
+        return s.inactive_members(GROUP, active_before, joined_before, exclude)
+
+    def activity(s: Store) -> Awaitable[dict[str, tuple[int, int, int]]]:
+        return s.member_activity(GROUP, tier_from)
+
+    async def pair(key: str, a: tuple[Path, Any], b: tuple[Path, Any], same: Any = None, what: str = "") -> None:
+        log(f"  {key}")
+        got = await measure_pair(runs, a, b)
+        result = got.pop("result")
+        p[key] = got
+        if same is not None:
+            checks[f"{key}: {what or 'same result'}"] = result == same
+
+    log("proposal 1, 2, 6 on the product schema")
+    await pair("1+2", (db, purge_old), (db, purge_new), candidates, "same candidates, tiers, order")
+    await pair("1: tier_counts", (db, activity), (db, lambda s: tier_counts(s, GROUP, tier_from, active_before)))
+    await pair("2: Row tuples", (db, inactive), (db, lambda s: inactive_rows(s, GROUP, active_before, joined_before)))
+    await pair("6: driver-level list", (db, inactive),
+               (db, lambda s: inactive_rows_raw(s, GROUP, active_before, joined_before)))
+    old_csv, new_csv = folder / "old.csv", folder / "new.csv"
+    csv_words = {"header": purge.csv_header, "never": purge.csv_never}
+    lap_old, lap_new = [], []
+    for _ in range(runs):
+        for fn, out, laps in ((write_csv, old_csv, lap_old), (write_csv_proposed, new_csv, lap_new)):
+            t0 = time.perf_counter()
+            fn(candidates, out, tz, **csv_words)
+            laps.append(time.perf_counter() - t0)
+    p["2: write_csv"] = {"product": {"median_s": statistics.median(lap_old)}, "median_s": statistics.median(lap_new),
+                         "ratio": statistics.median(x / y for x, y in zip(lap_old, lap_new, strict=True))}
+    checks["2: write_csv: byte-identical"] = old_csv.read_bytes() == new_csv.read_bytes()
+
+    log("copying the database for the schema steps")
+    copy = folder / "proposed.db"
+    shutil.copyfile(db, copy)
+    try:
+        log("proposal 4: checkins index")
+        p["4: index"] = dict(zip(("build_s", "mb"), index_size_mb(copy, CHECKINS_DDL), strict=True))
+        await pair("4: purge_list", (db, purge_old), (copy, purge_old), candidates, "same candidates")
+        await pair("4: member_activity", (db, activity), (copy, activity))
+
+        log("proposal 3: members and points_balances WITHOUT ROWID")
+        p["3: rebuild_s"] = alter(copy, without_rowid_ddl(copy, "members") + without_rowid_ddl(copy, "points_balances"))
+        p["3: plan"] = plan(copy, PLAIN_PURGE, (GROUP, utc_text(active_before), utc_text(joined_before)))
+        await pair("3: inactive_members", (db, inactive), (copy, inactive))
+        await pair("3: group_sizes", (db, lambda s: s.group_sizes([GROUP])), (copy, lambda s: s.group_sizes([GROUP])))
+        await pair("3+4: purge_list", (db, purge_old), (copy, purge_old), candidates, "same candidates")
+        await pair("1-4", (db, purge_old), (copy, purge_new), candidates, "same candidates, tiers, order")
+
+        log("proposal 5: covering events index")
+        p["5: index"] = dict(zip(("build_s", "mb"), index_size_mb(copy, COVERING_DDL), strict=True))
+        alter(copy, ["DROP INDEX ix_events_group_ts"])
+        p["5: plan"] = plan(copy, PLAIN_HOURLY, (GROUP, utc_text(since7), utc_text(NOW)))
+
+        def hourly(s: Store) -> Awaitable[dict[datetime, int]]:
+            return s.hourly_activity(GROUP, since7, NOW)
+
+        def series(s: Store) -> Awaitable[list[tuple[str, list[int]]]]:
+            return hourly_series(s, GROUP, last_day, days, tz, NOW, settings.stats)
+
+        await pair("5: hourly_activity", (db, hourly), (copy, hourly), buckets, "same buckets")
+        await pair("5: hourly_series", (db, series), (copy, series))
+        await pair("4+5: member_activity", (db, activity), (copy, activity))
+        await pair("1-5", (db, purge_old), (copy, purge_new), candidates, "same candidates, tiers, order")
+
+        log("proposal 7: events (group_id, user_id, ts)")
+        who = figures["busiest_30d"]
+        p["7: index"] = dict(zip(("build_s", "mb"), index_size_mb(copy, MEMBER_EVENTS_DDL), strict=True))
+
+        def one(s: Store) -> Awaitable[dict[str, tuple[int, int, int]]]:
+            return s.member_activity(GROUP, tier_from, who)
+
+        await pair("7: member_activity of one", (db, one), (copy, one))
+    finally:
+        for path in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+            path.unlink(missing_ok=True)
+
+    log("write costs")
+    p["insert_us"] = insert_cost(db, 100_000, {
+        "product": ["group_id, ts"], "covering": ["group_id, ts, type, user_id"],
+        "covering+member": ["group_id, ts, type, user_id", "group_id, user_id, ts"]})
+    p["members_upsert_us"] = upsert_cost(db)
+
+
+# -- the report ------------------------------------------------------------------------------------------
+
+def ms(x: float) -> str:
+    return f"{x * 1000:,.1f} ms"
+
+
+def mb(x: float | None) -> str:
+    return "size n/a" if x is None else f"{x:,.0f} MB"
+
+
+def line(label: str, value: str, note: str = "") -> str:
+    return f"  {label:<46} {value:>12}  {note}".rstrip()
+
+
+def timing_line(label: str, d: dict[str, Any], note: str = "") -> str:
+    extra = f"cold {ms(d['cold_s'])}, min {ms(d['min_s'])}" if "cold_s" in d else ""
+    return line(label, ms(d["median_s"]), "; ".join(x for x in (extra, note) if x))
+
+
+def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    d, f = figures["database"], figures["measures"]
+    out = [f"report queries at scale (python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
+           f"{os.cpu_count()} cpus; median of {args.runs} warm runs, 'cold' = first call on a fresh store with "
+           f"the file dropped from the OS cache)",
+           "-- database --",
+           line("members (present / left)", f"{d['members']:,}",
+                f"({d['present']:,} / {d['left']:,}); {d['roster_known']:,} known from the roster; "
+                f"{d['never_spoke_present']:,} present never spoke; silent > 14 d: "
+                f"{d['silent_14d_share_of_present'] * 100:.1f}% of present"),
+           line("events (messages)", f"{d['events']:,}",
+                f"({d['message_events']:,}) over {YEAR_DAYS} days; last 30 d {d['events_last_30d']:,}, last 7 d "
+                f"{d['events_last_7d']:,}; busiest member {d['top_member_messages']:,}"),
+           line("check-ins / balances", f"{d['checkins']:,}", f"by {d['checkers']:,} members / {d['balances']:,} "
+                                                               "balances"),
+           line("database file", f"{d.get('db_mb', 0):,.0f} MB",
+                "reused" if d.get("reused") else f"built in {d['build_s']:.0f} s (generation {d['generate_s']:.0f} s)"),
+           "-- 1. purge list --"]
+    p = f["purge_list"]
+    ratio = p["median_s"] / f["plain_purge"]["median_s"]
+    out += [
+        timing_line("purge_list (end to end)", p, f"{p['rows']:,} candidates; target < {TARGET_PURGE_S} s: "
+                                                  f"{'ok' if p['median_s'] < TARGET_PURGE_S else 'MISSED'}"
+                                                  f" (cold {'ok' if p['cold_s'] < TARGET_PURGE_S else 'MISSED'})"),
+        timing_line("  store.inactive_members", f["inactive_members"], f"{f['inactive_members']['rows']:,} rows"),
+        timing_line("  store.member_activity (tiers, 30 d)", f["member_activity"],
+                    f"{f['member_activity']['members']:,} members"),
+        line("  Python: Candidate + tier_of per row", ms(f["assembly"]["median_s"])),
+        timing_line("plain sqlite3: the same list", f["plain_purge"], f"{f['plain_purge']['rows']:,} rows after "
+                                                                      "the exclusions"),
+        timing_line("plain sqlite3: tiers' counts (30 d)", f["plain_activity"]),
+        line("ratio purge_list / plain list", f"x{ratio:.1f}",
+             f"inactive_members / plain x{f['inactive_members']['median_s'] / f['plain_purge']['median_s']:.1f}; "
+             f"purge_list / (plain list + plain counts) "
+             f"x{p['median_s'] / (f['plain_purge']['median_s'] + f['plain_activity']['median_s']):.1f}"),
+        "-- 2. activity by hour --",
+        timing_line("store.hourly_activity (7 d)", f["hourly_activity"],
+                    f"{f['hourly_activity']['buckets']} buckets, {f['hourly_activity']['messages']:,} messages"),
+        timing_line("hourly_series (7 local days)", f["hourly_series"], f"{f['hourly_series']['messages']:,} "
+                                                                        "messages"),
+        timing_line("plain sqlite3: the same buckets", f["plain_hourly"],
+                    f"ratio hourly_activity / plain "
+                    f"x{f['hourly_activity']['median_s'] / f['plain_hourly']['median_s']:.2f}"),
+        timing_line("store.group_sizes", f["group_sizes"], f"{f['group_sizes']['present']:,} present"),
+        timing_line("member_activity of one member (30 d)", f["member_activity_one"],
+                    f"我的等级's query, the busiest member {f['member_activity_one']['counts']}"),
+        "-- 3. files --",
+        line("write_csv", ms(f["write_csv"]["median_s"]), f"{f['write_csv']['rows']:,} rows, "
+                                                          f"{f['write_csv']['bytes'] / 1e6:.2f} MB; first "
+                                                          f"{ms(f['write_csv']['first_s'])}"),
+    ]
+    ra = f["report_actions"]
+    out.append(line("purge report actions: members=ids", f"{ra['json_bytes'] / 1e6:.1f} MB",
+                    f"JSON in actions.data + body: {ra['actions']} actions ({ra['operators']} operators x text, file), "
+                    f"each with all {f['write_csv']['rows']:,} ids; built in {ms(ra['build_s'])}"))
+    chart = f["render_hourly_chart"]
+    if "error" in chart:
+        out.append(line("render_hourly_chart", "n/a", chart["error"]))
+    else:
+        out += [timing_line("render_hourly_chart (query + PNG)", chart, f"{chart['bytes'] / 1e3:.0f} kB; "
+                                                                       "cold includes font registration"),
+                line("  charts.render_hourly alone", ms(f["render_hourly"]["median_s"]))]
+    out.append("-- where the time goes: the store's statements in plain sqlite3 --")
+    for s in figures["statements"]:
+        out.append(line(s["name"], ms(s["plain_sql_median_s"]), f"cold {ms(s['plain_sql_cold_s'])}; plan: "
+                                                                 + " | ".join(s["plan"])))
+    pr = figures.get("proposal")
+    if pr:
+        def step(label: str, key: str, note: str = "", purge: bool = False) -> str:
+            d = pr[key]
+            extra = f"x{d['ratio']:.1f} vs product {ms(d['product']['median_s'])} (same loop)"
+            if "cold_s" in d:
+                extra += f"; cold {ms(d['cold_s'])} vs {ms(d['product']['cold_s'])}"
+            if purge:
+                extra += (f"; target < {TARGET_PURGE_S} s: {'ok' if d['median_s'] < TARGET_PURGE_S else 'MISSED'}"
+                          f" (cold {'ok' if d['cold_s'] < TARGET_PURGE_S else 'MISSED'})")
+            return line(label, ms(d["median_s"]), "; ".join(x for x in (extra, note) if x))
+
+        out += ["-- 4. proposal, step by step (prototype; see \"The proposal\" in this file) --",
+                step("1+2) purge_list_proposed, product schema", "1+2", purge=True),
+                step("  1) tier_counts vs member_activity", "1: tier_counts"),
+                step("  2) the list as Row tuples", "2: Row tuples"),
+                step("  6) tried: the list at the driver level", "6: driver-level list", "compare with 2)"),
+                step("  2) write_csv with isoformat", "2: write_csv", "byte-identical"),
+                line("4) + index on checkins", f"{pr['4: index']['build_s']:.1f} s",
+                     f"{CHECKINS_DDL}; {mb(pr['4: index']['mb'])}"),
+                step("   product purge_list", "4: purge_list"),
+                step("   product member_activity (30 d)", "4: member_activity"),
+                line("3) + members, balances WITHOUT ROWID", f"{pr['3: rebuild_s']:.1f} s",
+                     "table rebuild; plan: " + " | ".join(pr["3: plan"])),
+                step("   product inactive_members", "3: inactive_members"),
+                step("   product group_sizes", "3: group_sizes"),
+                step("   product purge_list (3+4)", "3+4: purge_list"),
+                step("   purge_list_proposed (1-4)", "1-4", purge=True),
+                line("5) + covering events index", f"{pr['5: index']['build_s']:.1f} s",
+                     f"{COVERING_DDL}, dropping ix_events_group_ts; {mb(pr['5: index']['mb'])}; plan: "
+                     + " | ".join(pr["5: plan"])),
+                step("   hourly_activity (7 d)", "5: hourly_activity"),
+                step("   hourly_series", "5: hourly_series"),
+                step("   product member_activity (30 d, 4+5)", "4+5: member_activity"),
+                step("   purge_list_proposed (1-5)", "1-5", purge=True),
+                line("7) tried: + index events (group, user, ts)", f"{pr['7: index']['build_s']:.1f} s",
+                     f"{MEMBER_EVENTS_DDL}; {mb(pr['7: index']['mb'])}"),
+                step("   member_activity of one member (30 d)", "7: member_activity of one", "我的等级"),
+                line("write: events insert (product)", f"{pr['insert_us']['product']:.2f} µs",
+                     f"covering instead (5): {pr['insert_us']['covering']:.2f} µs; 5+7: "
+                     f"{pr['insert_us']['covering+member']:.2f} µs (in memory, batches of 500, best of 5)"),
+                line("write: members upsert (note_activity)", f"{pr['members_upsert_us']['rowid']:.2f} µs",
+                     f"WITHOUT ROWID (3): {pr['members_upsert_us']['without_rowid']:.2f} µs")]
+    out.append("-- checks --")
+    for name, ok in figures["checks"].items():
+        out.append(line(name, "ok" if ok else "FAILED"))
+    print("\n".join(out))
+    if "profile" in figures:
+        print("-- cProfile of purge_list (warm, by own time) --")
+        print(figures["profile"].rstrip())
+    print(json.dumps(_rounded({k: v for k, v in figures.items() if k != "profile"}), ensure_ascii=False,
+                     sort_keys=True))
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=4_000_000, help="events over the year (default 4,000,000)")
+    parser.add_argument("--runs", type=int, default=7, help="warm runs per measure (median; default 7)")
+    parser.add_argument("--seed", type=int, default=20260320)
+    parser.add_argument("--db", help="keep the database in this file and reuse it while the parameters match")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one warm purge_list")
+    parser.add_argument("--no-fix", action="store_true", help="skip the prototype of the proposed fix")
+    parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+    if args.members < 1000 or args.events < args.members or args.runs < 1:
+        parser.error("--members >= 1000, --events >= --members, --runs >= 1")
+    t0 = time.perf_counter()
+
+    def log(msg: str) -> None:
+        if not args.silent:
+            print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    figures: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "db"}}
+    with tempfile.TemporaryDirectory(prefix="qunbot-reports-") as tmp:
+        folder = Path(tmp)
+        db, figures["database"] = open_database(args, folder, log)
+        asyncio.run(bench(args, db, folder, figures, log))
+    report(args, figures)
+    return 0 if all(figures["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
