@@ -160,12 +160,15 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
 
 
 async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | None:
-    """A group by id or by its name."""
+    """A group by id or by its name (None, told on stderr, when there is no such group)."""
     named = await store.groups_named()
     if wanted in named:
         return wanted, named[wanted]
     matches = [(g, n) for g, n in named.items() if n == wanted]
-    return matches[0] if len(matches) == 1 else None
+    if len(matches) == 1:
+        return matches[0]
+    print(f"no group {wanted!r} in the database (give its id or exact name)", file=sys.stderr)
+    return None
 
 
 def cmd_purge_list(args: argparse.Namespace) -> int:
@@ -179,7 +182,6 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
     async def go(store: Store) -> int:
         found = await _find_group(store, args.group)
         if found is None:
-            print(f"no group {args.group!r} in the database (give its id or exact name)", file=sys.stderr)
             return 2
         group, name = found
         settings = config.group(group, name).settings
@@ -190,7 +192,9 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
             last = c.last_active_at.astimezone(config.tz).strftime("%Y-%m-%d") if c.last_active_at else "从未"
             print(f"{c.user_id}\t{c.display_name or ''}\t{c.days_silent} 天\t最后活跃 {last}\t{c.tier}")
         if args.csv:
-            print(f"wrote {write_csv(rows, Path(args.csv), config.tz)}")
+            path = write_csv(rows, Path(args.csv), config.tz, header=settings.purge.csv_header,
+                             never=settings.purge.csv_never)
+            print(f"wrote {path}")
         return 0
 
     return asyncio.run(_with_store(args.db or config.model.bot.database, go))
@@ -207,7 +211,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     async def go(store: Store) -> int:
         found = await _find_group(store, args.group)
         if found is None:
-            print(f"no group {args.group!r} in the database (give its id or exact name)", file=sys.stderr)
             return 2
         group, name = found
         today = datetime.now(UTC).astimezone(config.tz).date()

@@ -204,7 +204,8 @@ def test_cli_purge_list_and_stats(tmp_path: Path) -> None:
     listed = qunbot("purge-list", "--config", str(config), "--db", db, "--group", "测试群", "--csv", "p.csv")
     assert listed.returncode == 0, listed.stderr
     assert "1 member(s)" in listed.stdout and "quiet\t潜水员\t30 天" in listed.stdout
-    assert (tmp_path / "p.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("quiet,潜水员,")
+    lines = (tmp_path / "p.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("成员ID,群昵称,") and lines[1].startswith("quiet,潜水员,") and ",从未," in lines[1]
     chart = qunbot("stats", "--config", str(config), "--db", db, "--group", "g1", "--days", "7", "--png", "c.png")
     assert chart.returncode == 0, chart.stderr
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
