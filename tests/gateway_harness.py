@@ -135,3 +135,21 @@ async def bot_process(gateway: Gateway, workdir: Path, *args: str) -> AsyncItera
     finally:
         bot.terminate()
         await asyncio.wait_for(bot.wait(), 10)
+
+
+def started_gateway(tmp_path_factory: Any) -> Iterator[Gateway]:
+    """A running gateway for a test module's fixture: skips when Node.js or the packages are missing,
+    fails under CI=true (CI must run the end-to-end tests)."""
+    import pytest
+
+    missing = gateway_missing()
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs the Wechaty test gateway: {missing}")
+        pytest.skip(missing)
+    gw = Gateway(tmp_path_factory.mktemp("gateway"))
+    gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()

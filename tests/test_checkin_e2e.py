@@ -7,7 +7,6 @@ Skips locally without node; under CI=true a missing node fails."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sqlite3
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing
+from tests.gateway_harness import ROOM, Gateway, bot_process, started_gateway
 
 # check-in and points settings are the defaults (those of the shipped config.yaml); only the pace is faster
 CONFIG = """
@@ -56,15 +55,7 @@ async def members_present(db: Path, group: str, count: int, within: float = 10.0
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    missing = gateway_missing()
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs the Wechaty test gateway: {missing}")
-        pytest.skip(missing)
-    gw = Gateway(tmp_path_factory.mktemp("gateway"))
-    gw.start()
-    yield gw
-    gw.stop()
+    yield from started_gateway(tmp_path_factory)
 
 
 class Room:

@@ -27,7 +27,7 @@ from bot.runner import serve
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import ROOT
-from tests.gateway_harness import BOT, ROOM, ROOM2, TOKEN, Gateway, gateway_missing
+from tests.gateway_harness import BOT, ROOM, ROOM2, TOKEN, Gateway, started_gateway
 
 CONFIG = """
 bot: {name: 群管机器人, id: qunbot_self, media_dir: MEDIA}
@@ -48,15 +48,7 @@ defaults:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    missing = gateway_missing()
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI needs the Wechaty test gateway: {missing}")
-        pytest.skip(missing)
-    gw = Gateway(tmp_path_factory.mktemp("gateway"))
-    gw.start()
-    yield gw
-    gw.stop()
+    yield from started_gateway(tmp_path_factory)
 
 
 class LiveBot:
