@@ -777,17 +777,15 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
     f["inactive_members"] = {**t.as_dict(), "rows": len(rows)}
     t, activity = await measure_store(db, runs, lambda s: s.member_activity(GROUP, tier_from))
     f["member_activity"] = {**t.as_dict(), "members": len(activity)}
+    t, silent = await measure_store(db, runs, lambda s: s.silent_activity(GROUP, tier_from, active_before))
+    f["silent_activity"] = {**t.as_dict(), "members": len(silent)}
     from handlers.levels import tier_of
 
     def assemble() -> list[Candidate]:  # purge_list's loop, on the rows above
-        out = []
-        for r in rows:
-            last = r["last_active_at"]
-            silent_since = last or r["joined_at"]
-            out.append(Candidate(r["user_id"], r["display_name"], r["joined_at"], last,
-                                 max(0, (NOW - silent_since).days), int(r["message_count"]), int(r["points"]),
-                                 tier_of(activity.get(r["user_id"], (0, 0, 0)), settings.levels)))
-        return out
+        idle = tier_of((0, 0, 0), settings.levels)
+        tiers = {u: tier_of(c, settings.levels) for u, c in silent.items()}
+        return [Candidate(u, name, joined, last, max(0, (NOW - (last or joined)).days), count, points,
+                          tiers.get(u, idle)) for u, name, joined, last, count, points in rows]
 
     laps = []
     for _ in range(runs):
@@ -804,7 +802,9 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
     same = [c.user_id for c in candidates] == [r[0] for r in plain_kept]
     figures["checks"] = {"purge_list == plain list (ids, order)": same,
                          "purge_list == inactive_members (ids)": [c.user_id for c in candidates]
-                         == [r["user_id"] for r in rows]}
+                         == [r.user_id for r in rows],
+                         "purge_list tiers == tiers from the full activity query": [c.tier for c in candidates]
+                         == [tier_of(activity.get(c.user_id, (0, 0, 0)), settings.levels) for c in candidates]}
 
     # 2. activity by hour
     log("hourly")
@@ -1088,8 +1088,10 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
                                                   f"{'ok' if p['median_s'] < TARGET_PURGE_S else 'MISSED'}"
                                                   f" (cold {'ok' if p['cold_s'] < TARGET_PURGE_S else 'MISSED'})"),
         timing_line("  store.inactive_members", f["inactive_members"], f"{f['inactive_members']['rows']:,} rows"),
-        timing_line("  store.member_activity (tiers, 30 d)", f["member_activity"],
-                    f"{f['member_activity']['members']:,} members"),
+        timing_line("  store.silent_activity (tiers)", f["silent_activity"],
+                    f"{f['silent_activity']['members']:,} members active in the tier window before the silence"),
+        timing_line("  (store.member_activity, 30 d, all)", f["member_activity"],
+                    f"{f['member_activity']['members']:,} members: what the tiers cost before"),
         line("  Python: Candidate + tier_of per row", ms(f["assembly"]["median_s"])),
         timing_line("plain sqlite3: the same list", f["plain_purge"], f"{f['plain_purge']['rows']:,} rows after "
                                                                       "the exclusions"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import operator
 from datetime import UTC as _UTC
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Table, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -63,11 +64,53 @@ def quarter_bucket(engine: AsyncEngine, column: Any) -> Any:
     return func.to_char(column, "YYYY-MM-DD HH24:").op("||")(func.lpad(cast(minute - minute % 15, String), 2, "0"))
 
 
+def raw_time(column: Any) -> Any:
+    """`column` read as the driver gives it, without SQLAlchemy's per-value processing (for long
+    lists, with `fetch_rows`); `utc_time` turns the value into an aware UTC datetime."""
+    from sqlalchemy import type_coerce
+
+    return type_coerce(column, String)
+
+
+def utc_time(value: Any) -> Any:
+    """An aware UTC datetime from a `raw_time` value: SQLite's naive UTC text or PostgreSQL's naive
+    datetime. (Parsing the text with its offset is ~8x faster than `.replace(tzinfo=...)`.)"""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _fromisoformat(value + "+00:00")
+    return value.replace(tzinfo=_UTC)
+
+
+async def fetch_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
+    """Every row of a SELECT as plain tuples. On SQLite the statement goes straight to the driver:
+    building SQLAlchemy's row objects costs more than the query itself on lists of 10^5 rows."""
+    if conn.dialect.name != "sqlite":
+        return [tuple(row) for row in (await conn.execute(stmt)).all()]
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [_sqlite_param(compiled.params[name]) for name in compiled.positiontup or ()]
+    raw = await conn.get_raw_connection()
+    cursor = await raw.driver_connection.execute(compiled.string, params)
+    try:
+        return list(await cursor.fetchall())
+    finally:
+        await cursor.close()
+
+
+def _sqlite_param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _sqlite_datetime(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise TypeError(f"no driver form for a {type(value).__name__} parameter")
+
+
 def bucket_start(value: str) -> Any:
     """The aware UTC datetime of a `quarter_bucket` value ("YYYY-MM-DD HH:MM")."""
-    from datetime import datetime
-
     return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=_UTC)
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 class DriverBulk:

@@ -74,7 +74,9 @@ class Member(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     reminded_on: Mapped[str | None] = mapped_column(String(10))  # local date of the last rename reminder
 
-    __table_args__ = (Index("ix_members_group_last_active", "group_id", "last_active_at"),)
+    # SQLite keeps the rows in key order (a group's members together); see migration 0005
+    __table_args__ = (Index("ix_members_group_last_active", "group_id", "last_active_at"),
+                      {"sqlite_with_rowid": False})
 
 
 class EventRow(Base):
@@ -90,7 +92,9 @@ class EventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_events_group_ts", "group_id", "ts"),)
+    # type and user in the index: the reports count a group's messages by time, type and member
+    # without reading the rows
+    __table_args__ = (Index("ix_events_group_ts_type_user", "group_id", "ts", "type", "user_id"),)
 
 
 class ActionRow(Base):
@@ -173,6 +177,7 @@ class Checkin(Base):
 
     __table_args__ = (
         UniqueConstraint("group_id", "local_date", "rank", name="uq_checkins_group_day_rank"),
+        Index("ix_checkins_group_ts_user", "group_id", "ts", "user_id"),  # the tiers count a time window
     )
 
 
@@ -222,4 +227,5 @@ class PointsBalance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     top_level: Mapped[int] = mapped_column(Integer, default=0)  # the highest level announced (its place)
 
-    __table_args__ = (Index("ix_points_balances_group_balance", "group_id", "balance"),)
+    __table_args__ = (Index("ix_points_balances_group_balance", "group_id", "balance"),
+                      {"sqlite_with_rowid": False})

@@ -22,13 +22,14 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import dialect, migrate
+from storage.gcpause import paused_gc
 from storage.models import (
     ActionRow,
     AdOffence,
@@ -59,6 +60,17 @@ CHECKINS = Checkin.__table__
 CHECKIN_DAYS = CheckinDay.__table__
 LEDGER = PointsEntry.__table__
 BALANCES = PointsBalance.__table__
+
+
+class InactiveMember(NamedTuple):
+    """A row of `Store.inactive_members`."""
+
+    user_id: str
+    display_name: str | None
+    joined_at: datetime
+    last_active_at: datetime | None
+    message_count: int
+    points: int
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,19 @@ class Store:
                 return await conn.execute(stmt, params or {})
             except Exception:
                 await self._roll_back()  # a failed statement leaves the transaction unusable
+                raise
+
+    async def _rows(self, stmt: Any, *, only: tuple[str, ...] | None = None) -> list[Any]:
+        """`_read` for long lists: every row as a plain tuple (see `dialect.fetch_rows`)."""
+        async with self._lock:
+            try:
+                if self._recovered:
+                    await self._flush()
+                else:
+                    await self._flush(only)
+                return await dialect.fetch_rows(await self._connection(), stmt)
+            except Exception:
+                await self._roll_back()
                 raise
 
     async def _write_now(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
@@ -805,20 +830,22 @@ class Store:
         return {u: (m, c, r) for u, (m, c, r) in out.items()}
 
     async def silent_activity(self, group: str, since: datetime, until: datetime) -> dict[str, tuple[int, int, int]]:
-        """`member_activity` since `since`, only for members last active in [since, until): the only
-        members of a purge list (silent since `until`) who have any activity to count since `since`."""
+        """`member_activity` in [since, until), only for members last active in that window: the only
+        members of a purge list (silent since `until`) who have any activity to count since `since`,
+        and none of it after `until` (their last activity is before it)."""
         recent = (select(MEMBERS.c.user_id).where(and_(
             MEMBERS.c.group_id == group, MEMBERS.c.last_active_at >= since, MEMBERS.c.last_active_at < until)))
         kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
         out: dict[str, list[int]] = {}
         result = await self._read(select(EVENTS.c.user_id, kinds, func.count()).where(and_(
-            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)),
-            EVENTS.c.user_id.in_(recent))).group_by(EVENTS.c.user_id, kinds), only=("events", "members"))
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)), EVENTS.c.user_id.in_(recent)))
+            .group_by(EVENTS.c.user_id, kinds), only=("events", "members"))
         for uid, kind, n in result:
             out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
         result = await self._read(select(CHECKINS.c.user_id, func.count()).where(and_(
-            CHECKINS.c.group_id == group, CHECKINS.c.user_id.in_(recent), CHECKINS.c.ts >= since))
-            .group_by(CHECKINS.c.user_id), flush=False)
+            CHECKINS.c.group_id == group, CHECKINS.c.user_id.in_(recent), CHECKINS.c.ts >= since,
+            CHECKINS.c.ts < until)).group_by(CHECKINS.c.user_id), flush=False)
         for uid, n in result:
             out.setdefault(uid, [0, 0, 0])[1] += int(n)
         return {u: (m, c, r) for u, (m, c, r) in out.items()}
@@ -841,15 +868,16 @@ class Store:
     # -- reports: purge lists, activity by hour, the day's numbers, anomalies ---------------------------
 
     async def inactive_members(self, group: str, active_before: datetime, joined_before: datetime,
-                               exclude: Iterable[str] = (), limit: int | None = None) -> list[dict[str, Any]]:
+                               exclude: Iterable[str] = (), limit: int | None = None) -> list[InactiveMember]:
         """Members present in the group with no activity (message, check-in, red packet) since
         `active_before` (counted from joining for who never spoke) who joined (or were first seen)
         before `joined_before`, minus `exclude`; longest inactive first. With points and messages."""
         since_join = func.coalesce(MEMBERS.c.joined_at, MEMBERS.c.first_seen_at)
         query = (
-            select(MEMBERS.c.user_id, MEMBERS.c.display_name, since_join.label("joined_at"),
-                   MEMBERS.c.last_active_at, MEMBERS.c.message_count,
-                   func.coalesce(BALANCES.c.balance, 0).label("points"))
+            # times read raw and parsed below: SQLAlchemy's own processing is most of the cost of a long list
+            select(MEMBERS.c.user_id, MEMBERS.c.display_name, dialect.raw_time(since_join),
+                   dialect.raw_time(MEMBERS.c.last_active_at), MEMBERS.c.message_count,
+                   func.coalesce(BALANCES.c.balance, 0))
             .select_from(MEMBERS.outerjoin(BALANCES, and_(BALANCES.c.group_id == MEMBERS.c.group_id,
                                                           BALANCES.c.user_id == MEMBERS.c.user_id)))
             .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None),
@@ -858,9 +886,13 @@ class Store:
                         since_join <= joined_before))
             .order_by(func.coalesce(MEMBERS.c.last_active_at, since_join), MEMBERS.c.user_id)
         )
-        excluded = set(exclude)
-        result = await self._read(query, only=("members", "roster"))
-        rows = [dict(r._mapping) for r in result if r.user_id not in excluded]
+        if limit is not None:
+            query = query.limit(limit + len(set(exclude)))
+        excluded, utc = set(exclude), dialect.utc_time
+        with paused_gc():
+            rows = [InactiveMember(user, name, utc(joined), utc(last), count, points)
+                    for user, name, joined, last, count, points in await self._rows(query, only=("members", "roster"))
+                    if user not in excluded]
         return rows[:limit] if limit is not None else rows
 
     async def hourly_activity(self, group: str, since: datetime, until: datetime) -> dict[datetime, int]:

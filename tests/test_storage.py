@@ -22,7 +22,52 @@ async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     assert {"groups", "members", "events", "actions", "job_runs", "ad_offences", "ad_samples",
             "alembic_version"} <= tables
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0004"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0005"
+
+
+def test_the_report_layout_migration_keeps_every_row_and_goes_back(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from storage.migrate import _alembic_config
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0004")
+    con = sqlite3.connect(path)
+    con.executemany("insert into members (group_id, user_id, display_name, first_seen_at, message_count) "
+                    "values (?, ?, ?, '2026-03-01 00:00:00.000000', ?)",
+                    [("g", f"u{n}", f"名字{n}", n) for n in range(50)])
+    con.executemany("insert into points_balances (group_id, user_id, balance, message_points, updated_at) "
+                    "values ('g', ?, ?, 0, '2026-03-01 00:00:00.000000')", [(f"u{n}", n * 2) for n in range(50)])
+    con.commit()
+    before = [con.execute(f"select * from {t} order by user_id").fetchall() for t in ("members", "points_balances")]
+    con.close()
+
+    def layout() -> tuple[list, list, set[str]]:
+        con = sqlite3.connect(path)
+        try:
+            tables = [con.execute(f"select * from {t} order by user_id").fetchall()
+                      for t in ("members", "points_balances")]
+            ddl = {r[0]: r[1] for r in con.execute("select name, sql from sqlite_master where sql is not null")}
+            return tables, [n for n in ddl if n.startswith("ix_")], {n for n, d in ddl.items()
+                                                                      if d.endswith("WITHOUT ROWID")}
+        finally:
+            con.close()
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    tables, indexes, clustered = layout()
+    assert tables == before and clustered == {"members", "points_balances"}
+    assert {"ix_events_group_ts_type_user", "ix_checkins_group_ts_user", "ix_members_group_last_active",
+            "ix_points_balances_group_balance"} <= set(indexes) and "ix_events_group_ts" not in indexes
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0004")
+    tables, indexes, clustered = layout()
+    assert tables == before and not clustered and "ix_events_group_ts" in indexes
+    assert "ix_checkins_group_ts_user" not in indexes
+    engine.dispose()
 
 
 async def test_member_stats_follow_joins_messages_and_leaves(runtime, clock: DrivenClock,
