@@ -18,6 +18,7 @@ transaction on one connection:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -413,8 +414,8 @@ class Store:
     async def sync_roster(self, group: str, group_name: str | None, members: Sequence[tuple[str, str | None]],
                           ts: datetime, *, complete: bool) -> int:
         """The group's member list as the platform reports it: listed members are present (names
-        updated, first seen now if new); with `complete`, present members not listed have left.
-        Returns how many were marked as left."""
+        updated, first seen now if new); with `complete`, present members not listed have left (and
+        a leave event is recorded for each, at the roster's time). Returns how many were marked as left."""
         self.note_activity(group, group_name, None, None, ts, message=False)
         listed = {user: _name(name) for user, name in members}
         self._seal()  # in time order with the member rows before and after it (joins, leaves)
@@ -431,6 +432,9 @@ class Store:
             await self._write_now(update(MEMBERS).where(and_(
                 MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(gone[start:start + 500]),
                 MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
+        for user in gone:  # a leave the platform never announced: recorded, so the reports count it
+            key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
+            self.record_event(f"roster-leave:{key}", ts, group, user, "leave", {"via": "roster"}, ts)
         return len(gone)
 
     def record_actions(self, rows: Sequence[dict[str, Any]]) -> None:

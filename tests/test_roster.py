@@ -1,6 +1,9 @@
-"""roster events: the platform's member list makes silent members known and marks the gone as left."""
+"""roster events: the platform's member list makes silent members known and marks the gone as left
+(a leave the reports count)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from bot.clock import DrivenClock
 from tests.conftest import EventFactory, FakePlatform, feed
@@ -18,6 +21,11 @@ async def test_roster_adds_silent_members_and_marks_the_missing_as_left(
     assert (await runtime.store.member("g1", "quiet")).left_at is not None
     assert (await runtime.store.member("g1", "talker")).display_name == "话多"
     assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
+    # the announced leave of q2 and the unannounced one of quiet are both leaves for the reports
+    day = clock.now() - timedelta(days=1)
+    assert await runtime.store.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
+    await feed(runtime, clock, make_event("roster", members=[{"id": "talker"}]))  # the same list again
+    assert await runtime.store.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
     await feed(runtime, clock, make_event("roster", members=[], complete=False))
     assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
     await feed(runtime, clock, make_event("join", user="quiet"), make_event("roster", members=[{"id": "talker"},
