@@ -24,7 +24,11 @@ def make_engine(url: str) -> AsyncEngine:
             from pathlib import Path
 
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        from storage import sqlite_onehop
+
+        module = sqlite_onehop.dbapi() if parsed.drivername == "sqlite+aiosqlite" else None
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                     **({"module": module} if module is not None else {}))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

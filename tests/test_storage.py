@@ -173,3 +173,42 @@ async def test_after_a_failed_commit_reads_and_the_retry_count_each_write_once(t
     con = sqlite3.connect(tmp_path / "f.db")
     assert con.execute("select message_count from members").fetchall() == [(1,)]
     con.close()
+
+
+async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread_and_errors_stay_sqlalchemy_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aiosqlite
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import dialect, sqlite_onehop
+
+    assert sqlite_onehop.dbapi() is not None, "the pinned SQLAlchemy/aiosqlite should take the one-trip cursor"
+    engine = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("create table t (k integer primary key, v text)"))
+            await conn.execute(text("insert into t values (:k, :v)"), [{"k": 1, "v": "一"}, {"k": 2, "v": "二"}])
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with engine.connect() as conn:
+            trips = 0
+            rows = (await conn.execute(text("select k, v from t order by k"))).all()
+            assert rows == [(1, "一"), (2, "二")] and trips == 1
+            trips = 0
+            back = (await conn.execute(text("update t set v = v || '!' where k = 2 returning v"))).all()
+            assert back == [("二!",)] and trips == 1
+            many = await conn.execute(text("update t set v = :v where k = :k"),
+                                      [{"k": 1, "v": "a"}, {"k": 2, "v": "b"}])
+            assert many.rowcount == 2
+            with pytest.raises(IntegrityError):
+                await conn.execute(text("insert into t values (1, 'dup')"))
+    finally:
+        await engine.dispose()
