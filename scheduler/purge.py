@@ -40,8 +40,15 @@ class Candidate(NamedTuple):
 async def purge_list(store: Store, config: Config, group: str, settings: GroupSettings, now: datetime, *,
                      days: int | None = None) -> list[Candidate]:
     """The members to propose for removal in `group` as of `now` (see the module doc)."""
+    # Collections started by tens of thousands of new rows walk the whole heap and find nothing;
+    # paused for the whole list (its reads included), not only while the rows are built.
+    with paused_gc():
+        return await _purge_list(store, config, group, settings, now, days or settings.purge.inactive_days)
+
+
+async def _purge_list(store: Store, config: Config, group: str, settings: GroupSettings, now: datetime,
+                      days: int) -> list[Candidate]:
     purge = settings.purge
-    days = days or purge.inactive_days
     exclude = {*settings.admins, *settings.operators, *purge.whitelist, config.bot_id}
     rows = await store.inactive_members(group, now - timedelta(days=days), now - timedelta(days=purge.grace_days),
                                         exclude)
@@ -52,10 +59,9 @@ async def purge_list(store: Store, config: Config, group: str, settings: GroupSe
     levels = settings.levels
     idle = tier_of((0, 0, 0), levels)
     tiers = {user: tier_of(counts, levels) for user, counts in activity.items()}
-    with paused_gc():
-        return [Candidate(user, name, joined, last, max(0, (now - (last or joined)).days), count, points,
-                          tiers.get(user, idle))
-                for user, name, joined, last, count, points in rows]
+    return [Candidate(user, name, joined, last, max(0, (now - (last or joined)).days), count, points,
+                      tiers.get(user, idle))
+            for user, name, joined, last, count, points in rows]
 
 
 def _cell(text: str) -> str:
