@@ -131,8 +131,9 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
     day = _local_day(ctx, event.ts)
     member = await ctx.member()
     newcomer = member is None or member.left_at is not None
+    late = day < _local_day(ctx, ctx.now)  # delivered after its day: later days continue its streak
     result = await ctx.store.check_in(event.group, event.user, day.isoformat(), (day - timedelta(days=1)).isoformat(),
-                                      event.ts, event.id, lambda streak: points_for(settings, streak))
+                                      event.ts, event.id, lambda streak: points_for(settings, streak), late=late)
     template = settings.already_reply if result.already else settings.reply
     fields = await rate_fields(ctx, event.group, day, template_fields(template),
                                newcomer=newcomer and not result.already,
@@ -140,7 +141,8 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
     text = ctx.render(template, rank=result.rank, streak=result.streak, points=result.points,
                       balance=result.balance, **fields)
     actions = [reply(event, "checkin", text, mention=True, rank=result.rank, streak=result.streak,
-                     points=result.points, balance=result.balance, already=result.already, day=day.isoformat())]
+                     points=result.points, balance=result.balance, already=result.already, day=day.isoformat(),
+                     **({"late": True} if late else {}))]
     if not result.already:
         up = await level_up(ctx, event, event.user, event.user_name, result.balance - result.points, result.balance)
         if up is not None:

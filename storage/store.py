@@ -22,7 +22,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, update
@@ -599,14 +599,20 @@ class Store:
     # moved by `balance = balance + :delta`; never read in Python and written back.
 
     async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
-                       points_for_streak: Callable[[int], int]) -> CheckinResult:
+                       points_for_streak: Callable[[int], int], *, late: bool = False) -> CheckinResult:
         """Check the member in for the local `day` (once): rank of the day, streak, points, balance.
-        The counter, the check-in row and the award are written together or not at all."""
-        known = await self._checkins_on(group, user, (day, yesterday))
+        The counter, the check-in row and the award are written together or not at all.
+
+        `late`: the check-in arrives after its day (a delayed delivery). Check-ins of the days right
+        after it, written meanwhile, then continue its streak (their streaks are raised in the same
+        transaction; the points they were paid stay as they were)."""
+        # the cache knows each member's latest days only: a late day is looked up in the database
+        look = self._checkins_stored if late else self._checkins_on
+        known = await look(group, user, (day, yesterday))
         if day in known:
             rank, streak, _points = known[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
-        if (group, user) not in self._checkins and not self._checkins_all:
+        if not late and (group, user) not in self._checkins and not self._checkins_all:
             for d, row in known.items():  # what the database said, for the next check-in
                 self._remember_checkin(group, user, d, row)
         key = {"g": group, "d": day}
@@ -623,24 +629,44 @@ class Store:
                 await run(self._stmts.checkin_count_down, key)
                 return None
             balance = (await run(self._stmts.balance_add, _balance_row(group, user, points, ts)))[0][0]
+            if late:
+                following = _following_days(day, [d for (d,) in await run(self._stmts.checkins_after, {
+                    "g": group, "u": user, "d": day})])
+                if following:
+                    await run(self._stmts.streaks_raise, {"g": group, "u": user, "first": following[0],
+                                                          "last": following[-1], "by": streak})
+                    self._raise_cached_streaks(group, user, following, streak)
             return rank, int(balance)
 
         done = await self._write_steps(steps)
         if done is None:
-            rank, streak, _points = (await self._checkins_on(group, user, (day,)))[day]
+            rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
         rank, balance = done
-        self._remember_checkin(group, user, day, (rank, streak, points))
+        if not late or (group, user) in self._checkins:  # (kept only if it is among the latest)
+            self._remember_checkin(group, user, day, (rank, streak, points))
         self._ledger(group, user, points, "checkin", ts, event_id, None, None)
         return CheckinResult(False, rank, streak, points, balance)
 
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+        """The member's check-ins on these days, from the cache of latest days when it has them."""
         key = (group, user)
         known = self._checkins.get(key)
         if not self._recovered and (known is not None or self._checkins_all):
             return {d: v for d, v in (known or {}).items() if d in days}
+        return await self._checkins_stored(group, user, days)
+
+    async def _checkins_stored(self, group: str, user: str, days: tuple[str, ...]
+                               ) -> dict[str, tuple[int, int, int]]:
         result = await self._read(self._stmts.checkins_on, {"g": group, "u": user, "days": list(days)}, flush=False)
         return {d: (r, s, p) for d, r, s, p in result}
+
+    def _raise_cached_streaks(self, group: str, user: str, days: list[str], by: int) -> None:
+        known = self._checkins.get((group, user), {})
+        for d in days:
+            if d in known:
+                rank, streak, points = known[d]
+                known[d] = (rank, streak + by, points)
 
     def _remember_checkin(self, group: str, user: str, day: str, row: tuple[int, int, int]) -> None:
         if len(self._checkins) > 500_000:
@@ -972,11 +998,24 @@ class Store:
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
+MAX_STREAK_REPAIR = 400  # days after a late check-in whose streaks it may continue
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _MEMBER_TABLES = ("members", "roster", "reminded")  # the writes a member question must see
 _BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
                "excuse", "ad_sample", "ledger")
 _ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})
+
+
+def _following_days(day: str, later: list[str]) -> list[str]:
+    """The local dates among `later` (ascending) that follow `day` without a gap."""
+    out: list[str] = []
+    expect = date.fromisoformat(day) + timedelta(days=1)
+    for d in later:
+        if d != expect.isoformat():
+            break
+        out.append(d)
+        expect += timedelta(days=1)
+    return out
 
 
 def _balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
@@ -1095,6 +1134,13 @@ class _Statements:
         self.checkins_on = (select(CHECKINS.c.local_date, CHECKINS.c.rank, CHECKINS.c.streak, CHECKINS.c.points)
                             .where(and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"),
                                         CHECKINS.c.local_date.in_(bindparam("days", expanding=True)))))
+        member_checkins = and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"))
+        self.checkins_after = (select(CHECKINS.c.local_date).where(and_(
+            member_checkins, CHECKINS.c.local_date > bindparam("d"))).order_by(CHECKINS.c.local_date)
+            .limit(MAX_STREAK_REPAIR))
+        self.streaks_raise = update(CHECKINS).where(and_(
+            member_checkins, CHECKINS.c.local_date.between(bindparam("first"), bindparam("last")))).values(
+            streak=CHECKINS.c.streak + bindparam("by"))
         c = dialect.upsert(engine, CHECKIN_DAYS).values(group_id=bindparam("g"), local_date=bindparam("d"), count=1)
         self.checkin_count_up = c.on_conflict_do_update(
             index_elements=[CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.local_date],

@@ -71,6 +71,37 @@ async def test_streak_counts_consecutive_local_days_and_a_missed_day_resets_it(
     assert _checkins(platform)[-1].data["balance"] == 29
 
 
+async def test_a_late_check_in_continues_into_the_days_checked_in_after_it(
+        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
+    # the 4th's check-in is delivered on the 6th, after those of the 5th and 6th; the 8th is apart
+    await feed(runtime, clock, _ev("d3", _at(3, 8)), _ev("d5", _at(5, 8)), _ev("d6", _at(6, 8)),
+               _ev("d4", _at(4, 8)), _ev("d4again", _at(4, 9)), _ev("d7", _at(7, 8)), _ev("d9", _at(9, 8)))
+    got = {a.data["event"]: (a.data["streak"], a.data["points"], a.data["already"], a.data.get("late", False))
+           for a in _checkins(platform)}
+    assert got["d5"] == (1, 5, False, False) and got["d6"] == (2, 6, False, False)
+    assert got["d4"] == (2, 6, False, True)  # continues the 3rd
+    assert got["d4again"] == (2, 0, True, True)
+    assert got["d7"] == (5, 9, False, False)  # 3rd to 7th: five days, the late one included
+    assert got["d9"] == (1, 5, False, False)
+    streaks = await runtime.store.streak_board("g1", "2026-03-07", "2026-03-06", 10)
+    assert [(r["user_id"], r["streak"]) for r in streaks] == [("u1", 5)]
+    # the points paid on the 5th and 6th stay; the ledger still adds up to the balance
+    assert await runtime.store.balance("g1", "u1") == 5 + 5 + 6 + 6 + 9 + 5
+
+
+async def test_a_late_check_in_after_a_restart_reads_the_days_from_the_database(
+        db_url: str, clock: DrivenClock) -> None:
+    for events in ([_ev("d1", _at(1, 8)), _ev("d3", _at(3, 8)), _ev("d4", _at(4, 8))], [_ev("d2", _at(2, 8))],
+                   [_ev("d5", _at(5, 8))]):
+        platform = FakePlatform()
+        rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, platform,
+                                 default_handlers())
+        await feed(rt, clock, *events)
+        await rt.close()
+    [last] = _checkins(platform)
+    assert last.data["streak"] == 5
+
+
 async def test_day_is_the_local_calendar_day_in_the_configured_zone(
         runtime, clock: DrivenClock, platform: FakePlatform) -> None:
     # 23:59:59 and 00:00:00 Shanghai time: two days, though both are 15:59/16:00 UTC of one UTC day
