@@ -643,7 +643,8 @@ class Store:
             rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
         rank, balance = done
-        if not late or (group, user) in self._checkins:  # (kept only if it is among the latest)
+        # a late day is cached where the member's latest days are (it stays only if among them)
+        if not late or (group, user) in self._checkins or self._checkins_all:
             self._remember_checkin(group, user, day, (rank, streak, points))
         self._ledger(group, user, points, "checkin", ts, event_id, None, None)
         return CheckinResult(False, rank, streak, points, balance)

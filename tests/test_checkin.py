@@ -87,6 +87,10 @@ async def test_a_late_check_in_continues_into_the_days_checked_in_after_it(
     assert [(r["user_id"], r["streak"]) for r in streaks] == [("u1", 5)]
     # the points paid on the 5th and 6th stay; the ledger still adds up to the balance
     assert await runtime.store.balance("g1", "u1") == 5 + 5 + 6 + 6 + 9 + 5
+    # a member whose first check-in ever arrives late: the next day continues it
+    await feed(runtime, clock, _ev("u2d8", _at(8, 8), "u2"), _ev("u2d9", _at(9, 9), "u2"))
+    u2 = [(a.data["streak"], a.data.get("late", False)) for a in _checkins(platform) if a.data["event"] >= "u2"]
+    assert u2 == [(1, True), (2, False)]
 
 
 async def test_a_late_check_in_after_a_restart_reads_the_days_from_the_database(
