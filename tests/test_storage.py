@@ -25,7 +25,7 @@ async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     assert con.execute("select version_num from alembic_version").fetchone()[0] == "0005"
 
 
-def test_the_report_layout_migration_keeps_every_row_and_goes_back(tmp_path: Path) -> None:
+def test_the_report_layout_migration_keeps_every_row_survives_an_interrupted_run_and_goes_back(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine
 
@@ -56,6 +56,14 @@ def test_the_report_layout_migration_keeps_every_row_and_goes_back(tmp_path: Pat
         finally:
             con.close()
 
+    # what a start killed midway leaves: the indexes built, a half-made copy, the version still 0004
+    con = sqlite3.connect(path)
+    con.execute("CREATE INDEX ix_events_group_ts_type_user ON events (group_id, ts, type, user_id)")
+    con.execute("DROP INDEX ix_events_group_ts")
+    con.execute("CREATE TABLE members_new (group_id TEXT, user_id TEXT)")
+    con.execute("INSERT INTO members_new VALUES ('g', 'half')")
+    con.commit()
+    con.close()
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
     tables, indexes, clustered = layout()

@@ -24,28 +24,42 @@ depends_on = None
 CLUSTERED = ("members", "points_balances")
 
 
+# Each step may be run again: SQLite's driver commits DDL outside a data-changing statement at once,
+# so a start killed midway leaves some steps done while the version still says 0004.
+
+
 def upgrade() -> None:
-    op.create_index("ix_events_group_ts_type_user", "events", ["group_id", "ts", "type", "user_id"])
-    op.drop_index("ix_events_group_ts", table_name="events")
-    op.create_index("ix_checkins_group_ts_user", "checkins", ["group_id", "ts", "user_id"])
+    op.create_index("ix_events_group_ts_type_user", "events", ["group_id", "ts", "type", "user_id"],
+                    if_not_exists=True)
+    op.drop_index("ix_events_group_ts", table_name="events", if_exists=True)
+    op.create_index("ix_checkins_group_ts_user", "checkins", ["group_id", "ts", "user_id"], if_not_exists=True)
     if op.get_bind().dialect.name == "sqlite":
         for table in CLUSTERED:
-            _rebuild(table, " WITHOUT ROWID")
+            if not _clustered(table):
+                _rebuild(table, " WITHOUT ROWID")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for table in CLUSTERED:
-            _rebuild(table, "")
-    op.drop_index("ix_checkins_group_ts_user", table_name="checkins")
-    op.create_index("ix_events_group_ts", "events", ["group_id", "ts"])
-    op.drop_index("ix_events_group_ts_type_user", table_name="events")
+            if _clustered(table):
+                _rebuild(table, "")
+    op.drop_index("ix_checkins_group_ts_user", table_name="checkins", if_exists=True)
+    op.create_index("ix_events_group_ts", "events", ["group_id", "ts"], if_not_exists=True)
+    op.drop_index("ix_events_group_ts_type_user", table_name="events", if_exists=True)
+
+
+def _clustered(table: str) -> bool:
+    ddl = op.get_bind().execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                                {"t": table}).scalar()
+    return ddl.rstrip().rstrip(";").endswith("WITHOUT ROWID")
 
 
 def _rebuild(table: str, suffix: str) -> None:
     """Recreate a SQLite table with the same columns, rows and indexes, its CREATE TABLE ending in
     `suffix` (no foreign key points at these tables)."""
     bind = op.get_bind()
+    bind.execute(sa.text(f"DROP TABLE IF EXISTS {table}_new"))  # left by an interrupted run
     ddl = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}).scalar()
     indexes = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
                                    "AND sql IS NOT NULL"), {"t": table}).scalars().all()
