@@ -112,7 +112,8 @@ async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: Gr
         return None
     best, first, last = found
     base_since = ctx.due - timedelta(days=a.baseline_days)
-    usual = _usual_per_day(await ctx.store.event_count(group, ("join",), base_since, first), a.baseline_days)
+    usual = _usual_per_day(await ctx.store.event_count(group, ("join",), base_since, first, members=True),
+                           a.baseline_days)
     tz = ctx.config.tz
     text = fill(ctx, a.join_raid_text, name, settings, count=best, minutes=a.join_raid_minutes, usual=usual,
                 first=first.astimezone(tz).strftime("%H:%M"), last=last.astimezone(tz).strftime("%H:%M"))
@@ -128,7 +129,7 @@ async def _mass_leave(ctx: JobContext, group: str, name: str | None, settings: G
         return None
     count, first, last = found
     usual = _usual_per_day(await ctx.store.event_count(
-        group, ("leave",), ctx.due - timedelta(days=a.baseline_days), first), a.baseline_days)
+        group, ("leave",), ctx.due - timedelta(days=a.baseline_days), first, members=True), a.baseline_days)
     text = fill(ctx, a.mass_leave_text, name, settings, count=count, minutes=a.mass_leave_minutes, usual=usual)
     return "mass_leave", text, {"count": count, "minutes": a.mass_leave_minutes, "usual": usual,
                                 "first": first.isoformat(), "last": last.isoformat()}

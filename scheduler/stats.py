@@ -101,8 +101,8 @@ async def numbers(store: Store, group: str, day: date, tz: Any, until: datetime,
     checkins = (await store.checkin_counts([group], day.isoformat())).get(group, 0)
     return {
         "members": members,
-        "joins": await store.event_count(group, ("join",), start, until),
-        "leaves": await store.event_count(group, ("leave",), start, until),
+        "joins": await store.event_count(group, ("join",), start, until, members=True),
+        "leaves": await store.event_count(group, ("leave",), start, until, members=True),
         "messages": await store.event_count(group, _MESSAGES, start, until),
         "active": await store.active_count(group, start, until),
         "checkins": checkins,

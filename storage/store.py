@@ -429,12 +429,13 @@ class Store:
             MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None))), only=("members", "roster"))
         gone = [u for (u,) in result if u not in listed]
         for start in range(0, len(gone), 500):
+            chunk = gone[start:start + 500]
             await self._write_now(update(MEMBERS).where(and_(
-                MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(gone[start:start + 500]),
+                MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(chunk),
                 MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
-        for user in gone:  # a leave the platform never announced: recorded, so the reports count it
-            key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
-            self.record_event(f"roster-leave:{key}", ts, group, user, "leave", {"via": "roster"}, ts)
+            for user in chunk:  # a leave the platform never announced: recorded, so the reports count it
+                key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
+                self.record_event(ROSTER_LEAVE + key, ts, group, user, "leave", {"via": "roster"}, ts)
         return len(gone)
 
     def record_actions(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -936,9 +937,12 @@ class Store:
                 EVENTS.c.type.in_(sorted(_ACTIVITY_TYPES)))).group_by(bucket), only=("events",))
         return {dialect.bucket_start(b): int(n) for b, n in result}
 
-    async def event_count(self, group: str, types: Iterable[str], since: datetime, until: datetime) -> int:
-        """Events of these types in the group in [since, until)."""
-        result = await self._read(select(func.count()).select_from(EVENTS).where(and_(
+    async def event_count(self, group: str, types: Iterable[str], since: datetime, until: datetime, *,
+                          members: bool = False) -> int:
+        """Events of these types in the group in [since, until); with `members`, the members they
+        came from (a leave found by a roster and announced later too is one member who left)."""
+        counted = func.count(EVENTS.c.user_id.distinct()) if members else func.count()
+        result = await self._read(select(counted).select_from(EVENTS).where(and_(
             EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
             EVENTS.c.type.in_(sorted(types)))), only=("events",))
         return int(result.scalar() or 0)
@@ -958,9 +962,11 @@ class Store:
         return {g: int(n) for g, n in result}
 
     async def event_times(self, group: str, type_: str, since: datetime, until: datetime) -> list[datetime]:
-        """When events of one type happened in the group in [since, until), in order."""
+        """When events of one type happened in the group in [since, until), in order; only events the
+        platform timed (a leave found by a roster carries the roster's time, not the member's)."""
         result = await self._read(select(EVENTS.c.ts).where(and_(
-            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type == type_))
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type == type_,
+            EVENTS.c.id.not_like(ROSTER_LEAVE + "%")))
             .order_by(EVENTS.c.ts), only=("events",))
         return [r[0] for r in result]
 
@@ -999,6 +1005,7 @@ class Store:
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
+ROSTER_LEAVE = "roster-leave:"  # the id prefix of leaves found by a roster (see sync_roster)
 MAX_STREAK_REPAIR = 400  # days after a late check-in whose streaks it may continue
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _MEMBER_TABLES = ("members", "roster", "reminded")  # the writes a member question must see

@@ -245,3 +245,19 @@ async def test_an_ad_spike_is_reported_once_per_24_hours(runtime, clock: DrivenC
     first = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 21, 0, tzinfo=CST))
     after_midnight = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 11, 0, 0, tzinfo=CST))
     assert [a.rule for a in first] == ["anomaly/ad_spike"] and after_midnight == []
+
+
+async def test_leaves_found_by_a_roster_count_once_in_the_day_but_make_no_mass_leave_burst(
+        runtime, clock: DrivenClock) -> None:
+    from scheduler.stats import numbers
+
+    t = datetime(2026, 4, 10, 14, 0, tzinfo=CST)
+    members = [{"id": f"p{n}"} for n in range(6)]
+    await feed(runtime, clock, ev("r1", t, "roster", user=None, members=members),
+               # after downtime four are gone at once; one of them is announced by the platform later
+               ev("r2", t + timedelta(minutes=30), "roster", user=None, members=members[4:]),
+               ev("lv", t + timedelta(minutes=31), "leave", user="p0"))
+    sent = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 15, 0, tzinfo=CST))
+    assert [a for a in sent if a.rule == "anomaly/mass_leave"] == []  # the roster's time is not theirs
+    day = await numbers(runtime.store, "g1", t.date(), CST, t + timedelta(hours=2), talkers=0)
+    assert day["leaves"] == 4  # p0 left once, though both the roster and the platform said so

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.clock import DrivenClock
 from tests.conftest import EventFactory, FakePlatform, feed
 
@@ -31,3 +35,28 @@ async def test_roster_adds_silent_members_and_marks_the_missing_as_left(
     await feed(runtime, clock, make_event("join", user="quiet"), make_event("roster", members=[{"id": "talker"},
                                                                                                {"id": "quiet"}]))
     assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 2
+
+
+async def test_a_roster_that_fails_midway_records_a_leave_for_every_member_it_marked_left(
+        runtime, clock: DrivenClock, make_event: EventFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    everyone = [{"id": "keep"}, *({"id": f"m{n:03}"} for n in range(600))]
+    await feed(runtime, clock, make_event("roster", members=everyone))
+    real = AsyncConnection.execute
+    updates = 0
+
+    async def second_update_fails(self, stmt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal updates
+        if getattr(stmt, "is_update", False) and "left_at" in str(stmt):
+            updates += 1
+            if updates == 2:  # the second chunk of 500
+                raise OperationalError("UPDATE", {}, Exception("disk I/O error"))
+        return await real(self, stmt, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncConnection, "execute", second_update_fails)
+    await feed(runtime, clock, make_event("roster", members=[{"id": "keep"}]))
+    monkeypatch.setattr(AsyncConnection, "execute", real)
+    await runtime.bot.commit()
+    present = (await runtime.store.group_sizes(["g1"]))["g1"][1]
+    leaves = await runtime.store.event_count("g1", ("leave",), clock.now() - timedelta(days=1),
+                                             clock.now() + timedelta(seconds=1))
+    assert updates >= 2 and present < 601 and leaves == 601 - present
