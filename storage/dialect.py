@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import operator
+import sqlite3
 from datetime import UTC as _UTC
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Table, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -94,11 +96,14 @@ async def fetch_rows(conn: AsyncConnection, stmt: Any) -> list[Any]:
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = [_sqlite_param(compiled.params[name]) for name in compiled.positiontup or ()]
     raw = await conn.get_raw_connection()
-    cursor = await raw.driver_connection.execute(compiled.string, params)
     try:
-        return list(await cursor.fetchall())
-    finally:
-        await cursor.close()
+        cursor = await raw.driver_connection.execute(compiled.string, params)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+    except sqlite3.Error as error:  # as SQLAlchemy would raise it (the store tells transient errors by these)
+        raise DBAPIError.instance(compiled.string, params, error, sqlite3.Error) from error
 
 
 def _sqlite_param(value: Any) -> Any:

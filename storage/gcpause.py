@@ -12,14 +12,22 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_depth = 0  # pauses open now (tasks may overlap theirs across awaits)
+_resume = False  # whether the collector was on when the first of them began
+
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Disable the cyclic collector for the block (nesting and a collector already off are fine)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    """Disable the cyclic collector for the block; it comes back when the last overlapping pause
+    ends, if it was on when the first began."""
+    global _depth, _resume
+    if _depth == 0:
+        _resume = gc.isenabled()
+        gc.disable()
+    _depth += 1
     try:
         yield
     finally:
-        if was_enabled:
+        _depth -= 1
+        if _depth == 0 and _resume:
             gc.enable()

@@ -1006,7 +1006,6 @@ class Store:
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
 ROSTER_LEAVE = "roster-leave:"  # the id prefix of leaves found by a roster (see sync_roster)
-MAX_STREAK_REPAIR = 400  # days after a late check-in whose streaks it may continue
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _MEMBER_TABLES = ("members", "roster", "reminded")  # the writes a member question must see
 _BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
@@ -1144,8 +1143,7 @@ class _Statements:
                                         CHECKINS.c.local_date.in_(bindparam("days", expanding=True)))))
         member_checkins = and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"))
         self.checkins_after = (select(CHECKINS.c.local_date).where(and_(
-            member_checkins, CHECKINS.c.local_date > bindparam("d"))).order_by(CHECKINS.c.local_date)
-            .limit(MAX_STREAK_REPAIR))
+            member_checkins, CHECKINS.c.local_date > bindparam("d"))).order_by(CHECKINS.c.local_date))
         self.streaks_raise = update(CHECKINS).where(and_(
             member_checkins, CHECKINS.c.local_date.between(bindparam("first"), bindparam("last")))).values(
             streak=CHECKINS.c.streak + bindparam("by"))
