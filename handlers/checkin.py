@@ -129,14 +129,17 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
         text = ctx.render(settings.window.outside_reply, start=settings.window.start, end=settings.window.end)
         return Outcome(actions=(reply(event, "checkin/window", text, mention=True, outside=True),), stop=True)
     day = _local_day(ctx, event.ts)
-    member = await ctx.member()
-    newcomer = member is None or member.left_at is not None
     late = day < _local_day(ctx, ctx.now)  # delivered after its day: later days continue its streak
     result = await ctx.store.check_in(event.group, event.user, day.isoformat(), (day - timedelta(days=1)).isoformat(),
                                       event.ts, event.id, lambda streak: points_for(settings, streak), late=late)
     template = settings.already_reply if result.already else settings.reply
+    # a member who checked in yesterday is known; only a first check-in (or one after a gap) asks
+    newcomer = False
+    if not result.already and result.streak == 1:
+        member = await ctx.member()
+        newcomer = member is None or member.left_at is not None
     fields = await rate_fields(ctx, event.group, day, template_fields(template),
-                               newcomer=newcomer and not result.already,
+                               newcomer=newcomer,
                                count=None if result.already else result.rank)
     text = ctx.render(template, rank=result.rank, streak=result.streak, points=result.points,
                       balance=result.balance, **fields)
