@@ -620,7 +620,7 @@ class Store:
         streak = known[yesterday][1] + 1 if yesterday in known else 1
         points = points_for_streak(streak)
 
-        async def steps(run: _Run) -> tuple[int, int] | None:
+        async def steps(run: _Run) -> tuple[int, int, list[str]] | None:
             rank = (await run(self._stmts.checkin_count_up, key))[0][0]
             inserted = await run(self._stmts.checkin, {
                 "group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
@@ -630,20 +630,21 @@ class Store:
                 await run(self._stmts.checkin_count_down, key)
                 return None
             balance = (await run(self._stmts.balance_add, _balance_row(group, user, points, ts)))[0][0]
+            following: list[str] = []
             if late:
                 following = _following_days(day, [d for (d,) in await run(self._stmts.checkins_after, {
                     "g": group, "u": user, "d": day})])
                 if following:
                     await run(self._stmts.streaks_raise, {"g": group, "u": user, "first": following[0],
                                                           "last": following[-1], "by": streak})
-                    self._raise_cached_streaks(group, user, following, streak)
-            return rank, int(balance)
+            return rank, int(balance), following
 
         done = await self._write_steps(steps)
         if done is None:
             rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.balance(group, user))
-        rank, balance = done
+        rank, balance, following = done
+        self._raise_cached_streaks(group, user, following, streak)
         # a late day is cached where the member's latest days are (it stays only if among them)
         if not late or (group, user) in self._checkins or self._checkins_all:
             self._remember_checkin(group, user, day, (rank, streak, points))
@@ -1002,10 +1003,12 @@ class Store:
                                   only=("members",))
         return result.scalar()
 
+
+ROSTER_LEAVE = "roster-leave:"  # the id prefix of leaves found by a roster (see sync_roster)
+
 # Bulk statements commute with each other except as ordered here (a member row before its reminder,
 # an offence before its excuse); rows of one statement keep their order.
 MAX_KNOWN_IDS = 1_000_000
-ROSTER_LEAVE = "roster-leave:"  # the id prefix of leaves found by a roster (see sync_roster)
 _AD_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 _MEMBER_TABLES = ("members", "roster", "reminded")  # the writes a member question must see
 _BULK_ORDER = ("groups", "members", "roster", "reminded", "events", "actions", "job_runs", "delivery", "ad_offence",
