@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import peak_rss_mb, rss_mb  # noqa: E402
 from scheduler.charts import FontMissing, find_cjk_font, render_hourly, render_trend  # noqa: E402
 
 DAYS = ["11-15 周日", "11-16 周一", "11-17 周二", "11-18 周三", "11-19 周四", "11-20 周五", "11-21 周六"]
@@ -41,17 +41,6 @@ def data(i: int) -> tuple[list[tuple[str, list[int]]], dict[str, list[int]]]:
         "签到": [10 + (d * 7 + i) % 40 for d in range(7)],
     }
     return hourly, trend
-
-
-def rss_mb() -> float:
-    """Current resident set size (Linux /proc), else the peak from getrusage."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -100,7 +89,7 @@ def main() -> int:
         result[f"{name}_p95_ms"] = round(p95 * 1000, 1)
 
     gc.collect()
-    before = rss_mb()
+    before = (rss_mb() or peak_rss_mb())
     t = time.perf_counter()
     for i in range(args.leak):
         hourly, trend = data(i)
@@ -108,9 +97,9 @@ def main() -> int:
         render_trend(f"第{i}个群 · 周报", DAYS, trend, out / "leak-trend.png")
         if i == args.leak // 2 - 1:
             gc.collect()
-            middle = rss_mb()
+            middle = (rss_mb() or peak_rss_mb())
     gc.collect()
-    after = rss_mb()
+    after = (rss_mb() or peak_rss_mb())
     spent = time.perf_counter() - t
     print(
         f"RSS over {args.leak} renders of each: {before:.1f} MB -> {middle:.1f} MB (half way) -> {after:.1f} MB, "

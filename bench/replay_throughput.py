@@ -51,7 +51,6 @@ import logging
 import os
 import random
 import re
-import resource
 import sqlite3
 import sys
 import tempfile
@@ -63,6 +62,11 @@ from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import peak_rss_mb, rounded, rss_mb  # noqa: E402 (stdlib only: the import RSS stays the bot's)
+
 CONFIG_YAML = ROOT / "config.yaml"
 
 N_GROUPS = 100
@@ -101,23 +105,6 @@ CITIES = ("北京", "上海", "深圳", "杭州", "广州", "成都", "武汉", 
 
 
 # -- measuring -------------------------------------------------------------------------------------
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def rss_mb() -> float | None:
-    """Current resident set size (Linux), or None."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
 
 def pct(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of already sorted values."""
@@ -918,17 +905,7 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         for run, checks in figures["checks"].items():
             for c in checks:
                 print(f"  check {run}: {'ok' if c['ok'] else 'FAILED'} {c['check']}: {c['detail']}")
-    print(json.dumps(_rounded(figures), ensure_ascii=False, sort_keys=True))
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
+    print(json.dumps(rounded(figures, 4), ensure_ascii=False, sort_keys=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import rounded  # noqa: E402
 from rules.config import Config  # noqa: E402
 from scheduler.purge import Candidate, purge_list, write_csv  # noqa: E402
 from scheduler.stats import hourly_series, render_hourly_chart  # noqa: E402
@@ -985,18 +986,8 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     if "profile" in figures:
         print("-- cProfile of purge_list (warm, by own time) --")
         print(figures["profile"].rstrip())
-    print(json.dumps(_rounded({k: v for k, v in figures.items() if k != "profile"}), ensure_ascii=False,
+    print(json.dumps(rounded({k: v for k, v in figures.items() if k != "profile"}, 5), ensure_ascii=False,
                      sort_keys=True))
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

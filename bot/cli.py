@@ -171,19 +171,26 @@ async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | Non
     return None
 
 
-def cmd_purge_list(args: argparse.Namespace) -> int:
-    """The purge list of one group as of now: printed, and as CSV with --csv."""
-    from datetime import UTC
-
-    from scheduler.purge import purge_list, write_csv
-
+def _for_group(args: argparse.Namespace, work: Callable[[Store, Config, str, str | None], Awaitable[int]]) -> int:
+    """Run `work(store, config, group, name)` for the group named by --group (exit 2 when unknown)."""
     config = _config_or_exit(args.config)
 
     async def go(store: Store) -> int:
         found = await _find_group(store, args.group)
         if found is None:
             return 2
-        group, name = found
+        return await work(store, config, *found)
+
+    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+
+
+def cmd_purge_list(args: argparse.Namespace) -> int:
+    """The purge list of one group as of now: printed, and as CSV with --csv."""
+    from datetime import UTC
+
+    from scheduler.purge import purge_list, write_csv
+
+    async def work(store: Store, config: Config, group: str, name: str | None) -> int:
         settings = config.group(group, name).settings
         rows = await purge_list(store, config, group, settings, datetime.now(UTC), days=args.days)
         print(f"{name or group}: {len(rows)} member(s) inactive for {args.days or settings.purge.inactive_days}+ "
@@ -197,7 +204,7 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
 
-    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+    return _for_group(args, work)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -206,19 +213,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from scheduler.stats import render_hourly_chart
 
-    config = _config_or_exit(args.config)
-
-    async def go(store: Store) -> int:
-        found = await _find_group(store, args.group)
-        if found is None:
-            return 2
-        group, name = found
+    async def work(store: Store, config: Config, group: str, name: str | None) -> int:
         today = datetime.now(UTC).astimezone(config.tz).date()
         path = await render_hourly_chart(store, config, group, name, today, args.days, Path(args.png))
         print(f"wrote {path}")
         return 0
 
-    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+    return _for_group(args, work)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.context import WEEKDAYS
-from bot.core import JobContext
+from bot.core import JobContext, JobSpec
 from bot.events import Action
+from rules.config import Config
 from rules.schema import GroupSettings, _cron_fields
 from rules.templates import render
 
@@ -35,6 +38,14 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 def daily_trigger(hhmm: str, tz: ZoneInfo, days: str = "*") -> CronTrigger:
     hour, minute = (int(x) for x in hhmm.split(":"))
     return CronTrigger(hour=hour, minute=minute, day_of_week=_cron_fields(days), timezone=tz)
+
+
+def daily_jobs(config: Config, kind: str, section: Callable[[GroupSettings], Any],
+               run: Callable[[str, JobContext], Awaitable[list[Action]]]) -> list[JobSpec]:
+    """One job per distinct time of a daily section (purge, stats) that some group has enabled:
+    id "kind:HH:MM", `run(time, ctx)` serving the groups with that time."""
+    times = sorted({section(s).time for s in config.variants() if section(s).enabled})
+    return [JobSpec(f"{kind}:{t}", daily_trigger(t, config.tz), partial(run, t)) for t in times]
 
 
 def fires_at(trigger: CronTrigger, instant: datetime) -> bool:

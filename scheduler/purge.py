@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,7 +16,7 @@ from bot.events import Action
 from handlers.levels import tier_of
 from rules.config import Config
 from rules.schema import GroupSettings
-from scheduler.common import daily_trigger, fill, local_now, safe_name, served_groups, to_operators
+from scheduler.common import daily_jobs, fill, local_now, safe_name, served_groups, to_operators
 from storage.gcpause import paused_gc
 from storage.store import Store
 
@@ -90,8 +89,7 @@ def write_csv(candidates: list[Candidate], path: Path, tz: Any, *, header: tuple
 
 
 def build(config: Config) -> list[JobSpec]:
-    times = sorted({s.purge.time for s in config.variants() if s.purge.enabled})
-    return [JobSpec(f"purge:{t}", daily_trigger(t, config.tz), partial(run, t)) for t in times]
+    return daily_jobs(config, "purge", lambda s: s.purge, run)
 
 
 async def run(at: str, ctx: JobContext) -> list[Action]:

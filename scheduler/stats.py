@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from rules.config import Config
 from rules.schema import GroupSettings, StatsSettings
 from rules.templates import render
 from scheduler.common import (
-    daily_trigger,
+    daily_jobs,
     day_label,
     day_start,
     fill,
@@ -82,8 +81,7 @@ async def render_hourly_chart(store: Store, config: Config, group: str, name: st
 
 
 def build(config: Config) -> list[JobSpec]:
-    times = sorted({s.stats.time for s in config.variants() if s.stats.enabled})
-    return [JobSpec(f"stats:{t}", daily_trigger(t, config.tz), partial(run, t)) for t in times]
+    return daily_jobs(config, "stats", lambda s: s.stats, run)
 
 
 async def run(at: str, ctx: JobContext) -> list[Action]:
