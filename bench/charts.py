@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import peak_rss_mb, rss_mb  # noqa: E402
-from scheduler.charts import FontMissing, find_cjk_font, render_hourly, render_trend  # noqa: E402
+from handlers.stats.charts import FontMissing, find_cjk_font, render_hourly, render_trend  # noqa: E402
 
 DAYS = ["11-15 周日", "11-16 周一", "11-17 周二", "11-18 周三", "11-19 周四", "11-20 周五", "11-21 周六"]
 SHAPE = [2, 1, 0, 0, 0, 1, 3, 8, 20, 35, 40, 38, 30, 42, 45, 40, 36, 38, 50, 70, 95, 110, 80, 30]

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/detection_eval.py [--corpus PATH] [--config config.yaml] [--threshold 1.0]
 
-Runs `rules.ad_text.TextDetector` (config.yaml's `defaults.ads` pitch words and allowlist, the shipped
-model rules/ad_model.json.gz) over the labelled corpus (shared/data/spam-zh.jsonl), DEV and TEST
+Runs `handlers.ads.detector.TextDetector` (config.yaml's `defaults.ads` pitch words and allowlist, the shipped
+model handlers/ads/ad_model.json.gz) over the labelled corpus (shared/data/spam-zh.jsonl), DEV and TEST
 separately (TEST: last hex digit of sha1(text) is 0 or 1; the model was trained on DEV only, so the
 DEV figures are in-sample; DEV_OOF scores every DEV line with a model retrained without its fold, the
 honest DEV figure; TEST is the one to quote). A message is flagged when the total score reaches the
@@ -32,10 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rules import ad_text  # noqa: E402
-from rules.ad_text import CHECKS, DEFAULT_MODEL_PATH, AdModel, TextDetector, load_default_model  # noqa: E402
+from handlers.ads import model as ad_model  # noqa: E402
+from handlers.ads.detector import CHECKS, TextDetector  # noqa: E402
+from handlers.ads.folds import analyse_for_ads  # noqa: E402
+from handlers.ads.model import DEFAULT_MODEL_PATH, AdModel, load_default_model  # noqa: E402
+from handlers.ads.patterns import without_links  # noqa: E402
 from rules.config import Config  # noqa: E402
-from rules.normalize import analyse_for_ads  # noqa: E402
 
 SOURCES = ("sms80w", "mudou", "fbs")
 EVASIONS = ROOT / "tests" / "data" / "ad_evasions.jsonl"
@@ -80,12 +82,12 @@ def out_of_fold(model: AdModel, dev: list[dict]) -> AdModel:
     its calibration), so that every DEV line is scored by a model that never saw it."""
     fit = dict(model.meta["fit"])
     folds = int(model.meta.get("folds") or 5)
-    rows = ad_text._features([(r["text"], r["label"] == "spam", 1.0) for r in dev], fit["n"])
+    rows = ad_model._features([(r["text"], r["label"] == "spam", 1.0) for r in dev], fit["n"])
     logits: dict[str, float] = {}
     for fold in range(folds):
-        weights, bias = ad_text._train_raw([row for i, row in enumerate(rows) if i % folds != fold], **fit)
+        weights, bias = ad_model._train_raw([row for i, row in enumerate(rows) if i % folds != fold], **fit)
         for i in range(fold, len(rows), folds):
-            logits[ad_text.without_links(analyse_for_ads(dev[i]["text"]))] = ad_text._logit(weights, bias, rows[i][0])
+            logits[without_links(analyse_for_ads(dev[i]["text"]))] = ad_model._logit(weights, bias, rows[i][0])
     return _Lookup(model, logits)
 
 

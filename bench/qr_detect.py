@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from handlers import qrcode  # noqa: E402
-from handlers.qrcode import QrScan, scan_file, scan_image  # noqa: E402
-from rules.schema import QrCodeSettings  # noqa: E402
+from handlers.ads import qrcode  # noqa: E402
+from handlers.ads.qrcode import QrScan, scan_file, scan_image  # noqa: E402
+from handlers.ads.settings import QrCodeSettings  # noqa: E402
 
 W, H = 1080, 1920
 SIDE_RANGE = (120, 600)  # the QR symbol's side on a poster, px (drawn log-uniform)

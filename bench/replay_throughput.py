@@ -10,7 +10,7 @@ One run prints, on this machine:
    red packets, links, leaves, renames, mini programs, contact cards;
 2. `bot`: the full chain with config.yaml (ads on; check-in, points and levels on, as the file has
    them), driven exactly as `qunbot replay` drives it (bot/adapters/replay.py: read_transcript on the
-   file, chunks of 500, prefetch_seen, process, a final commit) with the real Bot, default_handlers(),
+   file, chunks of 500, prefetch_seen, process, a final commit) with the real Bot, FEATURES,
    the Outbox from start_runtime, a DrivenClock, a JsonlSink writing to a null stream and a SQLite file
    database in a temp dir -> events/s, per-event handling latency (Bot.latencies: handler chain only;
    the group commit is timed separately) and the process CPU time per event (all threads: a figure
@@ -120,7 +120,7 @@ def import_bot() -> SimpleNamespace:
     from bot.adapters.replay import CHUNK, read_transcript, run_jobs_until
     from bot.app import start_runtime
     from bot.clock import DrivenClock
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.config import Config
     from rules.reload import ConfigHolder
     from scheduler.driven import DueJobs
@@ -128,7 +128,7 @@ def import_bot() -> SimpleNamespace:
 
     return SimpleNamespace(JsonlSink=JsonlSink, CHUNK=CHUNK, read_transcript=read_transcript,
                            run_jobs_until=run_jobs_until, start_runtime=start_runtime, DrivenClock=DrivenClock,
-                           default_handlers=default_handlers, Config=Config, ConfigHolder=ConfigHolder,
+                           FEATURES=FEATURES, Config=Config, ConfigHolder=ConfigHolder,
                            DueJobs=DueJobs, jobs_from_config=jobs_from_config)
 
 
@@ -404,7 +404,7 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
     holder = ns.ConfigHolder(config)
     t_start = time.perf_counter()
     runtime = await ns.start_runtime(holder, f"sqlite+aiosqlite:///{db_path}", clock, sink,
-                                     ns.default_handlers(), resend_all=True)
+                                     ns.FEATURES, resend_all=True)
     startup = time.perf_counter() - t_start
     bot, store = runtime.bot, runtime.store
     bot.latencies = []
@@ -604,7 +604,7 @@ def db_checks(db: Path, events: int, config: Any, expect: dict[str, Any] | None 
     rows in their tables; with them on, ledger sums equal to balances, one award note per award row and
     the daily cap kept; for the check-in mix (`expect` from generate_mix), the check-ins, ranks, streaks,
     points, replies and command answers the transcript implies."""
-    from handlers.checkin import points_for
+    from handlers.checkin.handler import points_for
 
     settings = config.group(f"{20000000}@chatroom", "bench").settings  # as every group of the transcript
     out: list[dict[str, Any]] = []

@@ -61,10 +61,27 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import rounded  # noqa: E402
+from bot.app import open_store  # noqa: E402
+from handlers.levels.repository import LevelsRepository  # noqa: E402
+from handlers.purge.listing import Candidate, purge_list, write_csv  # noqa: E402
+from handlers.purge.repository import PurgeRepository  # noqa: E402
+from handlers.stats.repository import StatsRepository  # noqa: E402
+from handlers.stats.series import hourly_series, render_hourly_chart  # noqa: E402
 from rules.config import Config  # noqa: E402
-from scheduler.purge import Candidate, purge_list, write_csv  # noqa: E402
-from scheduler.stats import hourly_series, render_hourly_chart  # noqa: E402
 from storage.store import Store  # noqa: E402
+
+
+def purge_of(store: Store) -> PurgeRepository:
+    return store.repository(PurgeRepository)
+
+
+def levels_of(store: Store) -> LevelsRepository:
+    return store.repository(LevelsRepository)
+
+
+def stats_of(store: Store) -> StatsRepository:
+    return store.repository(StatsRepository)
+
 
 GROUP = "23456789012@chatroom"
 GROUP_NAME = "产品运营交流群"
@@ -280,7 +297,7 @@ def text_pool(rng: np.random.Generator, size: int = 4096) -> list[str]:
 def migrate(db: Path) -> None:
     """Create the schema, or bring it up to date, with Store.open() (the migrations)."""
     async def run() -> None:
-        store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+        store = open_store(f"sqlite+aiosqlite:///{db}")
         await store.open()
         await store.close()
 
@@ -460,7 +477,7 @@ class Timing:
 async def measure_store(db: Path, runs: int, call: Callable[[Store], Awaitable[Any]]) -> tuple[Timing, Any]:
     """The first call on a fresh store (file pages dropped from the OS cache), then `runs` more."""
     drop_os_cache(db)
-    store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+    store = open_store(f"sqlite+aiosqlite:///{db}")
     await store.open()
     try:
         t = time.perf_counter()
@@ -626,10 +643,10 @@ def upsert_cost(db: Path, rows: int = 100_000) -> dict[str, float]:
     0005) and WITHOUT ROWID (the product)."""
     import random
 
-    store = Store.from_url("sqlite+aiosqlite://")  # only to compile the statement; never opened
+    store = open_store("sqlite+aiosqlite://")  # only to compile the statement; never opened
     sample_row = {"group_id": "", "user_id": "", "display_name": None, "first_seen_at": NOW, "joined_at": None,
                   "left_at": None, "last_active_at": NOW, "message_count": 1}
-    stmt = store._stmts.driver("members", sample_row)
+    stmt = store._driver_stmt("members", sample_row)
     assert stmt is not None
     src = sqlite3.connect(db)
     try:
@@ -664,15 +681,16 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
 
     # 1. the purge list
     log("purge_list")
-    t, candidates = await measure_store(db, runs, lambda s: purge_list(s, config, GROUP, settings, NOW))
+    t, candidates = await measure_store(db, runs, lambda s: purge_list(purge_of(s), config, GROUP, settings, NOW))
     f["purge_list"] = {**t.as_dict(), "rows": len(candidates)}
-    t, rows = await measure_store(db, runs, lambda s: s.inactive_members(GROUP, active_before, joined_before, exclude))
+    t, rows = await measure_store(
+        db, runs, lambda s: purge_of(s).inactive_members(GROUP, active_before, joined_before, exclude))
     f["inactive_members"] = {**t.as_dict(), "rows": len(rows)}
-    t, silent = await measure_store(db, runs, lambda s: s.silent_activity(GROUP, tier_from, active_before))
+    t, silent = await measure_store(db, runs, lambda s: purge_of(s).silent_activity(GROUP, tier_from, active_before))
     f["silent_activity"] = {**t.as_dict(), "members": len(silent)}
-    t, activity = await measure_store(db, runs, lambda s: s.member_activity(GROUP, tier_from))
+    t, activity = await measure_store(db, runs, lambda s: levels_of(s).member_activity(GROUP, tier_from))
     f["member_activity"] = {**t.as_dict(), "members": len(activity)}
-    from handlers.levels import tier_of
+    from handlers.levels.ladder import tier_of
     from storage.gcpause import paused_gc
 
     def assemble() -> list[Candidate]:  # scheduler/purge.py: purge_list's end (33ea546), on the rows above
@@ -706,24 +724,24 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
     # 2. activity by hour
     log("hourly")
     since7 = NOW - timedelta(days=7)
-    t, buckets = await measure_store(db, runs, lambda s: s.hourly_activity(GROUP, since7, NOW))
+    t, buckets = await measure_store(db, runs, lambda s: s.events.hourly_activity(GROUP, since7, NOW))
     f["hourly_activity"] = {**t.as_dict(), "buckets": len(buckets), "messages": sum(buckets.values())}
     last_day = NOW.astimezone(tz).date()
     days = settings.stats.chart_days
-    t, series = await measure_store(db, runs, lambda s: hourly_series(s, GROUP, last_day, days, tz, NOW))
+    t, series = await measure_store(db, runs, lambda s: hourly_series(stats_of(s), GROUP, last_day, days, tz, NOW))
     f["hourly_series"] = {**t.as_dict(), "days": len(series), "messages": sum(sum(c) for _, c in series)}
     t, plain_hours = measure_plain(db, runs, PLAIN_HOURLY, (GROUP, utc_text(since7), utc_text(NOW)))
     f["plain_hourly"] = {**t.as_dict(), "buckets": len(plain_hours)}
     figures["checks"]["hourly_activity == plain (buckets, total)"] = (
         len(buckets) == len(plain_hours) and sum(buckets.values()) == sum(n for _, n in plain_hours))
-    t, sizes = await measure_store(db, runs, lambda s: s.group_sizes([GROUP]))
+    t, sizes = await measure_store(db, runs, lambda s: s.members.group_sizes([GROUP]))
     f["group_sizes"] = {**t.as_dict(), "present": sizes[GROUP][1]}
     con = sqlite3.connect(db)
     who = con.execute("SELECT user_id FROM events WHERE group_id = ? AND ts >= ? GROUP BY user_id ORDER BY count(*) "
                       "DESC LIMIT 1", (GROUP, utc_text(tier_from))).fetchone()[0]
     con.close()
     figures["busiest_30d"] = who
-    t, one = await measure_store(db, runs, lambda s: s.member_activity(GROUP, tier_from, who))
+    t, one = await measure_store(db, runs, lambda s: levels_of(s).member_activity(GROUP, tier_from, who))
     f["member_activity_one"] = {**t.as_dict(), "counts": list(one.get(who, (0, 0, 0)))}
 
     # 3. the CSV and the chart
@@ -752,10 +770,10 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
                            "build_s": time.perf_counter() - t0}
     chart = folder / "hourly.png"
     try:
-        t, _ = await measure_store(db, runs, lambda s: render_hourly_chart(s, config, GROUP, GROUP_NAME, last_day,
-                                                                           days, chart, until=NOW))
+        t, _ = await measure_store(db, runs, lambda s: render_hourly_chart(stats_of(s), config, GROUP, GROUP_NAME,
+                                                                           last_day, days, chart, until=NOW))
         f["render_hourly_chart"] = {**t.as_dict(), "bytes": chart.stat().st_size}
-        from scheduler import charts
+        from handlers.stats import charts
 
         laps = []
         for _ in range(runs):
@@ -769,14 +787,14 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
     # where the time goes: each store call's statements, captured per call, in plain sqlite3, with plans
     log("plans")
     calls: dict[str, Callable[[Store], Awaitable[Any]]] = {
-        "inactive_members": lambda s: s.inactive_members(GROUP, active_before, joined_before, exclude),
-        "silent_activity": lambda s: s.silent_activity(GROUP, tier_from, active_before),
-        "member_activity (30 d, all)": lambda s: s.member_activity(GROUP, tier_from),
-        "hourly_activity": lambda s: s.hourly_activity(GROUP, since7, NOW),
-        "group_sizes": lambda s: s.group_sizes([GROUP]),
-        "member_activity of one": lambda s: s.member_activity(GROUP, tier_from, who),
+        "inactive_members": lambda s: purge_of(s).inactive_members(GROUP, active_before, joined_before, exclude),
+        "silent_activity": lambda s: purge_of(s).silent_activity(GROUP, tier_from, active_before),
+        "member_activity (30 d, all)": lambda s: levels_of(s).member_activity(GROUP, tier_from),
+        "hourly_activity": lambda s: s.events.hourly_activity(GROUP, since7, NOW),
+        "group_sizes": lambda s: s.members.group_sizes([GROUP]),
+        "member_activity of one": lambda s: levels_of(s).member_activity(GROUP, tier_from, who),
     }
-    store = Store.from_url(f"sqlite+aiosqlite:///{db}")
+    store = open_store(f"sqlite+aiosqlite:///{db}")
     await store.open()
     try:
         sent: dict[str, list[tuple[str, tuple[Any, ...]]]] = {}
@@ -784,11 +802,11 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
             with captured_sql(store) as sent[name]:
                 await call(store)
         with captured_sql(store) as by_purge_list:
-            await purge_list(store, config, GROUP, settings, NOW)
+            await purge_list(purge_of(store), config, GROUP, settings, NOW)
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
-            await purge_list(store, config, GROUP, settings, NOW)
+            await purge_list(purge_of(store), config, GROUP, settings, NOW)
             prof.disable()
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
@@ -815,7 +833,7 @@ async def measure_pair(runs: int, a: tuple[Path, Callable[[Store], Awaitable[Any
     the file dropped from the OS cache, then `runs` warm calls of each, interleaved (abab, then baba) so
     that other load on the machine weighs on both alike; `ratio` is the median of the pairs' a/b."""
     (db_a, call_a), (db_b, call_b) = a, b
-    sa, sb = Store.from_url(f"sqlite+aiosqlite:///{db_a}"), Store.from_url(f"sqlite+aiosqlite:///{db_b}")
+    sa, sb = open_store(f"sqlite+aiosqlite:///{db_a}"), open_store(f"sqlite+aiosqlite:///{db_b}")
     await sa.open()
     await sb.open()
     try:
@@ -865,7 +883,7 @@ async def part4(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
         p["plan"] = [" | ".join(plan(copy, sql, params)) for sql, params in one_sql]
 
         def one(s: Store) -> Awaitable[dict[str, tuple[int, int, int]]]:
-            return s.member_activity(GROUP, tier_from, who)
+            return levels_of(s).member_activity(GROUP, tier_from, who)
 
         got = await measure_pair(args.runs, (db, one), (copy, one))
         product, variant = got.pop("results")

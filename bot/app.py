@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.core import Bot, Handler
+from bot.core import Bot
 from bot.events import Action
+from bot.feature import Feature, Handler, as_features
 from bot.outbox import Outbox
 from bot.platform import Platform
 from rules.reload import ConfigHolder
@@ -33,6 +35,18 @@ class Runtime:
         await self.store.close()
 
 
+def open_store(db_url: str, features: Iterable[Feature] | None = None) -> Store:
+    """A store on `db_url` with the repositories of `features` (default: every feature); call `open()`."""
+    if features is None:
+        from handlers import FEATURES
+
+        features = FEATURES
+    store = Store.from_url(db_url)
+    for feature in features:
+        feature.build_repository(store)
+    return store
+
+
 def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-type]
     """When the platform cannot do an action (e.g. kick), tell the group's operators by direct message."""
 
@@ -53,26 +67,27 @@ def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-t
 
 
 async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platform: Platform,
-                        handlers: list[Handler], *, resend_all: bool = False) -> Runtime:
+                        features: Iterable[Feature | Handler], *, resend_all: bool = False) -> Runtime:
     """Open the database (migrating it), wire bot and outbox, and resend what a crash left undelivered.
 
     Undelivered actions younger than `outbox.resend_within_minutes` are sent again (older ones are
     marked expired); with `resend_all` (replay) every one is.
     """
-    store = Store.from_url(db_url)
+    features = as_features(features)
+    store = open_store(db_url, features)
     await store.open()
     settings = holder.current.model.outbox
     outbox = Outbox(platform, clock, settings, store, fallback=operator_fallback(holder))
-    bot = Bot(holder, store, clock, handlers, release=outbox.submit)
+    bot = Bot(holder, store, clock, features, release=outbox.submit)
     runtime = Runtime(holder, store, bot, outbox)
-    undelivered = await store.undelivered_actions()
+    undelivered = await store.audit.undelivered_actions()
     if undelivered:
         horizon = clock.now() - timedelta(minutes=settings.resend_within_minutes)
         fresh = [r for r in undelivered if resend_all or r["ts"] >= horizon]
         stale = [r["id"] for r in undelivered if r not in fresh]
         if stale:
             log.warning("%d undelivered action(s) are too old to send now; marked expired", len(stale))
-            store.mark_delivered(stale, "expired", clock.now())
+            store.audit.mark_delivered(stale, "expired", clock.now())
         if fresh:
             log.info("sending %d action(s) left undelivered by the last run", len(fresh))
             await outbox.submit([(r["id"], Action.model_validate(r["body"]).model_copy(update={"ts": r["ts"]}))

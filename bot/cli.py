@@ -94,9 +94,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 async def _with_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
     """Open the store at `url` (migrating it), run `work(store)`, close it."""
-    from storage.store import Store
+    from bot.app import open_store
 
-    store = Store.from_url(url)
+    store = open_store(url)
     await store.open()
     try:
         return await work(store)
@@ -108,7 +108,8 @@ def cmd_why(args: argparse.Namespace) -> int:
     from bot.explain import explain
 
     config = _config_or_exit(args.config)
-    print(asyncio.run(_with_store(args.db or config.model.bot.database, lambda store: explain(store, args.event_id))))
+    url = args.db or config.model.bot.database
+    print(asyncio.run(_with_store(url, lambda store: explain(store.events, store.audit, args.event_id))))
     return 0
 
 
@@ -135,7 +136,8 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     """Retrain the ad classifier: the corpus's DEV part plus the owners' /ad and /notad decisions."""
     import json
 
-    from rules.ad_text import corpus_split, train_model
+    from handlers.ads.model import corpus_split, train_model
+    from handlers.ads.repository import AdsRepository
 
     config = _config_or_exit(args.config)
     corpus = Path(args.corpus)
@@ -147,7 +149,7 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     dev = [(r["text"], r["label"]) for r in rows if corpus_split(r["text"]) == "dev"]
 
     async def samples(store: Store) -> list[tuple[str, str]]:
-        return [(s["text"], s["label"]) for s in await store.ad_samples()]
+        return [(s["text"], s["label"]) for s in await store.repository(AdsRepository).ad_samples()]
 
     extra = asyncio.run(_with_store(args.db or config.model.bot.database, samples))
     out = Path(args.out or config.model.bot.ad_model)
@@ -161,7 +163,7 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
 
 async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | None:
     """A group by id or by its name (None, told on stderr, when there is no such group)."""
-    named = await store.groups_named()
+    named = await store.members.groups_named()
     if wanted in named:
         return wanted, named[wanted]
     matches = [(g, n) for g, n in named.items() if n == wanted]
@@ -188,11 +190,13 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
     """The purge list of one group as of now: printed, and as CSV with --csv."""
     from datetime import UTC
 
-    from scheduler.purge import purge_list, write_csv
+    from handlers.purge.listing import purge_list, write_csv
+    from handlers.purge.repository import PurgeRepository
 
     async def work(store: Store, config: Config, group: str, name: str | None) -> int:
         settings = config.group(group, name).settings
-        rows = await purge_list(store, config, group, settings, datetime.now(UTC), days=args.days)
+        rows = await purge_list(store.repository(PurgeRepository), config, group, settings, datetime.now(UTC),
+                               days=args.days)
         print(f"{name or group}: {len(rows)} member(s) inactive for {args.days or settings.purge.inactive_days}+ "
               f"days (grace {settings.purge.grace_days} days)")
         for c in rows:
@@ -211,11 +215,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """The activity-by-hour chart of one group over the last days, as a PNG."""
     from datetime import UTC
 
-    from scheduler.stats import render_hourly_chart
+    from handlers.stats.repository import StatsRepository
+    from handlers.stats.series import render_hourly_chart
 
     async def work(store: Store, config: Config, group: str, name: str | None) -> int:
         today = datetime.now(UTC).astimezone(config.tz).date()
-        path = await render_hourly_chart(store, config, group, name, today, args.days, Path(args.png))
+        path = await render_hourly_chart(store.repository(StatsRepository), config, group, name, today, args.days,
+                                         Path(args.png))
         print(f"wrote {path}")
         return 0
 

@@ -1,4 +1,5 @@
-"""What a handler gets: the event, the group's effective settings, the member, the store and a clock."""
+"""What a handler gets: the event, the group's effective settings, the member, its feature's repository
+and memory, and a clock."""
 
 from __future__ import annotations
 
@@ -11,21 +12,25 @@ from bot.events import Event
 from rules.config import Config, GroupRuntime
 from rules.schema import GroupSettings
 from rules.templates import render
-from storage.store import MemberInfo, Store
+from storage.members import MemberInfo, Members
 
 WEEKDAYS = "一二三四五六日"
 
 
 @dataclass
 class Context:
-    """Built once per event by the router. Handlers read time only from `clock` (via `now`)."""
+    """Built once per event by the router. Handlers read time only from `clock` (via `now`).
+
+    `repo` and `memory` are those of the feature whose handler runs (the router sets them before each
+    handler): its repository over the journal and its short-lived state, kept by the bot."""
 
     event: Event
     config: Config
     group: GroupRuntime | None
-    store: Store
+    members: Members
     clock: Clock
-    memory: dict[str, Any] = field(default_factory=dict)  # the bot's short-lived handler state
+    repo: Any = None
+    memory: dict[str, Any] = field(default_factory=dict)
     _member: MemberInfo | None = field(default=None, repr=False)
     _member_loaded: bool = field(default=False, repr=False)
 
@@ -55,7 +60,7 @@ class Context:
     async def member(self) -> MemberInfo | None:
         """The member's stored record (as of before this event), loaded once."""
         if not self._member_loaded and self.event.group and self.event.user:
-            self._member = await self.store.member(self.event.group, self.event.user)
+            self._member = await self.members.member(self.event.group, self.event.user)
             self._member_loaded = True
         return self._member
 

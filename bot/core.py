@@ -16,78 +16,23 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from enum import IntEnum
 from typing import Any
 
 from bot.audit import action_rows, note_rows
 from bot.clock import Clock
 from bot.context import Context
-from bot.events import Action, Event, Note, Outcome
+from bot.events import Action, Event, Note
+from bot.feature import Feature, Handler, JobContext, JobSpec, as_features
 from rules.config import Config
 from rules.reload import ConfigHolder
-from storage.models import RawJSON
-from storage.store import Store, is_transient
+from storage.base import RawJSON
+from storage.journal import is_transient
+from storage.store import Store
 
 log = logging.getLogger("qunbot.core")
 PERMANENT_FAILURE_RETRIES = 3  # a commit error that is not transient (a bug, bad data) is retried this often
-
-
-class Band(IntEnum):
-    """Priority bands: lower runs first."""
-
-    GUARD = 0
-    MODERATION = 100
-    COMMAND = 200
-    AUTO_REPLY = 300
-    OBSERVE = 900
-
-
-HandleFn = Callable[[Event, Context], Awaitable[Outcome | None]]
-MatchFn = Callable[[Event, Context], bool]
-
-
-@dataclass(frozen=True)
-class Handler:
-    """One capability in the chain. `matches` is a cheap sync filter in front of `handle`."""
-
-    name: str
-    band: Band
-    handle: HandleFn
-    matches: MatchFn | None = None
-    order: int = 0  # within a band
-
-    @property
-    def always(self) -> bool:
-        return self.band >= Band.OBSERVE
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A scheduled job: `run(ctx_like)` returns the actions for one due instant."""
-
-    id: str
-    trigger: Any  # an APScheduler trigger
-    run: Callable[[JobContext], Awaitable[list[Action]]]
-
-
-@dataclass
-class JobContext:
-    """What a job gets: the config, the store, the clock (set to the due instant) and the due time.
-    A job explains what it did or skipped in `notes` (kept with the job's run, for the audit)."""
-
-    config: Config
-    store: Store
-    clock: Clock
-    due: datetime
-    notes: list[str] = field(default_factory=list)
-    memory: dict[str, Any] = field(default_factory=dict)  # the bot's short-lived state (daily baselines …)
-
-    def note(self, text: str) -> None:
-        log.debug("job at %s: %s", self.due.isoformat(), text)
-        self.notes.append(text)
 
 
 class _CommitGate:
@@ -138,12 +83,18 @@ def _observed(action: Action) -> Note:
 class Bot:
     """The core: routes events through handlers, records them, and releases actions after commit."""
 
-    def __init__(self, config: Config | ConfigHolder, store: Store, clock: Clock, handlers: Sequence[Handler],
-                 release: Release | None = None) -> None:
+    def __init__(self, config: Config | ConfigHolder, store: Store, clock: Clock,
+                 features: Iterable[Feature | Handler], release: Release | None = None) -> None:
         self.holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
         self.store = store
         self.clock = clock
-        self.handlers = sorted(handlers, key=lambda h: (h.band, h.order, h.name))
+        self.features = as_features(features)
+        # each feature's repository and short-lived memory, handed to its handlers and jobs
+        self.bindings: dict[str, tuple[Any, dict[str, Any]]] = {
+            f.name: (f.build_repository(store), {}) for f in self.features}
+        chain = [(h, *self.bindings[f.name]) for f in self.features for h in f.handlers]
+        self.chain = sorted(chain, key=lambda c: (c[0].band, c[0].order, c[0].name))
+        self.handlers = [h for h, _repo, _memory in self.chain]
         self.release = release
         self._gate = _CommitGate()
         self._in_flight: set[str] = set()
@@ -156,7 +107,6 @@ class Bot:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._prefetched_new: set[str] = set()
         self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
-        self.memory: dict[str, Any] = {}  # handlers' short-lived state (rates, recent joins), per bot
         self._commit_task: asyncio.Task[None] | None = None
         self._commit_scheduled = False
         self._since_yield = 0
@@ -169,7 +119,7 @@ class Bot:
 
     async def prefetch_seen(self, event_ids: Sequence[str]) -> set[str]:
         """Look up many ids at once (replay); the ids not seen skip their own look-up later."""
-        seen = await self.store.seen_events(event_ids)
+        seen = await self.store.events.seen_events(event_ids)
         self._prefetched_new.update(i for i in event_ids if i not in seen)
         return seen
 
@@ -207,7 +157,7 @@ class Bot:
         attempt = 0
         while True:
             try:
-                return bool(await self.store.seen_events([event_id]))
+                return bool(await self.store.events.seen_events([event_id]))
             except Exception as exc:
                 attempt += 1
                 delay = min(30.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.0)
@@ -219,14 +169,14 @@ class Bot:
 
     async def _handle(self, event: Event, config: Config) -> None:
         group = config.group(event.group, event.group_name) if event.group else None
-        ctx = Context(event=event, config=config, group=group, store=self.store, clock=self.clock,
-                      memory=self.memory)
+        ctx = Context(event=event, config=config, group=group, members=self.store.members, clock=self.clock)
         actions: list[Action] = []
         notes: list[Note] = []
         stopped = False
-        for handler in self.handlers:
+        for handler, repo, memory in self.chain:
             if stopped and not handler.always:
                 continue
+            ctx.repo, ctx.memory = repo, memory
             try:
                 if handler.matches is not None and not handler.matches(event, ctx):
                     continue
@@ -246,10 +196,10 @@ class Bot:
         now = self.clock.now()
         stamped = [a.model_copy(update={"ts": now}) for a in actions]
         ids = [f"{event.id}#{n}" for n in range(len(stamped))]
-        self.store.record_actions(action_rows(ids, stamped, event.id))
+        self.store.audit.record_actions(action_rows(ids, stamped, event.id))
         if notes:
-            self.store.record_actions(note_rows(event.id, notes, now, event.group))
-        self.store.record_event(event.id, event.ts, event.group, event.user, event.type,
+            self.store.audit.record_actions(note_rows(event.id, notes, now, event.group))
+        self.store.events.record_event(event.id, event.ts, event.group, event.user, event.type,
                                 RawJSON(event.model_dump_json(exclude_none=True)), now)
         self._ready.extend(zip(ids, stamped, strict=True))
         self._pending_events += 1
@@ -261,9 +211,10 @@ class Bot:
 
     async def run_job(self, job: JobSpec, due: datetime) -> bool:
         """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
-        if await self.store.job_ran(job.id, due):
+        if await self.store.audit.job_ran(job.id, due):
             return False
-        jctx = JobContext(self.config, self.store, self.clock, due, memory=self.memory)
+        repo, memory = self.bindings.get(job.feature, (None, {}))
+        jctx = JobContext(self.config, self.clock, due, self.store.members, repo, memory)
         await self._gate.enter_event()
         try:
             try:
@@ -280,8 +231,8 @@ class Bot:
             stamped = [a.model_copy(update={"ts": now}) for a in actions]
             key = f"job:{job.id}@{due.isoformat()}"
             ids = [f"{key}#{n}" for n in range(len(stamped))]
-            self.store.record_actions(action_rows(ids, stamped, None))
-            self.store.record_job_run(job.id, due, now, note)
+            self.store.audit.record_actions(action_rows(ids, stamped, None))
+            self.store.audit.record_job_run(job.id, due, now, note)
             self._ready.extend(zip(ids, stamped, strict=True))
             self._pending_events += 1
         finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from storage.store import Store
+from storage.audit import AuditLog
+from storage.events import EventLog
 
 STATUS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送", "expired": "已过期未发"}
 
@@ -14,16 +15,16 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def explain(store: Store, event_id: str) -> str:
+async def explain(events: EventLog, audit: AuditLog, event_id: str) -> str:
     """A few lines in Chinese-friendly plain text: the event, then each action and note recorded for it."""
-    payload = await store.event_payload(event_id)
+    payload = await events.event_payload(event_id)
     if payload is None:
         return f"没有找到事件 {event_id}（未处理过，或记录已清理）"
     who = payload.get("user_name") or payload.get("user") or "-"
     what = payload.get("text") or payload.get("url") or payload.get("title") or payload.get("path") or ""
     lines = [f"事件 {event_id}：{payload.get('type')}，{who}，{payload.get('ts')}"
              + (f"：{_short(what)}" if what else "")]
-    rows = await store.audit_of_event(event_id)
+    rows = await audit.audit_of_event(event_id)
     if not rows:
         lines.append("- 没有规则对它采取动作")
     for row in rows:

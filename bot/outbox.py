@@ -127,11 +127,11 @@ class Outbox:
             try:
                 await self.platform.send(action)
                 self.delivered += len(batch)
-                self.store.mark_delivered(ids, "sent", self.clock.now())
+                self.store.audit.mark_delivered(ids, "sent", self.clock.now())
                 return
             except Unsupported as exc:
                 log.warning("platform cannot %s (%s); telling the operators instead", action.action, exc)
-                self.store.mark_delivered(ids, "failed", self.clock.now())
+                self.store.audit.mark_delivered(ids, "failed", self.clock.now())
                 if self.fallback is not None:
                     try:
                         extra = [a.model_copy(update={"ts": self.clock.now()}) for a in self.fallback(action, str(exc))]
@@ -140,7 +140,8 @@ class Outbox:
                         extra = []
                     if extra:
                         items = [(f"{ids[0]}/fallback{n}", a) for n, a in enumerate(extra)]
-                        self.store.record_actions(action_rows([i for i, _a in items], extra, action.data.get("event")))
+                        rows = action_rows([i for i, _a in items], extra, action.data.get("event"))
+                        self.store.audit.record_actions(rows)
                         await self.submit(items)
                 return
             except asyncio.CancelledError:
@@ -151,7 +152,7 @@ class Outbox:
                     log.error("giving up on %s to %s after %d attempts: %s", action.action, chat_of(action),
                               attempt, exc)
                     self.failed += len(batch)
-                    self.store.mark_delivered(ids, "failed", self.clock.now())
+                    self.store.audit.mark_delivered(ids, "failed", self.clock.now())
                     return
                 delay = min(60.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.5)
                 log.warning("sending %s to %s failed (%s); retry %d in %.1fs", action.action, chat_of(action),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from bot.app import Runtime, start_runtime
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.platform import Platform, PlatformFatal
-from handlers import default_handlers
+from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
 from scheduler.live import ClockScheduler, LiveScheduler
@@ -71,7 +71,7 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     Shutdown: stop reading, handle what was queued, commit, let paced sends go out (up to
     `drain_seconds`), close. Returns 1 when the platform failed for good, else 0.
     """
-    runtime = await start_runtime(holder, db_url, clock, platform, default_handlers())
+    runtime = await start_runtime(holder, db_url, clock, platform, FEATURES)
     bot = runtime.bot
     if started is not None:
         started(runtime)

@@ -10,20 +10,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.loader import deep_merge, parse_config, read_config_file
-from rules.matchers import KeywordMatcher
-from rules.schema import BotConfig, GroupSettings, compile_re2
+from rules.schema import BotConfig, GroupSettings, group_settings_model
 
 EMBEDDED_DEFAULTS = Path(__file__).with_name("defaults.yaml")
+MAX_CACHED_GROUPS = 100_000
 
 
 @dataclass(frozen=True)
 class GroupRuntime:
-    """What a group runs with: its settings and the matchers compiled from them."""
+    """What a group runs with: its settings, what each feature compiled from them (matchers,
+    patterns: `compiled[feature name]`), and the `groups` keys that applied, in order."""
 
     settings: GroupSettings
-    keywords: KeywordMatcher
-    name_format: Any  # compiled re2 pattern or None
-    overrides: tuple[str, ...]  # the `groups` keys that applied, in order
+    compiled: dict[str, Any]
+    overrides: tuple[str, ...]
 
 
 class Config:
@@ -68,7 +68,8 @@ class Config:
         found = self.cache.get("variants")
         if found is None:
             found = [self.model.defaults] + [
-                GroupSettings.model_validate(deep_merge(self._raw_defaults, raw)) for raw in self._raw_groups.values()]
+                group_settings_model().model_validate(deep_merge(self._raw_defaults, raw))
+                for raw in self._raw_groups.values()]
             self.cache["variants"] = found
         return found
 
@@ -89,21 +90,30 @@ class Config:
         keys = self.override_keys(group_id, group_name)
         runtime = self._by_keys.get(keys)
         if runtime is None:
-            if keys:
-                merged: dict[str, Any] = self._raw_defaults
-                for key in keys:
-                    merged = deep_merge(merged, self._raw_groups[key])
-                settings = GroupSettings.model_validate(merged)
-            else:
-                settings = self.model.defaults
-            fmt = settings.welcome.name_format
-            if keys and not any("keywords" in self._raw_groups[k] for k in keys):
-                matcher = self.group(None).keywords  # the defaults' rules: compiled once, shared
-            else:
-                matcher = KeywordMatcher(settings.keywords)
-            runtime = GroupRuntime(settings, matcher, compile_re2(fmt.pattern) if fmt else None, keys)
-            self._by_keys[keys] = runtime
-        if len(self._by_group) > 100_000:
+            runtime = self._by_keys[keys] = self._runtime(keys)
+        if len(self._by_group) > MAX_CACHED_GROUPS:
             self._by_group.clear()
         self._by_group[cache_key] = runtime
         return runtime
+
+    def _runtime(self, keys: tuple[str, ...]) -> GroupRuntime:
+        """Settings merged from the defaults and the entries `keys`, and what each feature compiles
+        from them (shared with the defaults' when no entry touches that feature's settings)."""
+        from handlers import FEATURES
+
+        if not keys:
+            settings = self.model.defaults
+        else:
+            merged: dict[str, Any] = self._raw_defaults
+            for key in keys:
+                merged = deep_merge(merged, self._raw_groups[key])
+            settings = group_settings_model().model_validate(merged)
+        compiled: dict[str, Any] = {}
+        for feature in FEATURES:
+            if feature.compile is None:
+                continue
+            if keys and not any(name in self._raw_groups[k] for k in keys for name in feature.settings):
+                compiled[feature.name] = self.group(None).compiled[feature.name]  # compiled once, shared
+            else:
+                compiled[feature.name] = feature.compile(settings)
+        return GroupRuntime(settings, compiled, keys)

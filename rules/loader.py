@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rules.schema import SECRET_PATHS, BotConfig, GroupSettings
+from rules.schema import SECRET_PATHS, BotConfig, config_model, group_settings_model
 
 Path_ = tuple[str | int, ...]
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -279,7 +279,7 @@ def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, 
         issues.append(ConfigIssue(file, *pos.find(path), dotted(path),
                                   "secrets come from the environment: write ${WECHATY_PUPPET_SERVICE_TOKEN}"))
     try:
-        model = BotConfig.model_validate(data)
+        model = config_model().model_validate(data)
     except ValidationError as exc:
         issues += _issues_from_validation(exc, file, pos, ())
         model = None
@@ -292,7 +292,7 @@ def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, 
                                           "a group override must be a mapping of settings"))
                 continue
             try:
-                GroupSettings.model_validate(deep_merge(raw_defaults, override))
+                group_settings_model().model_validate(deep_merge(raw_defaults, override))
             except ValidationError as exc:
                 issues += _issues_from_validation(exc, file, pos, ("groups", key), only_own=True)
     if issues:

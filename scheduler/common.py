@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.context import WEEKDAYS
-from bot.core import JobContext, JobSpec
 from bot.events import Action
+from bot.feature import JobContext, JobSpec
 from rules.config import Config
-from rules.schema import GroupSettings, _cron_fields
+from rules.schema import GroupSettings, cron_days
 from rules.templates import render
 
 
 async def served_groups(ctx: JobContext) -> list[tuple[str, str | None, GroupSettings]]:
     """Every group the bot has seen, with its name (else its id) and effective settings, in name order."""
-    named = await ctx.store.groups_named()
+    named = await ctx.members.groups_named()
     # a group whose name is unknown is called by its id in reports
     return [(g, name or g, ctx.config.group(g, name).settings)
             for g, name in sorted(named.items(), key=lambda kv: (kv[1] or kv[0], kv[0]))]
@@ -37,7 +37,7 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 def daily_trigger(hhmm: str, tz: ZoneInfo, days: str = "*") -> CronTrigger:
     hour, minute = (int(x) for x in hhmm.split(":"))
-    return CronTrigger(hour=hour, minute=minute, day_of_week=_cron_fields(days), timezone=tz)
+    return CronTrigger(hour=hour, minute=minute, day_of_week=cron_days(days), timezone=tz)
 
 
 def daily_jobs(config: Config, kind: str, section: Callable[[GroupSettings], Any],

@@ -6,7 +6,7 @@ import heapq
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from bot.core import JobSpec
+from bot.feature import JobSpec
 
 
 class DueJobs:

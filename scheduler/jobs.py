@@ -1,4 +1,4 @@
-"""Jobs derived from the config. Each capability that runs on time adds a builder to JOB_BUILDERS.
+"""Jobs derived from the config: each feature that runs on time has a `jobs` builder (its Feature).
 
 A builder takes the config and returns JobSpecs (id, APScheduler trigger, async run). Ids are stable
 for the same config entry ("announce:09:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly"), so a
@@ -7,27 +7,26 @@ reload replaces jobs instead of doubling them, and a moved time is a new id (the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Iterable
 
-from bot.core import JobSpec
+from bot.feature import Feature, JobBuilder, JobSpec
 from rules.config import Config
 
-JobBuilder = Callable[[Config], list[JobSpec]]
 
+def jobs_from_config(config: Config, features: Iterable[Feature] | None = None,
+                     extra: list[JobBuilder] | None = None) -> list[JobSpec]:
+    """Every job the config asks for, each tagged with its feature (ids unique; a duplicate id is a
+    programming error). `features` defaults to handlers.FEATURES."""
+    if features is None:
+        from handlers import FEATURES
 
-def _builders() -> list[JobBuilder]:
-    from scheduler import announcements, anomaly, purge, stats
-
-    return [announcements.build, purge.build, stats.build, anomaly.build]
-
-
-JOB_BUILDERS: list[JobBuilder] = _builders()
-
-
-def jobs_from_config(config: Config, extra: list[JobBuilder] | None = None) -> list[JobSpec]:
-    """Every job the config asks for (ids unique; a duplicate id is a programming error)."""
+        features = FEATURES
     jobs: list[JobSpec] = []
-    for build in [*JOB_BUILDERS, *(extra or [])]:
+    for feature in features:
+        if feature.jobs is not None:
+            jobs.extend(dataclasses.replace(j, feature=feature.name) for j in feature.jobs(config))
+    for build in extra or []:
         jobs.extend(build(config))
     ids = [j.id for j in jobs]
     if len(ids) != len(set(ids)):

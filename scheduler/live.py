@@ -18,7 +18,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core import Bot, JobSpec
+from bot.core import Bot
+from bot.feature import JobSpec
 from rules.config import Config
 from scheduler.jobs import jobs_from_config
 
@@ -43,7 +44,7 @@ class LiveScheduler:
         (APScheduler only looks forward from now). Returns the ids of the jobs it ran."""
         now = self.bot.clock.now()
         ran = []
-        for job in jobs_from_config(self.bot.config):
+        for job in jobs_from_config(self.bot.config, self.bot.features):
             due = latest_fire_time(job.trigger, now, MISFIRE_GRACE_SECONDS)
             if due is not None and due < now:
                 try:
@@ -57,7 +58,7 @@ class LiveScheduler:
     def rebuild(self, config: Config) -> None:
         """Replace every job by the ones of `config` (same ids: no duplicates, none lost)."""
         try:
-            jobs = jobs_from_config(config)
+            jobs = jobs_from_config(config, self.bot.features)
         except Exception:
             log.exception("jobs could not be built from the new config; keeping the old ones")
             return
@@ -101,7 +102,7 @@ class ClockScheduler:
 
     def rebuild(self, config: Config) -> None:
         try:
-            self.jobs = {j.id: j for j in jobs_from_config(config)}
+            self.jobs = {j.id: j for j in jobs_from_config(config, self.bot.features)}
         except Exception:
             log.exception("jobs could not be built from the new config; keeping the old ones")
             return

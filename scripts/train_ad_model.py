@@ -1,4 +1,4 @@
-"""Train the ad classifier shipped as rules/ad_model.json.gz (pure Python, deterministic).
+"""Train the ad classifier shipped as handlers/ads/ad_model.json.gz (pure Python, deterministic).
 
     .venv/bin/python scripts/train_ad_model.py [--corpus PATH] [--extra rows.jsonl] [--out PATH]
 
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rules.ad_text import DEFAULT_MODEL_PATH, corpus_split, train_model  # noqa: E402
+from handlers.ads.model import DEFAULT_MODEL_PATH, corpus_split, train_model  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "spam-zh.jsonl"
 

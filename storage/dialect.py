@@ -141,7 +141,7 @@ class DriverBulk:
         """The driver form of `stmt` for rows with `keys`, or None where the dialect is not SQLite."""
         if engine.dialect.name != "sqlite":
             return None
-        from storage.models import JsonDoc, UTCDateTime
+        from storage.base import JsonDoc, UTCDateTime
 
         compiled = stmt.compile(dialect=engine.dialect, column_keys=keys)
         order = compiled.positiontup
@@ -184,6 +184,6 @@ def _sqlite_datetime(value: Any) -> str | None:
 def _json(value: Any) -> str:
     if value is None:
         return "null"  # as SQLAlchemy's JSON type stores None
-    from storage.models import RawJSON
+    from storage.base import RawJSON
 
     return value if isinstance(value, RawJSON) else json.dumps(value)

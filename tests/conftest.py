@@ -15,7 +15,7 @@ from bot.app import Runtime, start_runtime
 from bot.clock import DrivenClock
 from bot.events import Action, Event, parse_event
 from bot.platform import Capabilities, Unsupported
-from handlers import default_handlers
+from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.pg_harness import PgServer, pg_missing
@@ -112,7 +112,7 @@ def config_text() -> str:
 async def runtime(config_text: str, db_url: str, clock: DrivenClock, platform: FakePlatform
                   ) -> AsyncIterator[Runtime]:
     rt = await start_runtime(ConfigHolder(Config.from_text(config_text)), db_url, clock, platform,
-                             default_handlers())
+                             FEATURES)
     yield rt
     await rt.close()
 

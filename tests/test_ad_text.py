@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rules.ad_text import (
-    CHECKS,
-    AdModel,
-    CheckResult,
-    TextDetector,
-    load_default_model,
-    train_model,
-)
-from rules.normalize import (
+from handlers.ads.detector import CHECKS, CheckResult, TextDetector
+from handlers.ads.folds import (
     TRICK_EMOJI,
     TRICK_HOMOGLYPH,
     TRICK_INVISIBLE,
@@ -24,11 +17,10 @@ from rules.normalize import (
     TRICK_SPACED,
     TRICK_STYLED,
     analyse_for_ads,
-    clean,
-    fold,
     normalize_for_ads,
-    to_simplified,
 )
+from handlers.ads.model import AdModel, load_default_model, train_model
+from rules.normalize import clean, fold, to_simplified
 
 ROOT = Path(__file__).resolve().parent.parent
 EVASIONS = [json.loads(line) for line in (ROOT / "tests" / "data" / "ad_evasions.jsonl").read_text("utf-8").splitlines()
@@ -272,7 +264,7 @@ def test_weak_evidence_alone_is_not_an_ad(rules_only: TextDetector) -> None:
 def test_default_model_is_shipped_small_and_cached() -> None:
     model = load_default_model()
     assert model is not None and model is load_default_model()
-    assert (ROOT / "rules" / "ad_model.json.gz").stat().st_size < 2 * 1024 * 1024
+    assert (ROOT / "handlers" / "ads" / "ad_model.json.gz").stat().st_size < 2 * 1024 * 1024
     assert model.z_low < model.z_high
     assert model.meta["split"].startswith("dev")
 

@@ -9,7 +9,8 @@ import pytest
 
 from bot.app import start_runtime
 from bot.clock import DrivenClock
-from handlers import default_handlers
+from handlers import FEATURES
+from handlers.ads.repository import AdsRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import EventFactory, FakePlatform, feed
@@ -64,7 +65,7 @@ async def test_cards_and_mini_programs_follow_the_group_policy(db_url: str, cloc
                                                                make_event: EventFactory) -> None:
     config = Config.from_text(ADS + 'groups:\n  "宽松群":\n    ads: {contact_cards: allow, mini_programs: allow}\n')
     platform = FakePlatform()
-    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
     await feed(rt, clock,
                make_event("contact_card", card_name="代理小王"), make_event("mini_program", title="砍一刀", user="u2"),
                make_event("contact_card", card_name="老王", group="g2", group_name="宽松群"),
@@ -94,7 +95,7 @@ async def test_bad_images_are_skipped_with_a_reason(runtime, clock: DrivenClock,
     events.append(make_event("image", path=""))
     await feed(runtime, clock, *events)
     assert platform.sent == []
-    audit = await runtime.store.audit_of_event(events[0].id)
+    audit = await runtime.store.audit.audit_of_event(events[0].id)
     assert any("image skipped" in r["data"].get("reason", "") for r in audit)
 
 
@@ -129,7 +130,7 @@ async def test_where_kicking_is_not_wanted_the_operators_get_the_evidence(db_url
     config = Config.from_text(ADS.replace("    raid_new_members: 3\n",
                                           "    raid_new_members: 3\n    on_limit: report\n"))
     platform = FakePlatform()
-    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
     await feed(rt, clock, *[link(make_event, after=60) for _ in range(3)])
     await rt.close()
     assert [a.action for a in platform.sent] == ["send", "send", "send"]
@@ -166,10 +167,10 @@ async def test_observe_mode_decides_and_logs_but_sends_nothing(db_url: str, cloc
                                                                make_event: EventFactory) -> None:
     config = Config.from_text(ADS + 'groups:\n  "试运行*":\n    mode: observe\n')
     platform = FakePlatform()
-    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
     event = link(make_event, group="g9", group_name="试运行群")
     await feed(rt, clock, event)
-    audit = await rt.store.audit_of_event(event.id)
+    audit = await rt.store.audit.audit_of_event(event.id)
     await rt.close()
     assert platform.sent == []
     assert any(r["rule"] == "ads/link" and r["data"]["reason"].startswith("observe mode: would send") for r in audit)
@@ -181,7 +182,7 @@ async def test_owners_label_messages_for_retraining(runtime, clock: DrivenClock,
     await feed(runtime, clock, msg)
     await feed(runtime, clock, make_event(text=f"/notad {msg.id}", user="admin1"),
                make_event(text=f"/ad {msg.id}", user="u2"))
-    samples = await runtime.store.ad_samples()
+    samples = await runtime.store.repository(AdsRepository).ad_samples()
     assert [(s["event_id"], s["label"], s["decided_by"]) for s in samples] == [(msg.id, "ham", "admin1")]
     assert "已记下" in platform.texts()[-1]
 
@@ -191,7 +192,7 @@ def test_train_ads_retrains_with_the_owners_decisions(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from rules.ad_text import AdModel
+    from handlers.ads.model import AdModel
     from tests.conftest import ROOT
 
     rows = [json.loads(line) for line in (ROOT / "tests/data/ad_evasions.jsonl").read_text(encoding="utf-8")

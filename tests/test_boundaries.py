@@ -41,7 +41,7 @@ def test_importing_and_building_the_bot_loads_no_platform_or_heavy_library() -> 
     code = (
         "import sys, bot.cli, bot.core, bot.runner, bot.adapters.replay, bot.adapters.console\n"
         "import handlers, scheduler.live\n"
-        "from handlers import default_handlers; default_handlers()\n"
+        "from handlers import FEATURES; FEATURES\n"
         "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from scheduler import charts
-from scheduler.charts import FontMissing, find_cjk_font, render_hourly, render_trend, trend_size_in
+from handlers.stats import charts
+from handlers.stats.charts import FontMissing, find_cjk_font, render_hourly, render_trend, trend_size_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,7 +164,7 @@ def test_no_pyplot_and_no_glyph_warning_in_a_fresh_process(cjk_font, tmp_path):
         "import sys, warnings\n"
         "warnings.simplefilter('error')\n"
         "from pathlib import Path\n"
-        "from scheduler.charts import render_hourly\n"
+        "from handlers.stats.charts import render_hourly\n"
         f"render_hourly('日报', [('11-21 周六', [1] * 24)], Path({str(tmp_path / 'p.png')!r}))\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )

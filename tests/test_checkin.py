@@ -11,7 +11,9 @@ import pytest
 from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.events import parse_event
-from handlers import default_handlers
+from handlers import FEATURES
+from handlers.checkin.repository import CheckinRepository
+from handlers.points.repository import PointsRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import BASIC_CONFIG, CST, FakePlatform, feed
@@ -57,7 +59,7 @@ async def test_second_check_in_the_same_day_is_already_with_no_points(
     assert second.data["already"] is True and second.data["points"] == 0 and second.data["rank"] == 1
     assert third.data["already"] is True and third.data["balance"] == first.data["balance"] == 5
     assert "已经签过" in second.text
-    assert await runtime.store.balance("g1", "u1") == 5
+    assert await runtime.store.repository(PointsRepository).balance("g1", "u1") == 5
 
 
 async def test_streak_counts_consecutive_local_days_and_a_missed_day_resets_it(
@@ -83,10 +85,10 @@ async def test_a_late_check_in_continues_into_the_days_checked_in_after_it(
     assert got["d4again"] == (2, 0, True, True)
     assert got["d7"] == (5, 9, False, False)  # 3rd to 7th: five days, the late one included
     assert got["d9"] == (1, 5, False, False)
-    streaks = await runtime.store.streak_board("g1", "2026-03-07", "2026-03-06", 10)
+    streaks = await runtime.store.repository(CheckinRepository).streak_board("g1", "2026-03-07", "2026-03-06", 10)
     assert [(r["user_id"], r["streak"]) for r in streaks] == [("u1", 5)]
     # the points paid on the 5th and 6th stay; the ledger still adds up to the balance
-    assert await runtime.store.balance("g1", "u1") == 5 + 5 + 6 + 6 + 9 + 5
+    assert await runtime.store.repository(PointsRepository).balance("g1", "u1") == 5 + 5 + 6 + 6 + 9 + 5
     # a member whose first check-in ever arrives late: the next day continues it
     await feed(runtime, clock, _ev("u2d8", _at(8, 8), "u2"), _ev("u2d9", _at(9, 9), "u2"))
     u2 = [(a.data["streak"], a.data.get("late", False)) for a in _checkins(platform) if a.data["event"] >= "u2"]
@@ -99,7 +101,7 @@ async def test_a_late_check_in_after_a_restart_reads_the_days_from_the_database(
                    [_ev("d5", _at(5, 8))]):
         platform = FakePlatform()
         rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, platform,
-                                 default_handlers())
+                                 FEATURES)
         await feed(rt, clock, *events)
         await rt.close()
     [last] = _checkins(platform)
@@ -116,8 +118,8 @@ async def test_day_is_the_local_calendar_day_in_the_configured_zone(
 
 
 async def test_streak_bonus_is_capped() -> None:
-    from handlers.checkin import points_for
-    from rules.schema import CheckinSettings
+    from handlers.checkin.handler import points_for
+    from handlers.checkin.settings import CheckinSettings
 
     s = CheckinSettings(base_points=5, streak_bonus=2, streak_bonus_cap=6)
     assert [points_for(s, k) for k in (1, 2, 3, 4, 5, 30)] == [5, 7, 9, 11, 11, 11]
@@ -130,7 +132,8 @@ async def test_duplicate_delivery_of_a_check_in_answers_once(
     await asyncio.gather(runtime.bot.process(event), runtime.bot.process(event))
     await runtime.bot.commit()
     assert len(_checkins(platform)) == 1
-    assert await runtime.store.count("checkins") == 1 and await runtime.store.balance("g1", "u1") == 5
+    points = runtime.store.repository(PointsRepository)
+    assert await runtime.store.count("checkins") == 1 and await points.balance("g1", "u1") == 5
 
 
 WINDOW_CONFIG = BASIC_CONFIG + """
@@ -145,7 +148,7 @@ async def test_check_in_window_answers_outside_it_without_points(
     await feed(runtime, clock, _ev("early", _at(3, 4, 59)), _ev("ok", _at(3, 5, 0)), _ev("late", _at(3, 10, 0)))
     assert [a.rule for a in platform.sent] == ["checkin/window", "checkin", "checkin/window"]
     assert platform.sent[0].text == "@小明 早起打卡时间是 05:00–10:00"
-    assert await runtime.store.balance("g1", "u1") == 5
+    assert await runtime.store.repository(PointsRepository).balance("g1", "u1") == 5
 
 
 CAMPAIGN_CONFIG = BASIC_CONFIG + """
@@ -216,11 +219,13 @@ async def test_hundred_members_checking_in_at_the_same_instant_get_ranks_1_to_10
     assert len(replies) == 100
     assert sorted(a.data["rank"] for a in replies) == list(range(1, 101))
     assert all(a.data["balance"] == 5 and not a.data["already"] for a in replies)
-    board = await runtime.store.checkin_board("g1", "2026-03-03", 200)
+    board = await runtime.store.repository(CheckinRepository).checkin_board("g1", "2026-03-03", 200)
     assert [r["rank"] for r in board] == list(range(1, 101))
-    assert await runtime.store.checkin_counts(["g1"], "2026-03-03") == {"g1": 100}
-    balances = await runtime.store.balances("g1")
-    assert balances == await runtime.store.ledger_sums("g1") == {f"m{n:03d}": 5 for n in range(100)}
+    checkins = runtime.store.repository(CheckinRepository)
+    assert await checkins.checkin_counts(["g1"], "2026-03-03") == {"g1": 100}
+    balances = await runtime.store.repository(PointsRepository).balances("g1")
+    ledger = await runtime.store.repository(PointsRepository).ledger_sums("g1")
+    assert balances == ledger == {f"m{n:03d}": 5 for n in range(100)}
 
 
 async def test_check_ins_survive_a_restart_and_stay_once_a_day(db_url: str, clock: DrivenClock) -> None:
@@ -228,7 +233,7 @@ async def test_check_ins_survive_a_restart_and_stay_once_a_day(db_url: str, cloc
             [(_ev("a", _at(3, 8)), False, 5), (_ev("b", _at(3, 9)), True, 5), (_ev("c", _at(4, 9)), False, 11)]):
         platform = FakePlatform()
         rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, platform,
-                                 default_handlers())
+                                 FEATURES)
         await feed(rt, clock, event)
         await rt.close()
         [sent] = _checkins(platform)
@@ -240,6 +245,8 @@ async def test_a_failed_commit_replays_check_ins_with_the_same_ranks_and_points(
     from sqlalchemy.exc import OperationalError
 
     store = runtime.store
+    points = store.repository(PointsRepository)
+    checkins = store.repository(CheckinRepository)
     events = [_ev(f"c{n}", _at(3, 8, n), f"m{n}", f"成员{n}") for n in range(5)]
     for e in events[:3]:
         clock.set(e.ts)
@@ -264,8 +271,8 @@ async def test_a_failed_commit_replays_check_ins_with_the_same_ranks_and_points(
         await runtime.bot.process(e)
     await runtime.bot.commit()
     assert sorted(a.data["rank"] for a in _checkins(platform)) == [1, 2, 3, 4, 5]
-    assert [r["rank"] for r in await store.checkin_board("g1", "2026-03-03", 10)] == [1, 2, 3, 4, 5]
-    assert await store.balances("g1") == await store.ledger_sums("g1") == {f"m{n}": 5 for n in range(5)}
+    assert [r["rank"] for r in await checkins.checkin_board("g1", "2026-03-03", 10)] == [1, 2, 3, 4, 5]
+    assert await points.balances("g1") == await points.ledger_sums("g1") == {f"m{n}": 5 for n in range(5)}
 
 
 async def test_a_check_in_that_fails_halfway_leaves_no_trace_and_ranks_stay_gapless(
@@ -274,11 +281,13 @@ async def test_a_check_in_that_fails_halfway_leaves_no_trace_and_ranks_stay_gapl
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     store = runtime.store
+    points = store.repository(PointsRepository)
+    checkins = store.repository(CheckinRepository)
     real = AsyncConnection.execute
     fail = {"left": 1}
 
     async def execute(self, stmt, *args, **kwargs):  # the check-in row fails once, after the counter moved
-        if stmt is store._stmts.checkin and fail["left"]:
+        if stmt is checkins._checkin and fail["left"]:
             fail["left"] -= 1
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return await real(self, stmt, *args, **kwargs)
@@ -286,9 +295,9 @@ async def test_a_check_in_that_fails_halfway_leaves_no_trace_and_ranks_stay_gapl
     monkeypatch.setattr(AsyncConnection, "execute", execute)
     await feed(runtime, clock, _ev("a", _at(3, 8), "u1"), _ev("b", _at(3, 8, 1), "u2"), _ev("c", _at(3, 8, 2), "u3"))
     assert [a.data["rank"] for a in _checkins(platform)] == [1, 2]  # "a" failed: noted, no reply, no rank taken
-    assert await store.checkin_counts(["g1"], "2026-03-03") == {"g1": 2}
-    assert await store.balances("g1") == await store.ledger_sums("g1") == {"u2": 5, "u3": 5}
-    assert any("handler failed" in r["data"].get("reason", "") for r in await store.audit_of_event("a"))
+    assert await checkins.checkin_counts(["g1"], "2026-03-03") == {"g1": 2}
+    assert await points.balances("g1") == await points.ledger_sums("g1") == {"u2": 5, "u3": 5}
+    assert any("handler failed" in r["data"].get("reason", "") for r in await store.audit.audit_of_event("a"))
 
 
 async def test_a_commit_applied_although_it_reported_failure_is_not_run_twice(
@@ -309,6 +318,8 @@ async def test_a_commit_applied_although_it_reported_failure_is_not_run_twice(
     await feed(runtime, clock, _ev("a", _at(3, 8)))
     await feed(runtime, clock, _ev("b", _at(3, 9), "u2"))
     store = runtime.store
+    points = store.repository(PointsRepository)
+    checkins = store.repository(CheckinRepository)
     assert [a.data["rank"] for a in _checkins(platform)] == [1, 2]
-    assert await store.balances("g1") == await store.ledger_sums("g1") == {"u1": 5, "u2": 5}
-    assert await store.checkin_counts(["g1"], "2026-03-03") == {"g1": 2} and await store.count("events") == 2
+    assert await points.balances("g1") == await points.ledger_sums("g1") == {"u1": 5, "u2": 5}
+    assert await checkins.checkin_counts(["g1"], "2026-03-03") == {"g1": 2} and await store.count("events") == 2

@@ -65,7 +65,7 @@ def test_a_regex_re2_cannot_compile_is_a_config_error(pattern: str) -> None:
 
 def test_an_evil_regex_compiles_and_runs_in_linear_time() -> None:
     config = Config.from_text("defaults:\n  keywords:\n    - {match: regex, patterns: ['(a+)+$'], reply: x}\n")
-    matcher = config.group("g").keywords
+    matcher = config.group("g").compiled["keywords"]
     assert matcher.first_match("a" * 50_000 + "!") is None  # a backtracking engine would never return
 
 
@@ -120,7 +120,7 @@ def test_shipped_and_embedded_configs_validate() -> None:
     assert shipped.model.defaults.announcements and shipped.model.defaults.purge.enabled
     camp = shipped.group("x@chatroom", "运营深度精选-3期")
     assert camp.settings.tags == ("camp-2026",)
-    assert Config.embedded().group("g").keywords.first_match("群规") is not None
+    assert Config.embedded().group("g").compiled["keywords"].first_match("群规") is not None
 
 
 def test_check_config_prints_every_error_and_exits_nonzero(tmp_path: Path) -> None:

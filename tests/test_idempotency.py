@@ -7,7 +7,7 @@ import asyncio
 
 from bot.app import start_runtime
 from bot.clock import DrivenClock
-from handlers import default_handlers
+from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import BASIC_CONFIG, EventFactory, FakePlatform, feed
@@ -19,7 +19,7 @@ async def test_the_same_event_twice_acts_once(runtime, clock: DrivenClock, platf
     await feed(runtime, clock, event)
     await feed(runtime, clock, event)
     assert await runtime.store.count("events") == 1
-    member = await runtime.store.member("g1", "u1")
+    member = await runtime.store.members.member("g1", "u1")
     assert member is not None and member.message_count == 1
     assert len(platform.sent) == 1
 
@@ -38,12 +38,12 @@ async def test_a_restart_on_the_same_database_rehandles_nothing(db_url: str, clo
     events = [make_event(text="群规"), make_event("join", user="u9", user_name="新人"), make_event(text="hello")]
     first = FakePlatform()
     rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, first,
-                             default_handlers())
+                             FEATURES)
     await feed(rt, clock, *events)
     await rt.close()
     second = FakePlatform()
     rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, second,
-                             default_handlers())
+                             FEATURES)
     await feed(rt, clock, *events)
     assert await rt.store.count("events") == 3
     await rt.close()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import DrivenClock
-from bot.core import JobSpec
 from bot.events import parse_event
+from bot.feature import JobSpec
 from rules.config import Config
 from scheduler.jobs import jobs_from_config
 from tests.conftest import BASIC_CONFIG, CST, ROOT, feed
@@ -137,7 +137,7 @@ async def test_quiet_day_alert_compares_with_the_usual_day_by_this_hour(runtime,
 
 async def test_stats_report_goes_out_as_text_when_the_chart_cannot_be_drawn(
         runtime, clock: DrivenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scheduler import charts
+    from handlers.stats import charts
 
     monkeypatch.chdir(tmp_path)
 
@@ -167,11 +167,11 @@ async def test_clock_scheduler_fires_jobs_as_the_bots_clock_passes_them(runtime)
             await asyncio.sleep(0.05)
             if any(a.text == "工作日早上好" for a in runtime.outbox.platform.sent):
                 break
-        assert await runtime.store.job_ran("announce:09:00|weekdays", datetime(2026, 4, 7, 9, 0, tzinfo=CST))
+        assert await runtime.store.audit.job_ran("announce:09:00|weekdays", datetime(2026, 4, 7, 9, 0, tzinfo=CST))
         clock.advance(timedelta(days=4, hours=4))  # the console's ":time +4d": Saturday's cron job runs on the way
         for _ in range(100):
             await asyncio.sleep(0.05)
-            if await runtime.store.job_ran("announce:30 12 * * 6|*", datetime(2026, 4, 11, 12, 30, tzinfo=CST)):
+            if await runtime.store.audit.job_ran("announce:30 12 * * 6|*", datetime(2026, 4, 11, 12, 30, tzinfo=CST)):
                 break
         else:
             pytest.fail("the Saturday job did not run after the clock jumped")
@@ -249,7 +249,8 @@ async def test_an_ad_spike_is_reported_once_per_24_hours(runtime, clock: DrivenC
 
 async def test_leaves_found_by_a_roster_count_once_in_the_day_but_make_no_mass_leave_burst(
         runtime, clock: DrivenClock) -> None:
-    from scheduler.stats import numbers
+    from handlers.stats.repository import StatsRepository
+    from handlers.stats.series import numbers
 
     t = datetime(2026, 4, 10, 14, 0, tzinfo=CST)
     members = [{"id": f"p{n}"} for n in range(6)]
@@ -259,5 +260,6 @@ async def test_leaves_found_by_a_roster_count_once_in_the_day_but_make_no_mass_l
                ev("lv", t + timedelta(minutes=31), "leave", user="p0"))
     sent = await run_at(runtime, clock, "anomaly:hourly", datetime(2026, 4, 10, 15, 0, tzinfo=CST))
     assert [a for a in sent if a.rule == "anomaly/mass_leave"] == []  # the roster's time is not theirs
-    day = await numbers(runtime.store, "g1", t.date(), CST, t + timedelta(hours=2), talkers=0)
+    stats = runtime.store.repository(StatsRepository)
+    day = await numbers(stats, "g1", t.date(), CST, t + timedelta(hours=2), talkers=0)
     assert day["leaves"] == 4  # p0 left once, though both the roster and the platform said so

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import DrivenClock
+from handlers.keywords.matcher import KeywordMatcher
+from handlers.keywords.settings import KeywordRule
 from rules.config import Config
-from rules.matchers import KeywordMatcher
-from rules.schema import KeywordRule
 from tests.conftest import EventFactory, FakePlatform, feed
 
 
@@ -42,20 +42,20 @@ async def test_cooldown_holds_back_a_repeat_in_the_same_group_only(runtime, cloc
     later = make_event(text="群规", after=61)
     await feed(runtime, clock, first, again, other_group, later)
     assert [a.data["event"] for a in platform.sent] == [first.id, other_group.id, later.id]
-    audit = await runtime.store.audit_of_event(again.id)
+    audit = await runtime.store.audit.audit_of_event(again.id)
     assert any(r["action"] == "note" and r["data"]["reason"].startswith("cooldown") for r in audit)
 
 
 async def test_cooldown_survives_a_restart(db_url: str, clock: DrivenClock, make_event: EventFactory) -> None:
     from bot.app import start_runtime
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.reload import ConfigHolder
     from tests.conftest import BASIC_CONFIG
 
     for n, expected in ((1, 1), (2, 0)):
         platform = FakePlatform()
         rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, platform,
-                                 default_handlers())
+                                 FEATURES)
         await feed(rt, clock, make_event(text="群规", after=5))
         await rt.close()
         assert len(platform.sent) == expected, n
@@ -80,14 +80,14 @@ def test_ten_thousand_rules_compile_and_match() -> None:
 
 async def test_templates_fill_group_and_bot_names(db_url: str, clock: DrivenClock, make_event: EventFactory) -> None:
     from bot.app import start_runtime
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.reload import ConfigHolder
 
     config = Config.from_text(
         "bot: {name: 小U}\ndefaults:\n  keywords:\n    - {patterns: [你好], "
         "reply: '{user_name} 你好，我是{group_name}的{bot_name}，现在{time}', cooldown_seconds: 0}\n")
     platform = FakePlatform()
-    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
     await feed(rt, clock, make_event(text="你好呀", after=timedelta(minutes=0).total_seconds()))
     await rt.close()
     assert platform.texts() == ["小明 你好，我是测试群的小U，现在10:00"]

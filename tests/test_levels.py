@@ -6,8 +6,8 @@ from datetime import datetime
 
 from bot.clock import DrivenClock
 from bot.events import parse_event
-from handlers.levels import level_of, tier_of
-from rules.schema import LevelsSettings
+from handlers.levels.ladder import level_of, tier_of
+from handlers.levels.settings import LevelsSettings
 from tests.conftest import CST, FakePlatform, feed
 
 

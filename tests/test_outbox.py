@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.app import open_store
 from bot.clock import DrivenClock, SystemClock
 from bot.events import Action
 from bot.outbox import Outbox, Pacer
 from bot.platform import Capabilities
 from rules.schema import OutboxSettings
-from storage.store import Store
 from tests.conftest import FakePlatform
 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def test_pacer_caps_the_whole_account() -> None:
 
 
 async def test_driven_clock_delivers_at_once_with_paced_timestamps(tmp_path) -> None:
-    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     await store.open()
     platform = FakePlatform()
     outbox = Outbox(platform, DrivenClock(T), OutboxSettings(), store)
@@ -47,7 +47,7 @@ async def test_driven_clock_delivers_at_once_with_paced_timestamps(tmp_path) -> 
 
 
 async def test_live_sends_never_block_and_consecutive_texts_merge(tmp_path) -> None:
-    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     await store.open()
     platform = FakePlatform(Capabilities(merge_texts=True))
     clock = SystemClock()
@@ -64,7 +64,7 @@ async def test_live_sends_never_block_and_consecutive_texts_merge(tmp_path) -> N
 
 
 async def test_failed_sends_are_retried_then_marked(tmp_path) -> None:
-    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     await store.open()
     platform = FakePlatform()
     platform.fail_next = 2
@@ -82,7 +82,7 @@ async def test_a_kick_the_platform_cannot_do_goes_to_the_operators(tmp_path) -> 
     from rules.config import Config
     from rules.reload import ConfigHolder
 
-    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     await store.open()
     platform = FakePlatform(Capabilities(kick=False))
     holder = ConfigHolder(Config.from_text("defaults: {operators: [op1, op2]}\n"))

@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import DrivenClock
 from bot.events import parse_event
+from handlers.points.repository import PointsRepository
 from tests.conftest import BASIC_CONFIG, CST, FakePlatform, feed
 
 POINTS_CONFIG = BASIC_CONFIG + """
@@ -50,27 +51,27 @@ async def test_message_points_respect_cooldown_minimum_length_and_daily_cap(
         _ev("m9", _at(4, 0, 0, 1)),                 # a new local day: +2
     ]
     await feed(runtime, clock, *events)
-    ledger = await runtime.store.ledger_of("g1", "u1", 50)
+    ledger = await runtime.store.repository(PointsRepository).ledger_of("g1", "u1", 50)
     assert sorted(r["event_id"] for r in ledger) == ["m1", "m3", "m7", "m9"]
     assert all(r["reason"] == "message" and r["delta"] == 2 for r in ledger)
-    assert await runtime.store.balance("g1", "u1") == 8
+    assert await runtime.store.repository(PointsRepository).balance("g1", "u1") == 8
 
 
 async def test_message_award_is_decided_by_the_database_after_a_restart(
         db_url: str, clock: DrivenClock) -> None:
     from bot.app import start_runtime
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.config import Config
     from rules.reload import ConfigHolder
 
     for event in (_ev("a", _at(3, 9)), _ev("b", _at(3, 9, 0, 30)), _ev("c", _at(3, 9, 1))):
         rt = await start_runtime(ConfigHolder(Config.from_text(POINTS_CONFIG)), db_url, clock, FakePlatform(),
-                                 default_handlers())
+                                 FEATURES)
         await feed(rt, clock, event)
         await rt.close()
     rt = await start_runtime(ConfigHolder(Config.from_text(POINTS_CONFIG)), db_url, clock, FakePlatform(),
-                             default_handlers())
-    assert [r["event_id"] for r in await rt.store.ledger_of("g1", "u1", 10)] == ["c", "a"]
+                             FEATURES)
+    assert [r["event_id"] for r in await rt.store.repository(PointsRepository).ledger_of("g1", "u1", 10)] == ["c", "a"]
     await rt.close()
 
 
@@ -79,14 +80,14 @@ async def test_commands_and_checkins_and_ads_earn_no_message_points(
     await feed(runtime, clock, _ev("k", _at(3, 9), text="群规"), _ev("c", _at(3, 9, 2), text="签到"),
                _ev("p", _at(3, 9, 4), text="我的积分"),
                _ev("ad", _at(3, 9, 6), text="兼职刷单日结，加V: abc12345 详聊"))
-    ledger = await runtime.store.ledger_of("g1", "u1", 10)
+    ledger = await runtime.store.repository(PointsRepository).ledger_of("g1", "u1", 10)
     assert [r["reason"] for r in ledger] == ["checkin"]
 
 
 async def test_red_packet_awards_points_and_a_level_up_is_announced(
         runtime, clock: DrivenClock, platform: FakePlatform) -> None:
     await feed(runtime, clock, *[_ev(f"r{n}", _at(3, 9, n), type_="red_packet") for n in range(10)])
-    assert await runtime.store.balance("g1", "u1") == 100
+    assert await runtime.store.repository(PointsRepository).balance("g1", "u1") == 100
     [up] = [a for a in platform.sent if a.rule == "levels"]
     assert up.data["level"] == "活跃" and up.data["event"] == "r9" and up.mentions == ("u1",)
     assert up.text == "恭喜 @小明 升级为「活跃」🎉"
@@ -136,15 +137,16 @@ async def test_only_admins_grant_and_deduct_others_are_refused_once_then_ignored
     assert sent[6][1].splitlines() == ["小红 的积分明细（共 102 分）：", "03-03 09:03 -20 扣分（刷屏）",
                                        "03-03 09:02 +120 加分（分享了干货）", "03-03 08:00 +2 发言"]
     assert len(sent) == 7  # x2: silence
-    audit = await runtime.store.audit_of_event("g2")
+    audit = await runtime.store.audit.audit_of_event("g2")
     [row] = [r for r in audit if r["action"] == "send"]
     assert row["rule"] == "points/deduct"
     assert {k: row["data"][k] for k in ("actor", "target", "delta", "reason")} == {
         "actor": "admin1", "target": "u2", "delta": -20, "reason": "刷屏"}
-    ledger = await runtime.store.ledger_of("g1", "u2", 10)
+    ledger = await runtime.store.repository(PointsRepository).ledger_of("g1", "u2", 10)
     assert [(r["actor"], r["delta"], r["note"]) for r in ledger[:2]] == [("admin1", -20, "刷屏"),
                                                                          ("admin1", 120, "分享了干货")]
-    assert await runtime.store.ledger_sums("g1") == await runtime.store.balances("g1")
+    points = runtime.store.repository(PointsRepository)
+    assert await points.ledger_sums("g1") == await points.balances("g1")
 
 
 async def test_a_member_sees_their_own_ledger_but_not_others(

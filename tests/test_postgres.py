@@ -21,11 +21,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from bot.adapters.replay import replay
-from bot.app import start_runtime
+from bot.app import open_store, start_runtime
 from bot.audit import action_rows, note_rows
 from bot.clock import DrivenClock
 from bot.events import Note, reply
-from handlers import default_handlers
+from handlers import FEATURES
+from handlers.ads.repository import AdsRepository
+from handlers.welcome.repository import WelcomeRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
 from storage.migrate import MIGRATIONS
@@ -46,7 +48,7 @@ def db_url(any_db_url: str) -> str:
 @contextlib.asynccontextmanager
 async def opened(url: str) -> AsyncIterator[Store]:
     """A store on `url` (migrated on open), closed at the end of the block (committing what is pending)."""
-    store = Store.from_url(url)
+    store = open_store(url)
     await store.open()
     try:
         yield store
@@ -84,30 +86,31 @@ async def test_facts_and_questions_commit_and_survive_a_reopen(any_db_url: str) 
     join, talk, leave = T, T + timedelta(minutes=1), T + timedelta(minutes=5)
     payload = {"text": "群规 ✓ 😀 \x00", "nested": {"list": [1, 2.5, None, True]}, "empty": ""}
     async with opened(any_db_url) as store:
-        store.note_activity("g1", "测试群", "u1", "小明", join, message=False, joined=True)
-        store.note_activity("g1", None, "u1", "小明-北京", talk.astimezone(CST), message=True)
-        store.note_activity("g1", "测试群2", "u1", None, talk + timedelta(seconds=1, microseconds=7), message=True)
-        store.record_event("e1", talk, "g1", "u1", "text", payload, talk + timedelta(milliseconds=3))
-        assert await store.seen_events(["e1", "e2"]) == {"e1"}  # pending, not yet committed
-        member = await store.member("g1", "u1")  # a question sees the writes of the open transaction
+        store.members.note_activity("g1", "测试群", "u1", "小明", join, message=False, joined=True)
+        store.members.note_activity("g1", None, "u1", "小明-北京", talk.astimezone(CST), message=True)
+        store.members.note_activity("g1", "测试群2", "u1", None, talk + timedelta(seconds=1, microseconds=7),
+                                    message=True)
+        store.events.record_event("e1", talk, "g1", "u1", "text", payload, talk + timedelta(milliseconds=3))
+        assert await store.events.seen_events(["e1", "e2"]) == {"e1"}  # pending, not yet committed
+        member = await store.members.member("g1", "u1")  # a question sees the writes of the open transaction
         assert member is not None and member.message_count == 2
         await store.commit()
-        store.note_activity("g1", None, "u1", None, leave, message=False, left=True)
-        store.record_job_run("daily", T, T + timedelta(seconds=2), note="ok")
+        store.members.note_activity("g1", None, "u1", None, leave, message=False, left=True)
+        store.audit.record_job_run("daily", T, T + timedelta(seconds=2), note="ok")
 
     async with opened(any_db_url) as store:  # close() committed the last writes
-        assert await store.seen_events(["e1", "e2"]) == {"e1"}  # now from the database
-        member = await store.member("g1", "u1")
+        assert await store.events.seen_events(["e1", "e2"]) == {"e1"}  # now from the database
+        member = await store.members.member("g1", "u1")
         assert member is not None
         assert (member.display_name, member.message_count) == ("小明-北京", 2)
         assert member.first_seen_at == join and member.joined_at == join and member.left_at == leave
         assert member.last_active_at == talk + timedelta(seconds=1, microseconds=7)
         assert member.last_active_at.tzinfo is UTC
-        assert await store.event_payload("e1") == payload
-        assert await store.job_ran("daily", T) and not await store.job_ran("daily", T + timedelta(days=1))
+        assert await store.events.event_payload("e1") == payload
+        assert await store.audit.job_ran("daily", T) and not await store.audit.job_ran("daily", T + timedelta(days=1))
         assert await store.count("groups") == 1 and await store.count("members") == 1
-        store.note_activity("g1", None, "u1", "小明", leave + timedelta(hours=1), message=False, joined=True)
-        member = await store.member("g1", "u1")
+        store.members.note_activity("g1", None, "u1", "小明", leave + timedelta(hours=1), message=False, joined=True)
+        member = await store.members.member("g1", "u1")
         assert member is not None and member.left_at is None and member.joined_at == leave + timedelta(hours=1)
 
 
@@ -117,48 +120,52 @@ async def test_actions_notes_deliveries_and_cooldowns(any_db_url: str) -> None:
     actions = [reply(event, "keywords/群规", text).model_copy(update={"ts": event.ts + timedelta(seconds=n)})
                for n, text in enumerate(["不发广告", "第二条"])]
     async with opened(any_db_url) as store:
-        store.record_event(event.id, event.ts, "g1", "u1", "text", event.model_dump(mode="json"), event.ts)
-        store.record_actions(action_rows(ids, actions, event.id))
-        store.record_actions(note_rows(event.id, [Note(rule="keywords/x", reason="cooldown", data={"n": 1})],
+        store.events.record_event(event.id, event.ts, "g1", "u1", "text", event.model_dump(mode="json"), event.ts)
+        store.audit.record_actions(action_rows(ids, actions, event.id))
+        store.audit.record_actions(note_rows(event.id, [Note(rule="keywords/x", reason="cooldown", data={"n": 1})],
                                        event.ts, "g1"))
-        assert await store.last_rule_use("g1", "keywords/群规") == actions[-1].ts
+        assert await store.audit.last_rule_use("g1", "keywords/群规") == actions[-1].ts
         await store.commit()
-        assert [r["id"] for r in await store.undelivered_actions()] == ids
-        store.mark_delivered(ids[:1], "sent", T)
-        audit = await store.audit_of_event(event.id)
+        assert [r["id"] for r in await store.audit.undelivered_actions()] == ids
+        store.audit.mark_delivered(ids[:1], "sent", T)
+        audit = await store.audit.audit_of_event(event.id)
         assert [(r["id"], r["status"]) for r in audit] == [  # by time, then id
             (ids[0], "sent"), (f"{event.id}#note0", "note"), (ids[1], "pending")]
         assert audit[0]["sent_at"] == T and audit[1]["data"] == {"reason": "cooldown", "n": 1}
         assert audit[0]["body"]["text"] == "不发广告"
 
     async with opened(any_db_url) as store:  # a non-empty database: the cooldown question goes to SQL
-        assert await store.last_rule_use("g1", "keywords/群规") == actions[-1].ts
-        assert await store.last_rule_use("g1", "keywords/x") is None  # notes are not uses
-        assert [r["id"] for r in await store.undelivered_actions()] == ids[1:]
+        assert await store.audit.last_rule_use("g1", "keywords/群规") == actions[-1].ts
+        assert await store.audit.last_rule_use("g1", "keywords/x") is None  # notes are not uses
+        assert [r["id"] for r in await store.audit.undelivered_actions()] == ids[1:]
 
 
 async def test_reminders_ad_offences_and_samples(any_db_url: str) -> None:
     async with opened(any_db_url) as store:
-        store.note_activity("g1", "群", "u1", "小明", T, message=True)
-        store.set_reminded("g1", "u1", "2026-03-02", T)
-        store.set_reminded("g1", "u2", "2026-03-02", T)  # a member known only by the reminder
-        store.record_ad_offence("a1", "g1", "u1", T, "text", "contact", "加V：abc" * 600)
-        store.record_ad_offence("a2", "g1", "u1", T + timedelta(minutes=1), "link", "link", "http://t.cn/x")
-        store.excuse_ad_offence("a2", "rp1")
-        store.record_ad_sample("a1", "兼职刷单", "ad", "g1", "admin1", T)
-        store.record_ad_sample("a1", "兼职刷单", "ham", "g1", "admin2", T + timedelta(minutes=2))
-        assert await store.ad_warnings("g1", "u1", T) == 1
-        offence = await store.open_ad_offence("g1", "u1", T)
+        store.members.note_activity("g1", "群", "u1", "小明", T, message=True)
+        store.repository(WelcomeRepository).set_reminded("g1", "u1", "2026-03-02", T)
+        # a member known only by the reminder
+        store.repository(WelcomeRepository).set_reminded("g1", "u2", "2026-03-02", T)
+        ads = store.repository(AdsRepository)
+        ads.record_ad_offence("a1", "g1", "u1", T, "text", "contact", "加V：abc" * 600)
+        ads.record_ad_offence("a2", "g1", "u1", T + timedelta(minutes=1), "link", "link", "http://t.cn/x")
+        store.repository(AdsRepository).excuse_ad_offence("a2", "rp1")
+        store.repository(AdsRepository).record_ad_sample("a1", "兼职刷单", "ad", "g1", "admin1", T)
+        ads.record_ad_sample("a1", "兼职刷单", "ham", "g1", "admin2", T + timedelta(minutes=2))
+        assert await store.repository(AdsRepository).ad_warnings("g1", "u1", T) == 1
+        offence = await store.repository(AdsRepository).open_ad_offence("g1", "u1", T)
         assert offence is not None and offence["event_id"] == "a1"
 
     async with opened(any_db_url) as store:
-        assert await store.reminded_on("g1", "u1") == "2026-03-02" and await store.reminded_on("g1", "u9") == ""
-        member = await store.member("g1", "u1")
+        welcome = store.repository(WelcomeRepository)
+        assert await welcome.reminded_on("g1", "u1") == "2026-03-02" and await welcome.reminded_on("g1", "u9") == ""
+        member = await store.members.member("g1", "u1")
         assert member is not None and member.message_count == 1 and member.reminded_on == "2026-03-02"
-        assert await store.ad_warnings("g1", "u1", T) == 1
-        offence = await store.open_ad_offence("g1", "u1", T)
+        assert await store.repository(AdsRepository).ad_warnings("g1", "u1", T) == 1
+        offence = await store.repository(AdsRepository).open_ad_offence("g1", "u1", T)
         assert offence is not None and len(offence["evidence"]) == 2000
-        assert [(s["event_id"], s["label"], s["decided_by"]) for s in await store.ad_samples()] == [
+        samples = await store.repository(AdsRepository).ad_samples()
+        assert [(s["event_id"], s["label"], s["decided_by"]) for s in samples] == [
             ("a1", "ham", "admin2")]
 
 
@@ -166,13 +173,13 @@ async def test_three_thousand_events_in_one_commit(any_db_url: str) -> None:
     async with opened(any_db_url) as store:
         for n in range(3000):
             ts = T + timedelta(seconds=n)
-            store.note_activity(f"g{n % 10}", f"群{n % 10}", f"u{n % 1000}", f"成员{n}", ts, message=True)
-            store.record_event(f"e{n}", ts, f"g{n % 10}", f"u{n % 1000}", "text", {"text": str(n)}, ts)
+            store.members.note_activity(f"g{n % 10}", f"群{n % 10}", f"u{n % 1000}", f"成员{n}", ts, message=True)
+            store.events.record_event(f"e{n}", ts, f"g{n % 10}", f"u{n % 1000}", "text", {"text": str(n)}, ts)
         await store.commit()
         assert await store.count("members") == 1000 and await store.count("events") == 3000
-        member = await store.member("g9", "u999")
+        member = await store.members.member("g9", "u999")
         assert member is not None and member.message_count == 3 and member.display_name == "成员2999"
-        assert len(await store.seen_events([f"e{n}" for n in range(0, 4000, 3)])) == 1000
+        assert len(await store.events.seen_events([f"e{n}" for n in range(0, 4000, 3)])) == 1000
 
 
 # -- the bot: idempotency and restarts (conftest's `runtime` on both backends) -------------------------
@@ -187,7 +194,7 @@ async def test_the_same_event_twice_acts_once(runtime, clock: DrivenClock, platf
     await runtime.bot.commit()
     assert results == [False, False]
     assert await runtime.store.count("events") == 1
-    member = await runtime.store.member("g1", "u1")
+    member = await runtime.store.members.member("g1", "u1")
     assert member is not None and member.message_count == 1
     assert platform.texts() == ["@小明 不发广告"]
 
@@ -198,7 +205,7 @@ async def test_a_restart_on_the_same_database_rehandles_nothing(db_url: str, clo
     first, second = FakePlatform(), FakePlatform()
     for platform in (first, second):
         rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), db_url, clock, platform,
-                                 default_handlers())
+                                 FEATURES)
         await feed(rt, clock, *events)
         assert await rt.store.count("events") == 3
         await rt.close()
@@ -212,7 +219,7 @@ async def test_a_dropped_server_connection_is_reconnected_and_loses_nothing(pg_u
                                                                            ) -> None:
     platform = FakePlatform()
     rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), pg_url, clock, platform,
-                             default_handlers())
+                             FEATURES)
     try:
         await feed(rt, clock, make_event(text="群规"))
         events = [make_event(text="群规", group=f"g{n}") for n in range(2, 5)]
@@ -224,7 +231,7 @@ async def test_a_dropped_server_connection_is_reconnected_and_loses_nothing(pg_u
         await rt.bot.commit()
         assert "database commit failed" in caplog.text
         assert await rt.store.count("events") == 4
-        members = [await rt.store.member(f"g{n}", "u1") for n in range(2, 5)]
+        members = [await rt.store.members.member(f"g{n}", "u1") for n in range(2, 5)]
         assert [m.message_count if m else 0 for m in members] == [1, 1, 1]  # the batch ran again, once
         assert len(platform.sent) == 4
     finally:
@@ -250,13 +257,13 @@ async def test_names_and_texts_of_any_length_and_content_are_stored(case: str, a
                                                                    request: pytest.FixtureRequest) -> None:
     group, group_name, user_name, sample = VALUES[case]
     async with opened(any_db_url) as store:
-        store.note_activity(group, group_name, "u1", user_name, T, message=True)
-        store.record_event("e1", T, group, "u1", "text", {"text": sample}, T)
-        store.record_ad_sample("e1", sample, "ad", group, "admin1", T)
+        store.members.note_activity(group, group_name, "u1", user_name, T, message=True)
+        store.events.record_event("e1", T, group, "u1", "text", {"text": sample}, T)
+        store.repository(AdsRepository).record_ad_sample("e1", sample, "ad", group, "admin1", T)
         await store.commit()
-        member = await store.member(group, "u1")
+        member = await store.members.member(group, "u1")
         assert member is not None and member.message_count == 1 and member.display_name
-        assert [s["label"] for s in await store.ad_samples()] == ["ad"]
+        assert [s["label"] for s in await store.repository(AdsRepository).ad_samples()] == ["ad"]
 
 
 async def test_a_group_id_longer_than_the_column_does_not_stop_a_replay(pg_url: str, tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ T_IMAGE, T_ATTACHMENT = 6, 1  # puppet message types as the gateway records them
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     missing = gateway_missing()
     if missing is None:
-        from scheduler.charts import FontMissing, find_cjk_font
+        from handlers.stats.charts import FontMissing, find_cjk_font
 
         try:
             find_cjk_font()

@@ -18,23 +18,23 @@ async def test_roster_adds_silent_members_and_marks_the_missing_as_left(
     await feed(runtime, clock, make_event(text="大家好", user="talker", user_name="话多"),
                make_event("roster", members=[{"id": "talker", "name": "话多"}, {"id": "quiet", "name": "潜水"},
                                              {"id": "q2"}]))
-    quiet = await runtime.store.member("g1", "quiet")
+    quiet = await runtime.store.members.member("g1", "quiet")
     assert quiet is not None and quiet.display_name == "潜水" and quiet.left_at is None and quiet.message_count == 0
-    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 3
+    assert (await runtime.store.members.group_sizes(["g1"]))["g1"][1] == 3
     await feed(runtime, clock, make_event("leave", user="q2"), make_event("roster", members=[{"id": "talker"}]))
-    assert (await runtime.store.member("g1", "quiet")).left_at is not None
-    assert (await runtime.store.member("g1", "talker")).display_name == "话多"
-    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
+    assert (await runtime.store.members.member("g1", "quiet")).left_at is not None
+    assert (await runtime.store.members.member("g1", "talker")).display_name == "话多"
+    assert (await runtime.store.members.group_sizes(["g1"]))["g1"][1] == 1
     # the announced leave of q2 and the unannounced one of quiet are both leaves for the reports
     day = clock.now() - timedelta(days=1)
-    assert await runtime.store.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
+    assert await runtime.store.events.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
     await feed(runtime, clock, make_event("roster", members=[{"id": "talker"}]))  # the same list again
-    assert await runtime.store.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
+    assert await runtime.store.events.event_count("g1", ("leave",), day, clock.now() + timedelta(seconds=1)) == 2
     await feed(runtime, clock, make_event("roster", members=[], complete=False))
-    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 1
+    assert (await runtime.store.members.group_sizes(["g1"]))["g1"][1] == 1
     await feed(runtime, clock, make_event("join", user="quiet"), make_event("roster", members=[{"id": "talker"},
                                                                                                {"id": "quiet"}]))
-    assert (await runtime.store.group_sizes(["g1"]))["g1"][1] == 2
+    assert (await runtime.store.members.group_sizes(["g1"]))["g1"][1] == 2
 
 
 async def test_a_roster_that_fails_midway_records_a_leave_for_every_member_it_marked_left(
@@ -56,7 +56,7 @@ async def test_a_roster_that_fails_midway_records_a_leave_for_every_member_it_ma
     await feed(runtime, clock, make_event("roster", members=[{"id": "keep"}]))
     monkeypatch.setattr(AsyncConnection, "execute", real)
     await runtime.bot.commit()
-    present = (await runtime.store.group_sizes(["g1"]))["g1"][1]
-    leaves = await runtime.store.event_count("g1", ("leave",), clock.now() - timedelta(days=1),
+    present = (await runtime.store.members.group_sizes(["g1"]))["g1"][1]
+    leaves = await runtime.store.events.event_count("g1", ("leave",), clock.now() - timedelta(days=1),
                                              clock.now() + timedelta(seconds=1))
     assert updates >= 2 and present < 601 and leaves == 601 - present

@@ -11,8 +11,8 @@ import pytest
 from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.context import Context
-from bot.core import Band, Handler
 from bot.events import Event, Outcome, reply
+from bot.feature import Band, Handler
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import BASIC_CONFIG, EventFactory, FakePlatform, feed
@@ -68,7 +68,7 @@ async def test_a_crashing_handler_is_logged_with_the_event_and_the_others_run(
     event = make_event(text="hi")
     with caplog.at_level(logging.ERROR):
         await feed(rt, clock, event)
-    audit = await rt.store.audit_of_event(event.id)
+    audit = await rt.store.audit.audit_of_event(event.id)
     await rt.close()
     assert calls == ["reply", "observe"]
     assert f"handler boom failed on event {event.id}" in caplog.text

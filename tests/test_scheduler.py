@@ -11,8 +11,8 @@ from pathlib import Path
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.adapters.replay import replay
-from bot.core import JobContext, JobSpec
 from bot.events import Action
+from bot.feature import JobContext, JobSpec
 from rules.config import Config
 from scheduler.driven import DueJobs
 from scheduler.live import latest_fire_time
@@ -103,7 +103,7 @@ groups:
 
 async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path: Path) -> None:
     from bot.app import start_runtime
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.reload import ConfigHolder
     from scheduler.live import LiveScheduler
     from tests.conftest import FakePlatform
@@ -123,7 +123,7 @@ async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path
     holder = ConfigHolder(Config.from_file(path), path)
 
     rt = await start_runtime(holder, f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", SystemClock(), FakePlatform(),
-                             default_handlers())
+                             FEATURES)
     scheduler = LiveScheduler(rt.bot)
     holder.listeners.append(scheduler.rebuild)
     scheduler.start()
@@ -146,7 +146,7 @@ async def test_a_job_missed_less_than_the_grace_ago_runs_at_start_once(tmp_path:
     from bot.app import start_runtime
     from bot.clock import SystemClock
     from bot.events import parse_event
-    from handlers import default_handlers
+    from handlers import FEATURES
     from rules.reload import ConfigHolder
     from scheduler.live import LiveScheduler
     from tests.conftest import FakePlatform
@@ -164,7 +164,7 @@ async def test_a_job_missed_less_than_the_grace_ago_runs_at_start_once(tmp_path:
     db = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
     for run in range(2):  # the second start finds the run recorded
         platform = FakePlatform()
-        rt = await start_runtime(ConfigHolder(config), db, clock, platform, default_handlers())
+        rt = await start_runtime(ConfigHolder(config), db, clock, platform, FEATURES)
         await rt.bot.process(parse_event({"id": f"hi{run}", "ts": now.isoformat(), "type": "text", "group": "g1",
                                           "group_name": "群", "user": "u1", "user_name": "小明", "text": "早"}))
         await rt.bot.commit()

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import open_store
 from bot.clock import DrivenClock
-from storage.store import Store
+from storage.events import EventLog
 from tests.conftest import EventFactory, FakePlatform, feed
 
 
 async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = Store.from_url(f"sqlite+aiosqlite:///{path}")
+    store = open_store(f"sqlite+aiosqlite:///{path}")
     await store.open()
     await store.close()
     con = sqlite3.connect(path)
@@ -84,16 +85,16 @@ async def test_member_stats_follow_joins_messages_and_leaves(runtime, clock: Dri
     talk = [make_event(text="你好", user="u5", user_name="新人-北京") for _ in range(3)]
     leave = make_event("leave", user="u5", user_name="新人-北京")
     await feed(runtime, clock, join, *talk)
-    member = await runtime.store.member("g1", "u5")
+    member = await runtime.store.members.member("g1", "u5")
     assert member.message_count == 3 and member.display_name == "新人-北京"
     assert member.joined_at == join.ts and member.left_at is None
     assert member.first_seen_at == join.ts and member.last_active_at == talk[-1].ts
     await feed(runtime, clock, leave)
-    member = await runtime.store.member("g1", "u5")
+    member = await runtime.store.members.member("g1", "u5")
     assert member.left_at == leave.ts and member.message_count == 3
     rejoin = make_event("join", user="u5", user_name="新人-北京")
     await feed(runtime, clock, rejoin)
-    member = await runtime.store.member("g1", "u5")
+    member = await runtime.store.members.member("g1", "u5")
     assert member.left_at is None and member.joined_at == rejoin.ts
 
 
@@ -130,7 +131,7 @@ async def test_a_failed_commit_is_retried_and_loses_nothing(runtime, clock: Driv
     await feed(runtime, clock, *events)
     assert "database commit failed" in caplog.text
     assert await store.count("events") == 3
-    member = await store.member("g0", "u1")
+    member = await store.members.member("g0", "u1")
     assert member.message_count == 1  # the journal ran again after the rollback, once
     assert len(platform.sent) == 3
 
@@ -140,16 +141,16 @@ async def test_a_database_gone_while_checking_an_event_is_waited_out(runtime, cl
                                                                     make_event: EventFactory,
                                                                     monkeypatch: pytest.MonkeyPatch,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
-    real = Store.seen_events
+    real = EventLog.seen_events
     failures = {"left": 2}
 
-    async def flaky(self: Store, ids):  # type: ignore[no-untyped-def]
+    async def flaky(self: EventLog, ids):  # type: ignore[no-untyped-def]
         if failures["left"] > 0:
             failures["left"] -= 1
             raise sqlite3.OperationalError("unable to open database file")
         return await real(self, ids)
 
-    monkeypatch.setattr(Store, "seen_events", flaky)
+    monkeypatch.setattr(EventLog, "seen_events", flaky)
     event = make_event(text="群规")
     await feed(runtime, clock, event)
     assert "database unavailable while checking event" in caplog.text
@@ -159,10 +160,10 @@ async def test_a_database_gone_while_checking_an_event_is_waited_out(runtime, cl
 async def test_after_a_failed_commit_reads_and_the_retry_count_each_write_once(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
     await store.open()
     ts = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-    store.note_activity("g1", "群", "u1", "小明", ts, message=True)
+    store.members.note_activity("g1", "群", "u1", "小明", ts, message=True)
     dialect = store.engine.sync_engine.dialect
     real = dialect.do_commit
 
@@ -173,9 +174,9 @@ async def test_after_a_failed_commit_reads_and_the_retry_count_each_write_once(t
     dialect.do_commit = fail_once
     with pytest.raises(Exception, match="database is locked"):
         await store.commit()
-    member = await store.member("g1", "u1")  # before any recover(): no broken transaction, no double write
+    member = await store.members.member("g1", "u1")  # before any recover(): no broken transaction, no double write
     assert member is not None and member.message_count == 1
-    assert await store.seen_events(["nope"]) == set()
+    assert await store.events.seen_events(["nope"]) == set()
     await store.commit()
     await store.close()
     con = sqlite3.connect(tmp_path / "f.db")

@@ -469,7 +469,8 @@ class FakePuppet:
 
 async def test_rosters_fetch_names_a_few_at_a_time_apply_joins_seen_meanwhile_and_never_block_the_stream(
         tmp_path: Path) -> None:
-    from bot.adapters.wechaty_inbound import EVENT, ROSTER_CONCURRENCY
+    from bot.adapters.wechaty_inbound import ROSTER_CONCURRENCY
+    from bot.adapters.wechaty_wire import EVENT
 
     me = "wxid_me"
     big = [me, *(f"wxid_m{i:03}" for i in range(500))]

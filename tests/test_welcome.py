@@ -6,7 +6,7 @@ import pytest
 
 from bot.app import start_runtime
 from bot.clock import DrivenClock
-from handlers import default_handlers
+from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
 from tests.conftest import BASIC_CONFIG, EventFactory, FakePlatform, feed
@@ -78,7 +78,7 @@ async def test_welcome_can_be_switched_off_per_group(db_url: str, clock: DrivenC
                                                      make_event: EventFactory) -> None:
     config = Config.from_text(BASIC_CONFIG + 'groups:\n  "安静群*":\n    welcome: {enabled: false}\n')
     platform = FakePlatform()
-    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, default_handlers())
+    rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
     await feed(rt, clock, make_event("join", group_name="安静群1"), make_event("join", group="g2", group_name="热闹群"))
     await rt.close()
     assert [a.group for a in platform.sent] == ["g2"]

@@ -24,7 +24,7 @@ from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.core import Bot, JobSpec
 from bot.events import EVENT_TYPES, Event, parse_event
-from handlers import default_handlers
+from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
 from scheduler.driven import DueJobs
@@ -92,9 +92,9 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     clock = DrivenClock()
     sink = JsonlSink(out)
     holder = ConfigHolder(config)
-    runtime = await start_runtime(holder, db_url, clock, sink, default_handlers(), resend_all=True)
+    runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True)
     bot = runtime.bot
-    job_list = jobs if jobs is not None else jobs_from_config(config)
+    job_list = jobs if jobs is not None else jobs_from_config(config, bot.features)
     due_jobs: DueJobs | None = None
     try:
         with transcript.open(encoding="utf-8", errors="replace") as handle:

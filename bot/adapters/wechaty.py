@@ -37,7 +37,8 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 from wechaty_grpc.wechaty import PuppetStub
 
-from bot.adapters.wechaty_inbound import EVENT, Inbound, brief
+from bot.adapters.wechaty_inbound import Inbound
+from bot.adapters.wechaty_wire import EVENT, brief
 from bot.clock import Clock
 from bot.events import Action, Event
 from bot.platform import Capabilities, PlatformFatal, Unsupported

@@ -1,9 +1,7 @@
 """Inbound translation for the Wechaty adapter: puppet-service events -> core events.
 
-Message types are read as the raw numbers the Node server puts on the wire (the stub's enum names
-are numbered differently): Attachment 1, Audio 2, Contact 3, ChatHistory 4, Emoticon 5, Image 6,
-Text 7, Location 8, MiniProgram 9, GroupNote 10, Transfer 11, RedEnvelope 12, Recalled 13, Url 14,
-Video 15, Post 16.
+Event and message types are read as the raw numbers the Node server puts on the wire (see
+bot/adapters/wechaty_wire.py).
 
 Display names in a room come from `room_member_payload` (the room alias, else the contact name),
 cached per (room, member). A name seen to change — when a member speaks after the cache aged, or
@@ -28,29 +26,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.wechaty_wire import EVENT, MSG, brief
 from bot.clock import Clock
 from bot.events import Event, parse_event
 from rules.schema import WechatySettings
 
 log = logging.getLogger("qunbot.wechaty")
 
-EVENT = {"heartbeat": 1, "message": 2, "dong": 3, "error": 16, "friendship": 17, "room_invite": 18,
-         "room_join": 19, "room_leave": 20, "room_topic": 21, "scan": 22, "ready": 23, "reset": 24,
-         "login": 25, "logout": 26, "dirty": 27}
-MSG = {"attachment": 1, "audio": 2, "contact": 3, "chat_history": 4, "emoticon": 5, "image": 6, "text": 7,
-       "location": 8, "mini_program": 9, "group_note": 10, "transfer": 11, "red_envelope": 12, "recalled": 13,
-       "url": 14, "video": 15, "post": 16}
 MEDIA_KINDS = {v: k for k, v in MSG.items()}
 IMAGE_TYPE_HD = 2
 DIRTY_ROOM_TYPES = {3, 4}  # a dirty signal's payloadType: Room, RoomMember (Contact is 2)
 ROSTER_CONCURRENCY = 8  # member payloads fetched at once (over every room being synced)
 _SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
-
-
-def brief(exc: BaseException) -> str:
-    """An exception in one line (a gRPC error from the Node server carries its stack)."""
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def safe_name(text: str) -> str:

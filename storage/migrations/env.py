@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from storage.models import Base
+from storage.base import Base
 
 config = context.config
 connection = config.attributes.get("connection")

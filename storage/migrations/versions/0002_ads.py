@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from storage.models import UTCDateTime
+from storage.base import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

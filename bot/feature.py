@@ -1,0 +1,120 @@
+"""What a feature is made of: handlers in priority bands, settings, a repository, scheduled jobs.
+
+A feature is one package under handlers/ that exports `FEATURE`; handlers/__init__.py lists them
+all, and the handler chain, the group settings and the scheduled jobs are assembled from that list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.context import Context
+    from bot.events import Action, Event, Outcome
+    from rules.config import Config
+    from rules.schema import GroupSettings
+    from storage.members import Members
+    from storage.repository import Repository
+    from storage.store import Store
+
+log = logging.getLogger("qunbot.jobs")
+
+
+class Band(IntEnum):
+    """Priority bands: lower runs first."""
+
+    GUARD = 0
+    MODERATION = 100
+    COMMAND = 200
+    AUTO_REPLY = 300
+    OBSERVE = 900
+
+
+HandleFn = Callable[["Event", "Context"], Awaitable["Outcome | None"]]
+MatchFn = Callable[["Event", "Context"], bool]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One capability in the chain. `matches` is a cheap sync filter in front of `handle`."""
+
+    name: str
+    band: Band
+    handle: HandleFn
+    matches: MatchFn | None = None
+    order: int = 0  # within a band
+
+    @property
+    def always(self) -> bool:
+        return self.band >= Band.OBSERVE
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A scheduled job: `run(ctx)` returns the actions for one due instant. `feature` names the
+    feature whose repository and memory the job gets (set when the jobs are gathered)."""
+
+    id: str
+    trigger: Any  # an APScheduler trigger
+    run: Callable[[JobContext], Awaitable[list[Action]]]
+    feature: str = ""
+
+
+@dataclass
+class JobContext:
+    """What a job gets: the config, its feature's repository and memory, the groups and members
+    (`members`), the clock (set to the due instant) and the due time. A job explains what it did or
+    skipped in `notes` (kept with the job's run, for the audit)."""
+
+    config: Config
+    clock: Clock
+    due: datetime
+    members: Members
+    repo: Any = None
+    memory: dict[str, Any] = field(default_factory=dict)  # the feature's short-lived state (daily baselines …)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        log.debug("job at %s: %s", self.due.isoformat(), text)
+        self.notes.append(text)
+
+
+JobBuilder = Callable[["Config"], list[JobSpec]]
+Compile = Callable[["GroupSettings"], Any]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: its name, handlers, the group settings it adds (field name -> (type, default)),
+    what it compiles from them once per config and group (`compile`, read back as
+    `ctx.group.compiled[name]`), its scheduled jobs, its repository (a class built once per store) and
+    its tables. Handlers and jobs get the repository as `ctx.repo` and their own `ctx.memory`."""
+
+    name: str
+    handlers: tuple[Handler, ...] = ()
+    settings: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    compile: Compile | None = None
+    jobs: JobBuilder | None = None
+    repository: Callable[[Store], Any] | type[Repository] | None = None
+    tables: tuple[Any, ...] = ()
+
+    def build_repository(self, store: Store) -> Any:
+        """This feature's repository on `store` (a Repository class is built once per store)."""
+        from storage.repository import Repository
+
+        if self.repository is None:
+            return None
+        if isinstance(self.repository, type) and issubclass(self.repository, Repository):
+            return store.repository(self.repository)
+        return self.repository(store)
+
+
+def as_features(items: Any) -> list[Feature]:
+    """Features, with any bare Handler wrapped as a feature of its own (tests build chains this way)."""
+    return [item if isinstance(item, Feature) else Feature(item.name, handlers=(item,)) for item in items]

@@ -1,0 +1,304 @@
+"""Ad detection on message text: four checks, each with a score and a reason, and their sum.
+
+Every message is first normalised (`rules.normalize.analyse_for_ads`: NFKC, invisible characters,
+homoglyphs, styled digits, emoji letters, traditional -> simplified, Chinese-numeral contacts,
+separators between characters); the checks then read that form and report, like tg-spam, a verdict
+and why, even when they found nothing (score 0):
+
+- ``link``: URLs, bare domains, disguised domains (www．xx．com, xx点com, spaced-out letters), short
+  links, IP addresses, APK downloads; domains on the group's allowlist (and their subdomains) pass;
+- ``contact``: WeChat / QQ ids, phone numbers and e-mail addresses next to a lure (加V, 加我, 私聊,
+  扫码, 拉你进群 ...), the disguised spellings of 微信 (vx, 薇信, 威❤, ➕V, jia wei ...), and the
+  evasion tricks the normaliser undid (zero-width characters, ①②③, homoglyphs ...);
+- ``pitch``: the owner's weighted pitch words (config ``ads.pitch_words``). One word is never enough
+  on its own (我以前做过兼职 is not an ad); a second word, a contact or the classifier tips it over.
+  A message that talks *about* ads (是骗局吗, 群规, 举报 ...) counts far less;
+- ``classifier``: a logistic regression on character 1-3-grams (`AdModel`, trained by
+  ``scripts/train_ad_model.py`` on the DEV part of the spam-zh corpus and retrainable with extra
+  (text, label) rows such as the owners' /ad and /notad decisions).
+
+`TextDetector.score` adds the four scores up; the caller flags an ad when the total reaches the
+group's threshold (``ads.threshold``, 1.0; ``ads.new_member_threshold``, 0.6 for new members).
+Build a `TextDetector` once per config load: it compiles the pitch words and allowlist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from handlers.ads.folds import AdsText, analyse_for_ads, normalize_for_ads
+from handlers.ads.model import AdModel, load_default_model, sigmoid
+from handlers.ads.patterns import (
+    ACCOUNT_REASONS,
+    DISGUISE_HINT,
+    DISGUISED,
+    DISGUISED_DOT,
+    FULLWIDTH_HOST,
+    IP_URL,
+    META,
+    META_VOID,
+    RE_AD_WORDS,
+    RE_ADD_PLAIN,
+    RE_EMAIL,
+    RE_EVASIVE,
+    RE_EVASIVE_ID,
+    RE_GROUP_ID,
+    RE_GROUP_LURE,
+    RE_LONE_V,
+    RE_LURE,
+    RE_LURE_ALONE,
+    RE_PHONE,
+    RE_PHONE_PITCH,
+    RE_PLAIN_ID,
+    SHORTENERS,
+    SPACED_HOST,
+    SUSPICIOUS_TLDS,
+    URL,
+    WEIGHTS,
+    Weights,
+    clean_domain,
+    host_allowed,
+    host_of,
+    without_links,
+)
+
+CHECKS = ("link", "contact", "pitch", "classifier")
+CLASSIFIER_MIN_CHARS = 8
+CLASSIFIER_ALONE_MIN_CHARS = 20  # shorter than this, the model alone cannot reach the threshold
+MAX_CHARS = 1500  # a longer message is checked on its first 1000 and last 500 characters
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict: its score (0 when it found nothing), why, and the text it rests on."""
+
+    check: str
+    score: float
+    reason: str
+    evidence: str = ""
+
+
+class TextDetector:
+    """The four text checks for one group's settings; build once per config load."""
+
+    def __init__(self, pitch_words: Mapping[str, float], allow_domains: Sequence[str] = (),
+                 model: AdModel | None = None, *, classifier: bool = True, weights: Weights = WEIGHTS) -> None:
+        self.weights = weights
+        self.allow_domains = tuple(sorted({d for d in (clean_domain(x) for x in allow_domains) if d}))
+        pitch: dict[str, tuple[str, float]] = {}
+        for word, weight in pitch_words.items():
+            key = normalize_for_ads(word)
+            if key and float(weight) > 0 and (key not in pitch or pitch[key][1] < weight):
+                pitch[key] = (word, float(weight))
+        self.pitch_words = pitch
+        keys = sorted(pitch, key=lambda k: (-len(k), k))
+        self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
+        self.model = (model if model is not None else load_default_model()) if classifier else None
+
+    # -- the checks -------------------------------------------------------------------------------
+
+    def check_link(self, t: AdsText) -> CheckResult:
+        w = self.weights
+        light = t.light
+        if not any(c in light for c in ".点。") and "dot" not in light:
+            return CheckResult("link", 0.0, "没有链接")
+        found: list[tuple[float, str, str]] = []  # (score, reason, what was written)
+        allowed: list[str] = []
+        seen: set[str] = set()
+
+        def add(host: str, score: float, reason: str, shown: str) -> None:
+            host = host.strip(".")
+            if not host or host in seen:
+                return
+            seen.add(host)
+            if host_allowed(host, self.allow_domains):
+                allowed.append(host)
+            else:
+                found.append((score, reason, shown))
+
+        fullwidth = bool(FULLWIDTH_HOST.search(t.original))
+        for m in URL.finditer(light):
+            url = m.group(0).rstrip(".,;:!?")
+            host = host_of(url)
+            tld = host.rsplit(".", 1)[-1]
+            if fullwidth and not url.startswith(("http://", "https://")):
+                add(host, w.link_disguised, "全角字符写的域名（躲避链接过滤）", url)
+            elif host in SHORTENERS or host.removeprefix("www.") in SHORTENERS:
+                add(host, w.link_short, "短链接", url)
+            elif url.split("?", 1)[0].endswith(".apk"):
+                add(host, w.link_apk, "APK 下载链接", url)
+            elif re.fullmatch(r"[\d.]+", host):
+                add(host, w.link_ip, "IP 地址链接", url)
+            elif tld in SUSPICIOUS_TLDS:
+                add(host, w.link_suspicious, f"链接（.{tld} 域名）", url)
+            else:
+                add(host, w.link, "链接", url)
+        if "/" in light:
+            for m in IP_URL.finditer(light):
+                add(host_of(m.group(0)), w.link_ip, "IP 地址链接", m.group(0))
+        for m in DISGUISED.finditer(light) if DISGUISE_HINT.search(light) else ():
+            host = re.sub(DISGUISED_DOT, ".", m.group(1))
+            if any(c.isalpha() for c in host.rsplit(".", 2)[0]):
+                add(host, w.link_disguised, "变形域名（躲避链接过滤）", m.group(1))
+        if " " in light or "\u3000" in light:
+            for m in SPACED_HOST.finditer(re.sub(r"\s+", "", light)):
+                host = m.group(0)
+                label = host.removeprefix("www.").split(".", 1)[0]
+                if host not in seen and (len(label) >= 3 or host.startswith("www.")):
+                    add(host, w.link_disguised, "拆开写的域名（躲避链接过滤）", host)
+        if not found:
+            if allowed:
+                return CheckResult("link", 0.0, "白名单域名（放行）", ", ".join(allowed))
+            return CheckResult("link", 0.0, "没有链接")
+        found.sort(key=lambda x: -x[0])
+        score = min(w.link_cap, found[0][0] + w.link_more * (len(found) - 1))
+        reason = found[0][1] + (f" 等 {len(found)} 个链接" if len(found) > 1 else "")
+        if allowed:
+            reason += "（白名单放行：" + ", ".join(allowed) + "）"
+        return CheckResult("link", round(score, 3), reason, " ".join(s for _sc, _r, s in found)[:200])
+
+    def check_contact(self, t: AdsText, plain: str) -> CheckResult:
+        w = self.weights
+        flat = plain
+        hits: list[tuple[float, str, str]] = []
+        m = RE_EVASIVE_ID.search(flat) or RE_LONE_V.search(t.light)
+        if m:
+            hits.append((w.contact_evasive_id, "变形的微信/QQ 写法加账号", m.group(0)))
+        else:
+            m = RE_EVASIVE.search(flat)
+            if m:
+                hits.append((w.contact_evasive, "变形的微信/QQ 写法", m.group(0)))
+        lure = RE_LURE.search(flat)
+        m = RE_PLAIN_ID.search(flat)
+        if m:
+            if lure or RE_ADD_PLAIN.search(flat):
+                hits.append((w.contact_plain_id_lure, "微信/QQ 号加引流话术", m.group(0)))
+            else:
+                hits.append((w.contact_plain_id, "微信/QQ 号", m.group(0)))
+        else:
+            m = RE_ADD_PLAIN.search(flat)
+            if m:
+                hits.append((w.contact_add_plain, "让人加微信/QQ", m.group(0)))
+        m = RE_GROUP_ID.search(flat)
+        if m:
+            hits.append((w.contact_group_id, "群号引流", m.group(0)))
+        else:
+            m = RE_GROUP_LURE.search(flat)
+            if m and (lure or hits):
+                hits.append((w.contact_group_lure, "拉人进群", m.group(0)))
+        phone = RE_PHONE.search(flat)
+        if phone and not any(phone.group(1) in h[2] for h in hits):
+            pitch = RE_PHONE_PITCH.search(flat)
+            if pitch:
+                hits.append((w.contact_phone_lure, "电话号码加推销话术", f"{pitch.group(0)} {phone.group(1)}"))
+            else:
+                hits.append((w.contact_phone, "电话号码（没有推销话术）", phone.group(1)))
+        m = RE_EMAIL.search(flat)
+        if m:
+            hits.append((w.contact_email, "邮箱/QQ 邮箱", m.group(0)))
+        if not hits:
+            m = RE_LURE_ALONE.search(flat)
+            if m:
+                hits.append((w.contact_lure, "引流话术", m.group(0)))
+        if not hits:
+            return CheckResult("contact", 0.0, "没有联系方式")
+        account = any(reason.startswith(ACCOUNT_REASONS) for _s, reason, _e in hits)
+        hits.sort(key=lambda h: -h[0])
+        score = hits[0][0] + 0.5 * sum(h[0] for h in hits[1:])
+        reasons = [h[1] for h in hits]
+        if score > w.contact_phone and RE_AD_WORDS.search(flat):
+            score += w.contact_ad_words
+        if t.tricks:
+            score += w.contact_trick
+            reasons.append("用了" + "、".join(t.tricks))
+        meta = None if account else META.search(flat)
+        if meta and not META_VOID.search(flat):
+            score *= w.pitch_meta
+            reasons.append(f"像在讨论/提醒（{meta.group(0)}）")
+        score = min(w.contact_cap, score)
+        return CheckResult("contact", round(score, 3), "；".join(reasons), " ".join(h[2] for h in hits)[:200])
+
+    def check_pitch(self, t: AdsText, plain: str) -> CheckResult:
+        w = self.weights
+        if self._pitch_re is None:
+            return CheckResult("pitch", 0.0, "没有配置推销词")
+        found = {m.group(0) for m in self._pitch_re.finditer(plain)}
+        if not found:
+            return CheckResult("pitch", 0.0, "没有推销词")
+        hits = sorted(((self.pitch_words[k][1], self.pitch_words[k][0]) for k in found), key=lambda x: (-x[0], x[1]))
+        score = w.pitch_first * min(hits[0][0], w.pitch_first_cap)
+        score += w.pitch_more * sum(min(weight, w.pitch_more_cap) for weight, _word in hits[1:])
+        words = "、".join(word for _w, word in hits)
+        reason = f"推销词 {words}" if len(hits) > 1 else f"只有一个推销词 {words}"
+        if t.tricks:
+            score += w.pitch_trick
+            reason += "；用了" + "、".join(t.tricks)
+        meta = META.search(plain)
+        if meta and not META_VOID.search(plain):
+            score *= w.pitch_meta
+            reason += f"；像在讨论/提醒（{meta.group(0)}）"
+        return CheckResult("pitch", round(min(w.pitch_cap, score), 3), reason, words)
+
+    def check_classifier(self, t: AdsText, text: str) -> CheckResult:
+        model = self.model
+        if model is None:
+            return CheckResult("classifier", 0.0, "没有模型")
+        if _content_chars(t) < CLASSIFIER_MIN_CHARS:
+            # The model learnt from SMS, where a bare greeting (你好) opens many ads; a short chat line is
+            # not enough to judge, so only the explicit checks speak for it.
+            return CheckResult("classifier", 0.0, f"太短（少于 {CLASSIFIER_MIN_CHARS} 个字），模型不判断")
+        z = model.logit(text)
+        score = model.check_score(z)
+        p = sigmoid(z)
+        if score <= 0:
+            return CheckResult("classifier", 0.0, f"模型：像普通消息（广告概率 {p:.0%}）")
+        reason = f"模型：广告概率 {p:.0%}"
+        meta = META.search(t.flat)
+        if meta and not META_VOID.search(t.flat):
+            score *= self.weights.classifier_meta
+            reason += f"；像在讨论/提醒（{meta.group(0)}）"
+        return CheckResult("classifier", round(score, 3), reason, " ".join(model.top_features(text)))
+
+    # -- the decision -----------------------------------------------------------------------------
+
+    def checks(self, text: str) -> list[CheckResult]:
+        """Every check's verdict on `text`, in CHECKS order (score 0 when a check found nothing)."""
+        return self._checks(_analyse(text))
+
+    def _checks(self, t: AdsText) -> list[CheckResult]:
+        plain = without_links(t)
+        return [self.check_link(t), self.check_contact(t, plain), self.check_pitch(t, plain),
+                self.check_classifier(t, plain)]
+
+    def score(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
+        """(total score, kind, results): kind is "link" when a URL/domain is the strongest evidence,
+        "text" otherwise, None when no check found anything."""
+        t = _analyse(text)
+        results = self._checks(t)
+        total = round(sum(r.score for r in results), 3)
+        if total <= 0:
+            return 0.0, None, results
+        link, contact, pitch, classifier = (r.score for r in results)
+        if classifier and not (link or contact or pitch) and _content_chars(t) < CLASSIFIER_ALONE_MIN_CHARS:
+            # A short question (您好，我想咨询一下课程的价格) reads like an SMS ad to the model; with no
+            # link, contact or pitch word the model alone may not call it one.
+            total = min(total, self.weights.weak_total)
+        if not pitch and not classifier and link <= self.weights.weak_link and contact <= self.weights.weak_contact:
+            # A plain link plus a phone number, with nothing that reads like a pitch: a notice, not an ad.
+            total = min(total, self.weights.weak_total)
+        top = max(results, key=lambda r: r.score)
+        kind = "link" if results[0].score > 0 and results[0].score >= top.score else "text"
+        return total, kind, results
+
+
+def _analyse(text: str) -> AdsText:
+    if len(text) > MAX_CHARS:  # the regexes are linear per match; keep a long message's cost bounded
+        text = text[: MAX_CHARS * 2 // 3] + "\n" + text[-(MAX_CHARS // 3) :]
+    return analyse_for_ads(text)
+
+
+def _content_chars(t: AdsText) -> int:
+    """Letters and digits of the normalised text (what a message says, without spacing or symbols)."""
+    return sum(ch.isalnum() for ch in t.flat)

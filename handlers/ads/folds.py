@@ -1,0 +1,218 @@
+"""Ad detection's folds: undo the tricks advertisers use to slip past keyword filters.
+
+`analyse_for_ads` gives two forms of a message plus the tricks it found (see the section comment
+below); `normalize_for_ads` is its flat form, the one the contact, pitch and classifier checks read.
+`python -m handlers.ads.folds "text"` prints the forms.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+from rules.normalize import INVISIBLE, to_simplified
+
+# ---------------------------------------------------------------------------------------------
+# Ad detection: undo the tricks advertisers use to slip past keyword filters.
+#
+# `analyse_for_ads` gives two forms of a message plus the tricks it found:
+#   light: NFKC, invisible and combining characters removed, homoglyphs and styled digits folded,
+#          emoji that stand for letters replaced, lower case, traditional -> simplified (OpenCC),
+#          contacts written in Chinese numerals turned into digits; spacing and punctuation kept
+#          (the link check needs the dots of www．xx．com);
+#   flat:  `light` with every space, punctuation mark and symbol between characters dropped, except
+#          a '.' or '@' between two ASCII letters/digits (domains, e-mail); this is
+#          `normalize_for_ads(text)`, the form the contact, pitch and classifier checks read.
+# The caller keeps the original text for the audit and the reply.
+# ---------------------------------------------------------------------------------------------
+
+
+# Zero-width / invisible characters that are not in `INVISIBLE` above (braille blank, tags, ...).
+_ZERO_WIDTH = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u200b\u200c\u200d\u200e\u200f" \
+    "\u2060\u2061\u2062\u2063\u2064\u206a\u206b\u206c\u206d\u206e\u206f\u2800\u3164\ufeff\uffa0"
+
+# Emoji and dingbats that stand for a letter, a word or a digit.
+_EMOJI_WORDS = {
+    "➕": "加", "✚": "加", "✙": "加", "✛": "加", "✜": "加", "🞡": "加", "🞢": "加", "🞣": "加",
+    "√": "v", "✓": "v", "✔": "v", "∨": "v", "🗸": "v",
+    "○": "o", "◯": "o", "⭕": "o", "⚪": "o", "〇": "〇",
+}
+for _heart in "❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞💌":
+    _EMOJI_WORDS[_heart] = "心"
+
+# Styled digits that NFKC leaves alone: dingbat / double / sans-serif circled digits.
+_STYLED_DIGITS: dict[str, str] = {}
+for _start, _first in ((0x2776, 1), (0x2780, 1), (0x278A, 1), (0x24F5, 1), (0x24EB, 11)):
+    for _i in range(10):
+        _STYLED_DIGITS[chr(_start + _i)] = str(_first + _i)
+_STYLED_DIGITS.update({"⓿": "0", "🄋": "0", "🄌": "0", "🔟": "10"})
+
+# Cyrillic and Greek letters that look like Latin ones (both cases; after NFKC).
+_HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    "ѵ": "v", "ѡ": "w", "һ": "h", "ӏ": "l", "ɡ": "g", "ո": "n", "ս": "u",
+    "А": "a", "В": "b", "Е": "e", "Ё": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p", "С": "c",
+    "Т": "t", "У": "y", "Х": "x", "І": "i", "Ї": "i", "Ј": "j", "Ѕ": "s", "Ԁ": "d", "Ԛ": "q", "Ԝ": "w",
+    "Ѵ": "v", "Ѡ": "w", "Һ": "h", "Ӏ": "l",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
+    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n", "Ο": "o",
+    "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ϲ": "c",
+}
+
+# Variant characters OpenCC's t2s leaves alone (Japanese shinjitai, ad-specific variants).
+_VARIANTS = {"単": "单", "売": "卖", "発": "发", "広": "广", "楽": "乐", "気": "气", "転": "转", "婇": "彩",
+             "徴": "征", "験": "验", "仮": "假", "実": "实", "圧": "压", "済": "济"}
+# Financial numerals that ordinary text (almost) never uses: always digits.
+_FINANCIAL = {"壹": "1", "贰": "2", "弍": "2", "叁": "3", "弎": "3", "柒": "7", "捌": "8", "玖": "9"}
+# Numerals that are digits only inside a run of at least five (a phone number or id spelt out).
+_RUN_NUMERALS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+                 "肆": "4", "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "八": "8", "九": "9"}
+
+
+def _build_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    # Format, control, private-use, combining and variation characters: gone.
+    for cp in (*range(0x0000, 0x3400), *range(0xA000, 0x10000), *range(0x1D100, 0x1D200), *range(0xE0000, 0xE0080),
+               *range(0xE0100, 0xE01F0)):
+        ch = chr(cp)
+        if ch in "\t\n\r":
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cf", "Cc", "Co", "Mn", "Me") or (cat == "Cn" and cp >= 0xE0000):
+            table[cp] = None
+    for ch in _ZERO_WIDTH:
+        table[ord(ch)] = None
+    table.update({cp: None for cp in INVISIBLE})
+    # Regional indicators and negative circled / squared Latin capitals: letters.
+    for base in (0x1F1E6, 0x1F150, 0x1F170):
+        for i in range(26):
+            table[base + i] = chr(ord("a") + i)
+    for src in (_EMOJI_WORDS, _STYLED_DIGITS, _HOMOGLYPHS):
+        table.update({ord(k): v for k, v in src.items()})
+    return table
+
+
+_TABLE = _build_table()
+# Digits that NFKC would spell out with punctuation (⒈ -> "1.", ⑴ -> "(1)", 🄂 -> "1,"): digits, before NFKC.
+_PRE_NFKC = str.maketrans({**{chr(0x2488 + i): str(i + 1) for i in range(20)},
+                           **{chr(0x2474 + i): str(i + 1) for i in range(20)},
+                           **{chr(0x1F101 + i): str(i) for i in range(10)}})
+_POST_T2S = str.maketrans({**_VARIANTS, **_FINANCIAL})
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_DIGITISH = re.compile(r"(?<![a-z])[0-9o〇l]{6,}(?![a-z])")
+_NUMERAL_RUN = re.compile("[0-9" + "".join(_RUN_NUMERALS) + r"](?:[\s\-_.·•*/|~,，、]{0,2}[0-9"
+                          + "".join(_RUN_NUMERALS) + "]){4,}")
+_PLUS_WORD = re.compile(r"\+(?=\s*[^\d\s+\-.,，。!！?？)）])")
+_FLAT_DROP = re.compile(r"(?:[^\w.@]|_)+")
+_FLAT_DOTS = re.compile(r"(?:(?<![a-z0-9])[.@]|[.@](?![a-z0-9]))+")
+_RUN_TABLE = str.maketrans(_RUN_NUMERALS)
+
+# Tricks, looked for in the NFKC form of the original.
+_ZW_CLASS = "".join(sorted(set(_ZERO_WIDTH) | {chr(cp) for cp in INVISIBLE} | {"\ufe0f", "\ufe0e"}))
+_TRICK_INVISIBLE = re.compile(f"[\\w{_CJK}][{re.escape(_ZW_CLASS)}]+[\\w{_CJK}]")
+_LOOKALIKE = re.escape("".join(_HOMOGLYPHS))
+_TRICK_HOMOGLYPH = re.compile(f"[A-Za-z0-9{_CJK}][{_LOOKALIKE}]|[{_LOOKALIKE}][A-Za-z0-9{_CJK}]")
+_STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251-\u325f\u32b1-\u32bf" \
+    "\U0001d7ce-\U0001d7ff\U0001f100-\U0001f10a\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089" \
+    + "".join(_FINANCIAL)
+_TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
+_SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
+_TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]")
+_TRICK_EMOJI = re.compile("[➕✚✙✛✜🞡🞢🞣\U0001f1e6-\U0001f1ff\U0001f150-\U0001f169\U0001f170-\U0001f189]"
+                          "|[微威薇维唯vVｖＶ][❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞]")
+
+TRICK_INVISIBLE = "零宽字符"
+TRICK_HOMOGLYPH = "形近字母"
+TRICK_STYLED = "花式数字"
+TRICK_NUMERALS = "中文数字号码"
+TRICK_SPACED = "字间插符号"
+TRICK_EMOJI = "表情代字"
+
+
+class AdsText(NamedTuple):
+    """A message prepared for the ad checks (see the section comment above)."""
+
+    original: str
+    light: str
+    flat: str
+    tricks: tuple[str, ...]
+
+
+_WORDY_NUMERALS = "陆伍肆"  # also ordinary words (大陆, 队伍, 放肆): not the first digit after a character
+
+
+def _numeral_run(m: re.Match[str]) -> str:
+    run = m.group(0)
+    keep = ""
+    if run[0] in _WORDY_NUMERALS and m.start() and "\u3400" <= m.string[m.start() - 1] <= "\u9fff":
+        keep, run = run[0], run[1:]
+    digits = sum(ch.isdigit() or ch in _RUN_NUMERALS for ch in run)
+    return keep + (run.translate(_RUN_TABLE) if digits >= 5 and not run.isascii() else run)
+
+
+def _digitish(m: re.Match[str]) -> str:
+    run = m.group(0)
+    if sum(ch.isdigit() for ch in run) < 4:
+        return run
+    return run.replace("o", "0").replace("〇", "0").replace("l", "1")
+
+
+def flatten(light: str) -> str:
+    """Drop spaces, punctuation and symbols between characters (keeps '.'/'@' inside ASCII words)."""
+    return _FLAT_DOTS.sub("", _FLAT_DROP.sub("", light))
+
+
+def _light(nfkc: str) -> tuple[str, bool]:
+    text = nfkc.translate(_TABLE).lower()
+    if not text.isascii():
+        text = to_simplified(text).translate(_POST_T2S)
+    if "+" in text:
+        text = _PLUS_WORD.sub("加", text)
+    if any(ch.isdigit() for ch in text):
+        text = _DIGITISH.sub(_digitish, text)
+    converted = False
+    if not text.isascii():
+        before = text
+        text = _NUMERAL_RUN.sub(_numeral_run, text)
+        converted = text != before
+    return text, converted
+
+
+def analyse_for_ads(text: str) -> AdsText:
+    """The light and flat forms of `text` and the evasion tricks it uses (see the section comment)."""
+    nfkc = unicodedata.normalize("NFKC", text if text.isascii() else text.translate(_PRE_NFKC))
+    light, numerals = _light(nfkc)
+    tricks: list[str] = []
+    if not text.isascii():
+        if _TRICK_INVISIBLE.search(nfkc):
+            tricks.append(TRICK_INVISIBLE)
+        if _TRICK_HOMOGLYPH.search(nfkc):
+            tricks.append(TRICK_HOMOGLYPH)
+        if len(_TRICK_STYLED.findall(text)) >= 2:
+            tricks.append(TRICK_STYLED)
+        if _TRICK_EMOJI.search(nfkc):
+            tricks.append(TRICK_EMOJI)
+    if numerals:
+        tricks.append(TRICK_NUMERALS)
+    if _TRICK_SPACED.search(nfkc):
+        tricks.append(TRICK_SPACED)
+    return AdsText(text, light, flatten(light), tuple(tricks))
+
+
+@lru_cache(maxsize=4096)
+def normalize_for_ads(text: str) -> str:
+    """The form every ad text check reads: see the section comment. Keep `text` for the audit."""
+    return analyse_for_ads(text).flat
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for arg in sys.argv[1:]:
+        print(analyse_for_ads(arg))

@@ -1,0 +1,109 @@
+"""What the ads handler watches besides the text of one message: who joined minutes ago, flooding (too
+many messages a minute from one member) and raids (several new members posting the same text), and
+the reports these send to the operators."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.context import Context
+from bot.events import Action, Event, reply
+from handlers.ads.folds import normalize_for_ads
+
+FLOOD_REPEAT = timedelta(minutes=10)  # one flood warning per member per ten minutes
+
+
+def short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+
+def tell_operators(ctx: Context, rule: str, text: str, data: dict[str, Any]) -> list[Action]:
+    return [Action(action="send", rule=rule, user=op, text=text, data=data) for op in operators(ctx)]
+
+
+
+def operators(ctx: Context) -> tuple[str, ...]:
+    return ctx.settings.operators or ctx.config.model.defaults.operators
+
+
+
+async def is_new_member(event: Event, ctx: Context, *, ask_store: bool = True) -> bool:
+    """Joined within `new_member_minutes`: from the joins this bot saw, else (with ask_store) the store."""
+    minutes = ctx.settings.ads.new_member_minutes
+    if minutes <= 0:
+        return False
+    assert event.group is not None and event.user is not None
+    joined = recent_joins(ctx).get((event.group, event.user))
+    if joined is None and ask_store:
+        member = await ctx.member()
+        joined = member.joined_at if member is not None else None
+    return joined is not None and ctx.now - joined <= timedelta(minutes=minutes)
+
+
+
+def prune(table: dict[Any, Any], keep: Any, limit: int = 20_000) -> None:
+    """Short-lived state stays small: past `limit` keys, drop the ones `keep` rejects."""
+    if len(table) > limit:
+        for key in [k for k, v in table.items() if not keep(v)]:
+            del table[key]
+
+
+
+def recent_joins(ctx: Context) -> dict[tuple[str, str], datetime]:
+    return ctx.memory.setdefault("joins", {})
+
+
+
+def flood(event: Event, ctx: Context) -> list[Action]:
+    """More than N messages a minute from one member: one warning and report per ten minutes."""
+    ads = ctx.settings.ads
+    assert event.group is not None and event.user is not None
+    key = (event.group, event.user)
+    rates: dict[tuple[str, str], deque[datetime]] = ctx.memory.setdefault("rate", {})
+    times = rates.setdefault(key, deque())
+    times.append(ctx.now)
+    while times and ctx.now - times[0] > timedelta(minutes=1):
+        times.popleft()
+    prune(rates, lambda q: bool(q) and ctx.now - q[-1] <= timedelta(minutes=1))
+    if len(times) <= ads.flood_messages_per_minute:
+        return []
+    warned: dict[tuple[str, str], datetime] = ctx.memory.setdefault("flood_warned", {})
+    prune(warned, lambda ts: ctx.now - ts < FLOOD_REPEAT)
+    last = warned.get(key)
+    if last is not None and ctx.now - last < FLOOD_REPEAT:
+        return []
+    warned[key] = ctx.now
+    count = len(times)
+    evidence = short(getattr(event, "text", event.type))
+    return [reply(event, "ads/flood", ctx.render(ads.flood_warning, count=count), mention=True, count=count),
+            *tell_operators(ctx, "ads/flood", ctx.render(ads.flood_report, count=count, evidence=evidence),
+                     {"event": event.id, "count": count})]
+
+
+async def raid(event: Event, ctx: Context) -> list[Action]:
+    """Several new members posting the same text within the window: warn the group, tell operators."""
+    ads = ctx.settings.ads
+    assert event.type == "text" and event.group is not None and event.user is not None
+    key_text = normalize_for_ads(event.text)
+    # only the joins seen by this process: a raid is a matter of minutes, and every text passes here
+    if len(key_text) < 4 or not await is_new_member(event, ctx, ask_store=False):
+        return []
+    window = timedelta(minutes=ads.raid_window_minutes)
+    posts: dict[tuple[str, str], dict[str, datetime]] = ctx.memory.setdefault("raid", {})
+    prune(posts, lambda users: any(ctx.now - t <= window for t in users.values()))
+    seen = posts.setdefault((event.group, key_text), {})
+    seen[event.user] = ctx.now
+    for user in [u for u, t in seen.items() if ctx.now - t > window]:
+        del seen[user]
+    if len(seen) != ads.raid_new_members:  # once, when the count is reached
+        return []
+    members = "、".join(sorted(seen))
+    evidence = short(event.text)
+    return [Action(action="send", rule="ads/raid", group=event.group,
+                   text=ctx.render(ads.raid_warning, count=len(seen)), data={"event": event.id, "count": len(seen)}),
+            *tell_operators(ctx, "ads/raid",
+                            ctx.render(ads.raid_report, count=len(seen), evidence=evidence, members=members),
+                     {"event": event.id, "count": len(seen), "members": sorted(seen)})]

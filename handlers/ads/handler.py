@@ -1,0 +1,182 @@
+"""The ads handler: decide whether a message is an ad (text checks, shared links, mini-programs,
+contact cards, QR codes in images), prompt for a red packet, count warnings and remove or report
+repeat offenders; a red packet settles the open offence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from bot.context import Context
+from bot.events import Action, Event, Note, Outcome, reply
+from bot.feature import Band, Handler
+from handlers.ads.detector import TextDetector
+from handlers.ads.guards import flood, is_new_member, prune, raid, recent_joins, short, tell_operators
+from handlers.ads.model import load_model
+from handlers.ads.qrcode import scan_image
+from handlers.ads.settings import AdsSettings
+
+INVITE_QR = ("https://weixin.qq.com/g/", "http://weixin.qq.com/g/")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a message is an ad: the deciding check, the kind (replay-format), the evidence."""
+
+    check: str
+    kind: str
+    evidence: str
+    score: float = 1.0
+
+
+def detector(ctx: Context) -> TextDetector:
+    """The text detector of this group's settings, built once per config."""
+    ads = ctx.settings.ads
+    key = ("ads.detector", tuple(sorted(ads.pitch_words.items())), ads.allow_domains)
+    cache = ctx.config.cache
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains, load_model(ctx.config.model.bot.ad_model))
+    return found
+
+
+def _exempt(event: Event, ctx: Context) -> bool:
+    ads = ctx.settings.ads
+    return ctx.is_admin or event.user in ads.allow_members
+
+
+def _domain_allowed(url: str, ads: AdsSettings) -> bool:
+    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in (x.lower().lstrip(".") for x in ads.allow_domains))
+
+
+async def _text_verdict(event: Event, ctx: Context, text: str, notes: list[Note]) -> Verdict | None:
+    ads = ctx.settings.ads
+    total, kind, results = detector(ctx).score(text)
+    if total <= 0:
+        return None
+    for r in results:
+        if r.score > 0:
+            notes.append(Note(rule=f"ads/{r.check}", reason=r.reason, data={"score": round(r.score, 3),
+                                                                             "evidence": r.evidence[:200]}))
+    threshold = ads.threshold
+    if total < threshold and total >= ads.new_member_threshold and await is_new_member(event, ctx):
+        threshold = ads.new_member_threshold
+        notes.append(Note(rule="ads", reason=f"new member: threshold {threshold}"))
+    if total < threshold:
+        notes.append(Note(rule="ads", reason=f"score {total:.2f} below threshold {threshold}"))
+        return None
+    top = max(results, key=lambda r: r.score)
+    return Verdict(check=top.check, kind=kind or "text", evidence=top.evidence or text[:200], score=total)
+
+
+async def _verdict(event: Event, ctx: Context, notes: list[Note]) -> Verdict | None:
+    ads = ctx.settings.ads
+    if event.type == "text":
+        return await _text_verdict(event, ctx, event.text, notes)
+    if event.type == "link":
+        if _domain_allowed(event.url, ads):
+            notes.append(Note(rule="ads/link", reason=f"allowed domain: {event.url}"))
+            return None
+        if ads.links == "allow":
+            return await _text_verdict(event, ctx, " ".join(filter(None, [event.title, event.description])), notes)
+        return Verdict(check="link", kind="link", evidence=event.url)
+    if event.type == "mini_program":
+        if ads.mini_programs == "allow":
+            return None
+        return Verdict(check="mini_program", kind="mini_program", evidence=event.title)
+    if event.type == "contact_card":
+        if ads.contact_cards == "allow":
+            return None
+        return Verdict(check="card", kind="card", evidence=event.card_name)
+    if event.type == "image" and ads.qrcode.enabled:
+        scan = await scan_image(event.path, ads.qrcode.max_bytes, ads.qrcode.max_pixels)
+        if scan.skipped:
+            notes.append(Note(rule="ads/qrcode", reason=f"image skipped: {scan.skipped}"))
+            return None
+        codes = [t for t in scan.texts if not _qr_allowed(t, ads)]
+        if scan.texts and not codes:
+            notes.append(Note(rule="ads/qrcode", reason="allowed QR code", data={"qr": scan.texts[0][:200]}))
+        if codes:
+            return Verdict(check="qrcode", kind="qrcode", evidence=codes[0][:300])
+    return None
+
+
+def _qr_allowed(text: str, ads: AdsSettings) -> bool:
+    if any(text.startswith(prefix) for prefix in ads.qrcode.allow):
+        return True
+    return ads.qrcode.allow_group_invite and text.startswith(INVITE_QR)
+
+
+async def _offence(event: Event, ctx: Context, verdict: Verdict) -> list[Action]:
+    ads = ctx.settings.ads
+    assert event.group is not None and event.user is not None
+    since = ctx.now - timedelta(days=ads.warning_days)
+    warnings = await ctx.repo.ad_warnings(event.group, event.user, since) + 1
+    ctx.repo.record_ad_offence(event.id, event.group, event.user, event.ts, verdict.kind, verdict.check,
+                                verdict.evidence)
+    rule = f"ads/{verdict.check}"
+    facts = {"kind": verdict.kind, "warnings": warnings, "score": round(verdict.score, 3)}
+    if warnings < ads.max_warnings:
+        template = ads.final_warning if warnings == ads.max_warnings - 1 else ads.prompt
+        text = ctx.render(template, kind=verdict.kind, warnings=warnings, max_warnings=ads.max_warnings)
+        return [reply(event, rule, text, mention=True, **facts)]
+    action = "移出群" if ads.on_limit == "kick" else "请管理员处理"
+    evidence = verdict.evidence if verdict.kind != "text" else short(getattr(event, "text", verdict.evidence))
+    report = ctx.render(ads.report, kind=verdict.kind, warnings=warnings, evidence=evidence, action=action)
+    out = tell_operators(ctx, rule, report, {"event": event.id, **facts})
+    if ads.on_limit == "kick":
+        out.insert(0, Action(action="kick", rule=rule, group=event.group, user=event.user,
+                             reason=f"广告 {warnings} 次（{verdict.kind}）", data={"event": event.id, **facts}))
+        out.insert(1, reply(event, rule, ctx.render(ads.removal_notice, warnings=warnings), **facts))
+    return out
+
+
+async def _red_packet(event: Event, ctx: Context) -> Outcome | None:
+    ads = ctx.settings.ads
+    assert event.group is not None and event.user is not None
+    since = ctx.now - timedelta(minutes=ads.red_packet_window_minutes)
+    open_offence = await ctx.repo.open_ad_offence(event.group, event.user, since)
+    if open_offence is None:
+        return None
+    ctx.repo.excuse_ad_offence(open_offence["event_id"], event.id)
+    warnings = await ctx.repo.ad_warnings(event.group, event.user, ctx.now - timedelta(days=ads.warning_days))
+    text = ctx.render(ads.thanks)
+    return Outcome(actions=(reply(event, f"ads/{open_offence['check']}", text, mention=True,
+                                  kind=open_offence["kind"], excused=True, offence=open_offence["event_id"],
+                                  warnings=warnings),))
+
+
+async def handle(event: Event, ctx: Context) -> Outcome | None:
+    assert event.group is not None and event.user is not None
+    if event.type == "join":
+        joins = recent_joins(ctx)
+        joins[(event.group, event.user)] = event.ts
+        horizon = ctx.now - timedelta(minutes=ctx.settings.ads.new_member_minutes)
+        prune(joins, lambda ts: ts >= horizon)
+        return None
+    if event.type == "red_packet":
+        return await _red_packet(event, ctx)
+    if _exempt(event, ctx):
+        return None
+    notes: list[Note] = []
+    verdict = await _verdict(event, ctx, notes)
+    if verdict is not None:
+        notes.append(Note(rule=f"ads/{verdict.check}", reason=f"ad ({verdict.kind}): {short(verdict.evidence, 80)}"))
+        return Outcome(actions=tuple(await _offence(event, ctx, verdict)), notes=tuple(notes), stop=True)
+    actions = flood(event, ctx)
+    if event.type == "text":
+        actions += await raid(event, ctx)
+    return Outcome(actions=tuple(actions), notes=tuple(notes), stop=bool(actions))
+
+
+_WATCHED = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "join"})
+
+
+def _matches(event: Event, ctx: Context) -> bool:
+    return (event.type in _WATCHED and event.group is not None and ctx.group is not None
+            and ctx.settings.ads.enabled)
+
+
+HANDLER = Handler("ads", Band.MODERATION, handle, matches=_matches)

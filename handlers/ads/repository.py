@@ -1,0 +1,97 @@
+"""The ads feature's repository: offences (warnings until a red packet excuses them) and the owners'
+labelled samples for retraining the classifier."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.ads.tables import AD_OFFENCES, AD_SAMPLES
+from storage import dialect
+from storage.journal import BulkWrite
+from storage.members import free_text, last_per_key
+from storage.repository import Repository
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+_TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
+
+
+def _offence_insert(engine: AsyncEngine) -> Any:
+    return dialect.upsert(engine, AD_OFFENCES).on_conflict_do_nothing(index_elements=[AD_OFFENCES.c.event_id])
+
+
+def _excuse_update(_engine: AsyncEngine) -> Any:
+    return (update(AD_OFFENCES).where(AD_OFFENCES.c.event_id == bindparam("b_id"))
+            .values(excused_by=bindparam("b_by")))
+
+
+def _sample_upsert(engine: AsyncEngine) -> Any:
+    s = dialect.upsert(engine, AD_SAMPLES)
+    return s.on_conflict_do_update(
+        index_elements=[AD_SAMPLES.c.event_id],
+        set_={"label": s.excluded.label, "decided_by": s.excluded.decided_by, "ts": s.excluded.ts})
+
+
+class AdsRepository(Repository):
+    """Ad offences and samples (an offence before its excuse)."""
+
+    writes = (BulkWrite("ad_offence", 100, _offence_insert), BulkWrite("excuse", 110, _excuse_update),
+              BulkWrite("ad_sample", 120, _sample_upsert, last_per_key("event_id")))
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._offences, self._excuses = store.buffer("ad_offence"), store.buffer("excuse")
+        self._samples = store.buffer("ad_sample")
+
+    def record_ad_offence(self, event_id: str, group: str, user: str, ts: datetime, kind: str, check: str,
+                          evidence: str) -> None:
+        """The member was prompted about an ad (a warning until a red packet excuses it)."""
+        self._offences.append({"event_id": event_id, "group_id": group, "user_id": user, "ts": ts, "kind": kind,
+                               "check": check, "evidence": evidence[:2000], "excused_by": None})
+
+    def excuse_ad_offence(self, offence_event_id: str, red_packet_event_id: str) -> None:
+        """A red packet settled the ad: it no longer counts as a warning."""
+        self._excuses.append({"b_id": offence_event_id, "b_by": red_packet_event_id})
+
+    def record_ad_sample(self, event_id: str, text: str, label: str, group: str | None, decided_by: str | None,
+                         ts: datetime) -> None:
+        """An owner's /ad or /notad decision on a message (the latest decision wins)."""
+        self._samples.append({"event_id": event_id, "text": free_text(text), "label": label,
+                              "group_id": group, "decided_by": decided_by, "ts": ts})
+
+    async def ad_warnings(self, group: str, user: str, since: datetime) -> int:
+        """Offences of the member in the group since `since` that no red packet excused."""
+        result = await self.journal.read(select(func.count()).select_from(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
+            AD_OFFENCES.c.excused_by.is_(None))), only=_TABLES)
+        return int(result.scalar() or 0)
+
+    async def open_ad_offence(self, group: str, user: str, since: datetime) -> dict[str, Any] | None:
+        """The member's latest offence since `since` that is not excused yet."""
+        result = await self.journal.read(select(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
+            AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1), only=_TABLES)
+        row = result.first()
+        return dict(row._mapping) if row else None
+
+    async def ad_samples(self) -> list[dict[str, Any]]:
+        """Every owner decision (text, label), oldest first."""
+        result = await self.journal.read(select(AD_SAMPLES).order_by(AD_SAMPLES.c.ts))
+        return [dict(r._mapping) for r in result]
+
+    async def ads_caught(self, group: str, since: datetime, until: datetime) -> int:
+        """Ads the bot prompted about in [since, until) (excused or not)."""
+        result = await self.journal.read(select(func.count()).select_from(AD_OFFENCES).where(and_(
+            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.ts >= since, AD_OFFENCES.c.ts < until)), only=_TABLES)
+        return int(result.scalar() or 0)
+
+    async def ads_by_group(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Ads prompted about per group in [since, until)."""
+        result = await self.journal.read(select(AD_OFFENCES.c.group_id, func.count()).where(and_(
+            AD_OFFENCES.c.ts >= since, AD_OFFENCES.c.ts < until)).group_by(AD_OFFENCES.c.group_id), only=_TABLES)
+        return {g: int(n) for g, n in result}

@@ -1,0 +1,66 @@
+"""Settings of ad policing: the prompts, warnings, removal, checks and thresholds, QR codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from rules.schema import Section
+from rules.templates import template
+
+PolicyChoice = Literal["prompt", "allow", "admins_only"]
+
+
+class QrCodeSettings(Section):
+    """QR codes in images (decoded with zxing-cpp in worker threads)."""
+
+    enabled: bool = True
+    allow: tuple[str, ...] = ()  # QR contents allowed, by prefix (e.g. this group's own invitation link)
+    allow_group_invite: bool = False  # allow every WeChat group-invitation QR (weixin.qq.com/g/…)
+    max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
+    max_pixels: Annotated[int, Field(gt=0)] = 40_000_000
+
+
+class AdsSettings(Section):
+    """Ad policing: the red-packet prompt, warnings, removal; see handlers/ads.py."""
+
+    enabled: bool = True
+    prompt: template("kind", "warnings", "max_warnings") = (  # type: ignore[valid-type]
+        "@{user_name} 发广告要发红包哦～ 群规：广告先发红包，否则会被请出群"
+    )
+    final_warning: template("kind", "warnings", "max_warnings") = (  # type: ignore[valid-type]
+        "@{user_name} 发广告要发红包哦～ 这是第 {warnings} 次广告提醒了，再发就要请你出群了"
+    )
+    thanks: template() = "谢谢 @{user_name} 的红包🧧 这次的广告就算啦～"  # type: ignore[valid-type]
+    removal_notice: template("warnings") = (  # type: ignore[valid-type]
+        "{user_name} 多次发广告（{warnings} 次），已请出群"
+    )
+    report: template("kind", "warnings", "evidence", "action") = (  # type: ignore[valid-type]
+        "【广告】群「{group_name}」的 {user_name} 第 {warnings} 次发广告（{kind}）：{evidence}\n处理：{action}"
+    )
+    flood_warning: template("count") = "@{user_name} 一分钟内发了 {count} 条消息，请不要刷屏哦"  # type: ignore[valid-type]
+    flood_report: template("count", "evidence") = (  # type: ignore[valid-type]
+        "【刷屏】群「{group_name}」的 {user_name} 一分钟内发了 {count} 条消息：{evidence}"
+    )
+    raid_warning: template("count") = "⚠️ {count} 位新成员发了同样的内容，已通知管理员"  # type: ignore[valid-type]
+    raid_report: template("count", "evidence", "members") = (  # type: ignore[valid-type]
+        "【疑似拉群广告】群「{group_name}」{count} 位新成员发了同样的内容：{evidence}\n成员：{members}"
+    )
+    red_packet_window_minutes: Annotated[int, Field(gt=0)] = 10
+    max_warnings: Annotated[int, Field(gt=0)] = 3
+    warning_days: Annotated[int, Field(gt=0)] = 30
+    on_limit: Literal["kick", "report"] = "kick"
+    allow_domains: tuple[str, ...] = ()
+    allow_members: tuple[str, ...] = ()
+    links: PolicyChoice = "prompt"
+    mini_programs: PolicyChoice = "prompt"
+    contact_cards: PolicyChoice = "prompt"
+    pitch_words: dict[str, float] = Field(default_factory=dict)
+    threshold: Annotated[float, Field(gt=0)] = 1.0
+    new_member_minutes: Annotated[int, Field(ge=0)] = 30
+    new_member_threshold: Annotated[float, Field(gt=0)] = 0.6
+    qrcode: QrCodeSettings = QrCodeSettings()
+    flood_messages_per_minute: Annotated[int, Field(gt=0)] = 15
+    raid_new_members: Annotated[int, Field(ge=2)] = 3
+    raid_window_minutes: Annotated[int, Field(gt=0)] = 10

@@ -1,0 +1,195 @@
+"""The check-in feature's repository: once per (group, member, local day), ranks from a counter row
+incremented in SQL, streaks, boards, and the points of a check-in written in the same steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+
+from handlers.checkin.tables import CHECKIN_DAYS, CHECKINS
+from handlers.points.repository import PointsRepository, balance_row
+from storage import dialect
+from storage.journal import Run
+from storage.repository import Repository
+from storage.tables import MEMBERS
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+MAX_CACHED_MEMBERS = 500_000
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """A check-in as stored: `already` when the member had checked in that day (nothing awarded)."""
+
+    already: bool
+    rank: int
+    streak: int
+    points: int
+    balance: int
+
+
+def _following_days(day: str, later: list[str]) -> list[str]:
+    """The local dates among `later` (ascending) that follow `day` without a gap."""
+    out: list[str] = []
+    expect = date.fromisoformat(day) + timedelta(days=1)
+    for d in later:
+        if d != expect.isoformat():
+            break
+        out.append(d)
+        expect += timedelta(days=1)
+    return out
+
+
+class CheckinRepository(Repository):
+    """Check-ins, their day counters and boards. Ranks, streaks and balances are answered by the
+    database itself: a counter row incremented in SQL (`count = count + 1 RETURNING count`), a unique
+    (group, member, local date) key, balances moved by `balance = balance + :delta`."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.points = store.repository(PointsRepository)
+        engine = store.engine
+        self._days_stmt = (select(CHECKINS.c.local_date, CHECKINS.c.rank, CHECKINS.c.streak, CHECKINS.c.points)
+                             .where(and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"),
+                                         CHECKINS.c.local_date.in_(bindparam("days", expanding=True)))))
+        member_checkins = and_(CHECKINS.c.group_id == bindparam("g"), CHECKINS.c.user_id == bindparam("u"))
+        self._checkins_after = (select(CHECKINS.c.local_date).where(and_(
+            member_checkins, CHECKINS.c.local_date > bindparam("d"))).order_by(CHECKINS.c.local_date))
+        self._streaks_raise = update(CHECKINS).where(and_(
+            member_checkins, CHECKINS.c.local_date.between(bindparam("first"), bindparam("last")))).values(
+            streak=CHECKINS.c.streak + bindparam("by"))
+        c = dialect.upsert(engine, CHECKIN_DAYS).values(group_id=bindparam("g"), local_date=bindparam("d"), count=1)
+        self._checkin_count_up = c.on_conflict_do_update(
+            index_elements=[CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.local_date],
+            set_={"count": CHECKIN_DAYS.c.count + 1}).returning(CHECKIN_DAYS.c.count)
+        self._checkin_count_down = (update(CHECKIN_DAYS).where(and_(
+            CHECKIN_DAYS.c.group_id == bindparam("g"), CHECKIN_DAYS.c.local_date == bindparam("d")))
+            .values(count=CHECKIN_DAYS.c.count - 1))
+        self._checkin = dialect.upsert(engine, CHECKINS).on_conflict_do_nothing(
+            index_elements=[CHECKINS.c.group_id, CHECKINS.c.user_id, CHECKINS.c.local_date]).returning(CHECKINS.c.rank)
+        # (group, user) -> {local day: (rank, streak, points)} of the member's latest check-ins (two days)
+        self._checkins: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
+        self._all = False  # a miss in _checkins means "none" (a database that started empty)
+
+    def opened(self, empty: bool) -> None:
+        self._all = empty
+
+    def forget(self) -> None:
+        self._checkins.clear()
+        self._all = False
+
+    async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
+                       points_for_streak: Callable[[int], int], *, late: bool = False) -> CheckinResult:
+        """Check the member in for the local `day` (once): rank of the day, streak, points, balance.
+        The counter, the check-in row and the award are written together or not at all.
+
+        `late`: the check-in arrives after its day (a delayed delivery). Check-ins of the days right
+        after it, written meanwhile, then continue its streak (their streaks are raised in the same
+        transaction; the points they were paid stay as they were)."""
+        # the cache knows each member's latest days only: a late day is looked up in the database
+        look = self._checkins_stored if late else self._checkins_on
+        known = await look(group, user, (day, yesterday))
+        if day in known:
+            rank, streak, _points = known[day]
+            return CheckinResult(True, rank, streak, 0, await self.points.balance(group, user))
+        if not late and (group, user) not in self._checkins and not self._all:
+            for d, row in known.items():  # what the database said, for the next check-in
+                self._remember_checkin(group, user, d, row)
+        key = {"g": group, "d": day}
+        streak = known[yesterday][1] + 1 if yesterday in known else 1
+        points = points_for_streak(streak)
+
+        async def steps(run: Run) -> tuple[int, int, list[str]] | None:
+            rank = (await run(self._checkin_count_up, key))[0][0]
+            inserted = await run(self._checkin, {
+                "group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
+                "points": points, "ts": ts, "event_id": event_id})
+            if not inserted:
+                # checked in meanwhile by another writer: give the number back (we hold the counter's row)
+                await run(self._checkin_count_down, key)
+                return None
+            balance = (await run(self.points.balance_add, balance_row(group, user, points, ts)))[0][0]
+            following: list[str] = []
+            if late:
+                following = _following_days(day, [d for (d,) in await run(self._checkins_after, {
+                    "g": group, "u": user, "d": day})])
+                if following:
+                    await run(self._streaks_raise, {"g": group, "u": user, "first": following[0],
+                                                          "last": following[-1], "by": streak})
+            return rank, int(balance), following
+
+        done = await self.journal.write_steps(steps)
+        if done is None:
+            rank, streak, _points = (await look(group, user, (day,)))[day]
+            return CheckinResult(True, rank, streak, 0, await self.points.balance(group, user))
+        rank, balance, following = done
+        self._raise_cached_streaks(group, user, following, streak)
+        # a late day is cached where the member's latest days are (it stays only if among them)
+        if not late or (group, user) in self._checkins or self._all:
+            self._remember_checkin(group, user, day, (rank, streak, points))
+        self.points.add_ledger(group, user, points, "checkin", ts, event_id, None, None)
+        return CheckinResult(False, rank, streak, points, balance)
+
+    async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
+        """The member's check-ins on these days, from the cache of latest days when it has them."""
+        key = (group, user)
+        known = self._checkins.get(key)
+        if not self.journal.recovered and (known is not None or self._all):
+            return {d: v for d, v in (known or {}).items() if d in days}
+        return await self._checkins_stored(group, user, days)
+
+    async def _checkins_stored(self, group: str, user: str, days: tuple[str, ...]
+                               ) -> dict[str, tuple[int, int, int]]:
+        result = await self.journal.read(self._days_stmt, {"g": group, "u": user, "days": list(days)}, flush=False)
+        return {d: (r, s, p) for d, r, s, p in result}
+
+    def _raise_cached_streaks(self, group: str, user: str, days: list[str], by: int) -> None:
+        known = self._checkins.get((group, user), {})
+        for d in days:
+            if d in known:
+                rank, streak, points = known[d]
+                known[d] = (rank, streak + by, points)
+
+    def _remember_checkin(self, group: str, user: str, day: str, row: tuple[int, int, int]) -> None:
+        if len(self._checkins) > MAX_CACHED_MEMBERS:
+            self._checkins.clear()
+            self._all = False
+        known = self._checkins.setdefault((group, user), {})
+        known[day] = row
+        for old in sorted(known)[:-2]:  # yesterday is all a streak needs
+            del known[old]
+
+    async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
+        """How many members of each group checked in on the local `day`."""
+        result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
+            CHECKIN_DAYS.c.group_id.in_(list(groups)), CHECKIN_DAYS.c.local_date == day)), flush=False)
+        return {g: int(n) for g, n in result}
+
+    async def checkin_board(self, group: str, day: str, limit: int) -> list[dict[str, Any]]:
+        """The day's check-ins in order: rank, user, name, ts, streak."""
+        result = await self.journal.read(
+            select(CHECKINS.c.rank, CHECKINS.c.user_id, MEMBERS.c.display_name, CHECKINS.c.ts, CHECKINS.c.streak)
+            .select_from(CHECKINS.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == CHECKINS.c.group_id,
+                                                          MEMBERS.c.user_id == CHECKINS.c.user_id)))
+            .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.local_date == day))
+            .order_by(CHECKINS.c.rank).limit(limit), only=("members",))
+        return [dict(r._mapping) for r in result]
+
+    async def streak_board(self, group: str, day: str, yesterday: str, limit: int) -> list[dict[str, Any]]:
+        """Current streaks (the member checked in today or yesterday), longest first."""
+        streak = func.max(CHECKINS.c.streak).label("streak")
+        inner = (select(CHECKINS.c.user_id, streak)
+                 .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.local_date.in_((day, yesterday))))
+                 .group_by(CHECKINS.c.user_id).subquery())
+        result = await self.journal.read(
+            select(inner.c.user_id, MEMBERS.c.display_name, inner.c.streak)
+            .select_from(inner.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
+                                                       MEMBERS.c.user_id == inner.c.user_id)))
+            .order_by(inner.c.streak.desc(), inner.c.user_id).limit(limit), only=("members",))
+        return [dict(r._mapping) for r in result]

@@ -1,0 +1,48 @@
+"""Settings of keyword auto-replies: the rules, their match modes, replies and cooldowns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from rules.schema import Section, compile_re2
+from rules.templates import template
+
+MATCH_MODES = ("exact", "contains", "regex")
+
+
+class KeywordRule(Section):
+    """An auto-reply: when a message matches one of `patterns`, answer with `reply`."""
+
+    name: str | None = None
+    match: str = "contains"
+    patterns: Annotated[tuple[str, ...], Field(min_length=1)]
+    reply: template("text", "matched")  # type: ignore[valid-type]
+    mention: bool = False
+    cooldown_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _known_mode(cls, value: Any) -> Any:
+        if value not in MATCH_MODES:
+            raise ValueError(f"unknown mode {value!r} ({', '.join(MATCH_MODES)})")
+        return value
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_patterns(self) -> KeywordRule:
+        for pattern in self.patterns:
+            if not pattern.strip():
+                raise ValueError("an empty pattern would match everything")
+            if self.match == "regex":
+                compile_re2(pattern)
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.patterns[0]

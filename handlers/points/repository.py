@@ -1,0 +1,191 @@
+"""The points feature's repository: the ledger, balances moved by SQL increments with each ledger row,
+the per-message award (one conditional upsert), boards and places, and the highest level reached."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.points.tables import BALANCES, LEDGER
+from storage import dialect
+from storage.base import UTCDateTime
+from storage.journal import BulkWrite
+from storage.members import free_text
+from storage.repository import Repository
+from storage.tables import MEMBERS
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+MAX_CACHED_AWARDS = 500_000
+
+
+def balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
+    """A balances row that adds `delta` (the upsert's excluded row)."""
+    return {"group_id": group, "user_id": user, "balance": delta, "message_day": None, "message_points": 0,
+            "last_message_award_at": None, "updated_at": ts, "top_level": 0}
+
+
+def _ledger_insert(_engine: AsyncEngine) -> Any:
+    return LEDGER.insert()
+
+
+class PointsRepository(Repository):
+    """Points: every award or deduction is a ledger row; balances are its sums, never read and written back."""
+
+    writes = (BulkWrite("ledger", 130, _ledger_insert),)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._ledger = store.buffer("ledger")
+        self.audit = store.audit  # who was refused before (the owners' commands)
+        engine = store.engine
+        self._balance = select(BALANCES.c.balance).where(and_(BALANCES.c.group_id == bindparam("g"),
+                                                              BALANCES.c.user_id == bindparam("u")))
+        b = dialect.upsert(engine, BALANCES)
+        self.balance_add = b.on_conflict_do_update(
+            index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+            set_={"balance": BALANCES.c.balance + b.excluded.balance, "updated_at": b.excluded.updated_at},
+        ).returning(BALANCES.c.balance)
+        mb = dialect.upsert(engine, BALANCES)
+        ex = mb.excluded
+        self._message_award_stmt = mb.on_conflict_do_update(
+            index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+            set_={"balance": BALANCES.c.balance + ex.balance,
+                  "message_points": case((BALANCES.c.message_day == ex.message_day,
+                                          BALANCES.c.message_points + ex.message_points), else_=ex.message_points),
+                  "message_day": ex.message_day, "last_message_award_at": ex.last_message_award_at,
+                  "updated_at": ex.updated_at},
+            where=and_(
+                or_(BALANCES.c.last_message_award_at.is_(None),
+                    BALANCES.c.last_message_award_at <= bindparam("not_after", type_=UTCDateTime())),
+                or_(BALANCES.c.message_day.is_(None), BALANCES.c.message_day != ex.message_day,
+                    BALANCES.c.message_points + ex.message_points <= bindparam("cap"))),
+        ).returning(BALANCES.c.balance, BALANCES.c.message_points)
+        # (group, user) -> (last award, local day, points that day) of the per-message award, as last
+        # written: lets most messages skip the conditional award statement (which stays the judge)
+        self._message_award: dict[tuple[str, str], tuple[datetime, str, int]] = {}
+
+    def forget(self) -> None:
+        self._message_award.clear()
+
+    async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
+                           event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
+        """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance."""
+        rows = await self.journal.write_now(self.balance_add, balance_row(group, user, delta, ts))
+        self.add_ledger(group, user, delta, reason, ts, event_id, actor, note)
+        return int(rows[0][0])
+
+    async def award_message_points(self, group: str, user: str, points: int, ts: datetime, day: str,
+                                   cooldown_seconds: float, daily_cap: int, event_id: str) -> int | None:
+        """Pay `points` for a message unless the member was paid less than `cooldown_seconds` ago or
+        would pass `daily_cap` message points on the local `day`. The new balance, or None."""
+        key = (group, user)
+        last = self._message_award.get(key)
+        if last is not None and not self.journal.recovered:
+            at, on, paid = last
+            if (ts - at).total_seconds() < cooldown_seconds or (on == day and paid + points > daily_cap):
+                return None
+        rows = await self.journal.write_now(self._message_award_stmt, {
+            "group_id": group, "user_id": user, "balance": points, "message_day": day, "message_points": points,
+            "last_message_award_at": ts, "updated_at": ts, "top_level": 0, "cap": daily_cap,
+            "not_after": ts - timedelta(seconds=cooldown_seconds)})
+        if not rows:
+            result = await self.journal.read(select(
+                BALANCES.c.last_message_award_at, BALANCES.c.message_day, BALANCES.c.message_points).where(and_(
+                    BALANCES.c.group_id == group, BALANCES.c.user_id == user)), flush=False)
+            row = result.first()
+            if row is not None and row[0] is not None:
+                self._remember_message_award(key, (row[0], row[1] or "", row[2]))
+            return None
+        self._remember_message_award(key, (ts, day, int(rows[0][1])))
+        self.add_ledger(group, user, points, "message", ts, event_id, None, None)
+        return int(rows[0][0])
+
+    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int]) -> None:
+        if len(self._message_award) > MAX_CACHED_AWARDS:
+            self._message_award.clear()
+        self._message_award[key] = state
+
+    def add_ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
+                   actor: str | None, note: str | None) -> None:
+        """The ledger row of a change whose balance was moved in SQL (award_points, check-in)."""
+        self._ledger.append({"group_id": group, "user_id": user, "delta": delta, "reason": reason,
+                             "note": free_text(note) if note else note, "event_id": event_id,
+                             "actor": actor, "ts": ts})
+
+    async def reach_level(self, group: str, user: str, rank: int) -> bool:
+        """Note that the member reached the level at place `rank`; False when it (or a higher one) was
+        reached before (a level-up is announced once)."""
+        rows = await self.journal.write_now(
+            update(BALANCES).where(and_(BALANCES.c.group_id == group, BALANCES.c.user_id == user,
+                                        BALANCES.c.top_level < rank)).values(top_level=rank)
+            .returning(BALANCES.c.top_level), {})
+        return bool(rows)
+
+    async def balance(self, group: str, user: str) -> int:
+        """The member's points (0 before any award)."""
+        result = await self.journal.read(self._balance, {"g": group, "u": user}, flush=False)
+        return int(result.scalar() or 0)
+
+    def _points_by_member(self, group: str, since: datetime | None) -> Any:
+        if since is None:
+            return select(BALANCES.c.user_id, BALANCES.c.balance.label("points")).where(
+                BALANCES.c.group_id == group).subquery()
+        return (select(LEDGER.c.user_id, func.sum(LEDGER.c.delta).label("points"))
+                .where(and_(LEDGER.c.group_id == group, LEDGER.c.ts >= since))
+                .group_by(LEDGER.c.user_id).subquery())
+
+    async def points_board(self, group: str, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+        """Top members by points earned since `since` (None: balances), with names and places (equal
+        points share a place: 1, 2, 2, 4)."""
+        per = self._points_by_member(group, since)
+        result = await self.journal.read(
+            select(per.c.user_id, MEMBERS.c.display_name, per.c.points)
+            .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
+                                                     MEMBERS.c.user_id == per.c.user_id)))
+            .where(per.c.points > 0).order_by(per.c.points.desc(), per.c.user_id).limit(limit),
+            only=("members", "ledger"))
+        rows = [dict(r._mapping) for r in result]
+        for n, row in enumerate(rows):
+            row["place"] = rows[n - 1]["place"] if n and rows[n - 1]["points"] == row["points"] else n + 1
+        return rows
+
+    async def points_place(self, group: str, user: str, since: datetime | None) -> tuple[int, int]:
+        """The member's (place, points) on the board of `points_board` (place 0: no points)."""
+        per = self._points_by_member(group, since)
+        mine = select(per.c.points).where(per.c.user_id == user).scalar_subquery()
+        result = await self.journal.read(select(
+            mine, select(func.count()).select_from(per).where(per.c.points > mine).scalar_subquery()),
+            only=("ledger",))
+        points, ahead = result.one()
+        if not points or points <= 0:
+            return 0, int(points or 0)
+        return int(ahead) + 1, int(points)
+
+    async def points_earned(self, group: str, user: str, since: datetime) -> int:
+        """The member's net points since `since`, from the ledger."""
+        result = await self.journal.read(select(func.coalesce(func.sum(LEDGER.c.delta), 0)).where(and_(
+            LEDGER.c.group_id == group, LEDGER.c.user_id == user, LEDGER.c.ts >= since)), only=("ledger",))
+        return int(result.scalar() or 0)
+
+    async def ledger_of(self, group: str, user: str, limit: int) -> list[dict[str, Any]]:
+        """The member's latest ledger rows, newest first."""
+        result = await self.journal.read(
+            select(LEDGER).where(and_(LEDGER.c.group_id == group, LEDGER.c.user_id == user))
+            .order_by(LEDGER.c.ts.desc(), LEDGER.c.id.desc()).limit(limit), only=("ledger",))
+        return [dict(r._mapping) for r in result]
+
+    async def ledger_sums(self, group: str) -> dict[str, int]:
+        """Each member's ledger sum (equal to the balance; for checks and tests)."""
+        result = await self.journal.read(select(LEDGER.c.user_id, func.sum(LEDGER.c.delta))
+                                  .where(LEDGER.c.group_id == group).group_by(LEDGER.c.user_id), only=("ledger",))
+        return {u: int(n) for u, n in result}
+
+    async def balances(self, group: str) -> dict[str, int]:
+        result = await self.journal.read(
+            select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group), flush=False)
+        return {u: int(n) for u, n in result}

@@ -1,0 +1,75 @@
+"""The daily purge job: operators get a summary and the CSV by direct message; `purge.auto_kick` may
+also remove members (dry run first), up to a daily cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.events import Action
+from bot.feature import JobContext, JobSpec
+from handlers.purge.listing import Candidate, purge_list, write_csv
+from rules.config import Config
+from rules.schema import GroupSettings
+from scheduler.common import daily_jobs, fill, local_now, safe_name, served_groups, to_operators
+
+
+def build(config: Config) -> list[JobSpec]:
+    return daily_jobs(config, "purge", lambda s: s.purge, run)
+
+
+async def run(at: str, ctx: JobContext) -> list[Action]:
+    actions: list[Action] = []
+    for group, name, settings in await served_groups(ctx):
+        purge = settings.purge
+        if not purge.enabled or purge.time != at:
+            continue
+        actions += await report(ctx, group, name, settings)
+    return actions
+
+
+async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+    purge = settings.purge
+    now = ctx.clock.now()
+    candidates = await purge_list(ctx.repo, ctx.config, group, settings, now)
+    ids = [c.user_id for c in candidates]
+    members = (await ctx.members.group_sizes([group])).get(group, (None, 0))[1]
+    ctx.note(f"group {group}: {len(candidates)} inactive for {purge.inactive_days}+ days of {members}")
+    actions: list[Action] = []
+    if not settings.operators:
+        ctx.note(f"group {group}: no operators configured; purge list not sent")
+    elif not candidates:
+        text = fill(ctx, purge.empty_text, name, settings, days=purge.inactive_days, members=members)
+        actions += to_operators(settings, "purge_report", text=text, group=group, members=[])
+    else:
+        day = local_now(ctx).date()
+        path = write_csv(candidates, Path(ctx.config.model.bot.reports_dir) / f"purge-{safe_name(group)}-{day}.csv",
+                         ctx.config.tz, header=purge.csv_header, never=purge.csv_never)
+        top = "、".join(fill(ctx, purge.top_item, name, settings, name=c.display_name or c.user_id,
+                            days_silent=c.days_silent) for c in candidates[:purge.top])
+        text = fill(ctx, purge.report_text, name, settings, count=len(candidates), days=purge.inactive_days,
+                    members=members, top=top, csv=path.name)
+        actions += to_operators(settings, "purge_report", text=text, group=group, members=ids)
+        # the file names the list by its size only: every id is in the CSV and on the text already
+        actions += to_operators(settings, "purge_report", file=str(path), group=group, count=len(ids))
+    if purge.auto_kick != "off" and candidates:
+        actions += _auto_kick(ctx, group, name, settings, candidates)
+    return actions
+
+
+def _auto_kick(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+               candidates: list[Candidate]) -> list[Action]:
+    purge = settings.purge
+    chosen = candidates[:purge.auto_kick_daily_cap]
+    names = "、".join(c.display_name or c.user_id for c in chosen)
+    if purge.auto_kick == "dry_run":
+        ctx.note(f"group {group}: auto_kick dry run: would remove {len(chosen)}: {[c.user_id for c in chosen]}")
+        text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.dry_run_mode)
+        return to_operators(settings, "purge_report/auto_kick", text=text, group=group,
+                            members=[c.user_id for c in chosen], dry_run=True)
+    kicks = [Action(action="kick", rule="purge_report/auto_kick", group=group, user=c.user_id,
+                    reason=fill(ctx, purge.kick_reason, name, settings, days_silent=c.days_silent),
+                    data={"group": group, "days_silent": c.days_silent}) for c in chosen]
+    ctx.note(f"group {group}: auto_kick removes {len(chosen)} (cap {purge.auto_kick_daily_cap})")
+    text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.kick_mode)
+    return kicks + to_operators(settings, "purge_report/auto_kick", text=text, group=group,
+                                members=[c.user_id for c in chosen], dry_run=False)

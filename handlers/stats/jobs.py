@@ -1,0 +1,61 @@
+"""The daily stats job: the day's numbers and the activity-by-hour chart to the operators (Mondays: the
+four-week trend too)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from bot.events import Action
+from bot.feature import JobContext, JobSpec
+from handlers.stats.series import TREND_DAYS, daily_trend, numbers, render_hourly_chart
+from rules.config import Config
+from rules.schema import GroupSettings
+from scheduler.common import daily_jobs, fill, local_now, safe_name, served_groups, to_operators
+
+
+def build(config: Config) -> list[JobSpec]:
+    return daily_jobs(config, "stats", lambda s: s.stats, run)
+
+
+async def run(at: str, ctx: JobContext) -> list[Action]:
+    actions: list[Action] = []
+    for group, name, settings in await served_groups(ctx):
+        if settings.stats.enabled and settings.stats.time == at:
+            actions += await report(ctx, group, name, settings)
+    return actions
+
+
+async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+    stats = settings.stats
+    if not settings.operators:
+        ctx.note(f"group {group}: no operators configured; stats report not sent")
+        return []
+    now = ctx.clock.now()
+    day = local_now(ctx).date()
+    figures = await numbers(ctx.repo, group, day, ctx.config.tz, now, stats.top_talkers)
+    talkers = "、".join(fill(ctx, stats.talker_item, name, settings, name=t["display_name"] or t["user_id"],
+                            count=t["count"]) for t in figures["talkers"]) or "—"
+    text = fill(ctx, stats.report_text, name, settings, **{**figures, "talkers": talkers})
+    data = {"group": group, **{k: v for k, v in figures.items() if k != "talkers"},
+            "talkers": [[t["user_id"], t["count"]] for t in figures["talkers"]]}
+    folder = Path(ctx.config.model.bot.reports_dir)
+    actions = to_operators(settings, "stats_report", text=text, **data)
+    try:
+        chart = await render_hourly_chart(ctx.repo, ctx.config, group, name, day, stats.chart_days,
+                                          folder / f"stats-{safe_name(group)}-{day}.png", until=now)
+        actions += to_operators(settings, "stats_report", image=str(chart), group=group, chart="hourly")
+        if stats.weekly_chart and day.weekday() == 0:
+            from handlers.stats import charts
+
+            labels, series = await daily_trend(ctx.repo, group, day - timedelta(days=1), TREND_DAYS, ctx.config.tz,
+                                               dict(stats.trend_series))
+            title = fill(ctx, stats.trend_title, name, settings, days=TREND_DAYS)
+            trend = await asyncio.to_thread(charts.render_trend, title, labels, series,
+                                            folder / f"trend-{safe_name(group)}-{day}.png",
+                                            labels=stats.labels.model_dump())
+            actions += to_operators(settings, "stats_report", image=str(trend), group=group, chart="trend")
+    except Exception as exc:  # a chart that cannot be drawn (no CJK font …) must not cost the report
+        ctx.note(f"group {group}: chart not drawn: {type(exc).__name__}: {exc}")
+    return actions

@@ -1,0 +1,29 @@
+"""welcome: greets newcomers with the group rules and asks for the group's display-name format.
+
+On `join`: a welcome that @mentions the newcomer and carries 群规; if the display name does not fit
+the configured format (`welcome.name_format`: an example and an re2 pattern, compiled once per
+config and group), the same message asks for a rename. While the name does not fit, a member who
+speaks is reminded at most once a local day. On `rename`: thanks once the new name fits (when the
+member had been asked), or a reminder when it still does not. Rules: `welcome`,
+`welcome/rename-reminder`, `welcome/rename-thanks`. The repository keeps the day of each member's
+last reminder (the `reminded_on` column of the shared members table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.feature import Feature
+from handlers.welcome.handler import HANDLER
+from handlers.welcome.repository import WelcomeRepository
+from handlers.welcome.settings import WelcomeSettings
+from rules.schema import GroupSettings, compile_re2
+
+
+def _name_format(settings: GroupSettings) -> Any:
+    fmt = settings.welcome.name_format
+    return compile_re2(fmt.pattern) if fmt else None
+
+
+FEATURE = Feature("welcome", handlers=(HANDLER,), settings={"welcome": (WelcomeSettings, WelcomeSettings())},
+                  compile=_name_format, repository=WelcomeRepository)

@@ -1,0 +1,120 @@
+"""The audit log and durable outbox (actions and notes, with their delivery state), and the runs of
+scheduled jobs. Cooldowns ask it when a rule last acted; `why` reads it back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import dialect
+from storage.journal import BulkWrite
+from storage.repository import Repository
+from storage.tables import ACTIONS, EVENTS, JOB_RUNS
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+MAX_RULE_USES = 200_000
+
+
+def _actions_insert(engine: AsyncEngine) -> Any:
+    return dialect.upsert(engine, ACTIONS).on_conflict_do_nothing(index_elements=[ACTIONS.c.id])
+
+
+def _job_runs_insert(engine: AsyncEngine) -> Any:
+    return dialect.upsert(engine, JOB_RUNS).on_conflict_do_nothing(index_elements=[JOB_RUNS.c.job_id,
+                                                                                   JOB_RUNS.c.due_at])
+
+
+def _delivery_update(_engine: AsyncEngine) -> Any:
+    return (update(ACTIONS).where(ACTIONS.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), sent_at=bindparam("b_when")))
+
+
+class AuditLog(Repository):
+    """Actions and notes (the audit log), their delivery, and job runs."""
+
+    writes = (BulkWrite("actions", 60, _actions_insert), BulkWrite("job_runs", 70, _job_runs_insert),
+              BulkWrite("delivery", 80, _delivery_update))
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._actions, self._job_runs = store.buffer("actions"), store.buffer("job_runs")
+        self._delivery = store.buffer("delivery")
+        self._rule_use: dict[tuple[str, str], datetime | None] = {}
+        self._rule_use_all = False  # a miss in _rule_use means "never" (a database that started empty)
+
+    def opened(self, empty: bool) -> None:
+        self._rule_use_all = empty
+
+    def forget(self) -> None:
+        self._rule_use.clear()
+        self._rule_use_all = False
+
+    # -- facts ------------------------------------------------------------------------------------
+
+    def record_actions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Audit rows (actions pending delivery, and notes); see bot.audit for their shape."""
+        for row in rows:
+            self._actions.append(row)
+            if row["status"] != "note" and row["group_id"]:
+                if len(self._rule_use) > MAX_RULE_USES:
+                    self.journal.forget_caches()
+                self._rule_use[(row["group_id"], row["rule"])] = row["ts"]
+
+    def mark_delivered(self, action_ids: Iterable[str], status: str, when: datetime) -> None:
+        """An action went out (status 'sent') or gave up ('failed', 'expired')."""
+        for action_id in action_ids:
+            self._delivery.append({"b_id": action_id, "b_status": status, "b_when": when})
+
+    def record_job_run(self, job_id: str, due_at: datetime, ran_at: datetime, note: str | None = None) -> None:
+        """A scheduled job ran for its instant `due_at`."""
+        self.journal.pending_job(job_id, due_at)
+        self._job_runs.append({"job_id": job_id, "due_at": due_at, "ran_at": ran_at, "note": note})
+
+    # -- questions --------------------------------------------------------------------------------
+
+    async def last_rule_use(self, group: str, rule: str) -> datetime | None:
+        """When `rule` last produced an action in `group` (for cooldowns)."""
+        key = (group, rule)
+        if key in self._rule_use:
+            return self._rule_use[key]
+        if self._rule_use_all and not self.journal.recovered:
+            return None
+        result = await self.journal.read(
+            select(func.max(ACTIONS.c.ts)).where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule,
+                                                      ACTIONS.c.status != "note")), flush=False)
+        when = result.scalar()
+        if len(self._rule_use) > MAX_RULE_USES // 2:
+            self.journal.forget_caches()
+        self._rule_use[key] = when
+        return when
+
+    async def told_before(self, group: str, user: str, rule: str) -> bool:
+        """Did `rule` already answer an event of this member in this group?"""
+        result = await self.journal.read(
+            select(ACTIONS.c.id).select_from(ACTIONS.join(EVENTS, EVENTS.c.id == ACTIONS.c.event_id))
+            .where(and_(ACTIONS.c.group_id == group, ACTIONS.c.rule == rule, EVENTS.c.user_id == user)).limit(1),
+            only=("actions", "events"))
+        return result.first() is not None
+
+    async def audit_of_event(self, event_id: str) -> list[dict[str, Any]]:
+        """Every action and note recorded for an event, in the order they were made."""
+        result = await self.journal.read(
+            select(ACTIONS).where(ACTIONS.c.event_id == event_id).order_by(ACTIONS.c.ts, ACTIONS.c.id))
+        return [dict(r._mapping) for r in result]
+
+    async def undelivered_actions(self) -> list[dict[str, Any]]:
+        """Actions recorded but not delivered (the process stopped between commit and send)."""
+        result = await self.journal.read(
+            select(ACTIONS).where(ACTIONS.c.status == "pending").order_by(ACTIONS.c.ts, ACTIONS.c.id))
+        return [dict(r._mapping) for r in result]
+
+    async def job_ran(self, job_id: str, due_at: datetime) -> bool:
+        result = await self.journal.read(
+            select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)))
+        return result.first() is not None

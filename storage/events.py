@@ -1,0 +1,129 @@
+"""The event log: every event the bot handled (its id makes a later delivery a no-op), and the counts
+the reports make of it (activity by hour, the day's numbers, bursts of joins and leaves)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import dialect
+from storage.journal import BulkWrite
+from storage.repository import Repository
+from storage.tables import ACTIVITY_TYPES, EVENTS, MEMBERS, ROSTER_LEAVE
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+MAX_KNOWN_IDS = 1_000_000
+_ACTIVITY = sorted(ACTIVITY_TYPES)
+
+
+def _events_insert(engine: AsyncEngine) -> Any:
+    return dialect.upsert(engine, EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.id])
+
+
+class EventLog(Repository):
+    """Events: recorded once, counted by the reports."""
+
+    writes = (BulkWrite("events", 50, _events_insert),)
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._rows = store.buffer("events")
+        self._all_ids: set[str] | None = None
+
+    def opened(self, empty: bool) -> None:
+        # On a database that starts empty, this process is the only writer of events: the ids it
+        # handled answer "seen before?" without a query (until there are too many to keep).
+        self._all_ids = set() if empty else None
+
+    def record_event(self, event_id: str, ts: datetime, group: str | None, user: str | None, type_: str,
+                     payload: dict[str, Any] | str, handled_at: datetime) -> None:
+        """The event was handled: store it (its id makes a later delivery a no-op)."""
+        self.journal.pending_event(event_id)
+        if self._all_ids is not None:
+            self._all_ids.add(event_id)
+            if len(self._all_ids) > MAX_KNOWN_IDS:
+                self._all_ids = None
+        self._rows.append({"id": event_id, "ts": ts, "group_id": group, "user_id": user,
+                           "type": type_, "payload": payload, "handled_at": handled_at})
+
+    async def seen_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these event ids were handled before (committed or pending)."""
+        if self._all_ids is not None and not self.journal.recovered:
+            return {i for i in event_ids if i in self._all_ids}
+        seen: set[str] = set()
+        for start in range(0, len(event_ids), 500):
+            chunk = list(event_ids[start:start + 500])
+            result = await self.journal.read(select(EVENTS.c.id).where(EVENTS.c.id.in_(chunk)), flush=False)
+            seen.update(r[0] for r in result)
+        # after the query: a commit that failed meanwhile has put its ids back among the pending ones
+        return seen | {i for i in event_ids if self.journal.is_pending(i)}
+
+    async def event_payload(self, event_id: str) -> dict[str, Any] | None:
+        result = await self.journal.read(select(EVENTS.c.payload).where(EVENTS.c.id == event_id))
+        row = result.first()
+        return row[0] if row else None
+
+    # -- counts for the reports -------------------------------------------------------------------
+
+    async def hourly_activity(self, group: str, since: datetime, until: datetime) -> dict[datetime, int]:
+        """Messages (incl. check-ins and red packets) per UTC quarter hour in [since, until), keyed by
+        the quarter's start: callers add them up by local hour (right in any time zone)."""
+        bucket = dialect.quarter_bucket(self.journal.engine, EVENTS.c.ts).label("bucket")
+        result = await self.journal.read(
+            select(bucket, func.count()).where(and_(
+                EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+                EVENTS.c.type.in_(_ACTIVITY))).group_by(bucket), only=("events",))
+        return {dialect.bucket_start(b): int(n) for b, n in result}
+
+    async def event_count(self, group: str, types: Iterable[str], since: datetime, until: datetime, *,
+                          members: bool = False) -> int:
+        """Events of these types in the group in [since, until); with `members`, the members they
+        came from (a leave found by a roster and announced later too is one member who left)."""
+        counted = func.count(EVENTS.c.user_id.distinct()) if members else func.count()
+        result = await self.journal.read(select(counted).select_from(EVENTS).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(sorted(types)))), only=("events",))
+        return int(result.scalar() or 0)
+
+    async def event_counts_by_group(self, types: Iterable[str], since: datetime, until: datetime
+                                    ) -> dict[tuple[str, str], int]:
+        """Events of these types per (group, type) in [since, until), all groups at once."""
+        result = await self.journal.read(select(EVENTS.c.group_id, EVENTS.c.type, func.count()).where(and_(
+            EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type.in_(sorted(types)),
+            EVENTS.c.group_id.is_not(None))).group_by(EVENTS.c.group_id, EVENTS.c.type), only=("events",))
+        return {(g, t): int(n) for g, t, n in result}
+
+    async def event_times(self, group: str, type_: str, since: datetime, until: datetime) -> list[datetime]:
+        """When events of one type happened in the group in [since, until), in order; only events the
+        platform timed (a leave found by a roster carries the roster's time, not the member's)."""
+        result = await self.journal.read(select(EVENTS.c.ts).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type == type_,
+            EVENTS.c.id.not_like(ROSTER_LEAVE + "%")))
+            .order_by(EVENTS.c.ts), only=("events",))
+        return [r[0] for r in result]
+
+    async def talkers(self, group: str, since: datetime, until: datetime, limit: int) -> list[dict[str, Any]]:
+        """The members who sent the most messages in [since, until): user_id, display_name, count."""
+        n = func.count().label("count")
+        per = (select(EVENTS.c.user_id, n).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(_ACTIVITY), EVENTS.c.user_id.is_not(None)))
+            .group_by(EVENTS.c.user_id).subquery())
+        result = await self.journal.read(
+            select(per.c.user_id, MEMBERS.c.display_name, per.c["count"])
+            .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == per.c.user_id)))
+            .order_by(per.c["count"].desc(), per.c.user_id).limit(limit), only=("events", "members"))
+        return [dict(r._mapping) for r in result]
+
+    async def active_count(self, group: str, since: datetime, until: datetime) -> int:
+        """Distinct members with a message in [since, until)."""
+        result = await self.journal.read(select(func.count(func.distinct(EVENTS.c.user_id))).where(and_(
+            EVENTS.c.group_id == group, EVENTS.c.ts >= since, EVENTS.c.ts < until,
+            EVENTS.c.type.in_(_ACTIVITY))), only=("events",))
+        return int(result.scalar() or 0)
