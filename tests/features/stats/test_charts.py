@@ -20,7 +20,7 @@ from PIL import Image, ImageChops, ImageStat
 from handlers.stats import charts
 from handlers.stats.charts import FontMissing, find_cjk_font, render_hourly, render_trend, trend_size_in
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.filterwarnings(r"error:.*(Glyph .* missing from|missing from font)")
 

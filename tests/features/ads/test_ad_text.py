@@ -22,7 +22,7 @@ from handlers.ads.folds import (
 from handlers.ads.model import AdModel, load_default_model, train_model
 from rules.normalize import clean, fold, to_simplified
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 EVASIONS = [json.loads(line) for line in (ROOT / "tests" / "data" / "ad_evasions.jsonl").read_text("utf-8").splitlines()
             if line.strip()]
 # config.yaml's defaults.ads

@@ -1,0 +1,66 @@
+"""The ads handler alone: a pitch is prompted with its check's reason, a red packet settles it, admins
+are exempt, shared cards follow the group's policy, and warnings count up to the removal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers import ads
+from handlers.ads.repository import AdsRepository
+from tests.conftest import EventFactory
+from tests.features.conftest import OpenHarness
+
+PITCH = "兼职刷单，日结300，加V：abc12345"
+
+
+async def test_a_pitch_gets_the_red_packet_prompt_with_each_check_explained(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    outcome = await h.call(make_event(text=PITCH))
+    assert outcome is not None and outcome.stop and len(outcome.actions) == 1
+    prompt = outcome.actions[0]
+    assert prompt.rule.startswith("ads/") and prompt.data["kind"] == "text" and prompt.data["warnings"] == 1
+    assert "发红包" in (prompt.text or "") and prompt.mentions == ("u1",)
+    explained = {n.rule for n in outcome.notes}
+    scored = [n for n in outcome.notes if n.rule == "ads/contact" and "score" in n.data]
+    assert "ads/contact" in explained and scored and scored[0].data["score"] > 0 and scored[0].reason
+
+
+async def test_a_red_packet_in_the_window_excuses_the_ad(harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    await h.call(make_event(text=PITCH))
+    thanks = await h.call(make_event("red_packet", after=60))
+    assert thanks is not None and thanks.actions[0].data["excused"] is True and thanks.actions[0].data["warnings"] == 0
+    since = h.clock.now() - timedelta(days=30)
+    assert await h.store.repository(AdsRepository).ad_warnings("g1", "u1", since) == 0
+    assert await h.call(make_event("red_packet", after=60)) is None  # nothing left to excuse
+
+
+async def test_admins_are_exempt_and_ordinary_chat_passes(harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    assert await h.call(make_event(text=PITCH, user="admin1")) is None
+    chat = await h.call(make_event(text="今晚八点线上分享，记得来"))
+    assert chat is not None and not chat.actions and not chat.stop
+
+
+async def test_cards_links_and_mini_programs_are_prompted_by_default(harness: OpenHarness,
+                                                                     make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    kinds = []
+    for event in (make_event("link", url="https://shop.example.com/x", title="特价"),
+                  make_event("mini_program", title="拼团"), make_event("contact_card", card_name="代购小王")):
+        outcome = await h.call(event, "ads")
+        assert outcome is not None and outcome.stop
+        kinds.append(outcome.actions[0].data["kind"])
+    assert kinds == ["link", "mini_program", "card"]
+
+
+async def test_the_third_unexcused_ad_removes_the_member_and_tells_the_operators(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    await h.call(make_event(text=PITCH))
+    await h.call(make_event(text=PITCH, after=60))
+    third = await h.call(make_event(text=PITCH, after=60))
+    assert third is not None
+    assert [(a.action, a.group or a.user) for a in third.actions] == [("kick", "g1"), ("send", "g1"), ("send", "op1")]
+    assert third.actions[0].user == "u1" and third.actions[0].data["warnings"] == 3

@@ -1,0 +1,45 @@
+"""The welcome handler alone: the welcome, a rename reminder at most once a day, thanks once it fits."""
+
+from __future__ import annotations
+
+from handlers import welcome
+from handlers.welcome.repository import WelcomeRepository
+from tests.conftest import EventFactory
+from tests.features.conftest import OpenHarness
+from tests.features.harness import texts
+
+NAME_FORMAT = """
+bot: {name: 小管家, id: bot}
+defaults:
+  rules: 不发广告
+  welcome:
+    text: "欢迎 @{user_name} 加入{group_name}！{rules}"
+    name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
+"""
+
+
+async def test_a_newcomer_is_welcomed_with_the_rules(harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(welcome.FEATURE)
+    outcome = await h.call(make_event("join", user_name="阿强"))
+    assert outcome is not None and [a.rule for a in outcome.actions] == ["welcome"]
+    assert texts(outcome) == ["欢迎 @阿强 加入测试群！不发广告"] and outcome.actions[0].data["rename_asked"] is False
+    assert await h.call(make_event(text="大家好")) is None  # no name format: nothing to remind
+
+
+async def test_a_name_that_does_not_fit_is_reminded_once_a_day_and_thanked_when_it_fits(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(welcome.FEATURE, NAME_FORMAT)
+    joined = await h.call(make_event("join", user_name="阿强"))
+    assert joined is not None and joined.actions[0].data["rename_asked"] is True and "名字-城市" in texts(joined)[0]
+    today = make_event(text="x", after=0).ts.astimezone(h.config.tz).date().isoformat()
+    assert await h.store.repository(WelcomeRepository).reminded_on("g1", "u1") == today
+
+    quiet = await h.call(make_event(text="大家好", user_name="阿强"))
+    assert quiet is not None and not quiet.actions and quiet.notes[0].reason == "already reminded today"
+    next_day = await h.call(make_event(text="早", user_name="阿强", after=86_400))
+    assert next_day is not None and [a.rule for a in next_day.actions] == ["welcome/rename-reminder"]
+
+    thanks = await h.call(make_event("rename", user_name="阿强-上海"))
+    assert thanks is not None and [a.rule for a in thanks.actions] == ["welcome/rename-thanks"]
+    assert await h.store.repository(WelcomeRepository).reminded_on("g1", "u1") == ""
+    assert await h.call(make_event(text="谢谢", user_name="阿强-上海")) is None

@@ -1,0 +1,80 @@
+"""The one migration chain: it builds exactly the tables the features define, and a database made by
+the first version upgrades in place and keeps serving (its rows kept, its events still duplicates)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from bot.app import open_store
+from bot.clock import DrivenClock
+from bot.events import parse_event
+from handlers import FEATURES
+from handlers.points.repository import PointsRepository
+from rules.config import Config
+from storage.base import Base
+from storage.migrate import _alembic_config
+from tests.conftest import BASIC_CONFIG, T0, FakePlatform, feed
+
+
+async def test_the_chain_builds_exactly_the_tables_the_features_define(any_db_url: str) -> None:
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        assert {t.name for f in FEATURES for t in f.tables} <= set(Base.metadata.tables)
+        diffs = await store._conn.run_sync(  # type: ignore[union-attr]
+            lambda conn: compare_metadata(MigrationContext.configure(conn), Base.metadata))
+        assert diffs == []
+    finally:
+        await store.close()
+
+
+async def test_a_database_of_the_first_version_upgrades_in_place_and_keeps_serving(tmp_path: Path) -> None:
+    from bot.app import start_runtime
+    from rules.reload import ConfigHolder
+
+    path = tmp_path / "v1.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+    engine.dispose()
+    con = sqlite3.connect(path)
+    day = "2026-03-01 00:00:00.000000"
+    con.execute("insert into groups values ('g1', '测试群', ?, ?)", (day, day))
+    con.execute("insert into members (group_id, user_id, display_name, first_seen_at, message_count, reminded_on) "
+                "values ('g1', 'u1', '小明', '2026-03-01 00:00:00.000000', 7, '2026-03-01')")
+    con.execute("insert into events values ('old1', '2026-03-01 00:00:00.000000', 'g1', 'u1', 'text', "
+                "'{\"text\": \"你好\"}', '2026-03-01 00:00:00.000000')")
+    con.execute("insert into actions values ('old1#0', '2026-03-01 00:00:00.000000', 'old1', 'send', 'keywords/群规', "
+                "'g1', null, '{}', '{}', 'sent', '2026-03-01 00:00:01.000000')")
+    con.commit()
+    con.close()
+
+    platform = FakePlatform()
+    clock = DrivenClock(T0)
+    rt = await start_runtime(ConfigHolder(Config.from_text(BASIC_CONFIG)), f"sqlite+aiosqlite:///{path}", clock,
+                             platform, FEATURES)
+    try:
+        member = await rt.store.members.member("g1", "u1")
+        assert member is not None and member.message_count == 7 and member.display_name == "小明"
+        assert [r["rule"] for r in await rt.store.audit.audit_of_event("old1")] == ["keywords/群规"]
+        old = parse_event({"id": "old1", "ts": T0.isoformat(), "type": "text", "group": "g1", "user": "u1",
+                           "text": "群规"})
+        checkin = parse_event({"id": "new1", "ts": T0.isoformat(), "type": "text", "group": "g1", "user": "u1",
+                               "user_name": "小明", "text": "签到"})
+        await feed(rt, clock, old, checkin)
+        assert [a.rule for a in platform.sent] == ["checkin"]  # the old event is still a duplicate
+        assert platform.sent[0].data["rank"] == 1
+        assert await rt.store.repository(PointsRepository).balance("g1", "u1") == 5
+    finally:
+        await rt.close()
+    con = sqlite3.connect(path)
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0005"
+    row = con.execute("select message_count, reminded_on from members where user_id = 'u1'").fetchone()
+    assert row == (8, "2026-03-01")
+    con.close()
