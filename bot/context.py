@@ -3,6 +3,7 @@ and memory, and a clock."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from rules.templates import render
 from storage.members import MemberInfo, Members
 
 WEEKDAYS = "一二三四五六日"
+MENTION = re.compile(r"@([^\s\u2005@]+)")  # an @name typed in a message
 
 
 @dataclass
@@ -63,6 +65,29 @@ class Context:
             self._member = await self.members.member(self.event.group, self.event.user)
             self._member_loaded = True
         return self._member
+
+    async def mentioned_member(self, rest: str) -> tuple[str | None, str | None, str]:
+        """(member id, the name used, the text left) for "@name …": the platform's mention ids first
+        (the name, which may hold spaces, is cut off by its known display name), else the display name
+        looked up in the group."""
+        event = self.event
+        assert event.group is not None and event.type == "text"
+        mentions = [u for u in event.mentions if u != self.config.bot_id]
+        if mentions:
+            member = await self.members.member(event.group, mentions[0])
+            known = member.display_name if member and member.display_name else None
+            if known and rest.startswith(f"@{known}"):
+                left = rest[len(known) + 1:].strip()
+            else:
+                m = MENTION.search(rest)
+                left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
+            return mentions[0], known or mentions[0], left
+        m = MENTION.search(rest)
+        name = m.group(1) if m else None
+        left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
+        if name is None:
+            return None, None, left
+        return await self.members.find_member(event.group, name), name, left
 
     def render(self, template: str, /, **extra: Any) -> str:
         """Fill a template with the common fields (user_name, group_name, rules, date …) and `extra`."""

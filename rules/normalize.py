@@ -79,3 +79,16 @@ def meaningful_length(text: str) -> int:
 
 
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me"})
+
+
+def split_command(text: str, words: tuple[str, ...]) -> str | None:
+    """The text after a command word at its start ("加分 @张三 10 好" -> "@张三 10 好"), or None. The
+    word must end there: followed by a space, an @ or nothing ("加分规则是什么" is not a command)."""
+    stripped = text.replace("\u2005", " ").strip()
+    stripped = strip_invisible(stripped)
+    for word in sorted(words, key=len, reverse=True):
+        if stripped.startswith(word):
+            rest = stripped[len(word):]
+            if not rest or rest[0].isspace() or rest[0] in "@＠":
+                return rest.strip()
+    return None

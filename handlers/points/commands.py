@@ -11,9 +11,8 @@ from bot.events import Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.levels.handler import level_up
 from handlers.levels.ladder import level_of
-from rules.normalize import command_form, command_words, strip_invisible
+from rules.normalize import command_form, command_words, split_command
 
-_MENTION = re.compile(r"@([^\s\u2005@]+)")
 _AMOUNT = re.compile(r"^[+-]?\d{1,9}$")
 
 
@@ -69,42 +68,6 @@ async def points_board(event: Event, ctx: Context, period: str) -> Outcome:
 
 # -- owners' commands -----------------------------------------------------------------------------------
 
-def _split_command(text: str, words: tuple[str, ...]) -> str | None:
-    """The text after a command word at its start ("加分 @张三 10 好" -> "@张三 10 好"), or None. The
-    word must end there: followed by a space, an @ or nothing ("加分规则是什么" is not a command)."""
-    stripped = text.replace("\u2005", " ").strip()
-    stripped = strip_invisible(stripped)
-    for word in sorted(words, key=len, reverse=True):
-        if stripped.startswith(word):
-            rest = stripped[len(word):]
-            if not rest or rest[0].isspace() or rest[0] in "@＠":
-                return rest.strip()
-    return None
-
-
-async def _target(event: Event, ctx: Context, rest: str) -> tuple[str | None, str | None, str]:
-    """(member id, the name used, the text left) for "@name …": the platform's mention ids first
-    (the name, which may hold spaces, is cut off by its known display name), else the display name
-    looked up in the group."""
-    assert event.group is not None and event.type == "text"
-    mentions = [u for u in event.mentions if u != ctx.config.bot_id]
-    if mentions:
-        member = await ctx.members.member(event.group, mentions[0])
-        known = member.display_name if member and member.display_name else None
-        if known and rest.startswith(f"@{known}"):
-            left = rest[len(known) + 1:].strip()
-        else:
-            m = _MENTION.search(rest)
-            left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
-        return mentions[0], known or mentions[0], left
-    m = _MENTION.search(rest)
-    name = m.group(1) if m else None
-    left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
-    if name is None:
-        return None, None, left
-    return await ctx.members.find_member(event.group, name), name, left
-
-
 async def _refuse(event: Event, ctx: Context, what: str) -> Outcome:
     """A polite refusal the first time a member tries an owner's command in a group, then silence."""
     assert event.group is not None and event.user is not None
@@ -121,7 +84,7 @@ async def change_points(event: Event, ctx: Context, rest: str, sign: int) -> Out
     kind = "grant" if sign > 0 else "deduct"
     if not ctx.is_admin:
         return await _refuse(event, ctx, kind)
-    target, name, left = await _target(event, ctx, rest)
+    target, name, left = await ctx.mentioned_member(rest)
     parts = left.split(maxsplit=1)
     if target is None and name is not None:
         text = ctx.render(settings.unknown_member_reply, target_name=name)
@@ -147,7 +110,7 @@ async def change_points(event: Event, ctx: Context, rest: str, sign: int) -> Out
 async def ledger(event: Event, ctx: Context, rest: str) -> Outcome:
     assert event.group is not None and event.user is not None
     settings = ctx.settings.points
-    target, name, _left = await _target(event, ctx, rest)
+    target, name, _left = await ctx.mentioned_member(rest)
     if target is None and name is None:
         target, name = event.user, event.user_name or event.user  # one's own ledger
     elif target != event.user and not ctx.is_admin:
@@ -184,10 +147,10 @@ async def handle_command(event: Event, ctx: Context) -> Outcome | None:
         if form == command_form(word):
             return await points_board(event, ctx, period)
     for words, sign in ((settings.grant_words, 1), (settings.deduct_words, -1)):
-        rest = _split_command(event.text, words)
+        rest = split_command(event.text, words)
         if rest is not None:
             return await change_points(event, ctx, rest, sign)
-    rest = _split_command(event.text, settings.ledger_words)
+    rest = split_command(event.text, settings.ledger_words)
     if rest is not None:
         return await ledger(event, ctx, rest)
     return None
@@ -202,7 +165,7 @@ def _command_matches(event: Event, ctx: Context) -> bool:
     form = command_form(event.text)
     if form in command_words(settings.my_points_words) or form in command_words(tuple(settings.board_words)):
         return True
-    return any(_split_command(event.text, words) is not None
+    return any(split_command(event.text, words) is not None
                for words in (settings.grant_words, settings.deduct_words, settings.ledger_words))
 
 
