@@ -20,7 +20,8 @@ class PointsSettings(Section):
     message_daily_cap: Annotated[int, Field(ge=0)] = 20
     red_packet_points: Annotated[int, Field(ge=0)] = 10
     reasons: dict[str, str] = Field(default_factory=lambda: {
-        "checkin": "签到", "message": "发言", "red_packet": "红包", "grant": "加分", "deduct": "扣分"})
+        "checkin": "签到", "message": "发言", "red_packet": "红包", "grant": "加分", "deduct": "扣分",
+        "shop": "兑换", "shop_refund": "兑换退回"})
     my_points_words: tuple[str, ...] = ("我的积分",)
     my_points_reply: template("balance", "today", "week", "place", "level") = (  # type: ignore[valid-type]
         "@{user_name} 你有 {balance} 分（今日 {today}，本周 {week}），群内第 {place} 名，等级「{level}」"
