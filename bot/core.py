@@ -94,7 +94,6 @@ class Bot:
             f.name: (f.build_repository(store), {}) for f in self.features}
         chain = [(h, *self.bindings[f.name]) for f in self.features for h in f.handlers]
         self.chain = sorted(chain, key=lambda c: (c[0].band, c[0].order, c[0].name))
-        self.handlers = [h for h, _repo, _memory in self.chain]
         self.release = release
         self._gate = _CommitGate()
         self._in_flight: set[str] = set()
@@ -213,7 +212,7 @@ class Bot:
         """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
         if await self.store.audit.job_ran(job.id, due):
             return False
-        repo, memory = self.bindings.get(job.feature, (None, {}))
+        repo, memory = self.bindings.setdefault(job.feature, (None, {}))
         jctx = JobContext(self.config, self.clock, due, self.store.members, repo, memory)
         await self._gate.enter_event()
         try:
