@@ -44,10 +44,10 @@ else
 	@:
 endif
 
-# A CJK font for the report charts (scheduler/charts.py draws Chinese with it and refuses to draw tofu):
+# A CJK font for the report charts (handlers/stats/charts.py draws Chinese with it and refuses to draw tofu):
 # Debian's fonts-wqy-microhei, installed with apt when no known CJK font is there and we are root.
 # The font file is the stamp: once one of these exists (or QUNBOT_CJK_FONT names a file), this does nothing.
-# Keep the list in step with FONT_PATHS in scheduler/charts.py.
+# Keep the list in step with FONT_PATHS in handlers/stats/charts.py.
 CJK_FONTS := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
 	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
 CJK_FONT  := $(firstword $(wildcard $(QUNBOT_CJK_FONT) $(CJK_FONTS)))

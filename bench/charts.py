@@ -1,4 +1,4 @@
-"""Render time and memory of the report charts (scheduler/charts.py).
+"""Render time and memory of the report charts (handlers/stats/charts.py).
 
     .venv/bin/python bench/charts.py [--n 30] [--leak 200] [--keep DIR]
 

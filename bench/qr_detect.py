@@ -1,4 +1,4 @@
-"""QR detection in poster images: handlers/qrcode.py's scan_file / scan_image on synthetic WeChat ad posters.
+"""QR detection in poster images: handlers/ads/qrcode.py's scan_file / scan_image on synthetic WeChat ad posters.
 
     .venv/bin/python bench/qr_detect.py [--n 200] [--seed 7] [--reps 3] [--quick] [--keep DIR]
 
@@ -386,7 +386,7 @@ def main() -> None:
             timed(p.path)
         base = run_scan(posters, args.reps)
         median = f"< {TARGET_MEDIAN_MS:.0f} ms"
-        print(f"\n== scan_file (handlers/qrcode.py), sequential, best of {args.reps} per poster")
+        print(f"\n== scan_file (handlers/ads/qrcode.py), sequential, best of {args.reps} per poster")
         print(f"  with QR     median {base['qr_median_ms']:7.2f} ms   p95 {base['qr_p95_ms']:7.2f} ms")
         print(f"  without QR  median {base['no_median_ms']:7.2f} ms   p95 {base['no_p95_ms']:7.2f} ms   "
               + target("median_ms_without_qr", base["no_median_ms"] < TARGET_MEDIAN_MS, median))

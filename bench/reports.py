@@ -693,7 +693,7 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
     from handlers.levels.ladder import tier_of
     from storage.gcpause import paused_gc
 
-    def assemble() -> list[Candidate]:  # scheduler/purge.py: purge_list's end (33ea546), on the rows above
+    def assemble() -> list[Candidate]:  # handlers/purge/listing.py: purge_list's end (33ea546), on the rows above
         levels = settings.levels
         idle = tier_of((0, 0, 0), levels)
         tiers = {user: tier_of(counts, levels) for user, counts in silent.items()}
@@ -754,7 +754,7 @@ async def bench(args: argparse.Namespace, db: Path, folder: Path, figures: dict[
         laps.append(time.perf_counter() - t0)
     f["write_csv"] = {"median_s": statistics.median(laps), "first_s": laps[0], "bytes": csv_path.stat().st_size,
                       "rows": len(candidates)}
-    # the purge report's actions (scheduler/purge.py: report) carry every candidate's id as `members`;
+    # the purge report's actions (handlers/purge/jobs.py: report) carry every candidate's id as `members`;
     # the audit log stores each action's data and its body (which holds the data again)
     from bot.audit import action_rows
     from scheduler.common import to_operators

@@ -162,7 +162,7 @@ def check_png(message: dict[str, Any]) -> None:
     image.load()
     assert image.format == "PNG"
     width, height = image.size
-    assert width == 1080 and 600 <= height <= 1400, image.size  # phone-sized, as scheduler/charts.py draws it
+    assert width == 1080 and 600 <= height <= 1400, image.size  # phone-sized, as handlers/stats/charts.py draws it
     assert 20_000 < len(data) < 2_000_000, len(data)  # a drawn chart, not a blank or a raw bitmap
     extrema = image.convert("L").getextrema()
     assert extrema[1] - extrema[0] > 100, extrema  # ink on paper

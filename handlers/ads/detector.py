@@ -1,6 +1,6 @@
 """Ad detection on message text: four checks, each with a score and a reason, and their sum.
 
-Every message is first normalised (`rules.normalize.analyse_for_ads`: NFKC, invisible characters,
+Every message is first normalised (`handlers.ads.folds.analyse_for_ads`: NFKC, invisible characters,
 homoglyphs, styled digits, emoji letters, traditional -> simplified, Chinese-numeral contacts,
 separators between characters); the checks then read that form and report, like tg-spam, a verdict
 and why, even when they found nothing (score 0):

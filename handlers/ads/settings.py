@@ -23,7 +23,7 @@ class QrCodeSettings(Section):
 
 
 class AdsSettings(Section):
-    """Ad policing: the red-packet prompt, warnings, removal; see handlers/ads.py."""
+    """Ad policing: the red-packet prompt, warnings, removal; see handlers/ads/."""
 
     enabled: bool = True
     prompt: template("kind", "warnings", "max_warnings") = (  # type: ignore[valid-type]

@@ -11,7 +11,7 @@ from rules.templates import template
 
 
 class ChartLabels(Section):
-    """The words inside the report charts (scheduler/charts.py)."""
+    """The words inside the report charts (handlers/stats/charts.py)."""
 
     hourly_average: template("days", "per_day") = "近{days}天平均（日均 {per_day} 条）"  # type: ignore[valid-type]
     hourly_latest: template("day", "total") = "{day}（共 {total} 条）"  # type: ignore[valid-type]

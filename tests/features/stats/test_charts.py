@@ -1,4 +1,4 @@
-"""The report charts (scheduler/charts.py): real PNGs drawn with a real CJK font, no tofu.
+"""The report charts (handlers/stats/charts.py): real PNGs drawn with a real CJK font, no tofu.
 
 matplotlib's missing-glyph warning is an error in this module, so a character drawn as a box fails
 the test. Without a CJK font the drawing tests skip locally (with the install hint) and fail under
