@@ -57,6 +57,28 @@ def to_simplified(text: str) -> str:
     return text if text.isascii() else _convert(text)
 
 
+def head(text: str, within: int = 12) -> str:
+    """The first letter, digit or CJK character among the first `within` characters, case-folded and
+    simplified ('' if none): the character a command must start with, found without normalising the
+    whole message."""
+    for ch in text[:within]:
+        if ch.isalnum():
+            return ch.casefold() if ch.isascii() else _simplified_char(ch)
+    return ""
+
+
+@lru_cache(maxsize=8192)
+def _simplified_char(ch: str) -> str:
+    return to_simplified(unicodedata.normalize("NFKC", ch).casefold())[:1] or ch
+
+
+@lru_cache(maxsize=1024)
+def command_heads(*words: tuple[str, ...]) -> frozenset[str]:
+    """The first characters that messages naming one of these command words start with: `head(text) not in
+    command_heads(...)` turns ordinary chat away before `command_form`."""
+    return frozenset(form[0] for group in words for form in map(command_form, group) if form)
+
+
 @lru_cache(maxsize=65536)
 def command_form(text: str) -> str:
     """The form a command or trigger word is compared in: `fold` without emoji and symbols, simplified
@@ -87,8 +109,17 @@ def split_command(text: str, words: tuple[str, ...]) -> str | None:
     stripped = text.replace("\u2005", " ").strip()
     stripped = strip_invisible(stripped)
     for word in sorted(words, key=len, reverse=True):
-        if stripped.startswith(word):
+        if starts_with_word(stripped, word):
             rest = stripped[len(word):]
             if not rest or rest[0].isspace() or rest[0] in "@＠":
                 return rest.strip()
     return None
+
+
+def starts_with_word(text: str, word: str) -> bool:
+    """`text` starts with `word`, in simplified or traditional characters (兌換 for 兑换)."""
+    if text.startswith(word):
+        return True
+    prefix = text[:len(word)]
+    return (bool(word) and not prefix.isascii() and len(prefix) == len(word)
+            and to_simplified(prefix) == to_simplified(word))

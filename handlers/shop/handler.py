@@ -9,9 +9,10 @@ from bot.context import Context
 from bot.events import Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.shop.settings import ShopItem, ShopSettings
-from rules.normalize import command_form, command_words, split_command
+from rules.normalize import command_form, command_heads, command_words, head, split_command, starts_with_word
 
 MAX_COMMAND_CHARS = 100  # longer messages are conversation, not a shop command
+MAX_WORD_CHARS = 40  # 积分商城 and 我的兑换 are whole messages: longer ones are not compared (as for 签到)
 RULE = "shop"
 
 
@@ -102,7 +103,7 @@ async def decide(event: Event, ctx: Context, rest: str, status: str) -> Outcome:
 
 async def handle(event: Event, ctx: Context) -> Outcome | None:
     shop: ShopSettings = ctx.settings.shop
-    form = command_form(event.text)
+    form = command_form(event.text) if len(event.text) <= MAX_WORD_CHARS else ""
     if form in command_words(shop.list_words):
         return await catalogue(event, ctx)
     if form in command_words(shop.mine_words):
@@ -124,23 +125,28 @@ def _redeem_rest(text: str, shop: ShopSettings) -> str | None:
         return rest
     stripped = text.strip()
     for word in shop.redeem_words:
-        if stripped.startswith(word) and shop.item(stripped[len(word):]) is not None:
+        if starts_with_word(stripped, word) and shop.item(stripped[len(word):]) is not None:
             return stripped[len(word):]
     return None
 
 
 def _matches(event: Event, ctx: Context) -> bool:
-    if (event.type != "text" or event.group is None or event.user is None or ctx.group is None
-            or len(event.text) > MAX_COMMAND_CHARS):
+    """Cheap on ordinary chat: most messages are turned away by their length or first character."""
+    text = event.text if event.type == "text" else ""
+    if not text or len(text) > MAX_COMMAND_CHARS or event.group is None or event.user is None or ctx.group is None:
         return False
     shop: ShopSettings = ctx.settings.shop
     if not shop.enabled:
         return False
-    form = command_form(event.text)
-    if form in command_words(shop.list_words) or form in command_words(shop.mine_words):
-        return True
-    return (_redeem_rest(event.text, shop) is not None
-            or any(split_command(event.text, words) is not None for words in (shop.confirm_words, shop.refuse_words)))
+    first = head(text)
+    if len(text) <= MAX_WORD_CHARS and first in command_heads(shop.list_words, shop.mine_words):
+        form = command_form(text)
+        if form in command_words(shop.list_words) or form in command_words(shop.mine_words):
+            return True
+    if first not in command_heads(shop.redeem_words, shop.confirm_words, shop.refuse_words):
+        return False
+    return (_redeem_rest(text, shop) is not None
+            or any(split_command(text, words) is not None for words in (shop.confirm_words, shop.refuse_words)))
 
 
 HANDLER = Handler("shop", Band.COMMAND, handle, matches=_matches, order=40)

@@ -116,3 +116,15 @@ async def test_fifty_members_redeeming_the_last_units_at_once_get_one_each_until
         assert await h.store.count("shop_redemptions") == 10
     finally:
         await h.close()
+
+
+async def test_commands_in_traditional_characters_or_after_an_emoji_work_and_chat_is_turned_away_cheaply(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(shop.FEATURE, CONFIG)
+    await give(h, "u1", 500)
+    listed = await h.call(make_event(text="🎁 積分商城"))
+    assert listed is not None and listed.actions[0].data["items"][0] == ["电影票", 300, 2]
+    redeemed = await h.call(make_event(text="兌換 電影票"))
+    assert redeemed is not None and redeemed.actions[0].data["status"] == "pending"
+    assert await h.call(make_event(text="今天的积分商城活动真不错，大家都兑换了吗")) is None
+    assert await h.call(make_event(text="大家好")) is None
