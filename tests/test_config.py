@@ -29,7 +29,7 @@ def test_unknown_match_mode_is_reported_at_its_line_and_column() -> None:
       reply: y
 """
     assert errors_of(text) == [
-        "config.yaml:6:7: defaults.keywords[1].match: unknown mode 'contians' (exact, contains, regex)"]
+        "config.yaml:6:7: defaults.keywords[1].match: unknown mode 'contians' (exact, contains, question, regex)"]
 
 
 def test_every_error_is_listed_not_only_the_first() -> None:

@@ -9,11 +9,16 @@ from pydantic import Field, field_validator, model_validator
 from rules.schema import Section, compile_re2
 from rules.templates import template
 
-MATCH_MODES = ("exact", "contains", "regex")
+MATCH_MODES = ("exact", "contains", "question", "regex")
+QUESTION_MAX_CHARS = 30  # a `question` longer than this merely mentions the word
 
 
 class KeywordRule(Section):
-    """An auto-reply: when a message matches one of `patterns`, answer with `reply`."""
+    """An auto-reply: when a message matches one of `patterns`, answer with `reply`.
+
+    `question` answers the pattern alone, or a short message (QUESTION_MAX_CHARS) that contains it and
+    reads as a question (请问群规是什么？ 群规在哪 有群规吗), not a remark that mentions it; `max_chars`
+    caps the length for any mode."""
 
     name: str | None = None
     match: str = "contains"
@@ -21,6 +26,7 @@ class KeywordRule(Section):
     reply: template("text", "matched")  # type: ignore[valid-type]
     mention: bool = False
     cooldown_seconds: Annotated[float, Field(ge=0)] = 30.0
+    max_chars: Annotated[int, Field(gt=0)] | None = None
 
     @field_validator("match", mode="before")
     @classmethod
@@ -46,3 +52,8 @@ class KeywordRule(Section):
     @property
     def label(self) -> str:
         return self.name or self.patterns[0]
+
+    @property
+    def length_cap(self) -> int | None:
+        """The longest message (stripped) this rule answers; None: any length."""
+        return self.max_chars if self.max_chars is not None or self.match != "question" else QUESTION_MAX_CHARS
