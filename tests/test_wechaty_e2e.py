@@ -42,7 +42,7 @@ defaults:
     name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
     rename_thanks: "谢谢 @{user_name} 改好群昵称"
   keywords:
-    - {name: 群规, match: exact, patterns: [群规], reply: "{rules}", mention: true, cooldown_seconds: 0}
+    - {name: 群规, match: question, patterns: [群规], reply: "{rules}", mention: true, cooldown_seconds: 0}
 """
 
 
@@ -141,6 +141,10 @@ async def test_keyword_reply_in_the_room_with_the_mention(gateway: Gateway, live
     assert live.rows(f"select type, user_id from events where id = '{sent_id}'") == [("text", "wxid_alice")]
     # the bot's own reply comes back as a message event and is ignored
     assert live.rows("select count(*) from events where user_id = 'qunbot_self'") == [(0,)]
+    await gateway.post("/say", {"from": "wxid_bob", "room": ROOM, "text": "请问群规是什么？"})
+    asked = await gateway.wait_sent(lambda m: m["room"] == ROOM and "友善交流" in (m["text"] or "")
+                                    and m["mentions"] == ["wxid_bob"])
+    assert asked["text"].startswith("@老王 ")
 
 
 async def test_welcome_on_join_and_thanks_after_a_rename(gateway: Gateway, live: LiveBot) -> None:
@@ -303,11 +307,11 @@ def test_the_extra_is_optional_with_a_one_line_hint(tmp_path: Path) -> None:
     _ = (hashlib, json)
 
 
-async def test_a_qr_poster_from_a_stranger_then_a_red_packet_then_removal(gateway: Gateway, live: LiveBot,
-                                                                           tmp_path: Path) -> None:
+async def test_a_group_invite_qr_poster_from_a_stranger_then_a_red_packet_then_removal(
+        gateway: Gateway, live: LiveBot, tmp_path: Path) -> None:
     from tests.qr_images import poster
 
-    image = poster(tmp_path / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
+    image = poster(tmp_path / "poster.jpg", "https://weixin.qq.com/g/AnotherGroup42")  # another group's invite
     await gateway.post("/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "推广小张"}]})
     await gateway.post("/image", {"from": "wxid_spam", "room": ROOM, "path": str(image)})
     prompt = await gateway.wait_sent(lambda m: "发广告要发红包" in (m["text"] or ""))

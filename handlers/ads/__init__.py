@@ -11,7 +11,8 @@ is not an admin, an operator or in `ads.allow_members`:
   ad when the sum reaches `threshold`, or `new_member_threshold` for a member who joined minutes ago;
 - **link cards, mini-programs, contact cards**: per-group policy `prompt`, `allow` or `admins_only`;
 - **images** (`qrcode.py`): QR codes decoded with zxing-cpp in worker threads, behind byte and pixel
-  caps; `qrcode.allow` lists QR contents that pass.
+  caps; every QR code is an ad (group invitations, contacts, payment, mini-programs: `qr_kind` says
+  which, for `why`) but the exact contents listed in `qrcode.allow_urls`.
 
 The answer (`handler.py`): a prompt that @mentions the sender (rule `ads/<check>`, data `kind`,
 `event`, `warnings`); a red packet within `red_packet_window_minutes` settles it (`excused: true`);

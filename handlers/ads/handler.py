@@ -14,10 +14,8 @@ from bot.feature import Band, Handler
 from handlers.ads.detector import TextDetector
 from handlers.ads.guards import flood, is_new_member, prune, raid, recent_joins, short, tell_operators
 from handlers.ads.model import load_model
-from handlers.ads.qrcode import scan_image
+from handlers.ads.qrcode import QR_KINDS, qr_kind, scan_image
 from handlers.ads.settings import AdsSettings
-
-INVITE_QR = ("https://weixin.qq.com/g/", "http://weixin.qq.com/g/")
 
 
 @dataclass(frozen=True)
@@ -95,18 +93,15 @@ async def _verdict(event: Event, ctx: Context, notes: list[Note]) -> Verdict | N
         if scan.skipped:
             notes.append(Note(rule="ads/qrcode", reason=f"image skipped: {scan.skipped}"))
             return None
-        codes = [t for t in scan.texts if not _qr_allowed(t, ads)]
+        codes = [t for t in scan.texts if not ads.qrcode.allows(t)]
         if scan.texts and not codes:
-            notes.append(Note(rule="ads/qrcode", reason="allowed QR code", data={"qr": scan.texts[0][:200]}))
+            notes.append(Note(rule="ads/qrcode", reason="allowed QR code (qrcode.allow_urls)",
+                              data={"qr": scan.texts[0][:200]}))
         if codes:
+            kind = qr_kind(codes[0])
+            notes.append(Note(rule="ads/qrcode", reason=f"QR code: {QR_KINDS[kind]}", data={"qr_kind": kind}))
             return Verdict(check="qrcode", kind="qrcode", evidence=codes[0][:300])
     return None
-
-
-def _qr_allowed(text: str, ads: AdsSettings) -> bool:
-    if any(text.startswith(prefix) for prefix in ads.qrcode.allow):
-        return True
-    return ads.qrcode.allow_group_invite and text.startswith(INVITE_QR)
 
 
 async def _offence(event: Event, ctx: Context, verdict: Verdict) -> list[Action]:

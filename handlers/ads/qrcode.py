@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,27 @@ _WORKERS = 2
 _POOL: ThreadPoolExecutor | None = None
 _SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 _FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
+
+
+# What a QR code leads to, by its content (for the audit: every one of them is an ad unless allowed)
+QR_KINDS = {"group_invite": "群邀请二维码", "contact": "个人名片二维码", "payment": "收款二维码",
+            "mini_program": "小程序码", "link": "链接二维码", "other": "二维码"}
+_QR_PATTERNS = (
+    ("group_invite", re.compile(r"^https?://(weixin\.qq\.com/g/|work\.weixin\.qq\.com/(gm|ca)/)", re.I)),
+    ("contact", re.compile(r"^https?://(u\.wechat\.com/|weixin\.qq\.com/r/|work\.weixin\.qq\.com/u/"
+                           r"|qm\.qq\.com/|wpa\.qq\.com/)", re.I)),
+    ("payment", re.compile(r"^(wxp://|https?://(payapp\.weixin\.qq\.com|qr\.alipay\.com|"
+                           r"qr\.95516\.com)/)", re.I)),
+    ("mini_program", re.compile(r"^https?://(wxaurl\.cn/|mp\.weixin\.qq\.com/a/|"
+                                r"[a-z0-9.-]*\.weixin\.qq\.com/.*wxa)", re.I)),
+    ("link", re.compile(r"^https?://", re.I)),
+)
+
+
+def qr_kind(content: str) -> str:
+    """What a decoded QR content is: group_invite, contact, payment, mini_program, link or other."""
+    text = content.strip()
+    return next((kind for kind, pattern in _QR_PATTERNS if pattern.search(text)), "other")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from rules.schema import Section
 from rules.templates import template
@@ -13,13 +13,31 @@ PolicyChoice = Literal["prompt", "allow", "admins_only"]
 
 
 class QrCodeSettings(Section):
-    """QR codes in images (decoded with zxing-cpp in worker threads)."""
+    """QR codes in images (decoded with zxing-cpp in worker threads). Every QR code is an ad — group
+    invitations, personal contacts, payment and mini-program codes included — except the exact
+    contents listed in `allow_urls` (this group's own invitation, say). Never all invitations."""
 
     enabled: bool = True
-    allow: tuple[str, ...] = ()  # QR contents allowed, by prefix (e.g. this group's own invitation link)
-    allow_group_invite: bool = False  # allow every WeChat group-invitation QR (weixin.qq.com/g/…)
+    allow_urls: tuple[str, ...] = ()
     max_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     max_pixels: Annotated[int, Field(gt=0)] = 40_000_000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict) and ("allow_group_invite" in value or "allow" in value):
+            raise ValueError("qrcode.allow and qrcode.allow_group_invite were removed (they let other groups' "
+                             "invitations through): list this group's own QR contents in qrcode.allow_urls")
+        return value
+
+    @field_validator("allow_urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def allows(self, content: str) -> bool:
+        """Whether a decoded QR content is one the owner listed (compared without surrounding spaces)."""
+        return content.strip() in {u.strip() for u in self.allow_urls}
 
 
 class AdsSettings(Section):

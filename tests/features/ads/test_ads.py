@@ -27,7 +27,7 @@ defaults:
     allow_domains: [docs.qq.com]
     allow_members: [partner1]
     pitch_words: {兼职: 1.0, 刷单: 2.0, 日结: 1.0}
-    qrcode: {allow: ["https://weixin.qq.com/g/OURGROUP"]}
+    qrcode: {allow_urls: ["https://weixin.qq.com/g/OURGROUP123"]}
     flood_messages_per_minute: 5
     raid_new_members: 3
 """
@@ -79,11 +79,24 @@ async def test_a_qr_poster_is_caught_and_the_groups_own_invitation_is_allowed(
         runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory, tmp_path: Path) -> None:
     spam = poster(tmp_path / "spam.jpg", "https://u.wechat.com/EAbCdEfG")
     ours = poster(tmp_path / "ours.jpg", "https://weixin.qq.com/g/OURGROUP123")
+    theirs = poster(tmp_path / "theirs.jpg", "https://weixin.qq.com/g/OTHERGROUP9")
     plain = poster(tmp_path / "plain.jpg")
-    await feed(runtime, clock, make_event("image", path=str(spam)), make_event("image", path=str(ours), user="u2"),
-               make_event("image", path=str(plain), user="u3"))
-    [sent] = platform.sent
-    assert sent.rule == "ads/qrcode" and sent.data["kind"] == "qrcode" and sent.mentions == ("u1",)
+    events = [make_event("image", path=str(spam)), make_event("image", path=str(ours), user="u2"),
+              make_event("image", path=str(plain), user="u3"), make_event("image", path=str(theirs), user="u4")]
+    await feed(runtime, clock, *events)
+    assert [(a.rule, a.data["kind"], a.mentions) for a in platform.sent] == [
+        ("ads/qrcode", "qrcode", ("u1",)), ("ads/qrcode", "qrcode", ("u4",))]
+    kinds = [r["data"].get("qr_kind") for e in (events[0], events[3])
+             for r in await runtime.store.audit.audit_of_event(e.id) if "qr_kind" in r["data"]]
+    assert kinds == ["contact", "group_invite"]
+
+
+def test_allowing_every_group_invitation_is_no_longer_possible() -> None:
+    from rules.loader import ConfigError
+
+    for old in ("allow_group_invite: true", "allow: [https://weixin.qq.com/g/]"):
+        with pytest.raises(ConfigError, match=r"qrcode\.allow_urls"):
+            Config.from_text(f"defaults:\n  ads:\n    qrcode: {{{old}}}\n")
 
 
 async def test_bad_images_are_skipped_with_a_reason(runtime, clock: DrivenClock, platform: FakePlatform,
