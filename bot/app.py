@@ -53,7 +53,7 @@ def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-t
     def fallback(action: Action, why: str) -> list[Action]:
         config = holder.current
         settings = config.group(action.group).settings if action.group else config.model.defaults
-        operators = settings.operators or config.model.defaults.operators
+        operators = settings.report_to or config.model.defaults.operators
         if not operators:
             log.warning("no operators configured to tell that %s could not be done", action.action)
             return []
@@ -94,3 +94,21 @@ async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platfor
                                  for r in fresh])
         await store.commit()
     return runtime
+
+
+async def unreported_groups(runtime: Runtime) -> list[str]:
+    """The groups whose reports (purge lists, daily stats, alerts) would go nowhere — no operators and no
+    admins — as "name (id)"; logged once at start. A database that knows no group yet is judged by the
+    defaults ("all groups")."""
+    config = runtime.holder.current
+    named = await runtime.store.members.groups_named()
+    if not named:
+        missing = [] if config.model.defaults.report_to else ["all groups (the defaults have neither)"]
+    else:
+        missing = [f"{name or group} ({group})" for group, name in sorted(named.items(), key=lambda kv: kv[1] or kv[0])
+                   if not config.group(group, name).settings.report_to]
+    if missing:
+        log.warning("no operators or admins to send reports to (purge lists, daily stats, alerts are not sent) "
+                    "for %d group(s): %s; set operators or admins in config.yaml", len(missing),
+                    "、".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
+    return missing

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.app import Runtime, start_runtime
+from bot.app import Runtime, start_runtime, unreported_groups
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.platform import Platform, PlatformFatal
 from handlers import FEATURES
@@ -72,6 +72,7 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     `drain_seconds`), close. Returns 1 when the platform failed for good, else 0.
     """
     runtime = await start_runtime(holder, db_url, clock, platform, FEATURES)
+    await unreported_groups(runtime)
     bot = runtime.bot
     if started is not None:
         started(runtime)

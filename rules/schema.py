@@ -99,6 +99,12 @@ class GroupSettings(Section):
     operators: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
+    @property
+    def report_to(self) -> tuple[str, ...]:
+        """Who gets the group's reports (purge lists, daily stats, alerts) by direct message: its
+        operators, else its admins; empty when it has neither (the reports are then not sent)."""
+        return self.operators or self.admins
+
     if TYPE_CHECKING:
         def __getattr__(self, name: str) -> Any: ...  # the features' sections
 

@@ -70,9 +70,10 @@ def fill(ctx: JobContext, template: str, group_name: str | None, settings: Group
 
 def to_operators(settings: GroupSettings, rule: str, *, text: str | None = None, image: str | None = None,
                  file: str | None = None, **data: Any) -> list[Action]:
-    """Direct messages to the group's operators (a text, an image, a file, in that order)."""
+    """Direct messages to the group's operators, else its admins (`report_to`): a text, an image, a file,
+    in that order."""
     actions: list[Action] = []
-    for operator in settings.operators:
+    for operator in settings.report_to:
         if text is not None:
             actions.append(Action(action="send", rule=rule, user=operator, text=text, data=data))
         if image is not None:

@@ -263,3 +263,25 @@ async def test_leaves_found_by_a_roster_count_once_in_the_day_but_make_no_mass_l
     stats = runtime.store.repository(StatsRepository)
     day = await numbers(stats, "g1", t.date(), CST, t + timedelta(hours=2), talkers=0)
     assert day["leaves"] == 4  # p0 left once, though both the roster and the platform said so
+
+
+async def test_groups_whose_reports_would_go_nowhere_are_named_once_at_start(
+        tmp_path, clock: DrivenClock, caplog) -> None:
+    from bot.app import start_runtime, unreported_groups
+    from handlers import FEATURES
+    from rules.reload import ConfigHolder
+    from tests.conftest import FakePlatform
+
+    text = BASIC_CONFIG.replace("  operators: [op1]\n", "").replace("  admins: [admin1]\n", "") + (
+        'groups:\n  "g2": {operators: [op2]}\n')
+    rt = await start_runtime(ConfigHolder(Config.from_text(text)), f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+                             clock, FakePlatform(), FEATURES)
+    try:
+        assert await unreported_groups(rt) == ["all groups (the defaults have neither)"]
+        for group, name in (("g1", "无人群"), ("g2", "有运营群")):
+            await feed(rt, clock, parse_event({"id": f"x{group}", "ts": clock.now().isoformat(), "type": "text",
+                                               "group": group, "group_name": name, "user": "u1", "text": "hi"}))
+        assert await unreported_groups(rt) == ["无人群 (g1)"]
+        assert "无人群 (g1)" in caplog.text and "no operators or admins" in caplog.text
+    finally:
+        await rt.close()

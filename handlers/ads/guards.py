@@ -26,7 +26,8 @@ def tell_operators(ctx: Context, rule: str, text: str, data: dict[str, Any]) -> 
 
 
 def operators(ctx: Context) -> tuple[str, ...]:
-    return ctx.settings.operators or ctx.config.model.defaults.operators
+    """Who hears of ads: the group's operators, else its admins (else the defaults' operators)."""
+    return ctx.settings.report_to or ctx.config.model.defaults.operators
 
 
 

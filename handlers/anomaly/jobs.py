@@ -53,10 +53,10 @@ async def check(ctx: JobContext, group: str, name: str | None, settings: GroupSe
             continue
         kind, text, data = alert
         ctx.note(f"group {group}: {kind}: {data}")
-        if settings.operators:
+        if settings.report_to:
             found += to_operators(settings, f"anomaly/{kind}", text=text, group=group, kind=kind, **data)
         else:
-            ctx.note(f"group {group}: no operators configured; {kind} alert not sent")
+            ctx.note(f"group {group}: no operators or admins configured; {kind} alert not sent")
     return found
 
 

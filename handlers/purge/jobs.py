@@ -35,8 +35,8 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
     members = (await ctx.members.group_sizes([group])).get(group, (None, 0))[1]
     ctx.note(f"group {group}: {len(candidates)} inactive for {purge.inactive_days}+ days of {members}")
     actions: list[Action] = []
-    if not settings.operators:
-        ctx.note(f"group {group}: no operators configured; purge list not sent")
+    if not settings.report_to:
+        ctx.note(f"group {group}: no operators or admins configured; purge list not sent")
     elif not candidates:
         text = fill(ctx, purge.empty_text, name, settings, days=purge.inactive_days, members=members)
         actions += to_operators(settings, "purge_report", text=text, group=group, members=[])

@@ -29,8 +29,8 @@ async def run(at: str, ctx: JobContext) -> list[Action]:
 
 async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
     stats = settings.stats
-    if not settings.operators:
-        ctx.note(f"group {group}: no operators configured; stats report not sent")
+    if not settings.report_to:
+        ctx.note(f"group {group}: no operators or admins configured; stats report not sent")
         return []
     now = ctx.clock.now()
     day = local_now(ctx).date()

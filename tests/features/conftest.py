@@ -21,8 +21,8 @@ async def harness(tmp_path: Path, clock: DrivenClock) -> AsyncIterator[OpenHarne
     opened: list[FeatureHarness] = []
 
     async def open_one(feature: Feature, config_text: str = BASIC_CONFIG) -> FeatureHarness:
-        h = await FeatureHarness.open(feature, f"sqlite+aiosqlite:///{tmp_path / f'{feature.name}.db'}", clock,
-                                      config_text)
+        db = tmp_path / f"{feature.name}-{len(opened)}.db"  # a test may open the same feature twice
+        h = await FeatureHarness.open(feature, f"sqlite+aiosqlite:///{db}", clock, config_text)
         opened.append(h)
         return h
 

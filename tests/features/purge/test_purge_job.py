@@ -48,8 +48,17 @@ async def test_silent_members_past_the_grace_days_are_listed_longest_silent_firs
     assert any("2 inactive" in n for n in notes)
 
 
-async def test_without_operators_the_list_is_not_sent_and_the_run_says_so(harness: OpenHarness) -> None:
-    h = await harness(purge.FEATURE, BASIC_CONFIG.replace("  operators: [op1]\n", ""))
+async def test_without_operators_the_admins_get_the_list_and_with_neither_the_run_says_so(
+        harness: OpenHarness, tmp_path: Path) -> None:
+    admins_only = BASIC_CONFIG.replace("  operators: [op1]\n", "").replace(
+        "bot: {name: 小管家, id: bot}", f"bot: {{name: 小管家, id: bot, reports_dir: '{tmp_path / 'reports'}'}}")
+    h = await harness(purge.FEATURE, admins_only)
     h.seen(at(30)("join", user="u_old"))
-    actions, notes = await h.run_job("purge:21:30", DUE)
-    assert actions == [] and any("no operators" in n for n in notes)
+    actions, _ = await h.run_job("purge:21:30", DUE)
+    assert {a.user for a in actions} == {"admin1"} and actions[0].data["members"] == ["u_old"]
+
+    nobody = admins_only.replace("  admins: [admin1]\n", "")
+    h2 = await harness(purge.FEATURE, nobody)
+    h2.seen(at(30)("join", user="u_old"))
+    actions, notes = await h2.run_job("purge:21:30", DUE)
+    assert actions == [] and any("no operators or admins" in n for n in notes)
