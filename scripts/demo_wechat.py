@@ -18,27 +18,45 @@ sys.path.insert(0, str(ROOT))
 from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing, running_gateway  # noqa: E402
 from tests.qr_images import poster  # noqa: E402
 
-# (who, what, body): what the members do, in order
-SCRIPT: list[tuple[str, str, dict]] = [
-    ("新人 joins", "/join",
-     {"room": ROOM, "members": [{"id": "wxid_xiaoli", "name": "小李"}], "inviter": "wxid_alice"}),
-    ("Alice: 群规", "/say", {"from": "wxid_alice", "room": ROOM, "text": "群规"}),
-    ("小李 renames to 小李-腾讯-运营-深圳", "/rename",
-     {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
-    ("小李: 大家好", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
-    ("老王: 怎么报名？", "/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
+# (path, body): what the members do, in order; the demo prints each exactly as sent (see `describe`)
+SCRIPT: list[tuple[str, dict]] = [
+    ("/join", {"room": ROOM, "members": [{"id": "wxid_xiaoli", "name": "小李"}], "inviter": "wxid_alice"}),
+    ("/say", {"from": "wxid_alice", "room": ROOM, "text": "请问群规是什么？"}),
+    ("/rename", {"room": ROOM, "member": "wxid_xiaoli", "alias": "小李-腾讯-运营-深圳"}),
+    ("/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "大家好，请问资料在哪里"}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": "请问怎么报名？"}),
     # the daily check-in: ranks of the day, points (a first check-in gives 5), once a day, the boards
-    ("小李: 签到", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "签到"}),
-    ("老王: 打卡", "/say", {"from": "wxid_bob", "room": ROOM, "text": "打卡"}),
-    ("老王: 签到 (again the same day)", "/say", {"from": "wxid_bob", "room": ROOM, "text": "签到"}),
-    ("小李: 我的积分", "/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "我的积分"}),
-    ("Alice: 签到榜", "/say", {"from": "wxid_alice", "room": ROOM, "text": "签到榜"}),
-    ("广告哥 joins", "/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "广告哥"}]}),
-    ("广告哥 posts a QR poster", "/image", {"from": "wxid_spam", "room": ROOM, "path": "POSTER"}),
-    ("广告哥 sends a red packet", "/red_packet", {"from": "wxid_spam", "room": ROOM}),
-    ("广告哥: 兼 职 刷 单 日结，加 V", "/say",
-     {"from": "wxid_spam", "room": ROOM, "text": "兼 职 刷 单，日结 300，加 V：ａｂｃ１２３４５"}),
+    ("/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "签到"}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": "打卡"}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": "签到"}),
+    ("/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "我的积分"}),
+    ("/say", {"from": "wxid_alice", "room": ROOM, "text": "签到榜"}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": "积分商城"}),
+    ("/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "广告哥"}]}),
+    ("/image", {"from": "wxid_spam", "room": ROOM, "path": "POSTER"}),
+    ("/red_packet", {"from": "wxid_spam", "room": ROOM}),
+    ("/say", {"from": "wxid_spam", "room": ROOM, "text": "兼 职 刷 单，日结 300，加 V：ａｂｃ１２３４５"}),
 ]
+NAMES = {"wxid_alice": "Alice", "wxid_bob": "老王", "wxid_xiaoli": "小李", "wxid_spam": "广告哥"}
+POSTER_QR = "https://weixin.qq.com/g/AnotherGroup42"  # another group's invitation: an ad like any QR code
+
+
+def describe(path: str, body: dict) -> str:
+    """What a member did, with the exact text they sent."""
+    who = NAMES.get(body.get("from", ""), body.get("from", ""))
+    if path == "/say":
+        return f"{who}：{body['text']}"
+    if path == "/join":
+        names = "、".join(m["name"] for m in body["members"])
+        inviter = NAMES.get(body.get("inviter", ""), body.get("inviter"))
+        return f"{names} 进群" + (f"（{inviter} 邀请）" if inviter else "")
+    if path == "/rename":
+        return f"{NAMES.get(body['member'], body['member'])} 把群昵称改为「{body['alias']}」"
+    if path == "/image":
+        return f"{who} 发了一张海报，上面的二维码是 {POSTER_QR}"
+    if path == "/red_packet":
+        return f"{who} 发了一个红包🧧"
+    return f"{path} {body}"
 
 
 async def main() -> int:
@@ -62,9 +80,9 @@ QUIET_SECONDS = 1.5  # once it answered: next step after this long without more 
 async def play(gateway: Gateway, tmp: Path) -> None:
     """Play SCRIPT through the gateway; after each step print what the bot sent."""
     seen = 0
-    poster_path = poster(tmp / "poster.jpg", "https://u.wechat.com/EJoinMyGroup")
-    for label, path, body in SCRIPT:
-        print(f"\n👤 {label}")
+    poster_path = poster(tmp / "poster.jpg", POSTER_QR)
+    for path, body in SCRIPT:
+        print(f"\n👤 {describe(path, body)}")
         await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
         started = last = time.monotonic()
         answered = False
