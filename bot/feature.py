@@ -93,8 +93,10 @@ Compile = Callable[["GroupSettings"], Any]
 class Feature:
     """One feature: its name, handlers, the group settings it adds (field name -> (type, default)),
     what it compiles from them once per config and group (`compile`, read back as
-    `ctx.group.compiled[name]`), its scheduled jobs, its repository (a class built once per store) and
-    its tables. Handlers and jobs get the repository as `ctx.repo` and their own `ctx.memory`."""
+    `ctx.group.compiled[name]`; it must read only the feature's own settings, since a group whose
+    overrides leave those alone shares the defaults' result), its scheduled jobs, its repository (a
+    class built once per store) and its tables. Handlers and jobs get the repository as `ctx.repo` and
+    their own `ctx.memory`."""
 
     name: str
     handlers: tuple[Handler, ...] = ()

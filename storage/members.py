@@ -220,11 +220,11 @@ class Members(Repository):
         """`group_sizes` read at most SIZE_TTL of clock time ago, moved by joins and leaves since (a rate
         need not be exact to the minute, and a count per check-in would read every member of a big group)."""
         cache = self._sizes
+        if len(cache) > MAX_CACHED_SIZES:
+            cache.clear()  # before the misses are counted: every group asked for is then read again
         missing = [g for g in groups if g not in cache or now - cache[g][0] > SIZE_TTL]
         if missing:
             found = await self.group_sizes(missing)
-            if len(cache) > MAX_CACHED_SIZES:
-                cache.clear()
             for g in missing:
                 name, n = found.get(g, (None, 0))
                 cache[g] = (now, name, n)

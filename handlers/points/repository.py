@@ -65,6 +65,12 @@ class PointsRepository(Repository):
                 or_(BALANCES.c.message_day.is_(None), BALANCES.c.message_day != ex.message_day,
                     BALANCES.c.message_points + ex.message_points <= bindparam("cap"))),
         ).returning(BALANCES.c.balance, BALANCES.c.message_points)
+        # a spend that never takes a balance below zero (RETURNING nothing when it would): the shop's
+        self.spend = (update(BALANCES).where(and_(
+            BALANCES.c.group_id == bindparam("g"), BALANCES.c.user_id == bindparam("u"),
+            BALANCES.c.balance >= bindparam("cost"))).values(balance=BALANCES.c.balance - bindparam("cost"),
+                                                              updated_at=bindparam("ts"))
+            .returning(BALANCES.c.balance))
         # (group, user) -> (last award, local day, points that day) of the per-message award, as last
         # written: lets most messages skip the conditional award statement (which stays the judge)
         self._message_award: dict[tuple[str, str], tuple[datetime, str, int]] = {}

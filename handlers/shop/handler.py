@@ -86,10 +86,12 @@ async def decide(event: Event, ctx: Context, rest: str, status: str) -> Outcome:
     if not ctx.is_admin:
         return Outcome(notes=(Note(rule=RULE, reason=f"{status} asked by a member who is not an admin"),), stop=True)
     target, name, _left_text = await ctx.mentioned_member(rest)
+    if target is None and name is not None:
+        text = ctx.render(shop.unknown_member_reply, target_name=name)
+        return Outcome(actions=(reply(event, RULE, text, error="unknown member"),), stop=True)
     if target is None:
         return Outcome(actions=(reply(event, RULE, ctx.render(shop.decide_usage_reply), error="usage"),), stop=True)
-    stocked = {i.name for i in shop.items if i.stock is not None}
-    done = await ctx.repo.decide(event.group, target, status, event.user, event.ts, event.id, stocked)
+    done = await ctx.repo.decide(event.group, target, status, event.user, event.ts, event.id)
     if done is None:
         text = ctx.render(shop.nothing_pending_reply, target_name=name)
         return Outcome(actions=(reply(event, RULE, text, target=target, error="nothing pending"),), stop=True)
@@ -136,7 +138,7 @@ def _matches(event: Event, ctx: Context) -> bool:
     if not text or len(text) > MAX_COMMAND_CHARS or event.group is None or event.user is None or ctx.group is None:
         return False
     shop: ShopSettings = ctx.settings.shop
-    if not shop.enabled:
+    if not shop.enabled or not shop.items:  # no catalogue, no shop: its words stay ordinary chat
         return False
     first = head(text)
     if len(text) <= MAX_WORD_CHARS and first in command_heads(shop.list_words, shop.mine_words):

@@ -12,7 +12,6 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.points.repository import PointsRepository, balance_row
-from handlers.points.tables import BALANCES
 from handlers.shop.tables import REDEMPTIONS, SHOP_SOLD
 from storage import dialect
 from storage.journal import BulkWrite, Run
@@ -63,10 +62,17 @@ class ShopRepository(Repository):
             index_elements=[SHOP_SOLD.c.group_id, SHOP_SOLD.c.item], set_={"sold": SHOP_SOLD.c.sold + 1},
             where=SHOP_SOLD.c.sold < bindparam("stock")).returning(SHOP_SOLD.c.sold)
         self._give_unit = update(SHOP_SOLD).where(and_(key, SHOP_SOLD.c.sold > 0)).values(sold=SHOP_SOLD.c.sold - 1)
-        self._pay = (update(BALANCES).where(and_(
-            BALANCES.c.group_id == bindparam("g"), BALANCES.c.user_id == bindparam("u"),
-            BALANCES.c.balance >= bindparam("cost"))).values(balance=BALANCES.c.balance - bindparam("cost"))
-            .returning(BALANCES.c.balance))
+        oldest_pending = (select(REDEMPTIONS.c.id).where(and_(
+            REDEMPTIONS.c.group_id == bindparam("g"), REDEMPTIONS.c.user_id == bindparam("u"),
+            REDEMPTIONS.c.status == "pending")).order_by(REDEMPTIONS.c.ts, REDEMPTIONS.c.id).limit(1)
+            .scalar_subquery())
+        # decided in SQL, not by an id read before: if the commit fails and the batch runs again, the
+        # re-inserted rows get new ids (PostgreSQL), but "the member's oldest pending one" is the same row
+        self._decide = (update(REDEMPTIONS).where(and_(REDEMPTIONS.c.id == oldest_pending,
+                                                      REDEMPTIONS.c.status == "pending"))
+                        .values(status=bindparam("b_status"), decided_by=bindparam("b_actor"),
+                                decided_at=bindparam("b_ts"))
+                        .returning(REDEMPTIONS.c.item, REDEMPTIONS.c.cost, REDEMPTIONS.c.took_unit))
 
     async def sold(self, group: str) -> dict[str, int]:
         """Units given out in the group, by item."""
@@ -95,7 +101,7 @@ class ShopRepository(Repository):
                 if not taken:
                     return Redeemed("sold_out", -1, 0)
                 left = stock - int(taken[0][0])
-            paid = await run(self._pay, {"g": group, "u": user, "cost": cost})
+            paid = await run(self.points.spend, {"g": group, "u": user, "cost": cost, "ts": ts})
             if not paid:
                 if stock is not None:  # give the unit back (we hold its row)
                     await run(self._give_unit, {"g": group, "i": item})
@@ -105,45 +111,40 @@ class ShopRepository(Repository):
         done = await self.journal.write_steps(steps)
         if done.status != "pending":
             return Redeemed(done.status, await self.points.balance(group, user), done.stock_left)
-        self._rows.append({"group_id": group, "user_id": user, "item": item, "cost": cost, "status": "pending",
-                           "event_id": event_id, "ts": ts, "decided_by": None, "decided_at": None})
+        self._rows.append({"group_id": group, "user_id": user, "item": item, "cost": cost,
+                           "took_unit": int(stock is not None), "status": "pending", "event_id": event_id, "ts": ts,
+                           "decided_by": None, "decided_at": None})
         self.points.add_ledger(group, user, -cost, "shop", ts, event_id, None, item)
         return done
 
-    async def decide(self, group: str, user: str, status: str, actor: str, ts: datetime, event_id: str | None,
-                     stocked: set[str]) -> Decided | None:
+    async def decide(self, group: str, user: str, status: str, actor: str, ts: datetime, event_id: str | None
+                     ) -> Decided | None:
         """Confirm or refuse the member's oldest pending redemption (None: nothing pending). A refusal
-        gives the points back, and the unit when the item has a stock (`stocked`)."""
-        result = await self.journal.read(
-            select(REDEMPTIONS.c.id, REDEMPTIONS.c.item, REDEMPTIONS.c.cost).where(and_(
-                REDEMPTIONS.c.group_id == group, REDEMPTIONS.c.user_id == user, REDEMPTIONS.c.status == "pending"))
-            .order_by(REDEMPTIONS.c.ts, REDEMPTIONS.c.id).limit(1), only=_BUFFER)
-        row = result.first()
-        if row is None:
-            return None
-        rid, item, cost = row
+        gives the points back, and the unit of stock when one was taken."""
+        self.journal.seal(_BUFFER)  # redemptions still buffered are written first (they commute with the rest)
 
-        decision = (update(REDEMPTIONS).where(and_(REDEMPTIONS.c.id == rid, REDEMPTIONS.c.status == "pending"))
-                    .values(status=status, decided_by=actor, decided_at=ts).returning(REDEMPTIONS.c.id))
-
-        async def steps(run: Run) -> int | None:
-            """The balance after a refund (-1: a confirmation, no refund), or None: decided meanwhile."""
-            if not await run(decision, {}):
+        async def steps(run: Run) -> tuple[str, int, int] | None:
+            decided = await run(self._decide, {"g": group, "u": user, "b_status": status, "b_actor": actor,
+                                               "b_ts": ts})
+            if not decided:
                 return None
+            item, cost, took_unit = decided[0]
             if status != "refused":
-                return -1
-            if item in stocked:
+                return item, int(cost), -1
+            if took_unit:
                 await run(self._give_unit, {"g": group, "i": item})
-            return int((await run(self.points.balance_add, balance_row(group, user, cost, ts)))[0][0])
+            balance = (await run(self.points.balance_add, balance_row(group, user, int(cost), ts)))[0][0]
+            return item, int(cost), int(balance)
 
-        balance = await self.journal.write_steps(steps)
-        if balance is None:
+        done = await self.journal.write_steps(steps)
+        if done is None:
             return None
+        item, cost, balance = done
         if status == "refused":
             self.points.add_ledger(group, user, cost, "shop_refund", ts, event_id, actor, item)
         else:
             balance = await self.points.balance(group, user)
-        return Decided(item, int(cost), status, balance)
+        return Decided(item, cost, status, balance)
 
     async def redemptions_of(self, group: str, user: str, limit: int) -> list[dict[str, Any]]:
         """The member's latest redemptions, newest first."""

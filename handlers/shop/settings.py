@@ -56,6 +56,7 @@ class ShopSettings(Section):
     )
     nothing_pending_reply: template("target_name") = "{target_name} 没有待确认的兑换"  # type: ignore[valid-type]
     decide_usage_reply: template() = "用法：确认兑换 @某人 ｜ 拒绝兑换 @某人"  # type: ignore[valid-type]
+    unknown_member_reply: template("target_name") = "群里没找到 {target_name}，请 @ 对方再试"  # type: ignore[valid-type]
     mine_title: template() = "@{user_name} 你的兑换："  # type: ignore[valid-type]
     mine_line: template(*_ITEM, "at", "status") = "{at} {item} {cost} 分 {status}"  # type: ignore[valid-type]
     mine_empty: template() = "@{user_name} 你还没有兑换过，发「积分商城」看看～"  # type: ignore[valid-type]
@@ -71,7 +72,7 @@ class ShopSettings(Section):
     @field_validator("items")
     @classmethod
     def _unique_names(cls, items: tuple[ShopItem, ...]) -> tuple[ShopItem, ...]:
-        names = [i.name.strip() for i in items]
+        names = [command_form(i.name) or i.name.strip() for i in items]  # as members' words are compared
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"item names must be unique: {', '.join(dup)} appears more than once")

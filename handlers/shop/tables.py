@@ -31,6 +31,7 @@ class ShopRedemption(Base):
     user_id: Mapped[str] = mapped_column(String(128))
     item: Mapped[str] = mapped_column(String(64))
     cost: Mapped[int] = mapped_column(Integer)
+    took_unit: Mapped[int] = mapped_column(Integer)  # 1: a unit of stock was taken (a refusal gives it back)
     status: Mapped[str] = mapped_column(String(16))  # pending | confirmed | refused
     event_id: Mapped[str | None] = mapped_column(String(256))
     ts: Mapped[datetime] = mapped_column(UTCDateTime)

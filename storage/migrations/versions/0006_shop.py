@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(128), nullable=False),
         sa.Column("item", sa.String(64), nullable=False),
         sa.Column("cost", sa.Integer(), nullable=False),
+        sa.Column("took_unit", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("event_id", sa.String(256)),
         sa.Column("ts", UTCDateTime(), nullable=False),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.clock import DrivenClock
 from handlers import shop
 from handlers.points.repository import PointsRepository
@@ -128,3 +130,49 @@ async def test_commands_in_traditional_characters_or_after_an_emoji_work_and_cha
     assert redeemed is not None and redeemed.actions[0].data["status"] == "pending"
     assert await h.call(make_event(text="今天的积分商城活动真不错，大家都兑换了吗")) is None
     assert await h.call(make_event(text="大家好")) is None
+
+
+async def test_a_decision_replayed_after_a_failed_commit_meets_the_same_redemption(any_db_url: str) -> None:
+    """The batch runs again after a failed commit; on PostgreSQL the re-inserted redemption gets a new id,
+    so the decision must find "the member's oldest pending one" in SQL, not an id read before."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError
+
+    from bot.app import open_store
+    from handlers.shop.tables import REDEMPTIONS, SHOP_SOLD
+
+    store = open_store(any_db_url, [shop.FEATURE])
+    await store.open()
+    try:
+        points, repo = store.repository(PointsRepository), store.repository(ShopRepository)
+        await points.award_points("g1", "u1", 100, "grant", T0)
+        await store.commit()
+        assert (await repo.redeem("g1", "u1", "电影票", 30, 5, T0, "e1")).balance == 70
+        refused = await repo.decide("g1", "u1", "refused", "admin1", T0, "e2")
+        assert refused is not None and refused.balance == 100
+        real, calls = store._execute, {"n": 0}
+
+        async def fails_once(stmt, rows):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            return await real(stmt, rows)
+
+        store._execute = fails_once  # type: ignore[method-assign]
+        with pytest.raises(OperationalError):
+            await store.commit()
+        store._execute = real  # type: ignore[method-assign]
+        await store.recover()
+        await store.commit()
+        assert [s for (s,) in (await store.read(select(REDEMPTIONS.c.status))).all()] == ["refused"]
+        assert (await store.read(select(SHOP_SOLD.c.sold))).all() == [(0,)]
+        assert await points.balance("g1", "u1") == 100 and await points.ledger_sums("g1") == {"u1": 100}
+        assert await repo.decide("g1", "u1", "refused", "admin1", T0, "e3") is None  # nothing left to refund
+    finally:
+        await store.close()
+
+
+async def test_without_a_catalogue_there_is_no_shop(harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(shop.FEATURE)
+    assert await h.call(make_event(text="积分商城")) is None
+    assert await h.call(make_event(text="兑换 积分有什么用啊")) is None
