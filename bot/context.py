@@ -11,7 +11,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.events import Event
 from rules.config import Config, GroupRuntime
-from rules.schema import GroupSettings
+from rules.schema import GroupSettings, shared_fields
 from rules.templates import render
 from storage.members import MemberInfo, Members
 
@@ -100,6 +100,7 @@ class Context:
             "time": local.strftime("%H:%M"),
             "weekday": "星期" + WEEKDAYS[local.weekday()],
         }
+        values.update(self.group.fields if self.group else shared_fields(self.settings))
         values["rules"] = render(self.settings.rules, **values) if self.settings.rules else ""
         values.update(extra)
         return render(template, **values)

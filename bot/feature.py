@@ -95,8 +95,9 @@ class Feature:
     what it compiles from them once per config and group (`compile`, read back as
     `ctx.group.compiled[name]`; it must read only the feature's own settings, since a group whose
     overrides leave those alone shares the defaults' result), its scheduled jobs, its repository (a
-    class built once per store) and its tables. Handlers and jobs get the repository as `ctx.repo` and
-    their own `ctx.memory`."""
+    class built once per store), its tables, and the placeholders it offers every template of a group
+    (`fields`: name -> value from the group's settings, e.g. welcome's {name_format}). Handlers and jobs
+    get the repository as `ctx.repo` and their own `ctx.memory`."""
 
     name: str
     handlers: tuple[Handler, ...] = ()
@@ -105,6 +106,7 @@ class Feature:
     jobs: JobBuilder | None = None
     repository: Callable[[Store], Any] | type[Repository] | None = None
     tables: tuple[Any, ...] = ()
+    fields: Mapping[str, Callable[[GroupSettings], str]] = field(default_factory=dict)
 
     def build_repository(self, store: Store) -> Any:
         """This feature's repository on `store` (a Repository class is built once per store)."""

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.loader import deep_merge, parse_config, read_config_file
-from rules.schema import BotConfig, GroupSettings, group_settings_model
+from rules.schema import BotConfig, GroupSettings, group_settings_model, shared_fields
 
 EMBEDDED_DEFAULTS = Path(__file__).with_name("defaults.yaml")
 MAX_CACHED_GROUPS = 100_000
@@ -24,6 +24,7 @@ class GroupRuntime:
     settings: GroupSettings
     compiled: dict[str, Any]
     overrides: tuple[str, ...]
+    fields: dict[str, str]  # the placeholders features offer every template (rules.schema.shared_fields)
 
 
 class Config:
@@ -116,4 +117,4 @@ class Config:
                 compiled[feature.name] = self.group(None).compiled[feature.name]  # compiled once, shared
             else:
                 compiled[feature.name] = feature.compile(settings)
-        return GroupRuntime(settings, compiled, keys)
+        return GroupRuntime(settings, compiled, keys, shared_fields(settings))

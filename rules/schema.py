@@ -177,6 +177,7 @@ class BotConfig(Section):
 def group_settings_model() -> type[GroupSettings]:
     """GroupSettings with every feature's section (handlers.FEATURES), built once."""
     from handlers import FEATURES
+    from rules.templates import COMMON_FIELDS, SHARED_FIELDS
 
     fields: dict[str, Any] = {}
     for feature in FEATURES:
@@ -184,7 +185,23 @@ def group_settings_model() -> type[GroupSettings]:
             if name in fields or name in GroupSettings.model_fields:
                 raise ValueError(f"feature {feature.name!r}: the setting {name!r} is taken")
             fields[name] = spec
+        for placeholder in feature.fields:
+            if placeholder in COMMON_FIELDS or placeholder in SHARED_FIELDS:
+                raise ValueError(f"feature {feature.name!r}: the placeholder {{{placeholder}}} is taken")
+            SHARED_FIELDS.add(placeholder)
     return create_model("GroupSettings", __base__=GroupSettings, __module__=__name__, **fields)
+
+
+@cache
+def _field_makers() -> tuple[tuple[str, Any], ...]:
+    from handlers import FEATURES
+
+    return tuple((name, make) for feature in FEATURES for name, make in feature.fields.items())
+
+
+def shared_fields(settings: GroupSettings) -> dict[str, str]:
+    """The values of the placeholders features offer every template, for a group's settings."""
+    return {name: make(settings) for name, make in _field_makers()}
 
 
 @cache

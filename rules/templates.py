@@ -8,6 +8,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 COMMON_FIELDS = frozenset({"user_name", "group_name", "bot_name", "rules", "date", "time", "weekday"})
+# placeholders the features offer every template (welcome's {name_format}); filled in when the schema
+# is assembled from the features (rules.schema.group_settings_model), before any config is read
+SHARED_FIELDS: set[str] = set()
 
 
 def template_fields(text: str) -> set[str]:
@@ -26,9 +29,10 @@ def template_fields(text: str) -> set[str]:
 
 def template(*extra: str) -> Any:
     """An Annotated str type whose placeholders must be among the common ones plus `extra`."""
-    allowed = COMMON_FIELDS | set(extra)
+    own = COMMON_FIELDS | set(extra)
 
     def check(text: str) -> str:
+        allowed = own | SHARED_FIELDS
         try:
             unknown = template_fields(text) - allowed
         except ValueError as exc:

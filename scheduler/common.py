@@ -14,7 +14,7 @@ from bot.context import WEEKDAYS
 from bot.events import Action
 from bot.feature import JobContext, JobSpec
 from rules.config import Config
-from rules.schema import GroupSettings, cron_days
+from rules.schema import GroupSettings, cron_days, shared_fields
 from rules.templates import render
 
 
@@ -63,6 +63,7 @@ def fill(ctx: JobContext, template: str, group_name: str | None, settings: Group
     values: dict[str, Any] = {"user_name": "", "group_name": group_name or "", "bot_name": ctx.config.model.bot.name,
                               "date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M"),
                               "weekday": "星期" + WEEKDAYS[local.weekday()]}
+    values.update(shared_fields(settings))
     values["rules"] = render(settings.rules, **values) if settings.rules else ""
     values.update(extra)
     return render(template, **values)

@@ -4,7 +4,8 @@ On `join`: a welcome that @mentions the newcomer and carries 群规; if the disp
 the configured format (`welcome.name_format`: an example and an re2 pattern, compiled once per
 config and group), the same message asks for a rename. While the name does not fit, a member who
 speaks is reminded at most once a local day. On `rename`: thanks once the new name fits (when the
-member had been asked), or a reminder when it still does not. Rules: `welcome`,
+member had been asked), or a reminder when it still does not. `{name_format}` (the example) may be
+used in every template of the group, the rules text included. Rules: `welcome`,
 `welcome/rename-reminder`, `welcome/rename-thanks`. The repository keeps the day of each member's
 last reminder (the `reminded_on` column of the shared members table).
 """
@@ -25,5 +26,11 @@ def _name_format(settings: GroupSettings) -> Any:
     return compile_re2(fmt.pattern) if fmt else None
 
 
+def _name_format_example(settings: GroupSettings) -> str:
+    fmt = settings.welcome.name_format
+    return fmt.example if fmt else ""
+
+
 FEATURE = Feature("welcome", handlers=(HANDLER,), settings={"welcome": (WelcomeSettings, WelcomeSettings())},
-                  compile=_name_format, repository=WelcomeRepository)
+                  compile=_name_format, repository=WelcomeRepository,
+                  fields={"name_format": _name_format_example})

@@ -43,3 +43,16 @@ async def test_a_name_that_does_not_fit_is_reminded_once_a_day_and_thanked_when_
     assert thanks is not None and [a.rule for a in thanks.actions] == ["welcome/rename-thanks"]
     assert await h.store.repository(WelcomeRepository).reminded_on("g1", "u1") == ""
     assert await h.call(make_event(text="谢谢", user_name="阿强-上海")) is None
+
+
+async def test_the_rules_text_names_the_format_its_group_asks_for(harness: OpenHarness,
+                                                                  make_event: EventFactory) -> None:
+    config = NAME_FORMAT.replace("  rules: 不发广告", "  rules: 群昵称格式：{name_format}") + """groups:
+  "训练营-*":
+    welcome: {name_format: {example: 名字-城市-岗位, pattern: '[^-]+-[^-]+-[^-]+'}}
+"""
+    h = await harness(welcome.FEATURE, config)
+    plain = await h.call(make_event("join", user_name="阿强"))
+    camp = await h.call(make_event("join", user="u2", user_name="阿珍", group="g2", group_name="训练营-一班"))
+    assert plain is not None and "群昵称格式：名字-城市\n" in texts(plain)[0] + "\n"
+    assert camp is not None and "群昵称格式：名字-城市-岗位" in texts(camp)[0]
