@@ -136,15 +136,10 @@ class Members(Repository):
         super().__init__(store)
         self._events = store.events
         self._groups, self._members = store.buffer("groups"), store.buffer("members")
-        self.flushed_with = ("members", "roster")  # the writes a member question must see (features add theirs)
         self._member = select(MEMBERS).where(and_(MEMBERS.c.group_id == bindparam("g"),
                                                   MEMBERS.c.user_id == bindparam("u")))
         # group -> (read at, name, members present), moved by joins and leaves
         self._sizes: dict[str, tuple[datetime, str | None, int]] = {}
-
-    def also_flush(self, name: str) -> None:
-        """A feature's write that changes member rows too: member questions flush it first."""
-        self.flushed_with = (*self.flushed_with, name)
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -195,7 +190,7 @@ class Members(Repository):
     # -- questions --------------------------------------------------------------------------------
 
     async def member(self, group: str, user: str) -> MemberInfo | None:
-        result = await self.journal.read(self._member, {"g": group, "u": user}, only=self.flushed_with)
+        result = await self.journal.read(self._member, {"g": group, "u": user}, only=("members", "roster"))
         row = result.first()
         return MemberInfo(**row._mapping) if row else None
 

@@ -143,9 +143,12 @@ async def test_actions_notes_deliveries_and_cooldowns(any_db_url: str) -> None:
 async def test_reminders_ad_offences_and_samples(any_db_url: str) -> None:
     async with opened(any_db_url) as store:
         store.members.note_activity("g1", "群", "u1", "小明", T, message=True)
-        store.repository(WelcomeRepository).set_reminded("g1", "u1", "2026-03-02", T)
-        # a member known only by the reminder
-        store.repository(WelcomeRepository).set_reminded("g1", "u2", "2026-03-02", T)
+        welcome = store.repository(WelcomeRepository)
+        welcome.reminded("g1", "u1", "2026-03-02", None)
+        first = await welcome.reminders("g1", "u1")
+        welcome.reminded("g1", "u1", "2026-03-05", first)  # the follow-up
+        welcome.reminded("g1", "u2", "2026-03-02", None)
+        welcome.thanked("g1", "u2", await welcome.reminders("g1", "u2"))  # type: ignore[arg-type]
         ads = store.repository(AdsRepository)
         ads.record_ad_offence("a1", "g1", "u1", T, "text", "contact", "加V：abc" * 600)
         ads.record_ad_offence("a2", "g1", "u1", T + timedelta(minutes=1), "link", "link", "http://t.cn/x")
@@ -158,9 +161,11 @@ async def test_reminders_ad_offences_and_samples(any_db_url: str) -> None:
 
     async with opened(any_db_url) as store:
         welcome = store.repository(WelcomeRepository)
-        assert await welcome.reminded_on("g1", "u1") == "2026-03-02" and await welcome.reminded_on("g1", "u9") == ""
+        assert tuple(await welcome.reminders("g1", "u1")) == (2, "2026-03-02", "2026-03-05", True)  # type: ignore[arg-type]
+        assert tuple(await welcome.reminders("g1", "u2")) == (1, "2026-03-02", "2026-03-02", False)  # type: ignore[arg-type]
+        assert await welcome.reminders("g1", "u9") is None
         member = await store.members.member("g1", "u1")
-        assert member is not None and member.message_count == 1 and member.reminded_on == "2026-03-02"
+        assert member is not None and member.message_count == 1
         assert await store.repository(AdsRepository).ad_warnings("g1", "u1", T) == 1
         offence = await store.repository(AdsRepository).open_ad_offence("g1", "u1", T)
         assert offence is not None and len(offence["evidence"]) == 2000

@@ -2,12 +2,13 @@
 
 On `join`: a welcome that @mentions the newcomer and carries 群规; if the display name does not fit
 the configured format (`welcome.name_format`: an example and an re2 pattern, compiled once per
-config and group), the same message asks for a rename. While the name does not fit, a member who
-speaks is reminded at most once a local day. On `rename`: thanks once the new name fits (when the
-member had been asked), or a reminder when it still does not. `{name_format}` (the example) may be
-used in every template of the group, the rules text included. Rules: `welcome`,
-`welcome/rename-reminder`, `welcome/rename-thanks`. The repository keeps the day of each member's
-last reminder (the `reminded_on` column of the shared members table).
+config and group), the same message asks for a rename. A member whose name does not fit is reminded
+once (with the welcome, or on their first message after the bot arrives) and once more
+`rename_followup_days` (3) days after, never again: the bot stays quiet. On `rename`: thanks once the
+new name fits (when the member had been asked). `{name_format}` (the example) may be used in every
+template of the group, the rules text included. Rules: `welcome`, `welcome/rename-reminder`,
+`welcome/rename-thanks`. The repository counts each member's reminders in a group, in the feature's
+table `rename_reminders` (migration 0007).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.feature import Feature
+from handlers.welcome import tables
 from handlers.welcome.handler import HANDLER
 from handlers.welcome.repository import WelcomeRepository
 from handlers.welcome.settings import WelcomeSettings
@@ -32,5 +34,5 @@ def _name_format_example(settings: GroupSettings) -> str:
 
 
 FEATURE = Feature("welcome", handlers=(HANDLER,), settings={"welcome": (WelcomeSettings, WelcomeSettings())},
-                  compile=_name_format, repository=WelcomeRepository,
+                  compile=_name_format, repository=WelcomeRepository, tables=(tables.RENAME_REMINDERS,),
                   fields={"name_format": _name_format_example})

@@ -1,10 +1,14 @@
-"""The welcome handler: the welcome on join, a rename reminder while a name does not fit, thanks once it does."""
+"""The welcome handler: the welcome on join, a rename reminder when a name does not fit (once, and once
+more after some days), thanks once it does."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from bot.context import Context
 from bot.events import MESSAGE_TYPES, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
+from handlers.welcome.repository import Reminders
 
 MAX_CACHED_NAMES = 50_000
 
@@ -36,36 +40,57 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
         return None
     assert event.group is not None and event.user is not None
     example = _format_example(ctx)
-    today = ctx.today.isoformat()
     if event.type == "join":
         text = ctx.render(settings.text, inviter=event.inviter or "", name_format=example)
         asked = False
+        notes: tuple[Note, ...] = ()
         if not _fits(ctx, event.user_name):
-            text += "\n" + ctx.render(settings.rename_reminder, name_format=example)
-            ctx.repo.set_reminded(event.group, event.user, today, event.ts)
-            asked = True
-        return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),))
-    if event.type == "rename":
-        if _fits(ctx, event.user_name):
-            if await ctx.repo.reminded_on(event.group, event.user):
-                ctx.repo.set_reminded(event.group, event.user, "", event.ts)
-                text = ctx.render(settings.rename_thanks, name_format=example)
-                return Outcome(actions=(reply(event, "welcome/rename-thanks", text, mention=True),))
-            return None
-        return await _remind(event, ctx, example, today)
-    # any other message: remind a member whose name still does not fit, once a day
+            before = await ctx.repo.reminders(event.group, event.user)
+            why_not = _quiet(ctx, before)
+            if why_not is None:
+                text += "\n" + ctx.render(settings.rename_reminder, name_format=example)
+                ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
+                asked = True
+            else:
+                notes = (Note(rule="welcome/rename-reminder", reason=why_not),)
+        return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),), notes=notes)
+    if event.type == "rename" and _fits(ctx, event.user_name):
+        before = await ctx.repo.reminders(event.group, event.user)
+        if before is not None and before.open:
+            ctx.repo.thanked(event.group, event.user, before)
+            text = ctx.render(settings.rename_thanks, name_format=example)
+            return Outcome(actions=(reply(event, "welcome/rename-thanks", text, mention=True),))
+        return None
+    # a rename that still does not fit, or any message: remind a member whose name does not fit
     if _fits(ctx, event.user_name):
         return None
-    return await _remind(event, ctx, example, today)
+    return await _remind(event, ctx, example)
 
 
-async def _remind(event: Event, ctx: Context, example: str, today: str) -> Outcome | None:
+def _quiet(ctx: Context, before: Reminders | None) -> str | None:
+    """Why no reminder is due (None: one is): a member is reminded once, and once more after
+    `rename_followup_days` days, never again."""
+    if before is None:
+        return None
+    followup = ctx.settings.welcome.rename_followup_days
+    if before.count >= 2 or followup <= 0:
+        return f"reminded {before.count} time(s) already (last {before.last_on}): no more reminders"
+    due = date.fromisoformat(before.first_on) + timedelta(days=followup)
+    if ctx.today < due:
+        return f"reminded on {before.first_on}; the one follow-up is due on {due.isoformat()}"
+    return None
+
+
+async def _remind(event: Event, ctx: Context, example: str) -> Outcome | None:
     assert event.group is not None and event.user is not None
-    if await ctx.repo.reminded_on(event.group, event.user) == today:
-        return Outcome(notes=(Note(rule="welcome/rename-reminder", reason="already reminded today"),))
-    ctx.repo.set_reminded(event.group, event.user, today, event.ts)
+    before = await ctx.repo.reminders(event.group, event.user)
+    why_not = _quiet(ctx, before)
+    if why_not is not None:
+        return Outcome(notes=(Note(rule="welcome/rename-reminder", reason=why_not),))
+    ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
     text = ctx.render(ctx.settings.welcome.rename_reminder, name_format=example)
-    return Outcome(actions=(reply(event, "welcome/rename-reminder", text, mention=True),))
+    return Outcome(actions=(reply(event, "welcome/rename-reminder", text, mention=True,
+                                  reminder=1 if before is None else before.count + 1),))
 
 
 def _matches(event: Event, ctx: Context) -> bool:

@@ -1,19 +1,18 @@
-"""The welcome feature's repository: the local day each member was last reminded of the name format
-(the `reminded_on` column of the shared members table), answered from memory once loaded."""
+"""The welcome feature's repository: each member's rename reminders in a group (how many, the first
+and last local day, whether a fitting rename is still to be thanked), answered from memory once loaded."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers.welcome.tables import RENAME_REMINDERS as R
 from storage import dialect
 from storage.journal import BulkWrite
 from storage.members import last_per_key
 from storage.repository import Repository
-from storage.tables import MEMBERS
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -21,59 +20,81 @@ if TYPE_CHECKING:
 MAX_CACHED = 500_000
 
 
-def _reminded_upsert(engine: AsyncEngine) -> Any:
-    r = dialect.upsert(engine, MEMBERS)
-    return r.on_conflict_do_update(index_elements=[MEMBERS.c.group_id, MEMBERS.c.user_id],
-                                   set_={"reminded_on": r.excluded.reminded_on})
+class Reminders(NamedTuple):
+    """A member's rename reminders in a group."""
+
+    count: int
+    first_on: str
+    last_on: str
+    open: bool
+
+
+def _reminder_upsert(engine: AsyncEngine) -> Any:
+    r = dialect.upsert(engine, R)
+    return r.on_conflict_do_update(index_elements=[R.c.group_id, R.c.user_id], set_={
+        "count": R.c.count + r.excluded.count, "last_on": r.excluded.last_on, "open": r.excluded.open,
+        "first_on": func.coalesce(R.c.first_on, r.excluded.first_on)})
+
+
+def _thanked_update(_engine: AsyncEngine) -> Any:
+    return (update(R).where(and_(R.c.group_id == bindparam("b_g"), R.c.user_id == bindparam("b_u")))
+            .values(open=bindparam("b_open")))
 
 
 class WelcomeRepository(Repository):
-    """Rename reminders (after the member rows they belong to)."""
+    """Rename reminders (sent, then thanked)."""
 
-    writes = (BulkWrite("reminded", 40, _reminded_upsert, last_per_key("group_id", "user_id")),)
+    writes = (BulkWrite("reminder", 40, _reminder_upsert), BulkWrite("reminder_thanked", 41, _thanked_update,
+                                                                     last_per_key("b_g", "b_u")))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        store.members.also_flush("reminded")
-        self._rows = store.buffer("reminded")
-        # reminded_on of every member reminded so far; complete (a miss means never) while _all
-        self._reminded: dict[tuple[str, str], str] = {}
-        self._all = False
+        self._sent, self._thanked = store.buffer("reminder"), store.buffer("reminder_thanked")
+        self._known: dict[tuple[str, str], Reminders] = {}
+        self._all = False  # every member's reminders are in _known: a miss means "never reminded"
 
     def forget(self) -> None:
-        self._reminded.clear()
+        self._known.clear()
         self._all = False
 
-    def set_reminded(self, group: str, user: str, local_day: str, ts: datetime) -> None:
-        """The member was reminded of the name format on that local day ('' clears it)."""
-        if len(self._reminded) > MAX_CACHED:
+    def reminded(self, group: str, user: str, day: str, before: Reminders | None) -> None:
+        """A rename reminder went to the member on the local `day` (`before`: what `reminders` said)."""
+        if len(self._known) > MAX_CACHED:
             self.journal.forget_caches()
-        self._reminded[(group, user)] = local_day
-        self._rows.append({"group_id": group, "user_id": user, "reminded_on": local_day, "first_seen_at": ts,
-                           "message_count": 0})
+        self._known[(group, user)] = Reminders((before.count if before else 0) + 1,
+                                               before.first_on if before else day, day, True)
+        self._sent.append({"group_id": group, "user_id": user, "first_on": day, "last_on": day, "count": 1,
+                           "open": 1})
 
-    async def reminded_on(self, group: str, user: str) -> str:
-        """The local day the member was last reminded of the name format ('' for never or cleared)."""
+    def thanked(self, group: str, user: str, before: Reminders) -> None:
+        """The member's name fits now and they were thanked: no thanks again until reminded again."""
+        self._known[(group, user)] = before._replace(open=False)
+        self._thanked.append({"b_g": group, "b_u": user, "b_open": 0})
+
+    async def reminders(self, group: str, user: str) -> Reminders | None:
+        """The member's reminders in the group (None: never reminded)."""
         key = (group, user)
-        found = self._reminded.get(key)
-        if found is None and not self._all:
+        found = self._known.get(key)
+        if found is None and not self._all and not self.journal.recovered:
             await self._load()
-            found = self._reminded.get(key)
-        if found is None and self._all:
-            return ""
-        if found is None:
-            result = await self.journal.read(select(MEMBERS.c.reminded_on).where(
-                and_(MEMBERS.c.group_id == group, MEMBERS.c.user_id == user)), flush=False)
-            found = self._reminded[key] = result.scalar() or ""
+            found = self._known.get(key)
+        if found is not None or (self._all and not self.journal.recovered):
+            return found
+        result = await self.journal.read(select(R.c.count, R.c.first_on, R.c.last_on, R.c.open).where(
+            and_(R.c.group_id == group, R.c.user_id == user)), only=("reminder", "reminder_thanked"))
+        row = result.first()
+        if row is None:
+            return None
+        found = self._known[key] = Reminders(int(row[0]), row[1], row[2], bool(row[3]))
         return found
 
     async def _load(self) -> None:
-        """Load every member's reminder day once (so later misses need no query)."""
-        result = await self.journal.read(select(MEMBERS.c.group_id, MEMBERS.c.user_id, MEMBERS.c.reminded_on).where(
-            and_(MEMBERS.c.reminded_on.is_not(None), MEMBERS.c.reminded_on != "")), flush=False)
+        """Load every member's reminders once (so later misses need no query)."""
+        result = await self.journal.read(select(R.c.group_id, R.c.user_id, R.c.count, R.c.first_on, R.c.last_on,
+                                                R.c.open), only=("reminder", "reminder_thanked"))
         rows = result.all()
         if len(rows) > MAX_CACHED:
             return
-        for group, user, day in rows:
-            self._reminded.setdefault((group, user), day)
+        for group, user, count, first_on, last_on, is_open in rows:
+            self._known.setdefault((group, user), Reminders(int(count), first_on, last_on, bool(is_open)))
         self._all = True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from rules.schema import Section, compile_re2
 from rules.templates import template
@@ -31,3 +33,6 @@ class WelcomeSettings(Section):
         "@{user_name} 请按「{name_format}」的格式修改群昵称，方便大家认识你～"
     )
     rename_thanks: template("name_format") = "谢谢 @{user_name} 改好了群昵称！"  # type: ignore[valid-type]
+    # a member whose name does not fit is reminded once (with the welcome, or on their first message),
+    # and once more this many days after (0: never again)
+    rename_followup_days: Annotated[int, Field(ge=0)] = 3

@@ -34,28 +34,32 @@ async def test_join_gets_a_welcome_with_the_rules_and_a_mention(runtime, clock: 
     assert sent.text == "欢迎 @阿强-北京 加入测试群！不发广告" and sent.data["rename_asked"] is False
 
 
-async def test_a_name_off_format_is_asked_on_join_then_at_most_once_a_day(
+async def test_a_name_off_format_is_asked_on_join_then_once_more_after_three_days_and_never_again(
         runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
     join = make_event("join", user="u7", user_name="阿强")
     same_day = [make_event(text="大家好", user="u7", user_name="阿强", after=600) for _ in range(3)]
-    next_day = make_event(text="早", user="u7", user_name="阿强", after=86_400)
-    await feed(runtime, clock, join, *same_day, next_day)
-    rules = [a.rule for a in platform.sent]
-    assert rules == ["welcome", "welcome/rename-reminder"]
+    next_days = [make_event(text="早", user="u7", user_name="阿强", after=86_400) for _ in range(2)]
+    third_day = make_event(text="早上好", user="u7", user_name="阿强", after=86_400)
+    later = [make_event(text="在吗", user="u7", user_name="阿强", after=86_400 * 5) for _ in range(3)]
+    await feed(runtime, clock, join, *same_day, *next_days, third_day, *later)
+    assert [a.rule for a in platform.sent] == ["welcome", "welcome/rename-reminder"]
     assert "请改成「名字-城市」" in platform.sent[0].text
-    assert platform.sent[1].data["event"] == next_day.id
+    assert platform.sent[1].data["event"] == third_day.id and platform.sent[1].data["reminder"] == 2
+    audit = await runtime.store.audit.audit_of_event(later[-1].id)
+    assert any("no more reminders" in r["data"].get("reason", "") for r in audit)
 
 
-async def test_local_day_boundary_follows_the_configured_time_zone(
+async def test_the_follow_up_day_follows_the_configured_time_zone(
         runtime, clock: DrivenClock, platform: FakePlatform) -> None:
     from datetime import datetime, timedelta, timezone
 
     cst = timezone(timedelta(hours=8))
     make = EventFactory(datetime(2026, 3, 2, 23, 59, 0, tzinfo=cst))
-    late = make(text="晚安", user_name="阿强", after=58)          # 23:59:58 local
-    after_midnight = make(text="早", user_name="阿强", after=4)   # 00:00:02 local, the next day
-    await feed(runtime, clock, late, after_midnight)
-    assert [a.data["event"] for a in platform.sent] == [late.id, after_midnight.id]
+    late = make(text="晚安", user_name="阿强", after=58)                      # 23:59:58 local, 03-02
+    before_due = make(text="早", user_name="阿强", after=2 * 86_400)          # 03-04 23:59:58
+    due = make(text="早", user_name="阿强", after=4)                          # 03-05 00:00:02: three days on
+    await feed(runtime, clock, late, before_due, due)
+    assert [a.data["event"] for a in platform.sent] == [late.id, due.id]
 
 
 async def test_rename_to_a_fitting_name_is_thanked_once(runtime, clock: DrivenClock, platform: FakePlatform,

@@ -26,22 +26,24 @@ async def test_a_newcomer_is_welcomed_with_the_rules(harness: OpenHarness, make_
     assert await h.call(make_event(text="大家好")) is None  # no name format: nothing to remind
 
 
-async def test_a_name_that_does_not_fit_is_reminded_once_a_day_and_thanked_when_it_fits(
+async def test_a_name_that_does_not_fit_is_reminded_once_then_once_more_and_thanked_when_it_fits(
         harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(welcome.FEATURE, NAME_FORMAT)
     joined = await h.call(make_event("join", user_name="阿强"))
     assert joined is not None and joined.actions[0].data["rename_asked"] is True and "名字-城市" in texts(joined)[0]
-    today = make_event(text="x", after=0).ts.astimezone(h.config.tz).date().isoformat()
-    assert await h.store.repository(WelcomeRepository).reminded_on("g1", "u1") == today
+    reminders = await h.store.repository(WelcomeRepository).reminders("g1", "u1")
+    assert reminders is not None and (reminders.count, reminders.open) == (1, True)
 
-    quiet = await h.call(make_event(text="大家好", user_name="阿强"))
-    assert quiet is not None and not quiet.actions and quiet.notes[0].reason == "already reminded today"
-    next_day = await h.call(make_event(text="早", user_name="阿强", after=86_400))
-    assert next_day is not None and [a.rule for a in next_day.actions] == ["welcome/rename-reminder"]
+    quiet = await h.call(make_event(text="大家好", user_name="阿强", after=86_400))
+    assert quiet is not None and not quiet.actions and "follow-up is due on" in quiet.notes[0].reason
+    follow_up = await h.call(make_event(text="早", user_name="阿强", after=2 * 86_400))
+    assert follow_up is not None and [a.rule for a in follow_up.actions] == ["welcome/rename-reminder"]
+    never = await h.call(make_event(text="早", user_name="阿强", after=10 * 86_400))
+    assert never is not None and not never.actions
 
     thanks = await h.call(make_event("rename", user_name="阿强-上海"))
     assert thanks is not None and [a.rule for a in thanks.actions] == ["welcome/rename-thanks"]
-    assert await h.store.repository(WelcomeRepository).reminded_on("g1", "u1") == ""
+    assert await h.call(make_event("rename", user_name="阿强-北京")) is None  # thanked once
     assert await h.call(make_event(text="谢谢", user_name="阿强-上海")) is None
 
 
