@@ -41,6 +41,7 @@ from rules.config import Config  # noqa: E402
 
 SOURCES = ("sms80w", "mudou", "fbs")
 EVASIONS = ROOT / "tests" / "data" / "ad_evasions.jsonl"
+CHALLENGE = ROOT / "tests" / "data" / "chat_challenge.jsonl"  # see chat_challenge.md: never tune on its held-out half
 TARGET_RECALL, TARGET_FPR = 0.95, 0.005
 
 
@@ -140,6 +141,36 @@ def evasions(detector: TextDetector, threshold: float) -> dict:
             "hams_flagged": len(false), "missed": missed, "false_positives": false}
 
 
+def challenge(detector: TextDetector, threshold: float, split: str) -> dict:
+    """Per family on one half of the chat challenge set: ads flagged (recall) or hams flagged (FPR)."""
+    rows = [json.loads(line) for line in CHALLENGE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    families: dict[str, dict] = {}
+    for r in rows:
+        if r["split"] != split:
+            continue
+        f = families.setdefault(r["family"], {"label": r["label"], "n": 0, "flagged": 0, "wrong": []})
+        f["n"] += 1
+        flagged = detector.score(r["text"])[0] >= threshold
+        f["flagged"] += flagged
+        if flagged != (r["label"] == "ad"):
+            f["wrong"].append(r["text"])
+    ads = [f for f in families.values() if f["label"] == "ad"]
+    hams = [f for f in families.values() if f["label"] == "ham"]
+    return {"split": split, "families": families,
+            "recall": sum(f["flagged"] for f in ads) / max(1, sum(f["n"] for f in ads)),
+            "fpr": sum(f["flagged"] for f in hams) / max(1, sum(f["n"] for f in hams))}
+
+
+def print_challenge(result: dict, show: int) -> None:
+    print(f"\nchat challenge ({result['split']} half): ads flagged {pct(result['recall'])}, "
+          f"hams flagged {100 * result['fpr']:.2f}% (targets: recall >= 97%, FPR <= 0.5%, on the held-out half)")
+    for name, f in sorted(result["families"].items(), key=lambda kv: (kv[1]["label"], kv[0])):
+        rate = f["flagged"] / f["n"]
+        print(f"  {f['label']:3} {name:34} {f['flagged']:>3}/{f['n']:<3} flagged ({100 * rate:.0f}%)")
+        for text in f["wrong"][:show]:
+            print(f"      {'missed' if f['label'] == 'ad' else 'flagged'}: {text[:80]!r}")
+
+
 def timing(detector: TextDetector, texts: list[str]) -> dict:
     for text in texts[:200]:
         detector.score(text)
@@ -169,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, help="default: the config's ads.threshold")
     parser.add_argument("--show", type=int, default=0, help="print up to N test misses and false positives")
     parser.add_argument("--no-oof", action="store_true", help="skip the out-of-fold DEV figures (saves ~2 minutes)")
+    parser.add_argument("--challenge", choices=("dev", "heldout", "none"), default="dev",
+                        help="which half of tests/data/chat_challenge.jsonl to score (heldout: only at the end, "
+                             "never while tuning)")
     args = parser.parse_args(argv)
 
     ads = Config.from_file(args.config).model.defaults.ads
@@ -224,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         for text in ev["false_positives"]:
             print(f"  flagged ham: {text}")
         report["evasions"] = ev
+    if args.challenge != "none" and CHALLENGE.exists():
+        report["challenge"] = challenge(detector, threshold, args.challenge)
+        print_challenge(report["challenge"], args.show)
     report["timing"] = timing(detector, [r["text"] for r in rows])
     t = report["timing"]
     print(f"per message: median {t['median_ms']:.3f} ms, p99 {t['p99_ms']:.3f} ms, "
