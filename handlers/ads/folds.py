@@ -135,6 +135,12 @@ TRICK_STYLED = "花式数字"
 TRICK_NUMERALS = "中文数字号码"
 TRICK_SPACED = "字间插符号"
 TRICK_EMOJI = "表情代字"
+TRICK_BIDI = "反向排版"
+
+# A right-to-left override (or embedding/isolate) shows the characters after it in reverse order, up to
+# its end mark (or the end of the line): an advertiser writes "8899iuh加" so readers see "加hui9988".
+# The span is reversed back before the controls are dropped, so the checks read what people see.
+_BIDI_SPAN = re.compile("[\u202e\u202b\u2067]([^\u202c\u2069\n]*)(?:[\u202c\u2069]|$)", re.M)
 
 
 class AdsText(NamedTuple):
@@ -188,9 +194,13 @@ def _light(nfkc: str) -> tuple[str, bool]:
 
 def analyse_for_ads(text: str) -> AdsText:
     """The light and flat forms of `text` and the evasion tricks it uses (see the section comment)."""
-    nfkc = unicodedata.normalize("NFKC", text if text.isascii() else text.translate(_PRE_NFKC))
+    seen = text
+    bidi = not text.isascii() and _BIDI_SPAN.search(text) is not None
+    if bidi:
+        seen = _BIDI_SPAN.sub(lambda m: m.group(1)[::-1], text)
+    nfkc = unicodedata.normalize("NFKC", seen if seen.isascii() else seen.translate(_PRE_NFKC))
     light, numerals = _light(nfkc)
-    tricks: list[str] = []
+    tricks: list[str] = [TRICK_BIDI] if bidi else []
     if not text.isascii():
         if _TRICK_INVISIBLE.search(nfkc):
             tricks.append(TRICK_INVISIBLE)

@@ -300,3 +300,18 @@ def test_train_model_is_deterministic_and_takes_extra_samples(tmp_path: Path) ->
 def test_train_model_cross_validated_calibration() -> None:
     model = train_model(TOY, epochs=3, folds=2, min_df=1, prune=0.0)
     assert model.meta["folds"] == 2 and model.z_low < model.z_high
+
+
+def test_a_right_to_left_override_is_read_as_it_is_shown_and_named_as_a_trick() -> None:
+    from handlers.ads.folds import TRICK_BIDI
+
+    shown_reversed = "大额贷款，秒批秒到，\u202e8899iuh加\u202c"  # readers see 加hui9988
+    t = analyse_for_ads(shown_reversed)
+    assert t.flat.endswith("加hui9988") and TRICK_BIDI in t.tricks
+    to_line_end = analyse_for_ads("兼职日结 \u202e123zj信微\n下一行照常")  # the override ends with its line
+    assert "微信jz321" in to_line_end.flat and to_line_end.flat.endswith("下一行照常")
+    assert TRICK_BIDI not in analyse_for_ads("普通的一句话").tricks
+    detector = TextDetector({"贷款": 1.5, "兼职": 1.0, "日结": 1.0}, (), None, classifier=False)
+    total, _kind, results = detector.score("兼职日结 \u202ea7123zj信微\u202c")  # shown: 微信jz3217a
+    contact = next(r for r in results if r.check == "contact")
+    assert total >= 1.0 and contact.score > 0 and "反向排版" in contact.reason
