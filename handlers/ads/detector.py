@@ -28,7 +28,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from handlers.ads.folds import AdsText, analyse_for_ads, normalize_for_ads
+from handlers.ads.components import recompose
+from handlers.ads.folds import AdsText, analyse_for_ads, flatten, normalize_for_ads
 from handlers.ads.model import AdModel, load_default_model, sigmoid
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
@@ -41,17 +42,21 @@ from handlers.ads.patterns import (
     META_VOID,
     RE_AD_WORDS,
     RE_ADD_PLAIN,
+    RE_BARE_ID,
+    RE_BARE_QQ,
     RE_EMAIL,
     RE_EVASIVE,
     RE_EVASIVE_ID,
     RE_GROUP_ID,
     RE_GROUP_LURE,
+    RE_INTENT,
     RE_LONE_V,
     RE_LURE,
     RE_LURE_ALONE,
     RE_PHONE,
     RE_PHONE_PITCH,
     RE_PLAIN_ID,
+    RE_TELEGRAM,
     SHORTENERS,
     SPACED_HOST,
     SUSPICIOUS_TLDS,
@@ -63,8 +68,14 @@ from handlers.ads.patterns import (
     host_of,
     without_links,
 )
+from handlers.ads.reversal import reversed_view
+from handlers.ads.sounds import SoundDecoder
 
 CHECKS = ("link", "contact", "pitch", "classifier")
+TRICK_SPLIT = "拆字"
+TRICK_REVERSED = "倒序"
+REVERSAL_JUDGE_CHARS = 120  # the direction of a message is judged on its start (bounded cost)
+STRONG_TOTAL = 2.0  # a forward reading this sure needs no backward one
 CLASSIFIER_MIN_CHARS = 8
 CLASSIFIER_ALONE_MIN_CHARS = 20  # shorter than this, the model alone cannot reach the threshold
 MAX_CHARS = 1500  # a longer message is checked on its first 1000 and last 500 characters
@@ -96,6 +107,7 @@ class TextDetector:
         keys = sorted(pitch, key=lambda k: (-len(k), k))
         self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
         self.model = (model if model is not None else load_default_model()) if classifier else None
+        self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE)
 
     # -- the checks -------------------------------------------------------------------------------
 
@@ -198,6 +210,9 @@ class TextDetector:
         m = RE_EMAIL.search(flat)
         if m:
             hits.append((w.contact_email, "邮箱/QQ 邮箱", m.group(0)))
+        intent = RE_INTENT.search(flat) or (self._pitch_re.search(flat) if self._pitch_re else None)
+        if intent:
+            self._intent_hits(t, flat, hits, intent.group(0))
         if not hits:
             m = RE_LURE_ALONE.search(flat)
             if m:
@@ -219,6 +234,25 @@ class TextDetector:
             reasons.append(f"像在讨论/提醒（{meta.group(0)}）")
         score = min(w.contact_cap, score)
         return CheckResult("contact", round(score, 3), "；".join(reasons), " ".join(h[2] for h in hits)[:200])
+
+    def _intent_hits(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]], intent: str) -> None:
+        """A contact next to what the message wants (an ad word, a contact label): an ad, whatever else."""
+        w = self.weights
+        contacts = [h[2] for h in hits
+                    if h[1].startswith(ACCOUNT_REASONS) and any(c.isdigit() or c == "@" for c in h[2])]
+        if not contacts:
+            light = URL.sub(" ", t.light) if "." in t.light else t.light
+            for pattern, what in ((RE_TELEGRAM, "Telegram"), (RE_BARE_QQ, "账号"), (RE_BARE_ID, "账号")):
+                m = pattern.search(light)
+                if m and m.group(0) not in intent:
+                    hits.append((0.0, f"{what} {m.group(0).strip()}", m.group(0)))
+                    contacts.append(m.group(0))
+                    break
+        if contacts:
+            hits.append((w.contact_intent, f"联系方式加广告意图（{intent}）", intent))
+        m = RE_GROUP_LURE.search(flat)
+        if m and not contacts and intent not in m.group(0):
+            hits.append((w.contact_intent, f"拉人进群加广告意图（{intent}）", m.group(0)))
 
     def check_pitch(self, t: AdsText, plain: str) -> CheckResult:
         w = self.weights
@@ -265,18 +299,53 @@ class TextDetector:
 
     def checks(self, text: str) -> list[CheckResult]:
         """Every check's verdict on `text`, in CHECKS order (score 0 when a check found nothing)."""
-        return self._checks(_analyse(text))
+        return self.score(text)[2]
 
-    def _checks(self, t: AdsText) -> list[CheckResult]:
+    def analyse(self, text: str) -> AdsText:
+        """The normalised forms of `text` (`handlers.ads.folds`) with split characters recomposed
+        (`handlers.ads.components`) and ad words written by sound read back (`handlers.ads.sounds`):
+        what the contact, pitch and classifier checks read."""
+        return self.decode(_analyse(text))
+
+    def decode(self, t: AdsText) -> AdsText:
+        """`t` with split characters and sound spellings read back (unchanged when there are none)."""
+        light, split = recompose(t.light)
+        light, tricks, _rewrites = self.sounds.decode(light)
+        flat = flatten(light)
+        if not light.isascii():
+            flat, split_flat = recompose(flat)  # splits written with spaces between the parts (亻 言)
+            split = split or split_flat
+        if split:
+            tricks = (TRICK_SPLIT, *tricks)
+        if not tricks:
+            return t
+        return AdsText(t.original, light, flat, t.tricks + tricks)
+
+    def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
+        """The link check reads the message as written (a domain is never "decoded"); the others read
+        the decoded form."""
         plain = without_links(t)
-        return [self.check_link(t), self.check_contact(t, plain), self.check_pitch(t, plain),
+        return [self.check_link(raw), self.check_contact(t, plain), self.check_pitch(t, plain),
                 self.check_classifier(t, plain)]
 
     def score(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
         """(total score, kind, results): kind is "link" when a URL/domain is the strongest evidence,
         "text" otherwise, None when no check found anything."""
-        t = _analyse(text)
-        results = self._checks(t)
+        found = self._score(_analyse(text))
+        backwards = None if found[0] >= STRONG_TOTAL else reversed_view(text[:REVERSAL_JUDGE_CHARS])
+        if backwards is not None:
+            backwards = text[::-1]
+            # written backwards (ba696gnim信微): the reversed reading is checked too, and the stronger counts
+            raw = _analyse(backwards)
+            raw = raw._replace(original=text, tricks=(*raw.tricks, TRICK_REVERSED))
+            other = self._score(raw)
+            if other[0] > found[0]:
+                return other
+        return found
+
+    def _score(self, raw: AdsText) -> tuple[float, str | None, list[CheckResult]]:
+        t = self.decode(raw)
+        results = self._checks(raw, t)
         total = round(sum(r.score for r in results), 3)
         if total <= 0:
             return 0.0, None, results

@@ -79,8 +79,9 @@ RE_ADD_PLAIN = re.compile(f"(?:加|添加|加我|加个|加一下|联系|私聊|
 RE_PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
 RE_EMAIL = re.compile(r"[a-z0-9._-]{3,}@(?:qq|163|126|gmail|foxmail|sina|sohu|outlook|hotmail|yeah)\.(?:com|cn|net)")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
-RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群")
-LURE_ALONE = r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可"
+RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|想进的|我拉你|扣1我拉|扣1拉")
+LURE_ALONE = (r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可|"
+              r"上车找我")
 RE_LURE = re.compile(LURE_ALONE + r"|详聊|找我|想赚钱|想了解|了解详情|联系我")
 RE_PHONE_PITCH = re.compile(r"咨询|详询|垂询|热线|欢迎来电|欢迎致电|欢迎订购|订购|预约|报名|联系我们|加我|同号|同微|"
                              r"tel|call|订餐|订房|招商加盟|诚招|加盟|面议|代办|办证|私聊|有意者|有意向")
@@ -88,7 +89,18 @@ RE_LURE_ALONE = re.compile(LURE_ALONE)
 RE_AD_WORDS = re.compile(r"兼职|日结|返利|代理|招募|招聘|赚钱|收益|躺赚|佣金|提现|优惠|特价|促销|开业|贷款|借款|"
                           r"放款|彩票|投资|理财|回馈|酬宾|免费|领取|红包|福利")
 
-ACCOUNT_REASONS = ("变形的微信/QQ 写法加账号", "微信/QQ 号", "群号", "电话号码", "邮箱")
+# What the message wants from readers: with a contact it makes an ad (a contact alone does not).
+RE_INTENT = re.compile(r"兼职|日结|返利|刷单|招代理|招募|赚钱|躺赚|稳赚|佣金|提现|网贷|贷款|借款|放款|下款|秒批|秒下|"
+                       r"急用钱|借钱|黑户|征信|口子|撸|任务|点赞|刷手|宝妈|在家|手机就能|带你|回收|套现|荐股|牛股|妖股|带单|喊单|"
+                       r"涨粉|刷粉|引流|彩票|博彩|当天结|加v|加微|私聊|私我|私信|滴滴我|dd我")
+# Accounts written bare (a letter, then letters, digits, _ or - with at least one digit), a bare "Q 12345",
+# Telegram handles: read on the light form, where token boundaries are still there.
+RE_BARE_ID = re.compile(r"(?<![a-z0-9_.@/-])(?=(?:[a-z_-]*\d){3})[a-z][a-z0-9_-]{5,19}(?![a-z0-9_@/.-])")
+RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
+RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id)?\s*[:：=]?\s*@?([a-z][a-z0-9_]{4,31})"
+                         r"|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
+
+ACCOUNT_REASONS = ("变形的微信/QQ 写法加账号", "微信/QQ 号", "群号", "电话号码", "邮箱", "账号", "Telegram")
 
 # Talking *about* ads or scams rather than making one.
 META = re.compile(r"骗局|骗子|诈骗|被骗|上当|别信|不要信|别上当|小心|注意|提醒大家|举报|群规|不能发|禁止|不准|不许|"
@@ -118,10 +130,11 @@ class Weights:
     contact_phone_lure: float = 0.5
     contact_phone: float = 0.2
     contact_email: float = 0.5
-    contact_lure: float = 0.3
+    contact_lure: float = 0.4
     contact_trick: float = 0.4
     contact_ad_words: float = 0.2
     contact_cap: float = 1.5
+    contact_intent: float = 1.0
     pitch_first: float = 0.5
     pitch_first_cap: float = 1.2
     pitch_more: float = 0.4

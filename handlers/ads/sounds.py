@@ -1,0 +1,206 @@
+"""Ad words written by sound: homophones (薇芯 for 微信, 带款 for 贷款), pinyin (jia wei xin, dai kuan) and
+initials (dk, jz, rj).
+
+`SoundDecoder(words).decode(light)` rewrites such spellings back to the ad word and says what it did,
+so the checks read 微信 / 贷款 and the reason names the trick. Ordinary text is protected three ways:
+
+- a homophone is taken only when it is not itself a word and does not cut through a word of the word
+  list (handlers/ads/words.txt.gz, from jieba's dictionary): 威信 (prestige), 宝马 (BMW) and
+  李薇，信息 stay as they are; and not when the message also writes the ad word itself (someone talking
+  about the word: 打错字了，“带款”是“贷款”);
+- pinyin is read only as whole syllable runs between non-letters (jian zhi, jianzhi), never inside an
+  English word;
+- initials (dk, jz) are weak: read only when the message also carries an account or a phone number,
+  because chat uses them for other things (今天 dk 了吗 = 打卡).
+
+Readings come from pypinyin's character table (toneless; every reading of a polyphone counts).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+from pypinyin.pinyin_dict import pinyin_dict
+
+# Ad words looked for as homophones, besides the group's own pitch words (words of common syllables such
+# as 私聊 or 电话 would "match" ordinary chat: 死了, 沾化)...
+HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
+                   "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈")
+# ...and as pinyin, where a whole run of syllables is evidence enough.
+PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣金", "扫码", "进群", "牛股", "电话", "手机",
+                "加我")
+# Two-letter initials that stand for an ad word (weak: only next to an account or a phone number).
+INITIALS = {"dk": "贷款", "jz": "兼职", "rj": "日结", "sd": "刷单", "zq": "赚钱", "fl": "返利", "yl": "引流",
+            "zf": "涨粉", "tx": "套现", "dl": "代理", "sl": "私聊"}
+TRICK_HOMOPHONE = "谐音字"
+TRICK_PINYIN = "拼音"
+TRICK_INITIALS = "拼音缩写"
+
+_TONES = str.maketrans({**dict.fromkeys("āáǎà", "a"), **dict.fromkeys("ēéěèê̄ếê̌ề", "e"),
+                        **dict.fromkeys("īíǐì", "i"), **dict.fromkeys("ōóǒò", "o"), **dict.fromkeys("ūúǔù", "u"),
+                        **dict.fromkeys("ǖǘǚǜü", "v"), **dict.fromkeys("ńňǹ", "n"), "ḿ": "m", "\u0304": None,
+                        "\u030c": None})
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])|(?<!\d)1[3-9]\d{9}(?!\d)"
+                      r"|(?<!\d)\d{6,12}(?!\d)")
+# Homophones and initials are read only next to evidence that the message wants something.
+_CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私我|私聊|找我|加我|联系")
+_JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
+_INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])")
+_MAX_READINGS_CACHE = 30_000  # bounded by the characters Unicode has; a cap all the same
+
+
+@lru_cache(maxsize=_MAX_READINGS_CACHE)
+def readings(ch: str) -> tuple[str, ...]:
+    """The toneless pinyin readings of one character ("" for none): 薇 -> ("wei",)."""
+    found = pinyin_dict.get(ord(ch))
+    if not found:
+        return ()
+    return tuple(dict.fromkeys(r.translate(_TONES) for r in found.split(",")))
+
+
+def syllables(word: str) -> tuple[str, ...] | None:
+    """The first toneless reading of each character of `word`, or None when one has none."""
+    out = []
+    for ch in word:
+        r = readings(ch)
+        if not r:
+            return None
+        out.append(r[0])
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def word_buckets() -> dict[str, str]:
+    """The word list, bucketed by first character: {first: "|word|word|"} (compact, and fast enough for
+    the handful of look-ups a homophone candidate needs)."""
+    raw = resources.files("handlers.ads").joinpath("words.txt.gz").read_bytes()
+    buckets: dict[str, list[str]] = {}
+    for line in gzip.decompress(raw).decode("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            buckets.setdefault(line[0], []).append(line)
+    return {first: "|" + "|".join(ws) + "|" for first, ws in buckets.items()}
+
+
+def is_word(text: str) -> bool:
+    bucket = word_buckets().get(text[:1])
+    return bucket is not None and f"|{text}|" in bucket
+
+
+class SoundDecoder:
+    """Finds ad words written by sound; build once per config load (from the group's pitch words)."""
+
+    def __init__(self, words: Iterable[str] = (), keep: re.Pattern[str] | None = None) -> None:
+        """`words`: more ad words (the group's pitch words); `keep`: spellings left as written because a
+        check already knows them (薇信 is a stronger sign as it stands than as 微信)."""
+        self.keep = keep
+        words = tuple(w for w in words if 2 <= len(w) <= 4 and all(_CJK.fullmatch(c) for c in w))
+        targets = _keyed((*HOMOPHONE_WORDS, *words))
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for key, word in sorted(targets.items(), key=lambda kv: -len(kv[0])):
+            self._by_first.setdefault(key[0], []).append((key, word))
+        runs = sorted(_keyed((*PINYIN_WORDS, *words)).items(), key=lambda kv: (-len("".join(kv[0])), kv[1]))
+        self._pinyin = re.compile("|".join(
+            r"(?<![a-z0-9_./@:-])" + r"[\s'-]*".join(key) + r"(?![a-z0-9_./@-])" for key, _w in runs))
+        self._pinyin_words = {"".join(key): word for key, word in runs}
+
+    def decode(self, light: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """(light text with sound spellings rewritten, tricks used, (written, read as) pairs)."""
+        tricks: list[str] = []
+        rewrites: list[tuple[str, str]] = []
+        text = light
+        if any("a" <= c <= "z" for c in text):
+            text = self._decode_latin(text, tricks, rewrites)
+        if not text.isascii() and (_CONTEXT.search(text) or _ACCOUNT.search(text)):
+            text = self._decode_homophones(text, tricks, rewrites)
+        return text, tuple(tricks), tuple(rewrites)
+
+    def _decode_latin(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
+        def pinyin_word(m: re.Match[str]) -> str:
+            word = self._pinyin_words[re.sub(r"[\s'-]+", "", m.group(0))]
+            rewrites.append((m.group(0), word))
+            return word
+
+        out = self._pinyin.sub(pinyin_word, text)
+        if out != text:
+            tricks.append(TRICK_PINYIN)
+        if _INITIALS.search(out) and _ACCOUNT.search(_JOINED_DIGITS.sub("", _INITIALS.sub(" ", out))):
+            def initial(m: re.Match[str]) -> str:
+                rewrites.append((m.group(1), INITIALS[m.group(1)]))
+                return INITIALS[m.group(1)]
+
+            out = _INITIALS.sub(initial, out)
+            tricks.append(TRICK_INITIALS)
+        return out
+
+    def _decode_homophones(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
+        where = [i for i, ch in enumerate(text) if "\u4e00" <= ch <= "\u9fff"]
+        if len(where) < 2:
+            return text
+        chars = [text[i] for i in where]
+        joined = "".join(chars)
+        chosen: list[tuple[int, int, str]] = []  # (start, end) in `chars`, the word
+        p = 0
+        n = len(chars)
+        while p < n - 1:
+            hit = self._homophone_at(chars, joined, p)
+            if hit is None:
+                p += 1
+                continue
+            chosen.append((p, p + len(hit), hit))
+            p += len(hit)
+        if not chosen:
+            return text
+        out = list(text)
+        for start, end, word in chosen:
+            rewrites.append(("".join(chars[start:end]), word))
+            for k, ch in zip(range(start, end), word, strict=True):
+                out[where[k]] = ch
+        tricks.append(TRICK_HOMOPHONE)
+        return "".join(out)
+
+    def _homophone_at(self, chars: list[str], joined: str, p: int) -> str | None:
+        first = readings(chars[p])
+        if not first:
+            return None
+        # a character is read by its common (first) reading: every reading of 了 would make 死了 私聊
+        for key, word in self._by_first.get(first[0], ()):
+            k = len(key)
+            if p + k > len(chars):
+                continue
+            written = joined[p:p + k]
+            if written == word or word in joined:
+                continue
+            if not all(readings(chars[p + j])[:1] == (key[j],) for j in range(1, k)):
+                continue
+            if (self.keep is not None and self.keep.fullmatch(written)) or is_word(written) \
+                    or _cuts_a_word(joined, p, p + k):
+                continue
+            return word
+        return None
+
+
+def _keyed(words: Iterable[str]) -> dict[tuple[str, ...], str]:
+    out: dict[tuple[str, ...], str] = {}
+    for word in words:
+        key = syllables(word)
+        if key is not None:
+            out.setdefault(key, word)
+    return out
+
+
+def _cuts_a_word(joined: str, start: int, end: int) -> bool:
+    """Does a word of the list run across the start or the end of joined[start:end]?"""
+    n = len(joined)
+    for edge in (start, end):
+        if edge <= 0 or edge >= n:
+            continue
+        for a in range(max(0, edge - 3), edge):
+            for b in range(edge + 1, min(n, a + 4) + 1):
+                if b - a >= 2 and is_word(joined[a:b]):
+                    return True
+    return False
