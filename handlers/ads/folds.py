@@ -137,6 +137,7 @@ TRICK_NUMERALS = "中文数字号码"
 TRICK_SPACED = "字间插符号"
 TRICK_EMOJI = "表情代字"
 TRICK_BIDI = "反向排版"
+TRICK_VERTICAL = "竖排断行"
 
 # A right-to-left override (or embedding/isolate) shows the characters after it in reverse order, up to
 # its end mark (or the end of the line): an advertiser writes "8899iuh加" so readers see "加hui9988".
@@ -193,6 +194,13 @@ def _light(nfkc: str) -> tuple[str, bool]:
     return text, converted
 
 
+def _vertical(text: str) -> bool:
+    """Many lines of one to three characters: text written down the screen (or ids broken over lines)
+    so that no line holds a word a filter knows. Poems and lists have longer lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) >= 4 and sum(len(line) <= 3 for line in lines) >= 0.7 * len(lines)
+
+
 def analyse_for_ads(text: str) -> AdsText:
     """The light and flat forms of `text` and the evasion tricks it uses (see the section comment)."""
     seen = text
@@ -215,6 +223,8 @@ def analyse_for_ads(text: str) -> AdsText:
         tricks.append(TRICK_NUMERALS)
     if _TRICK_SPACED.search(nfkc):
         tricks.append(TRICK_SPACED)
+    if text.count("\n") >= 3 and _vertical(text):
+        tricks.append(TRICK_VERTICAL)
     return AdsText(text, light, flatten(light), tuple(tricks))
 
 

@@ -108,3 +108,27 @@ async def raid(event: Event, ctx: Context) -> list[Action]:
             *tell_operators(ctx, "ads/raid",
                             ctx.render(ads.raid_report, count=len(seen), evidence=evidence, members=members),
                      {"event": event.id, "count": len(seen), "members": sorted(seen)})]
+
+
+CROSS_POST_MIN_CHARS = 12  # shorter texts (签到, 早上好, 收到) are posted everywhere by everyone
+MAX_GROUPS_PER_TEXT = 50
+
+
+def cross_posts(event: Event, ctx: Context, text: str) -> int:
+    """In how many other groups the same text (normalised) was posted within `cross_group_minutes`:
+    an advertiser pastes one ad into every group they are in, a member seldom does with a long text."""
+    minutes = ctx.settings.ads.cross_group_minutes
+    key = normalize_for_ads(text)
+    if minutes <= 0 or len(key) < CROSS_POST_MIN_CHARS:
+        return 0
+    assert event.group is not None
+    window = timedelta(minutes=minutes)
+    posts: dict[str, dict[str, datetime]] = ctx.memory.setdefault("cross_posts", {})
+    prune(posts, lambda groups: any(ctx.now - t <= window for t in groups.values()))
+    groups = posts.setdefault(key[:300], {})
+    for group in [g for g, t in groups.items() if ctx.now - t > window]:
+        del groups[group]
+    others = sum(g != event.group for g in groups)
+    if len(groups) < MAX_GROUPS_PER_TEXT or event.group in groups:
+        groups[event.group] = ctx.now
+    return others

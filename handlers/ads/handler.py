@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.events import Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.ads.detector import TextDetector
-from handlers.ads.guards import flood, is_new_member, prune, raid, recent_joins, short, tell_operators
+from handlers.ads.guards import cross_posts, flood, is_new_member, prune, raid, recent_joins, short, tell_operators
 from handlers.ads.model import load_model
 from handlers.ads.qrcode import QR_KINDS, qr_kind, scan_image
 from handlers.ads.settings import AdsSettings
@@ -52,6 +52,13 @@ def _domain_allowed(url: str, ads: AdsSettings) -> bool:
 async def _text_verdict(event: Event, ctx: Context, text: str, notes: list[Note]) -> Verdict | None:
     ads = ctx.settings.ads
     total, kind, results = detector(ctx).score(text)
+    others = cross_posts(event, ctx, text) if event.type == "text" else 0
+    if others and total > 0:
+        # the same text pasted into several groups within minutes: strong, but never a verdict alone
+        extra = ads.cross_group_weight * min(others, 2)
+        total = round(total + extra, 3)
+        notes.append(Note(rule="ads/cross_group", reason=f"同样的内容 {ads.cross_group_minutes} 分钟内也发在另外 "
+                                                         f"{others} 个群", data={"score": extra, "groups": others}))
     if total <= 0:
         return None
     for r in results:

@@ -64,3 +64,26 @@ async def test_the_third_unexcused_ad_removes_the_member_and_tells_the_operators
     assert third is not None
     assert [(a.action, a.group or a.user) for a in third.actions] == [("kick", "g1"), ("send", "g1"), ("send", "op1")]
     assert third.actions[0].user == "u1" and third.actions[0].data["warnings"] == 3
+
+
+async def test_the_same_text_pasted_into_several_groups_within_minutes_tips_it_over(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    # a lure alone (引流话术) is below the threshold in one group...
+    text = "宝妈们想在家做点事的私聊我，每天一两个小时就够了"
+    first = await h.call(make_event(text=text, group="g1", user="u9"))
+    assert first is not None and not first.actions
+    # ...and the same text in a third group within ten minutes is not
+    await h.call(make_event(text=text, group="g2", user="u9", after=60))
+    third = await h.call(make_event(text=text, group="g3", user="u9", after=60))
+    assert third is not None and third.stop and third.actions[0].data["kind"] == "text"
+    assert any(n.rule == "ads/cross_group" and n.data["groups"] == 2 for n in third.notes)
+
+
+async def test_a_long_harmless_text_in_several_groups_is_not_an_ad(harness: OpenHarness,
+                                                                  make_event: EventFactory) -> None:
+    h = await harness(ads.FEATURE)
+    text = "明天上午九点到十二点小区停水，大家提前接好水，转发给邻居们"
+    for n, group in enumerate(("g1", "g2", "g3", "g4")):
+        outcome = await h.call(make_event(text=text, group=group, user="u9", after=30 * n))
+        assert outcome is None or not outcome.actions, outcome
