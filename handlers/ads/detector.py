@@ -57,6 +57,7 @@ from handlers.ads.patterns import (
     RE_PHONE_PITCH,
     RE_PLAIN_ID,
     RE_TELEGRAM,
+    RE_VERIFIED,
     SHORTENERS,
     SPACED_HOST,
     SUSPICIOUS_TLDS,
@@ -325,6 +326,8 @@ class TextDetector:
         """The link check reads the message as written (a domain is never "decoded"); the others read
         the decoded form."""
         plain = without_links(t)
+        if "v" in plain:
+            plain = RE_VERIFIED.sub("", plain)  # 加V认证 on Weibo is a badge, not a contact
         return [self.check_link(raw), self.check_contact(t, plain), self.check_pitch(t, plain),
                 self.check_classifier(t, plain)]
 

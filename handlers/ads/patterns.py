@@ -100,6 +100,9 @@ RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
 RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id)?\s*[:：=]?\s*@?([a-z][a-z0-9_]{4,31})"
                          r"|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
 
+# Verified-account badges (微博加V认证, 大V): the V is a badge, not WeChat.
+RE_VERIFIED = re.compile(r"加v认证|v认证|加v用户|大v(?=[^0-9a-z]|$)")
+
 ACCOUNT_REASONS = ("变形的微信/QQ 写法加账号", "微信/QQ 号", "群号", "电话号码", "邮箱", "账号", "Telegram")
 
 # Talking *about* ads or scams rather than making one.

@@ -213,7 +213,8 @@ def test_contact_check_reports_tricks_and_discussion(rules_only: TextDetector) -
     assert tricked.score > plain.score and "用了字间插符号" in tricked.reason
     assert by_check(rules_only.checks("他在公司很有威信"))["contact"].score == 0
     assert by_check(rules_only.checks("微信支付还是支付宝"))["contact"].score == 0
-    talk = by_check(rules_only.checks("他说加V认证要交钱，是不是骗子"))["contact"]
+    talk = by_check(rules_only.checks("他说加V就送红包，是不是骗子"))["contact"]
+    assert by_check(rules_only.checks("他的微博加V认证了"))["contact"].score == 0  # a badge, not a contact
     assert 0 < talk.score < 0.6 and "像在讨论/提醒" in talk.reason
 
 
