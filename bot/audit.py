@@ -20,6 +20,14 @@ def action_rows(ids: Sequence[str], actions: Sequence[Action], event_id: str | N
     ]
 
 
+def observed_note(action: Action) -> Note:
+    """What an action would have done, as a note (groups in `mode: observe` send nothing)."""
+    target = action.group or action.user or ""
+    what = action.text or action.path or action.reason or ""
+    return Note(rule=action.rule, reason=f"observe mode: would {action.action} {target} {what}".strip()[:500],
+                data={k: v for k, v in action.data.items() if k != "event"})
+
+
 def note_rows(event_id: str, notes: Sequence[Note], ts: datetime, group: str | None) -> list[dict[str, Any]]:
     """Rows for notes: decisions that produced no action (cooldowns, crashes, checks that passed)."""
     return [

@@ -7,6 +7,8 @@
 - Writes go to the store's journal; commits are grouped (many events per commit). The actions of an
   event are handed to the outbox only after the commit that made the event durable.
 - Live: events of one group are handled in order by that group's worker; groups run concurrently.
+- Timers that handlers (and jobs) set are kept with the event's writes and handed to the scheduler
+  (`timer_listeners`); they fire as jobs (`run_timer`), see bot/timers.py.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.audit import action_rows, note_rows
+from bot.audit import action_rows, note_rows, observed_note
 from bot.clock import Clock
 from bot.context import Context
-from bot.events import Action, Event, Note
+from bot.events import Action, Event, Note, Timer
 from bot.feature import Feature, Handler, JobContext, JobSpec, as_features
+from bot.gate import CommitGate
+from bot.timers import stamp, timer_job
 from rules.config import Config
 from rules.reload import ConfigHolder
 from storage.base import RawJSON
@@ -35,49 +39,7 @@ log = logging.getLogger("qunbot.core")
 PERMANENT_FAILURE_RETRIES = 3  # a commit error that is not transient (a bug, bad data) is retried this often
 
 
-class _CommitGate:
-    """Events share the gate; a commit takes it alone (and new events wait while it wants it).
-
-    The common case (no commit waiting) costs no await: events only touch a counter."""
-
-    def __init__(self) -> None:
-        self._active = 0
-        self._committing = False
-        self._cond = asyncio.Condition()
-
-    async def enter_event(self) -> None:
-        if self._committing:
-            async with self._cond:
-                await self._cond.wait_for(lambda: not self._committing)
-        self._active += 1
-
-    async def leave_event(self) -> None:
-        self._active -= 1
-        if self._committing and self._active == 0:
-            async with self._cond:
-                self._cond.notify_all()
-
-    async def enter_commit(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: not self._committing)
-            self._committing = True
-            await self._cond.wait_for(lambda: self._active == 0)
-
-    async def leave_commit(self) -> None:
-        async with self._cond:
-            self._committing = False
-            self._cond.notify_all()
-
-
 Release = Callable[[Sequence[tuple[str, Action]]], Awaitable[None]]
-
-
-def _observed(action: Action) -> Note:
-    """What an action would have done, as a note (groups in `mode: observe` send nothing)."""
-    target = action.group or action.user or ""
-    what = action.text or action.path or action.reason or ""
-    return Note(rule=action.rule, reason=f"observe mode: would {action.action} {target} {what}".strip()[:500],
-                data={k: v for k, v in action.data.items() if k != "event"})
 
 
 class Bot:
@@ -92,10 +54,10 @@ class Bot:
         # each feature's repository and short-lived memory, handed to its handlers and jobs
         self.bindings: dict[str, tuple[Any, dict[str, Any]]] = {
             f.name: (f.build_repository(store), {}) for f in self.features}
-        chain = [(h, *self.bindings[f.name]) for f in self.features for h in f.handlers]
+        chain = [(h, *self.bindings[f.name], f.name) for f in self.features for h in f.handlers]
         self.chain = sorted(chain, key=lambda c: (c[0].band, c[0].order, c[0].name))
         self.release = release
-        self._gate = _CommitGate()
+        self._gate = CommitGate()
         self._in_flight: set[str] = set()
         self._ready: list[tuple[str, Action]] = []
         self._pending_events = 0
@@ -109,6 +71,7 @@ class Bot:
         self._commit_task: asyncio.Task[None] | None = None
         self._commit_scheduled = False
         self._since_yield = 0
+        self.timer_listeners: list[Callable[[Timer], None]] = []  # the scheduler: told of each new timer
 
     @property
     def config(self) -> Config:
@@ -171,8 +134,9 @@ class Bot:
         ctx = Context(event=event, config=config, group=group, members=self.store.members, clock=self.clock)
         actions: list[Action] = []
         notes: list[Note] = []
+        timers: list[Timer] = []
         stopped = False
-        for handler, repo, memory in self.chain:
+        for handler, repo, memory, feature in self.chain:
             if stopped and not handler.always:
                 continue
             ctx.repo, ctx.memory = repo, memory
@@ -188,9 +152,10 @@ class Bot:
                 continue
             actions.extend(outcome.actions)
             notes.extend(outcome.notes)
+            timers.extend(stamp(outcome.timers, feature))
             stopped = stopped or outcome.stop
         if actions and ctx.settings.mode == "observe":
-            notes.extend(_observed(a) for a in actions)
+            notes.extend(observed_note(a) for a in actions)
             actions = []
         now = self.clock.now()
         stamped = [a.model_copy(update={"ts": now}) for a in actions]
@@ -201,6 +166,7 @@ class Bot:
         self.store.events.record_event(event.id, event.ts, event.group, event.user, event.type,
                                 RawJSON(event.model_dump_json(exclude_none=True)), now)
         self._ready.extend(zip(ids, stamped, strict=True))
+        self.set_timers(timers)
         self._pending_events += 1
         if self._first_pending is None:
             self._first_pending = time.monotonic()
@@ -208,9 +174,23 @@ class Bot:
 
     # -- scheduled jobs -----------------------------------------------------------------------------
 
+    def set_timers(self, timers: Iterable[Timer]) -> None:
+        """Keep new timers with the pending writes and tell the scheduler (a pending key keeps its timer)."""
+        for t in timers:
+            if self.store.timers.set(t.feature, t.key, t.name, t.due, t.data, self.clock.now()):
+                for listener in self.timer_listeners:
+                    listener(t)
+
+    async def run_timer(self, timer: Timer) -> bool:
+        """Fire a timer: its feature's timer function as the job "timer:<feature>:<key>" for its due instant."""
+        return await self.run_job(timer_job(self.features, timer), timer.due)
+
     async def run_job(self, job: JobSpec, due: datetime) -> bool:
         """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
+        timer = job.timer
         if await self.store.audit.job_ran(job.id, due):
+            if timer is not None and self.store.timers.is_pending(timer.feature, timer.key, due):
+                self.store.timers.fired(timer.feature, timer.key, due)  # a row its run left behind
             return False
         repo, memory = self.bindings.setdefault(job.feature, (None, {}))
         jctx = JobContext(self.config, self.clock, due, self.store.members, repo, memory)
@@ -232,6 +212,9 @@ class Bot:
             ids = [f"{key}#{n}" for n in range(len(stamped))]
             self.store.audit.record_actions(action_rows(ids, stamped, None))
             self.store.audit.record_job_run(job.id, due, now, note)
+            if timer is not None:  # its row goes in the commit of its run
+                self.store.timers.fired(timer.feature, timer.key, due)
+            self.set_timers(stamp(jctx.timers, job.feature))
             self._ready.extend(zip(ids, stamped, strict=True))
             self._pending_events += 1
         finally:

@@ -231,11 +231,35 @@ class Note(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class Timer(BaseModel):
+    """A timer a handler (or a job) sets: at `due`, its feature's `timers[name]` function runs with it,
+    as a job of its own (id "timer:<feature>:<key>", recorded per due instant like any job run).
+
+    `key` is unique within the feature ("batch:<group>"): setting a timer whose key is still pending
+    keeps the pending one (its due time and data), so the first event of a window opens it and later
+    ones join it. `data` holds small JSON facts for the function. `feature` is filled in by the core
+    (the feature of the handler or job that set it)."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    key: Annotated[str, Field(min_length=1, max_length=128)]
+    due: AwareDatetime
+    data: dict[str, Any] = Field(default_factory=dict)
+    feature: Annotated[str, Field(max_length=64)] = ""
+
+    @property
+    def job_id(self) -> str:
+        return f"timer:{self.feature}:{self.key}"
+
+
 class Outcome(BaseModel):
-    """What a handler returns: actions to take, notes for the audit, and whether to stop the chain."""
+    """What a handler returns: actions to take, notes for the audit, timers to set, and whether to stop
+    the chain."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     actions: tuple[Action, ...] = ()
     notes: tuple[Note, ...] = ()
+    timers: tuple[Timer, ...] = ()
     stop: bool = False

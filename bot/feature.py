@@ -1,4 +1,4 @@
-"""What a feature is made of: handlers in priority bands, settings, a repository, scheduled jobs.
+"""What a feature is made of: handlers in priority bands, settings, a repository, scheduled jobs, timers.
 
 A feature is one package under handlers/ that exports `FEATURE`; handlers/__init__.py lists them
 all, and the handler chain, the group settings and the scheduled jobs are assembled from that list.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.context import Context
-    from bot.events import Action, Event, Outcome
+    from bot.events import Action, Event, Outcome, Timer
     from rules.config import Config
     from rules.schema import GroupSettings
     from storage.members import Members
@@ -58,19 +58,22 @@ class Handler:
 @dataclass(frozen=True)
 class JobSpec:
     """A scheduled job: `run(ctx)` returns the actions for one due instant. `feature` names the
-    feature whose repository and memory the job gets (set when the jobs are gathered)."""
+    feature whose repository and memory the job gets (set when the jobs are gathered). A job made for
+    a timer (bot/timers.py) carries it in `timer`: its row goes in the commit of the run."""
 
     id: str
     trigger: Any  # an APScheduler trigger
     run: Callable[[JobContext], Awaitable[list[Action]]]
     feature: str = ""
+    timer: Timer | None = None
 
 
 @dataclass
 class JobContext:
     """What a job gets: the config, its feature's repository and memory, the groups and members
     (`members`), the clock (set to the due instant) and the due time. A job explains what it did or
-    skipped in `notes` (kept with the job's run, for the audit)."""
+    skipped in `notes` (kept with the job's run, for the audit), and may set timers of its feature
+    (`timers`, as a handler does in its Outcome)."""
 
     config: Config
     clock: Clock
@@ -79,6 +82,7 @@ class JobContext:
     repo: Any = None
     memory: dict[str, Any] = field(default_factory=dict)  # the feature's short-lived state (daily baselines …)
     notes: list[str] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         log.debug("job at %s: %s", self.due.isoformat(), text)
@@ -86,6 +90,8 @@ class JobContext:
 
 
 JobBuilder = Callable[["Config"], list[JobSpec]]
+# what runs when a timer of the feature fires: its actions (the context's clock is at the timer's due time)
+TimerFn = Callable[[JobContext, "Timer"], Awaitable[list["Action"]]]
 Compile = Callable[["GroupSettings"], Any]
 
 
@@ -96,8 +102,10 @@ class Feature:
     `ctx.group.compiled[name]`; it must read only the feature's own settings, since a group whose
     overrides leave those alone shares the defaults' result), its scheduled jobs, its repository (a
     class built once per store), its tables, and the placeholders it offers every template of a group
-    (`fields`: name -> value from the group's settings, e.g. welcome's {name_format}). Handlers and jobs
-    get the repository as `ctx.repo` and their own `ctx.memory`."""
+    (`fields`: name -> value from the group's settings, e.g. welcome's {name_format}), and what runs
+    when one of its timers fires (`timers`: timer name -> TimerFn; a handler sets a timer with
+    `Outcome(timers=(Timer(name=…, key=…, due=…, data=…),))`). Handlers, jobs and timers get the repository as
+    `ctx.repo` and their own `ctx.memory`."""
 
     name: str
     handlers: tuple[Handler, ...] = ()
@@ -107,6 +115,7 @@ class Feature:
     repository: Callable[[Store], Any] | type[Repository] | None = None
     tables: tuple[Any, ...] = ()
     fields: Mapping[str, Callable[[GroupSettings], str]] = field(default_factory=dict)
+    timers: Mapping[str, TimerFn] = field(default_factory=dict)
 
     def build_repository(self, store: Store) -> Any:
         """This feature's repository on `store` (a Repository class is built once per store)."""

@@ -1,8 +1,10 @@
-"""Due jobs for a driven clock (replay, tests): the instants APScheduler's triggers compute, in order."""
+"""Due jobs for a driven clock (replay, tests): the instants APScheduler's triggers compute, in order,
+and the timers handlers set while the transcript runs (`add`), in the same order."""
 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -12,11 +14,14 @@ from bot.feature import JobSpec
 class DueJobs:
     """Yields (due instant, job) for every fire time in (start, until], earliest first.
 
-    Ties are broken by the job's place in the list, so the order is stable.
+    Ties are broken by the job's place in the list, then by the order timers were added, so the
+    order is stable. A job added with `add` (a timer) fires once at its instant, even when that
+    instant has passed (at the next `due_until`).
     """
 
     def __init__(self, jobs: Sequence[JobSpec], start: datetime) -> None:
         self._heap: list[tuple[datetime, int, JobSpec]] = []
+        self._seq = itertools.count(len(jobs))
         for n, job in enumerate(jobs):
             first = job.trigger.get_next_fire_time(None, start)
             if first is not None and first <= start:
@@ -24,12 +29,17 @@ class DueJobs:
             if first is not None:
                 heapq.heappush(self._heap, (first, n, job))
 
+    def add(self, job: JobSpec, due: datetime) -> None:
+        """A job that fires once at `due` (a timer set by a handler)."""
+        heapq.heappush(self._heap, (due, next(self._seq), job))
+
     def due_until(self, until: datetime) -> Iterator[tuple[datetime, JobSpec]]:
         while self._heap and self._heap[0][0] <= until:
             due, n, job = heapq.heappop(self._heap)
-            following = job.trigger.get_next_fire_time(due, due)
-            while following is not None and following <= due:
-                following = job.trigger.get_next_fire_time(following, due)
-            if following is not None:
-                heapq.heappush(self._heap, (following, n, job))
+            if job.timer is None:
+                following = job.trigger.get_next_fire_time(due, due)
+                while following is not None and following <= due:
+                    following = job.trigger.get_next_fire_time(following, due)
+                if following is not None:
+                    heapq.heappush(self._heap, (following, n, job))
             yield due, job

@@ -4,9 +4,14 @@ Misfire policy: a job that could not run on time (the bot was down or busy) stil
 less than `MISFIRE_GRACE_SECONDS` late; later than that it is skipped and APScheduler logs it. Runs
 are recorded per (job, due instant), so a restart never runs one twice.
 
-`ClockScheduler` runs the same jobs at the instants the same triggers compute, but follows the bot's
-clock instead of the wall clock: for the console (whose clock `:time` moves forward) and for runs
-started at a chosen time (`qunbot run --clock-start`, used by tests and demos).
+Timers that handlers set (bot/timers.py) are date jobs with no misfire limit (a batch due while the bot
+was down still goes out): the pending ones are scheduled at start (the overdue ones run in
+`catch_up`), new ones as the bot reports them (`Bot.timer_listeners`); a config reload leaves them
+alone. A timer whose run could not read the database is tried again `TIMER_RETRY_SECONDS` later.
+
+`ClockScheduler` runs the same jobs and timers at the instants the same triggers compute, but follows
+the bot's clock instead of the wall clock: for the console (whose clock `:time` moves forward) and for
+runs started at a chosen time (`qunbot run --clock-start`, used by tests and demos).
 """
 
 from __future__ import annotations
@@ -17,14 +22,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 
 from bot.core import Bot
+from bot.events import Timer
 from bot.feature import JobSpec
+from bot.timers import from_row
 from rules.config import Config
 from scheduler.jobs import jobs_from_config
 
 log = logging.getLogger("qunbot.scheduler")
 MISFIRE_GRACE_SECONDS = 30 * 60
+TIMER_RETRY_SECONDS = 30
+TIMER_PREFIX = "timer:"
 
 
 class LiveScheduler:
@@ -36,14 +46,27 @@ class LiveScheduler:
 
     def start(self) -> None:
         self.rebuild(self.bot.config)
+        self.bot.timer_listeners.append(self.add_timer)
         self.scheduler.start()
         self._catch_up = asyncio.ensure_future(self.catch_up())
 
     async def catch_up(self) -> list[str]:
-        """At start: run each job whose latest instant passed less than the grace ago and has not run
-        (APScheduler only looks forward from now). Returns the ids of the jobs it ran."""
+        """At start: run each pending timer that is due, and each job whose latest instant passed less
+        than the grace ago and has not run (APScheduler only looks forward from now); schedule the
+        timers still to come. Returns the ids of the jobs and timers it ran."""
         now = self.bot.clock.now()
         ran = []
+        for timer in [from_row(row) for row in self.bot.store.timers.pending()]:
+            if timer.due > now:
+                self.add_timer(timer)
+                continue
+            try:
+                if await self.bot.run_timer(timer):
+                    log.info("timer %s (due %s) passed while the bot was down: run now", timer.job_id,
+                             timer.due.isoformat())
+                    ran.append(timer.job_id)
+            except Exception:
+                log.exception("timer %s (due %s) could not run", timer.job_id, timer.due.isoformat())
         for job in jobs_from_config(self.bot.config, self.bot.features):
             due = latest_fire_time(job.trigger, now, MISFIRE_GRACE_SECONDS)
             if due is not None and due < now:
@@ -64,7 +87,7 @@ class LiveScheduler:
             return
         wanted = {j.id for j in jobs}
         for existing in self.scheduler.get_jobs():
-            if existing.id not in wanted:
+            if existing.id not in wanted and not existing.id.startswith(TIMER_PREFIX):
                 existing.remove()
         for job in jobs:
             self.scheduler.add_job(self._run, trigger=job.trigger, args=[job], id=job.id, name=job.id,
@@ -77,6 +100,21 @@ class LiveScheduler:
         due = latest_fire_time(job.trigger, now, MISFIRE_GRACE_SECONDS) or now
         await self.bot.run_job(job, due)
 
+    def add_timer(self, timer: Timer, at: datetime | None = None) -> None:
+        """Schedule a timer for its due instant (or `at`, a retry); one date job per timer key."""
+        self.scheduler.add_job(self._run_timer, trigger=DateTrigger(run_date=at or timer.due), args=[timer],
+                               id=timer.job_id, name=timer.job_id, replace_existing=True,
+                               misfire_grace_time=None, coalesce=True, max_instances=1)
+
+    async def _run_timer(self, timer: Timer) -> None:
+        try:
+            ran = await self.bot.run_timer(timer)
+        except Exception:
+            log.exception("timer %s (due %s) could not run", timer.job_id, timer.due.isoformat())
+            ran = False
+        if not ran and self.bot.store.timers.is_pending(timer.feature, timer.key, timer.due):
+            self.add_timer(timer, self.bot.clock.now() + timedelta(seconds=TIMER_RETRY_SECONDS))
+
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -86,19 +124,27 @@ class LiveScheduler:
 
 
 class ClockScheduler:
-    """The jobs of the config, fired as the bot's clock passes their instants (checked twice a second)."""
+    """The jobs of the config and the pending timers, fired as the bot's clock passes their instants
+    (checked twice a second)."""
 
     TICK_SECONDS = 0.5
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         self.jobs: dict[str, JobSpec] = {}
+        self.timers: dict[str, Timer] = {}
         self._cursor = bot.clock.now()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.rebuild(self.bot.config)
+        for row in self.bot.store.timers.pending():
+            self.add_timer(from_row(row))
+        self.bot.timer_listeners.append(self.add_timer)
         self._task = asyncio.create_task(self._loop(), name="clock-scheduler")
+
+    def add_timer(self, timer: Timer) -> None:
+        self.timers[timer.job_id] = timer
 
     def rebuild(self, config: Config) -> None:
         try:
@@ -119,12 +165,18 @@ class ClockScheduler:
                         due.append((t, job.id))
                     t = job.trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
             self._cursor = now
+            timers = {key: t for key, t in self.timers.items() if t.due <= now}
+            due.extend((t.due, key) for key, t in timers.items())
             for when, job_id in sorted(due):
-                job = self.jobs.get(job_id)
-                if job is None:
-                    continue
                 try:
-                    await self.bot.run_job(job, when)
+                    timer = timers.get(job_id)
+                    if timer is not None:
+                        await self.bot.run_timer(timer)
+                        gone = not self.bot.store.timers.is_pending(timer.feature, timer.key, timer.due)
+                        if gone and self.timers.get(job_id) is timer:  # else tried again on the next tick
+                            del self.timers[job_id]
+                    elif job_id in self.jobs:
+                        await self.bot.run_job(self.jobs[job_id], when)
                 except Exception:
                     log.exception("job %s (due %s) could not run", job_id, when.isoformat())
             await asyncio.sleep(self.TICK_SECONDS)

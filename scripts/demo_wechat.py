@@ -1,8 +1,9 @@
 """`make demo-wechat`: the real Wechaty protocol without an account.
 
 Starts the mock puppet-service gateway (tests/gateway), runs `qunbot run --adapter wechaty` on the
-shipped config.yaml against it, plays a short scripted conversation through the gateway's control
-endpoint and prints what the bot answered. Later capabilities add their lines to SCRIPT.
+shipped config.yaml (welcomes batched over 3 seconds instead of 60) against it, plays a short scripted
+conversation through the gateway's control endpoint and prints what the bot answered. Later
+capabilities add their lines to SCRIPT.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ async def main() -> int:
     with running_gateway("qunbot-demo-") as gateway:
         tmp = gateway.data_dir
         print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
-        async with bot_process(gateway, tmp, "--config", str(ROOT / "config.yaml"),
+        # joins within welcome.batch_seconds share one welcome: 60 s in config.yaml, 3 s here so the
+        # welcome comes within its step
+        config = tmp / "config.yaml"
+        shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+        config.write_text(shipped.replace("    batch_seconds: 60\n", "    batch_seconds: 3\n"), encoding="utf-8")
+        async with bot_process(gateway, tmp, "--config", str(config),
                                "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"):
             await play(gateway, tmp)
     return 0

@@ -194,6 +194,16 @@ class Members(Repository):
         row = result.first()
         return MemberInfo(**row._mapping) if row else None
 
+    async def members_among(self, group: str, users: Sequence[str]) -> dict[str, MemberInfo]:
+        """The stored records of these members of the group (those the roster knows), by id."""
+        found: dict[str, MemberInfo] = {}
+        for start in range(0, len(users), 500):
+            result = await self.journal.read(select(MEMBERS).where(and_(
+                MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(list(users[start:start + 500])))),
+                only=("members", "roster"))
+            found.update((row.user_id, MemberInfo(**row._mapping)) for row in result)
+        return found
+
     async def find_member(self, group: str, name: str) -> str | None:
         """The id of the member whose display name is `name` (the latest seen when several are)."""
         result = await self.journal.read(select(MEMBERS.c.user_id).where(and_(

@@ -2,7 +2,8 @@
 
 Storage is the only place that speaks SQL. Every feature has its own repository (a view over the
 one journal, so a commit still covers everything an event wrote); the shared ones are here:
-`members` (groups and the roster), `events` (the event log) and `audit` (actions, notes, job runs).
+`members` (groups and the roster), `events` (the event log), `audit` (actions, notes, job runs) and
+`timers` (the timers handlers and jobs set, pending until they fire).
 A handler reaches its own feature's repository through its context, never the whole store.
 """
 
@@ -22,6 +23,7 @@ from storage.journal import Journal
 from storage.members import Members
 from storage.repository import Repository
 from storage.tables import EVENTS, JOB_RUNS
+from storage.timers import TimerTable
 
 R = TypeVar("R", bound=Repository)
 
@@ -36,6 +38,7 @@ class Store(Journal):
         self.events = self.repository(EventLog)
         self.audit = self.repository(AuditLog)
         self.members = self.repository(Members)
+        self.timers = self.repository(TimerTable)
         for kind in repositories:
             self.repository(kind)
 
@@ -60,6 +63,7 @@ class Store(Journal):
         self._opened = (await self._conn.execute(select(EVENTS.c.id).limit(1))).first() is None
         for repo in list(self._repositories.values()):
             repo.opened(self._opened)
+        await self.timers.load()
 
     async def probe_exists(self, probe: tuple[str, Any]) -> bool:
         assert self._conn is not None

@@ -1,5 +1,5 @@
 """The tables every feature shares: groups, members (the roster), events, actions (the audit log and
-the durable outbox) and job runs."""
+the durable outbox), job runs and the timers handlers set."""
 
 from __future__ import annotations
 
@@ -91,11 +91,26 @@ class JobRun(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class TimerRow(Base):
+    """A timer a handler or job set, pending until it fires (its row goes in the commit of its run), so a
+    restart schedules it again. One per (feature, key): setting a pending key again keeps this one."""
+
+    __tablename__ = "timers"
+
+    feature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 GROUPS = Group.__table__
 MEMBERS = Member.__table__
 EVENTS = EventRow.__table__
 ACTIONS = ActionRow.__table__
 JOB_RUNS = JobRun.__table__
+TIMERS = TimerRow.__table__
 
 # events that count as activity (a message in the broad sense): the reports and tiers count them
 ACTIVITY_TYPES = frozenset({"text", "image", "link", "mini_program", "contact_card", "red_packet", "media"})

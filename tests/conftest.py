@@ -118,11 +118,30 @@ async def runtime(config_text: str, db_url: str, clock: DrivenClock, platform: F
 
 
 async def feed(rt: Runtime, clock: DrivenClock, *events: Event) -> None:
-    """Handle events as replay does (clock at each event's time), then commit."""
+    """Handle events as replay does (clock at each event's time; the timers handlers set fire before a
+    later event, clock at their due time), then commit. Scheduled jobs are left to the test."""
     for event in events:
+        await fire_timers(rt, clock, event.ts)
         clock.set(event.ts)
         await rt.bot.process(event)
     await rt.bot.commit()
+
+
+async def fire_timers(rt: Runtime, clock: DrivenClock, until: datetime) -> int:
+    """Fire the pending timers due at or before `until`, earliest first, with the clock at each one's
+    due time (as replay does); returns how many ran."""
+    from bot.timers import from_row
+
+    ran = 0
+    while True:
+        due = [row for row in rt.store.timers.pending() if row.due <= until]
+        if not due:
+            return ran
+        clock.set(due[0].due)
+        await rt.bot.commit()
+        if not await rt.bot.run_timer(from_row(due[0])):
+            assert not rt.store.timers.is_pending(due[0].feature, due[0].key, due[0].due), "a timer failed to run"
+        ran += 1
 
 
 # -- PostgreSQL: a real throwaway server (tests/pg_harness.py), started once per session when asked for --

@@ -19,6 +19,7 @@ defaults:
     text: "欢迎 @{user_name}！{rules}"
     name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
     rename_thanks: "谢谢 @{user_name}"
+    batch_seconds: 0   # the welcome at once (batched welcomes: tests/features/welcome)
   keywords:
     - {name: 群规, match: exact, patterns: [群规], reply: "{rules}", mention: true}
 """

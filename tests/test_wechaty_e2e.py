@@ -41,6 +41,7 @@ defaults:
     text: "欢迎 @{user_name} 加入{group_name}！{rules}"
     name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
     rename_thanks: "谢谢 @{user_name} 改好群昵称"
+    batch_seconds: 2   # joins within 2 s (60 by default) share one message: the tests need not wait a minute
   keywords:
     - {name: 群规, match: question, patterns: [群规], reply: "{rules}", mention: true, cooldown_seconds: 0}
 """
@@ -159,6 +160,23 @@ async def test_welcome_on_join_and_thanks_after_a_rename(gateway: Gateway, live:
     assert live.rows("select inviter from (select json_extract(payload, '$.inviter') as inviter, type from events)"
                      " where type = 'join'") == [("wxid_alice",)]
     assert live.rows("select count(*) from events where type = 'rename' and user_id = 'wxid_new'") == [(1,)]
+
+
+async def test_three_joins_within_the_window_get_one_reminder_message(gateway: Gateway, live: LiveBot) -> None:
+    for n, name in enumerate(["阿强", "阿珍", "小李"]):
+        await gateway.post("/join", {"room": ROOM, "members": [{"id": f"wxid_j{n}", "name": name}],
+                                     "inviter": "wxid_alice"})
+        await asyncio.sleep(0.2)
+    message = await gateway.wait_sent(lambda m: m["room"] == ROOM and len(m["mentions"] or []) == 3)
+    assert message["mentions"] == ["wxid_j0", "wxid_j1", "wxid_j2"]
+    assert message["text"] == ("欢迎 @阿强 @阿珍 @小李 加入运营测试群！友善交流，不发广告\n"
+                               "@阿强 @阿珍 @小李 请按「名字-城市」的格式修改群昵称，方便大家认识你～")
+    await asyncio.sleep(2.5)  # a window's length more: nothing else goes to the room
+    assert [m["text"] for m in await gateway.get("/sent") if m["room"] == ROOM] == [message["text"]]
+    assert live.rows("select count(*) from timers") == [(0,)]
+    assert live.rows("select count(*) from welcome_queue") == [(0,)]
+    assert live.rows("select user_id, count from rename_reminders order by user_id") == [
+        ("wxid_j0", 1), ("wxid_j1", 1), ("wxid_j2", 1)]
 
 
 async def test_an_image_arrives_intact_where_handlers_can_read_it(gateway: Gateway, live: LiveBot,

@@ -1,8 +1,9 @@
 """`qunbot replay`: feed a transcript through the real bot with the clock driven by event times.
 
 See replay-format.md: before an event at time T is handled, every scheduled job due at or before T
-runs in time order with the clock set to its due instant; after the last event the clock advances
-to `--until` and due jobs run the same way. Bad lines are reported on stderr as `LINE: reason` and
+runs in time order with the clock set to its due instant; timers that handlers set (and those a
+previous run left pending in the database) are jobs too and fire the same way; after the last event
+the clock advances to `--until` and due jobs run the same way. Bad lines are reported on stderr as `LINE: reason` and
 skipped.
 """
 
@@ -23,7 +24,8 @@ from bot.adapters.jsonl_sink import JsonlSink
 from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.core import Bot, JobSpec
-from bot.events import EVENT_TYPES, Event, parse_event
+from bot.events import EVENT_TYPES, Event, Timer, parse_event
+from bot.timers import from_row, timer_job
 from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
@@ -96,6 +98,22 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     bot = runtime.bot
     job_list = jobs if jobs is not None else jobs_from_config(config, bot.features)
     due_jobs: DueJobs | None = None
+    waiting = [from_row(row) for row in runtime.store.timers.pending()]  # timers until the jobs start
+
+    def on_timer(timer: Timer) -> None:
+        if due_jobs is None:
+            waiting.append(timer)
+        else:
+            due_jobs.add(timer_job(bot.features, timer), timer.due)
+
+    def start_jobs(start: datetime) -> DueJobs:
+        started = DueJobs(job_list, start)
+        for timer in waiting:
+            started.add(timer_job(bot.features, timer), timer.due)
+        waiting.clear()
+        return started
+
+    bot.timer_listeners.append(on_timer)
     try:
         with transcript.open(encoding="utf-8", errors="replace") as handle:
             events = read_transcript(iter(handle), transcript.parent, errors)
@@ -107,14 +125,14 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
                 for event in chunk:
                     if due_jobs is None:
                         clock.set(event.ts)
-                        due_jobs = DueJobs(job_list, clock.now())
+                        due_jobs = start_jobs(clock.now())
                     await run_jobs_until(bot, clock, due_jobs, event.ts)
                     clock.set(event.ts)
                     await bot.process(event)
         await bot.commit()
         if until is not None:
             if due_jobs is None:
-                due_jobs = DueJobs(job_list, until)
+                due_jobs = start_jobs(until)
             await run_jobs_until(bot, clock, due_jobs, until)
             clock.set(until)
         await runtime.close()

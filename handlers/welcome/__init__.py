@@ -9,6 +9,13 @@ new name fits (when the member had been asked). `{name_format}` (the example) ma
 template of the group, the rules text included. Rules: `welcome`, `welcome/rename-reminder`,
 `welcome/rename-thanks`. The repository counts each member's reminders in a group, in the feature's
 table `rename_reminders` (migration 0007).
+
+Batching (`welcome.batch_seconds`, default 60; 0 answers each join and reminder at once): the first
+join or due reminder in a group opens a window (the timer "batch:<group>"); everyone queued until it
+fires (table `welcome_queue`, migration 0008) is welcomed and/or reminded in one message that mentions
+each of them, at most `batch_max_mentions` (20), the other newcomers named as `batch_more`
+("等 N 位新朋友"). Members who left meanwhile are dropped; a fitting rename meanwhile means no
+reminder. See handlers/welcome/batch.py.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.feature import Feature
-from handlers.welcome import tables
+from handlers.welcome import batch, tables
 from handlers.welcome.handler import HANDLER
 from handlers.welcome.repository import WelcomeRepository
 from handlers.welcome.settings import WelcomeSettings
@@ -34,5 +41,6 @@ def _name_format_example(settings: GroupSettings) -> str:
 
 
 FEATURE = Feature("welcome", handlers=(HANDLER,), settings={"welcome": (WelcomeSettings, WelcomeSettings())},
-                  compile=_name_format, repository=WelcomeRepository, tables=(tables.RENAME_REMINDERS,),
-                  fields={"name_format": _name_format_example})
+                  compile=_name_format, repository=WelcomeRepository,
+                  tables=(tables.RENAME_REMINDERS, tables.WELCOME_QUEUE),
+                  fields={"name_format": _name_format_example}, timers={batch.TIMER: batch.fire})

@@ -1,32 +1,18 @@
 """The welcome handler: the welcome on join, a rename reminder when a name does not fit (once, and once
-more after some days), thanks once it does."""
+more after some days), thanks once it does. With `welcome.batch_seconds` (the default), joins and
+reminders are queued for the group's batched message (handlers/welcome/batch.py)."""
 
 from __future__ import annotations
-
-from datetime import date, timedelta
 
 from bot.context import Context
 from bot.events import MESSAGE_TYPES, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
-from handlers.welcome.repository import Reminders
-
-MAX_CACHED_NAMES = 50_000
+from handlers.welcome.batch import queue
+from handlers.welcome.names import fits, quiet
 
 
 def _fits(ctx: Context, name: str | None) -> bool:
-    pattern = ctx.group.compiled["welcome"] if ctx.group else None
-    if pattern is None:
-        return True
-    if name is None:
-        return False
-    cache: dict[tuple[str, str], bool] = ctx.memory.setdefault("fits", {})
-    key = (pattern.pattern, name)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) > MAX_CACHED_NAMES:
-            cache.clear()
-        found = cache[key] = pattern.fullmatch(name) is not None
-    return found
+    return fits(ctx.group.compiled["welcome"] if ctx.group else None, ctx.memory, name)
 
 
 def _format_example(ctx: Context) -> str:
@@ -41,19 +27,22 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
     assert event.group is not None and event.user is not None
     example = _format_example(ctx)
     if event.type == "join":
-        text = ctx.render(settings.text, inviter=event.inviter or "", name_format=example)
         asked = False
-        notes: tuple[Note, ...] = ()
+        notes: list[Note] = []
         if not _fits(ctx, event.user_name):
             before = await ctx.repo.reminders(event.group, event.user)
-            why_not = _quiet(ctx, before)
+            why_not = quiet(settings, ctx.today, before)
             if why_not is None:
-                text += "\n" + ctx.render(settings.rename_reminder, name_format=example)
-                ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
                 asked = True
             else:
-                notes = (Note(rule="welcome/rename-reminder", reason=why_not),)
-        return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),), notes=notes)
+                notes.append(Note(rule="welcome/rename-reminder", reason=why_not))
+        if settings.batch_seconds:
+            return await queue(event, ctx, welcome=True, remind=asked, notes=notes)
+        text = ctx.render(settings.text, inviter=event.inviter or "", name_format=example)
+        if asked:
+            text += "\n" + ctx.render(settings.rename_reminder, name_format=example)
+            ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
+        return Outcome(actions=(reply(event, "welcome", text, mention=True, rename_asked=asked),), notes=tuple(notes))
     if event.type == "rename" and _fits(ctx, event.user_name):
         before = await ctx.repo.reminders(event.group, event.user)
         if before is not None and before.open:
@@ -67,26 +56,14 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
     return await _remind(event, ctx, example)
 
 
-def _quiet(ctx: Context, before: Reminders | None) -> str | None:
-    """Why no reminder is due (None: one is): a member is reminded once, and once more after
-    `rename_followup_days` days, never again."""
-    if before is None:
-        return None
-    followup = ctx.settings.welcome.rename_followup_days
-    if before.count >= 2 or followup <= 0:
-        return f"reminded {before.count} time(s) already (last {before.last_on}): no more reminders"
-    due = date.fromisoformat(before.first_on) + timedelta(days=followup)
-    if ctx.today < due:
-        return f"reminded on {before.first_on}; the one follow-up is due on {due.isoformat()}"
-    return None
-
-
 async def _remind(event: Event, ctx: Context, example: str) -> Outcome | None:
     assert event.group is not None and event.user is not None
     before = await ctx.repo.reminders(event.group, event.user)
-    why_not = _quiet(ctx, before)
+    why_not = quiet(ctx.settings.welcome, ctx.today, before)
     if why_not is not None:
         return Outcome(notes=(Note(rule="welcome/rename-reminder", reason=why_not),))
+    if ctx.settings.welcome.batch_seconds:
+        return await queue(event, ctx, welcome=False, remind=True, notes=[])
     ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
     text = ctx.render(ctx.settings.welcome.rename_reminder, name_format=example)
     return Outcome(actions=(reply(event, "welcome/rename-reminder", text, mention=True,

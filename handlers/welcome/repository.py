@@ -1,17 +1,20 @@
 """The welcome feature's repository: each member's rename reminders in a group (how many, the first
-and last local day, whether a fitting rename is still to be thanked), answered from memory once loaded."""
+and last local day, whether a fitting rename is still to be thanked), answered from memory once loaded;
+and the queue of members to welcome or remind in the group's next batched message."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.welcome.tables import RENAME_REMINDERS as R
+from handlers.welcome.tables import WELCOME_QUEUE as Q
 from storage import dialect
 from storage.journal import BulkWrite
-from storage.members import last_per_key
+from storage.members import cut_name, last_per_key
 from storage.repository import Repository
 
 if TYPE_CHECKING:
@@ -29,6 +32,31 @@ class Reminders(NamedTuple):
     open: bool
 
 
+class Queued(NamedTuple):
+    """A member queued for the group's next batched message."""
+
+    user: str
+    user_name: str | None
+    welcome: bool
+    remind: bool
+    inviter: str | None
+    event_id: str
+    queued_at: datetime
+
+
+def _queue_upsert(engine: AsyncEngine) -> Any:
+    q = dialect.upsert(engine, Q)
+    ex = q.excluded
+    return q.on_conflict_do_update(index_elements=[Q.c.group_id, Q.c.user_id], set_={
+        "welcome": case((ex.welcome > Q.c.welcome, ex.welcome), else_=Q.c.welcome),
+        "remind": case((ex.remind > Q.c.remind, ex.remind), else_=Q.c.remind),
+        "user_name": ex.user_name, "inviter": func.coalesce(Q.c.inviter, ex.inviter)})
+
+
+def _queue_take(_engine: AsyncEngine) -> Any:
+    return delete(Q).where(and_(Q.c.group_id == bindparam("b_g"), Q.c.user_id == bindparam("b_u")))
+
+
 def _reminder_upsert(engine: AsyncEngine) -> Any:
     r = dialect.upsert(engine, R)
     return r.on_conflict_do_update(index_elements=[R.c.group_id, R.c.user_id], set_={
@@ -42,16 +70,20 @@ def _thanked_update(_engine: AsyncEngine) -> Any:
 
 
 class WelcomeRepository(Repository):
-    """Rename reminders (sent, then thanked)."""
+    """Rename reminders (sent, then thanked), and the queue of the batched message."""
 
     writes = (BulkWrite("reminder", 40, _reminder_upsert), BulkWrite("reminder_thanked", 41, _thanked_update,
-                                                                     last_per_key("b_g", "b_u")))
+                                                                     last_per_key("b_g", "b_u")),
+              BulkWrite("welcome_queue", 42, _queue_upsert), BulkWrite("welcome_taken", 43, _queue_take))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self._sent, self._thanked = store.buffer("reminder"), store.buffer("reminder_thanked")
+        self._queue, self._taken = store.buffer("welcome_queue"), store.buffer("welcome_taken")
         self._known: dict[tuple[str, str], Reminders] = {}
         self._all = False  # every member's reminders are in _known: a miss means "never reminded"
+        # group -> member -> what was queued (1 welcome, 2 remind) since the group's queue was last taken
+        self._queued: dict[str, dict[str, int]] = {}
 
     def forget(self) -> None:
         self._known.clear()
@@ -98,3 +130,38 @@ class WelcomeRepository(Repository):
         for group, user, count, first_on, last_on, is_open in rows:
             self._known.setdefault((group, user), Reminders(int(count), first_on, last_on, bool(is_open)))
         self._all = True
+
+    # -- the queue of the batched message (rows sealed as they come: queue, take, queue again keep their order)
+
+    def queue(self, group: str, user: str, user_name: str | None, *, welcome: bool, remind: bool,
+              inviter: str | None, event_id: str, at: datetime) -> bool:
+        """Queue the member for the group's next message (one row per member: flags add up); False when
+        it was queued already with these flags (nothing written)."""
+        flags = (1 if welcome else 0) | (2 if remind else 0)
+        known = self._queued.setdefault(group, {})
+        had = known.get(user, 0)
+        if had | flags == had:
+            return False
+        known[user] = had | flags
+        self._queue.append({"group_id": group, "user_id": user, "user_name": cut_name(user_name),
+                            "welcome": 1 if welcome else 0, "remind": 1 if remind else 0,
+                            "inviter": cut_name(inviter) and cut_name(inviter)[:128], "event_id": event_id,
+                            "queued_at": at})
+        self.journal.seal(("welcome_queue",))
+        return True
+
+    async def take(self, group: str) -> list[Queued]:
+        """The members queued in the group, first queued first; their rows go with this commit."""
+        self._queued.pop(group, None)
+        result = await self.journal.read(
+            select(Q.c.user_id, Q.c.user_name, Q.c.welcome, Q.c.remind, Q.c.inviter, Q.c.event_id, Q.c.queued_at)
+            .where(Q.c.group_id == group).order_by(Q.c.queued_at, Q.c.user_id), only=("welcome_queue", "welcome_taken"))
+        taken = [Queued(u, name, bool(w), bool(r), inviter, event, at) for u, name, w, r, inviter, event, at in result]
+        if taken:
+            self._taken.extend({"b_g": group, "b_u": q.user} for q in taken)
+            self.journal.seal(("welcome_taken",))
+        return taken
+
+    def queued_since_take(self, group: str) -> bool:
+        """Was a member of the group queued after its queue was last taken (while its message was made)?"""
+        return bool(self._queued.get(group))

@@ -36,3 +36,9 @@ class WelcomeSettings(Section):
     # a member whose name does not fit is reminded once (with the welcome, or on their first message),
     # and once more this many days after (0: never again)
     rename_followup_days: Annotated[int, Field(ge=0)] = 3
+    # joins and due rename reminders within this many seconds of the first one in a group are answered
+    # in one message that mentions each member (0: each join and reminder answered at once)
+    batch_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    # at most this many members mentioned in one batched message; more newcomers: `batch_more`
+    batch_max_mentions: Annotated[int, Field(ge=1, le=100)] = 20
+    batch_more: template("count") = "等 {count} 位新朋友"  # type: ignore[valid-type]

@@ -5,7 +5,8 @@
     assert outcome.actions[0].data["rank"] == 1
 
 No router, no outbox: the handler gets the context the router would give it (its feature's
-repository and memory, the shared roster, the clock); `run_job` does the same for a scheduled job.
+repository and memory, the shared roster, the clock); `run_job` does the same for a scheduled job and
+`fire(timer)` for a timer the handler set (`outcome.timers`).
 `seen(event)` records an event the way the core does after the chain (the event log and the roster),
 so the next call sees its member; `settle(event, outcome)` also records what the Outcome did.
 """
@@ -20,7 +21,7 @@ from bot.app import open_store
 from bot.audit import action_rows, note_rows
 from bot.clock import DrivenClock
 from bot.context import Context
-from bot.events import MESSAGE_TYPES, Action, Event, Outcome
+from bot.events import MESSAGE_TYPES, Action, Event, Outcome, Timer
 from bot.feature import Feature, Handler, JobContext
 from rules.config import Config
 from storage.base import RawJSON
@@ -80,6 +81,18 @@ class FeatureHarness:
         key = f"job:{job_id}@{due.isoformat()}"
         self.store.audit.record_actions(action_rows([f"{key}#{n}" for n in range(len(actions))], actions, None))
         return actions, ctx.notes
+
+    async def fire(self, timer: Timer) -> tuple[list[Action], list[str], list[Timer]]:
+        """Run the feature's function for `timer` at its due time: its actions (recorded in the audit log,
+        as the core records them), the notes it left and the timers it set."""
+        fn = self.feature.timers.get(timer.name)
+        assert fn is not None, f"{self.feature.name} has no timer {timer.name!r} (it has {sorted(self.feature.timers)})"
+        self.clock.set(timer.due)
+        ctx = JobContext(self.config, self.clock, timer.due, self.store.members, self.repo, self.memory)
+        actions = [a.model_copy(update={"ts": self.clock.now()}) for a in await fn(ctx, timer)]
+        key = f"job:timer:{self.feature.name}:{timer.key}@{timer.due.isoformat()}"
+        self.store.audit.record_actions(action_rows([f"{key}#{n}" for n in range(len(actions))], actions, None))
+        return actions, ctx.notes, ctx.timers
 
     def seen(self, *events: Event) -> None:
         """Record events as the core and the activity feature do after the chain."""

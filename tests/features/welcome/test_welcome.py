@@ -1,4 +1,5 @@
-"""welcome: greeting with the rules on join, rename reminders at most once a day, thanks on a fit."""
+"""welcome through the bot, answering each event at once (`batch_seconds: 0`): greeting with the rules on
+join, a rename reminder once and once more, thanks on a fit. Batched answers: test_welcome_batch.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ FORMAT = BASIC_CONFIG + """
     name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
     rename_reminder: "@{user_name} 请改成「{name_format}」"
     rename_thanks: "谢谢 @{user_name}"
+    batch_seconds: 0
 """
 
 
@@ -83,6 +85,7 @@ async def test_welcome_can_be_switched_off_per_group(db_url: str, clock: DrivenC
     config = Config.from_text(BASIC_CONFIG + 'groups:\n  "安静群*":\n    welcome: {enabled: false}\n')
     platform = FakePlatform()
     rt = await start_runtime(ConfigHolder(config), db_url, clock, platform, FEATURES)
-    await feed(rt, clock, make_event("join", group_name="安静群1"), make_event("join", group="g2", group_name="热闹群"))
+    await feed(rt, clock, make_event("join", group_name="安静群1"), make_event("join", group="g2", group_name="热闹群"),
+               make_event("tick", after=120))  # after the batch window
     await rt.close()
     assert [a.group for a in platform.sent] == ["g2"]

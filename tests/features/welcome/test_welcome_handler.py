@@ -1,10 +1,11 @@
-"""The welcome handler alone: the welcome, a rename reminder at most once a day, thanks once it fits."""
+"""The welcome handler alone, answering each event at once (`batch_seconds: 0`): the welcome, a rename
+reminder once and once more, thanks once it fits."""
 
 from __future__ import annotations
 
 from handlers import welcome
 from handlers.welcome.repository import WelcomeRepository
-from tests.conftest import EventFactory
+from tests.conftest import BASIC_CONFIG, EventFactory
 from tests.features.conftest import OpenHarness
 from tests.features.harness import texts
 
@@ -15,11 +16,12 @@ defaults:
   welcome:
     text: "欢迎 @{user_name} 加入{group_name}！{rules}"
     name_format: {example: 名字-城市, pattern: '[^-]+-[^-]+'}
+    batch_seconds: 0
 """
 
 
 async def test_a_newcomer_is_welcomed_with_the_rules(harness: OpenHarness, make_event: EventFactory) -> None:
-    h = await harness(welcome.FEATURE)
+    h = await harness(welcome.FEATURE, BASIC_CONFIG.replace("  welcome:\n", "  welcome:\n    batch_seconds: 0\n"))
     outcome = await h.call(make_event("join", user_name="阿强"))
     assert outcome is not None and [a.rule for a in outcome.actions] == ["welcome"]
     assert texts(outcome) == ["欢迎 @阿强 加入测试群！不发广告"] and outcome.actions[0].data["rename_asked"] is False
