@@ -76,7 +76,7 @@ RE_LONE_V = re.compile(r"(?<![a-z0-9])v(?:号)?\s*[:：=]\s*((?=[a-z0-9_-]*\d)[a
 RE_PLAIN_ID = re.compile(f"(?:{WX_PLAIN}|{QQ}){ID}")
 RE_ADD_PLAIN = re.compile(f"(?:加|添加|加我|加个|加一下|联系|私聊|私信){WX_PLAIN}|(?:加|添加|加我){QQ}"
                            f"|{WX_PLAIN}同号")
-RE_PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
+RE_PHONE = re.compile(r"(?<!\d)(?:0{0,2}86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
 RE_EMAIL = re.compile(r"[a-z0-9._-]{3,}@(?:qq|163|126|gmail|foxmail|sina|sohu|outlook|hotmail|yeah)\.(?:com|cn|net)")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|想进的|我拉你|扣1我拉|扣1拉")

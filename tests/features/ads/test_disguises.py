@@ -120,3 +120,9 @@ def test_challenge_dev_half_per_family(detector: TextDetector) -> None:
         if (label == "ad" and hits < len(texts) - 1) or (label == "ham" and hits > 1):
             weak.append(f"{label} {family}: {hits}/{len(texts)} flagged")
     assert not weak, weak
+
+
+def test_a_phone_number_with_the_country_code_is_a_phone_number(detector: TextDetector) -> None:
+    assert flagged(detector, "贷款找我 +86 138 1234 5678")
+    assert flagged(detector, "网贷秒下，电话0086-138-1234-5678")
+    assert not flagged(detector, "我们车在 B2 层 C 区，停好了打 +86 159 8974 6857")
