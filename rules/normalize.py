@@ -79,10 +79,21 @@ def command_heads(*words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(form[0] for group in words for form in map(command_form, group) if form)
 
 
-@lru_cache(maxsize=65536)
+CACHED_TEXT_CHARS = 64  # caches keyed by what members send hold short texts only (bounded memory)
+
+
 def command_form(text: str) -> str:
     """The form a command or trigger word is compared in: `fold` without emoji and symbols, simplified
-    Chinese ("簽到 ✅!" -> "签到")."""
+    Chinese ("簽到 ✅!" -> "签到"). Short texts (commands, triggers) are cached; long ones are not."""
+    return _command_form_cached(text) if len(text) <= CACHED_TEXT_CHARS else _command_form(text)
+
+
+@lru_cache(maxsize=65536)
+def _command_form_cached(text: str) -> str:
+    return _command_form(text)
+
+
+def _command_form(text: str) -> str:
     folded = fold(text)
     if not folded.isascii():
         folded = "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)

@@ -48,3 +48,18 @@ def test_importing_and_building_the_bot_loads_no_platform_or_heavy_library() -> 
     loaded = set(out.split())
     assert not loaded & PLATFORM_LIBS
     assert not loaded & HEAVY_LIBS
+
+
+def test_caches_keyed_by_member_text_hold_short_texts_only() -> None:
+    from handlers.ads.folds import _normalized_cached, normalize_for_ads
+    from rules.normalize import _command_form_cached, command_form
+
+    long_text = "签到" * 5_000
+    before = (_command_form_cached.cache_info().currsize, _normalized_cached.cache_info().currsize)
+    assert command_form(long_text) == "签到" * 5_000
+    assert normalize_for_ads(long_text + "x")
+    assert (_command_form_cached.cache_info().currsize, _normalized_cached.cache_info().currsize) == before
+    hits = _command_form_cached.cache_info().hits
+    command_form("签到 ✅ 缓存测试")
+    command_form("签到 ✅ 缓存测试")
+    assert _command_form_cached.cache_info().hits == hits + 1  # a short text is cached

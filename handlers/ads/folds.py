@@ -228,9 +228,16 @@ def analyse_for_ads(text: str) -> AdsText:
     return AdsText(text, light, flatten(light), tuple(tricks))
 
 
-@lru_cache(maxsize=4096)
+CACHED_TEXT_CHARS = 200  # the cache below is keyed by what members send: short texts only
+
+
 def normalize_for_ads(text: str) -> str:
     """The form every ad text check reads: see the section comment. Keep `text` for the audit."""
+    return _normalized_cached(text) if len(text) <= CACHED_TEXT_CHARS else analyse_for_ads(text).flat
+
+
+@lru_cache(maxsize=4096)
+def _normalized_cached(text: str) -> str:
     return analyse_for_ads(text).flat
 
 
