@@ -5,6 +5,7 @@ the reports these send to the operators."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,13 +85,15 @@ def flood(event: Event, ctx: Context) -> list[Action]:
                      {"event": event.id, "count": count})]
 
 
-async def raid(event: Event, ctx: Context) -> list[Action]:
-    """Several new members posting the same text within the window: warn the group, tell operators."""
+async def raid(event: Event, ctx: Context, ad_like: Callable[[str], bool]) -> list[Action]:
+    """Several new members posting the same ad-like text (some check found something: a link, a contact,
+    a pitch word, the model) within the window: warn the group, tell operators. Newcomers who all say
+    大家好，很高兴认识大家 are a welcome, not a raid."""
     ads = ctx.settings.ads
     assert event.type == "text" and event.group is not None and event.user is not None
     key_text = normalize_for_ads(event.text)
     # only the joins seen by this process: a raid is a matter of minutes, and every text passes here
-    if len(key_text) < 4 or not await is_new_member(event, ctx, ask_store=False):
+    if len(key_text) < 4 or not await is_new_member(event, ctx, ask_store=False) or not ad_like(event.text):
         return []
     window = timedelta(minutes=ads.raid_window_minutes)
     posts: dict[tuple[str, str], dict[str, datetime]] = ctx.memory.setdefault("raid", {})

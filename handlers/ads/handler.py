@@ -12,8 +12,10 @@ from bot.context import Context
 from bot.events import Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.ads.detector import TextDetector
+from handlers.ads.folds import normalize_for_ads
 from handlers.ads.guards import cross_posts, flood, is_new_member, prune, raid, recent_joins, short, tell_operators
 from handlers.ads.model import load_model
+from handlers.ads.patterns import RE_PROMO
 from handlers.ads.qrcode import QR_KINDS, qr_kind, scan_image
 from handlers.ads.settings import AdsSettings
 
@@ -169,7 +171,8 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
         return Outcome(actions=tuple(await _offence(event, ctx, verdict)), notes=tuple(notes), stop=True)
     actions = flood(event, ctx)
     if event.type == "text":
-        actions += await raid(event, ctx)
+        actions += await raid(event, ctx, lambda text: RE_PROMO.search(normalize_for_ads(text)) is not None
+                              or detector(ctx).score(text)[0] > 0)
     return Outcome(actions=tuple(actions), notes=tuple(notes), stop=bool(actions))
 
 

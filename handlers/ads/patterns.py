@@ -100,6 +100,10 @@ RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
 RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id)?\s*[:：=]?\s*@?([a-z][a-z0-9_]{4,31})"
                          r"|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
 
+# Invitations to look elsewhere: with the same words from several newcomers, a raid (not a greeting).
+RE_PROMO = re.compile(r"直播间|关注我|我的主页|店铺|橱窗|抖音|快手|小红书|视频号|公众号|链接|下载|注册|点击|进群|加我|"
+                      r"找我|私我|私聊|二维码|优惠|领取|赚")
+
 # Verified-account badges (微博加V认证, 大V): the V is a badge, not WeChat.
 RE_VERIFIED = re.compile(r"加v认证|v认证|加v用户|大v(?=[^0-9a-z]|$)")
 

@@ -230,3 +230,11 @@ def test_train_ads_retrains_with_the_owners_decisions(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1 owner decisions" in result.stdout
     assert len(AdModel.load(out)) > 0
+
+
+async def test_newcomers_greeting_alike_are_not_a_raid(runtime, clock: DrivenClock, platform: FakePlatform,
+                                                       make_event: EventFactory) -> None:
+    joins = [make_event("join", user=f"n{i}", user_name=f"新人{i}") for i in range(3)]
+    posts = [make_event(text="大家好，很高兴认识大家", user=f"n{i}", user_name=f"新人{i}") for i in range(3)]
+    await feed(runtime, clock, *joins, *posts)
+    assert not [a for a in platform.sent if a.rule == "ads/raid"]
