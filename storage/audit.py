@@ -102,6 +102,15 @@ class AuditLog(Repository):
             only=("actions", "events"))
         return result.first() is not None
 
+    async def last_acted_event(self, group: str, exclude_prefix: str = "admin") -> str | None:
+        """The id of the latest event of `group` that a rule acted on (sent or removed; not the
+        admins' own commands): what /why explains when it is asked without an id."""
+        result = await self.journal.read(
+            select(ACTIONS.c.event_id).where(and_(
+                ACTIONS.c.group_id == group, ACTIONS.c.status != "note", ACTIONS.c.event_id.is_not(None),
+                ~ACTIONS.c.rule.startswith(exclude_prefix))).order_by(ACTIONS.c.ts.desc()).limit(1))
+        return result.scalar()
+
     async def audit_of_event(self, event_id: str) -> list[dict[str, Any]]:
         """Every action and note recorded for an event, in the order they were made."""
         result = await self.journal.read(

@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.app import start_runtime
 from bot.clock import DrivenClock
-from tests.conftest import ROOT, EventFactory, FakePlatform, feed
+from handlers import FEATURES
+from rules.config import Config
+from rules.reload import ConfigHolder
+from tests.conftest import BASIC_CONFIG, ROOT, EventFactory, FakePlatform, feed
 
 
 async def test_why_lists_the_rules_that_acted_and_the_ones_held_back(runtime, clock: DrivenClock,
@@ -53,3 +57,37 @@ def test_qunbot_why_reads_the_audit_log_of_a_replay(tmp_path: Path) -> None:
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert why.returncode == 0, why.stderr
     assert "keywords/群规 → send g" in why.stdout and "welcome/rename-reminder" in why.stdout
+
+
+CROSS = BASIC_CONFIG + """groups:
+  g2:
+    admins: [boss2]
+"""
+
+
+async def test_an_admin_of_one_group_cannot_read_or_label_another_groups_events(
+        db_url: str, clock: DrivenClock, make_event: EventFactory) -> None:
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(Config.from_text(CROSS)), db_url, clock, platform, FEATURES)
+    try:
+        secret = make_event(text="群规", group="g1")
+        await feed(rt, clock, secret)
+        await feed(rt, clock, make_event(text=f"/why {secret.id}", group="g2", user="boss2"),
+                   make_event(text=f"/ad {secret.id}", group="g2", user="boss2"))
+        answers = [a for a in platform.sent if a.group == "g2"]
+        assert len(answers) == 2 and all("不是本群的消息" in (a.text or "") for a in answers)
+        assert all("不发广告" not in (a.text or "") for a in answers)  # nothing of g1 leaks into g2
+        # an admin of both groups may
+        await feed(rt, clock, make_event(text=f"/why {secret.id}", group="g2", user="admin1"))
+        assert f"事件 {secret.id}" in platform.sent[-1].text
+    finally:
+        await rt.close()
+
+
+async def test_why_without_an_id_explains_the_last_action_and_shows_the_id_to_label(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
+    event = make_event(text="群规")
+    await feed(runtime, clock, event)
+    await feed(runtime, clock, make_event(text="/why", user="admin1"))
+    answer = platform.sent[-1].text or ""
+    assert f"事件 {event.id}" in answer and f"/ad {event.id}" in answer
