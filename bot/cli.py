@@ -72,6 +72,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 2
     groups = len(config.model.groups)
     keywords = len(config.model.defaults.keywords)
+    for key in config.name_matched_grants():
+        print(f"警告：groups「{key}」按群名匹配（群名任何成员都能改），其中的 admins/operators 不生效；"
+              f"要生效请改用群 id（…@chatroom）作键，或在该项写 trust_name_match: true")
     print(f"{args.file}: ok ({keywords} default keyword rule(s), {groups} group override(s))")
     return 0
 

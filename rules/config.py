@@ -16,6 +16,11 @@ EMBEDDED_DEFAULTS = Path(__file__).with_name("defaults.yaml")
 MAX_CACHED_GROUPS = 100_000
 
 
+def is_id_key(key: str) -> bool:
+    """A `groups` key that names a group by its platform id (WeChat room ids end in "@chatroom")."""
+    return "@" in key
+
+
 @dataclass(frozen=True)
 class GroupRuntime:
     """What a group runs with: its settings, what each feature compiled from them (matchers,
@@ -75,12 +80,21 @@ class Config:
         return found
 
     def override_keys(self, group_id: str | None, group_name: str | None) -> tuple[str, ...]:
-        """The `groups` entries that apply: name globs in file order, then an exact id match last."""
-        keys = [k for k in self._raw_groups if k != group_id and group_name is not None
+        """The `groups` entries that apply: name globs in file order, then an exact id match last.
+
+        A key that is a platform id (it has an "@", as WeChat room ids do) matches that id only, never a
+        name: a member who renames a group to another group's id gets nothing of that group."""
+        keys = [k for k in self._raw_groups if k != group_id and group_name is not None and not is_id_key(k)
                 and fnmatch.fnmatchcase(group_name, k)]
         if group_id is not None and group_id in self._raw_groups:
             keys.append(group_id)
         return tuple(keys)
+
+    def name_matched_grants(self) -> list[str]:
+        """Entries that could be matched by a group's name and set admins or operators without
+        `trust_name_match: true` (those grants are ignored: check-config warns about them)."""
+        return [k for k, raw in self._raw_groups.items() if not is_id_key(k) and ("admins" in raw or "operators" in raw)
+                and not raw.get("trust_name_match")]
 
     def group(self, group_id: str | None, group_name: str | None = None) -> GroupRuntime:
         """Effective settings for a group (cached per id and name; a renamed group re-resolves)."""
@@ -89,15 +103,16 @@ class Config:
         if found is not None:
             return found
         keys = self.override_keys(group_id, group_name)
-        runtime = self._by_keys.get(keys)
+        by_id = bool(keys) and keys[-1] == group_id
+        runtime = self._by_keys.get((keys, by_id))
         if runtime is None:
-            runtime = self._by_keys[keys] = self._runtime(keys)
+            runtime = self._by_keys[(keys, by_id)] = self._runtime(keys, by_id)
         if len(self._by_group) > MAX_CACHED_GROUPS:
             self._by_group.clear()
         self._by_group[cache_key] = runtime
         return runtime
 
-    def _runtime(self, keys: tuple[str, ...]) -> GroupRuntime:
+    def _runtime(self, keys: tuple[str, ...], by_id: bool = False) -> GroupRuntime:
         """Settings merged from the defaults and the entries `keys`, and what each feature compiles
         from them (shared with the defaults' when no entry touches that feature's settings)."""
         from handlers import FEATURES
@@ -106,8 +121,12 @@ class Config:
             settings = self.model.defaults
         else:
             merged: dict[str, Any] = self._raw_defaults
-            for key in keys:
-                merged = deep_merge(merged, self._raw_groups[key])
+            for n, key in enumerate(keys):
+                raw = self._raw_groups[key]
+                if not (by_id and n == len(keys) - 1) and not raw.get("trust_name_match"):
+                    # matched by name: members choose names, so the entry grants no admins or operators
+                    raw = {k: v for k, v in raw.items() if k not in ("admins", "operators")}
+                merged = deep_merge(merged, raw)
             settings = group_settings_model().model_validate(merged)
         compiled: dict[str, Any] = {}
         for feature in FEATURES:

@@ -98,6 +98,9 @@ class GroupSettings(Section):
     admins: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # a `groups` entry matched by the group's *name* (which members can change) grants its admins and
+    # operators only when it says so here; an entry matched by the group's id always does
+    trust_name_match: bool = False
 
     @property
     def report_to(self) -> tuple[str, ...]:

@@ -134,3 +134,44 @@ def test_check_config_prints_every_error_and_exits_nonzero(tmp_path: Path) -> No
     assert "bad.yaml:4:7: bot.zone: unknown key 'zone'" in result.stdout
     good = subprocess.run([*cli, str(ROOT / "config.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert good.returncode == 0 and "ok" in good.stdout
+
+
+KEYS = """
+defaults:
+  admins: [boss]
+groups:
+  "12345@chatroom":
+    admins: [camp_admin]
+    rules: 训练营群规
+  "训练营-*":
+    admins: [glob_admin]
+    rules: 训练营通用群规
+  "城市群-*":
+    trust_name_match: true
+    operators: [city_op]
+"""
+
+
+def test_an_id_key_matches_that_id_only_and_never_a_name() -> None:
+    config = Config.from_text(KEYS)
+    own = config.group("12345@chatroom", "训练营-一班").settings
+    assert own.admins == ("camp_admin",) and own.rules == "训练营群规"
+    renamed = config.group("99999@chatroom", "12345@chatroom").settings  # a member renamed their group
+    assert renamed.admins == ("boss",) and renamed.rules == ""
+
+
+def test_a_name_match_grants_no_admins_or_operators_unless_trusted() -> None:
+    config = Config.from_text(KEYS)
+    glob = config.group("777@chatroom", "训练营-二班").settings
+    assert glob.rules == "训练营通用群规" and glob.admins == ("boss",)  # settings apply, the grant does not
+    trusted = config.group("888@chatroom", "城市群-杭州").settings
+    assert trusted.operators == ("city_op",)
+    assert config.name_matched_grants() == ["训练营-*"]
+
+
+def test_check_config_warns_about_name_matched_grants(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(KEYS, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(path)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and "训练营-*" in out.stdout and "trust_name_match" in out.stdout
