@@ -269,14 +269,16 @@ def trend_size_in(k: int) -> tuple[float, float]:
 
 
 class _Text:
-    """Drops the characters no font can draw (emoji in group names) so nothing renders as a box."""
+    """Drops the characters no font can draw (emoji in group names) so nothing renders as a box, and
+    escapes "$" (a group name is text, never TeX: "$" pairs would start matplotlib's mathtext)."""
 
     def __init__(self, font: CjkFont) -> None:
         self.covered = font.covered
 
     def __call__(self, s: str) -> str:
         kept = "".join(c for c in s if ord(c) in self.covered or c == "\n")
-        return s if kept == s else re.sub(r"  +", " ", kept).strip()
+        kept = kept if kept == s else re.sub(r"  +", " ", kept).strip()
+        return kept.replace("$", r"\$")
 
 
 def _frame(size_in: tuple[float, float], font: CjkFont, text: _Text, title: str, subtitle: str | None):

@@ -216,3 +216,11 @@ def test_env_var_points_at_the_font(cjk_font, monkeypatch, tmp_path):
     monkeypatch.setenv(charts.ENV_FONT, cjk_font.path)
     assert find_cjk_font().family == cjk_font.family
     check_png(render_hourly("环境变量字体", HOURLY, tmp_path / "env.png"), (1080, 840))
+
+
+def test_a_dollar_in_a_group_name_is_text_not_tex(cjk_font, tmp_path):
+    # "$x^{2$" is broken TeX: drawn as mathtext it raises and the daily chart is lost
+    title = "省钱$群$x^{2$ 日报"
+    check_png(render_hourly(title, HOURLY, tmp_path / "dollar.png", subtitle="$100 红包"), (1080, 840))
+    check_png(render_trend(title, DAYS, TREND, tmp_path / "dollar-trend.png"), (1080, 1230))
+    assert charts._Text(cjk_font)("a$b$") == r"a\$b\$"
