@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import paths
 from bot.context import WEEKDAYS
 from bot.events import Action
 from bot.feature import JobContext, JobSpec
@@ -96,5 +97,5 @@ def daily_memo(ctx: JobContext, kind: str, group: str) -> dict[str, Any]:
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe form of a group id."""
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:80]
+    """A file-name-safe form of a group id (bot.paths.safe_name, shorter)."""
+    return paths.safe_name(text, 80)

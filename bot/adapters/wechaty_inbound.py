@@ -29,6 +29,7 @@ from typing import Any
 from bot.adapters.wechaty_wire import EVENT, MSG, brief
 from bot.clock import Clock
 from bot.events import Event, parse_event
+from bot.paths import inside, safe_name
 from rules.schema import WechatySettings
 
 log = logging.getLogger("qunbot.wechaty")
@@ -37,12 +38,6 @@ MEDIA_KINDS = {v: k for k, v in MSG.items()}
 IMAGE_TYPE_HD = 2
 DIRTY_ROOM_TYPES = {3, 4}  # a dirty signal's payloadType: Room, RoomMember (Contact is 2)
 ROSTER_CONCURRENCY = 8  # member payloads fetched at once (over every room being synced)
-_SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of an id."""
-    return _SAFE.sub("_", text)[:120] or "x"
 
 
 class Inbound:
@@ -201,7 +196,11 @@ class Inbound:
         suffix = Path(name).suffix.lower() if name else ""
         if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):
             suffix = ".img"
-        path = self.media_dir / safe_name(where) / f"{safe_name(message_id)}{suffix}"
+        try:
+            path = inside(self.media_dir, where, f"{safe_name(message_id)}{suffix}")
+        except ValueError as exc:
+            log.warning("image %s not kept: %s", message_id, exc)
+            return ""
         await asyncio.to_thread(_write, path, b"".join(chunks))
         return str(path)
 
