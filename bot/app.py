@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,9 +11,10 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.core import Bot
 from bot.events import Action
-from bot.feature import Feature, Handler, as_features
+from bot.feature import Feature, Handler, JobContext, JobSpec, as_features
 from bot.outbox import Outbox
 from bot.platform import Platform
+from rules.guardrails import Risk, risk_notice
 from rules.reload import ConfigHolder
 from storage.store import Store
 
@@ -112,3 +114,23 @@ async def unreported_groups(runtime: Runtime) -> list[str]:
                     "for %d group(s): %s; set operators or admins in config.yaml", len(missing),
                     "、".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
     return missing
+
+
+async def tell_operators_of_risks(bot: Bot, found: list[Risk]) -> bool:
+    """A reload turned on risky settings (rules/guardrails.py): tell every operator of the config once,
+    as a one-off job (recorded in the audit like any job run). False when there is nobody to tell."""
+    config = bot.config
+    operators = sorted({op for settings in config.variants() for op in settings.operators})
+    if not operators:
+        log.warning("a reload turned on risky settings and the config has no operators to tell: %s",
+                    "; ".join(map(str, found)))
+        return False
+    text = risk_notice(config, found)
+    codes = [f"{r.where}:{r.code}" for r in found]
+
+    async def run(_ctx: JobContext) -> list[Action]:
+        return [Action(action="send", rule="config/risk", user=op, text=text, data={"risks": codes})
+                for op in operators]
+
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+    return await bot.run_job(JobSpec(f"config-risk:{digest}", None, run), bot.clock.now())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rules.config import Config
 from rules.loader import ConfigError
+from rules.guardrails import refuse_if_strict, risks
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -33,7 +34,11 @@ def _load_config(path: str | None) -> Config:
         else:
             log.info("no config.yaml here: running on the embedded defaults")
             return Config.embedded()
-    return Config.from_file(path)
+    config = Config.from_file(path)
+    refuse_if_strict(config)
+    for risk in risks(config):
+        log.warning("risky setting: %s", risk)
+    return config
 
 
 def _config_or_exit(path: str | None) -> Config:
@@ -71,6 +76,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"cannot read {args.file}: {exc}")
         return 2
     groups = len(config.model.groups)
+    try:
+        refuse_if_strict(config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue)
+        print(f"{len(exc.issues)} error(s) (strict: true)")
+        return 2
+    for risk in risks(config):
+        print(f"警告：{risk}")
     keywords = len(config.model.defaults.keywords)
     for key in config.name_matched_grants():
         print(f"警告：groups「{key}」按群名匹配（群名任何成员都能改），其中的 admins/operators 不生效；"

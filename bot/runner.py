@@ -7,10 +7,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 
-from bot.app import Runtime, start_runtime, unreported_groups
+from bot.app import Runtime, start_runtime, tell_operators_of_risks, unreported_groups
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.platform import Platform, PlatformFatal
 from handlers import FEATURES
@@ -63,6 +63,16 @@ async def run_live(config: Config, config_path: str | None, adapter: str, db_url
                        follow_clock=adapter == "console" or clock_start is not None)
 
 
+_BACKGROUND: set[asyncio.Task[object]] = set()
+
+
+def _background(coro: Coroutine[object, object, object]) -> None:
+    """Run `coro` on its own (a config listener is called synchronously); keep a reference until done."""
+    task = asyncio.ensure_future(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
 async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Clock, stop: asyncio.Event, *,
                 drain_seconds: float = 2, started: Callable[[Runtime], None] | None = None,
                 follow_clock: bool = False) -> int:
@@ -78,6 +88,7 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
         started(runtime)
     scheduler: LiveScheduler | ClockScheduler = ClockScheduler(bot) if follow_clock else LiveScheduler(bot)
     holder.listeners.append(scheduler.rebuild)
+    holder.risk_listeners.append(lambda found: _background(tell_operators_of_risks(bot, found)))
     scheduler.start()
     committer = asyncio.create_task(bot.run_committer(stop), name="committer")
     watcher = asyncio.create_task(holder.watch(stop), name="config-watch") if holder.path else None

@@ -120,6 +120,9 @@ class BotSettings(Section):
     media_dir: str = "data/media"
     ad_model: str = "data/ad_model.json.gz"  # written by `qunbot train-ads`; the shipped model until then
     reports_dir: str = "data/reports"  # CSV purge lists and PNG charts sent to operators
+    # to the operators when a reload turns on a risky setting (rules/guardrails.py); {risks}: one a line
+    risk_notice: template("risks") = (  # type: ignore[valid-type]
+        "【配置提醒】刚重新加载的配置打开了有风险的设置：\n{risks}\n如果不是有意的，请改回 config.yaml。")
 
     @field_validator("timezone")
     @classmethod
@@ -166,6 +169,8 @@ class BotConfig(Section):
     """The whole config.yaml."""
 
     bot: BotSettings = BotSettings()
+    # refuse settings that can hurt a community (rules/guardrails.py) instead of only warning
+    strict: bool = False
     outbox: OutboxSettings = OutboxSettings()
     batch: BatchSettings = BatchSettings()
     wechaty: WechatySettings = WechatySettings()
