@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from rules.loader import deep_merge, parse_config, read_config_file
 from rules.schema import BotConfig, GroupSettings, group_settings_model, shared_fields
 
 EMBEDDED_DEFAULTS = Path(__file__).with_name("defaults.yaml")
 MAX_CACHED_GROUPS = 100_000
+
+
+@lru_cache(maxsize=1)
+def embedded_data() -> dict[str, Any]:
+    """The embedded defaults as plain data (what every config file is laid over)."""
+    return yaml.safe_load(EMBEDDED_DEFAULTS.read_text(encoding="utf-8")) or {}
 
 
 def is_id_key(key: str) -> bool:
@@ -47,7 +55,10 @@ class Config:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Config:
-        model, groups, defaults = read_config_file(path)
+        """A config file laid over the embedded defaults (rules/defaults.yaml): a file holding only
+        `defaults: {mode: observe}` keeps the embedded rules text and 群规 keyword rule."""
+        base = None if Path(path).resolve() == EMBEDDED_DEFAULTS.resolve() else embedded_data()
+        model, groups, defaults = read_config_file(path, base)
         return cls(model, groups, defaults, str(path))
 
     @classmethod

@@ -246,20 +246,23 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def parse_config(text: str, file: str = "config.yaml") -> tuple[BotConfig, dict[str, dict[str, Any]],
-                                                                 dict[str, Any]]:
-    """Validate config text. Returns the model, the raw group overrides and the raw defaults.
+def parse_config(text: str, file: str = "config.yaml", base: Mapping[str, Any] | None = None
+                 ) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
+    """Validate config text. Returns the model, the raw group overrides and the raw defaults. With
+    `base` (the embedded defaults' data), the text is laid over it: mappings merge key by key, lists
+    and values of the text replace the base's.
 
     Raises ConfigError listing every problem (syntax, unknown keys, bad values, each override).
     """
     try:
-        return _parse(text, file, _Positions(record=False))
+        return _parse(text, file, _Positions(record=False), base)
     except ConfigError:
         # read it again, this time noting where everything was written, to say where the errors are
-        return _parse(text, file, _Positions())
+        return _parse(text, file, _Positions(), base)
 
 
-def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
+def _parse(text: str, file: str, pos: _Positions, base: Mapping[str, Any] | None = None
+           ) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
     problems: list[tuple[Path_, str]] = []
     secret_literal: set[Path_] = set()
     try:
@@ -274,6 +277,8 @@ def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, 1, 1, "", "the file must be a mapping of sections")])
+    if base:
+        data = deep_merge(dict(base), data)
     issues = [ConfigIssue(file, *pos.find(p), dotted(p), m) for p, m in problems]
     for path in sorted(secret_literal, key=str):
         issues.append(ConfigIssue(file, *pos.find(path), dotted(path),
@@ -302,11 +307,13 @@ def _parse(text: str, file: str, pos: _Positions) -> tuple[BotConfig, dict[str, 
     return model, raw_groups, raw_defaults
 
 
-def read_config_file(path: str | Path) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
-    """Read and validate a config file (ConfigError on any problem, OSError when unreadable)."""
+def read_config_file(path: str | Path, base: Mapping[str, Any] | None = None
+                     ) -> tuple[BotConfig, dict[str, dict[str, Any]], dict[str, Any]]:
+    """Read and validate a config file laid over `base` (ConfigError on any problem, OSError when
+    unreadable)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(str(path), 1, 1, "", f"not UTF-8 text: {exc.reason}")]) from None
-    return parse_config(text, p.name if p.parent == Path() else str(path))
+    return parse_config(text, p.name if p.parent == Path() else str(path), base)

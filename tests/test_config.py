@@ -175,3 +175,15 @@ def test_check_config_warns_about_name_matched_grants(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", str(path)], capture_output=True,
                          text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and "训练营-*" in out.stdout and "trust_name_match" in out.stdout
+
+
+def test_a_config_file_is_laid_over_the_embedded_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "only-observe.yaml"
+    path.write_text("defaults:\n  mode: observe\n", encoding="utf-8")
+    settings = Config.from_file(path).group("g1", "某群").settings
+    embedded = Config.embedded().model.defaults
+    assert settings.mode == "observe"
+    assert [k.name for k in settings.keywords] == [k.name for k in embedded.keywords] and settings.rules == embedded.rules
+    # what the file says wins: a list replaces the embedded one
+    path.write_text("defaults:\n  keywords: []\n", encoding="utf-8")
+    assert Config.from_file(path).model.defaults.keywords == ()
