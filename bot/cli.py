@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.cli_args import db_url, existing_db, instant, one_line, positive_int
 from rules.config import Config
-from rules.loader import ConfigError
 from rules.guardrails import refuse_if_strict, risks
+from rules.loader import ConfigError
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -52,6 +53,15 @@ def _config_or_exit(path: str | None) -> Config:
     except OSError as exc:
         print(f"cannot read the config: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _at(args: argparse.Namespace, config: Config) -> datetime:
+    """--at (read in the bot's time zone when it has no offset), else now."""
+    from datetime import UTC
+
+    if args.at is None:
+        return datetime.now(UTC)
+    return args.at if args.at.tzinfo is not None else args.at.replace(tzinfo=config.tz)
 
 
 def _iso(value: str) -> datetime:
@@ -125,7 +135,7 @@ def cmd_why(args: argparse.Namespace) -> int:
     from bot.explain import explain
 
     config = _config_or_exit(args.config)
-    url = args.db or config.model.bot.database
+    url = existing_db(args.db or config.model.bot.database)
     print(asyncio.run(_with_store(url, lambda store: explain(store.events, store.audit, args.event_id))))
     return 0
 
@@ -200,19 +210,18 @@ def _for_group(args: argparse.Namespace, work: Callable[[Store, Config, str, str
             return 2
         return await work(store, config, *found)
 
-    return asyncio.run(_with_store(args.db or config.model.bot.database, go))
+    return asyncio.run(_with_store(existing_db(args.db or config.model.bot.database), go))
 
 
 def cmd_purge_list(args: argparse.Namespace) -> int:
     """The purge list of one group as of now: printed, and as CSV with --csv."""
-    from datetime import UTC
 
     from handlers.purge.listing import purge_list, write_csv
     from handlers.purge.repository import PurgeRepository
 
     async def work(store: Store, config: Config, group: str, name: str | None) -> int:
         settings = config.group(group, name).settings
-        rows = await purge_list(store.repository(PurgeRepository), config, group, settings, datetime.now(UTC),
+        rows = await purge_list(store.repository(PurgeRepository), config, group, settings, _at(args, config),
                                days=args.days)
         print(f"{name or group}: {len(rows)} member(s) inactive for {args.days or settings.purge.inactive_days}+ "
               f"days (grace {settings.purge.grace_days} days)")
@@ -230,15 +239,14 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """The activity-by-hour chart of one group over the last days, as a PNG."""
-    from datetime import UTC
 
     from handlers.stats.repository import StatsRepository
     from handlers.stats.series import render_hourly_chart
 
     async def work(store: Store, config: Config, group: str, name: str | None) -> int:
-        today = datetime.now(UTC).astimezone(config.tz).date()
-        path = await render_hourly_chart(store.repository(StatsRepository), config, group, name, today, args.days,
-                                         Path(args.png))
+        now = _at(args, config)
+        path = await render_hourly_chart(store.repository(StatsRepository), config, group, name,
+                                         now.astimezone(config.tz).date(), args.days, Path(args.png), until=now)
         print(f"wrote {path}")
         return 0
 
@@ -265,31 +273,34 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot live")
     run.add_argument("--adapter", choices=["console", "wechaty"], default="console")
     run.add_argument("--config", help="config file (default: ./config.yaml, else the embedded defaults)")
-    run.add_argument("--db", help="SQLAlchemy async URL (default: bot.database of the config)")
+    run.add_argument("--db", type=db_url, help="SQLAlchemy async URL or a SQLite file (default: bot.database)")
     run.add_argument("--clock-start", type=_iso, help="for tests and demos: the bot's clock starts at this time "
                                                       "and runs on from there (scheduled jobs follow it)")
     run.set_defaults(func=cmd_run)
 
     pl = sub.add_parser("purge-list", help="members of a group inactive for N days (the daily purge list)")
     pl.add_argument("--group", required=True, help="group id or exact name")
-    pl.add_argument("--days", type=int, help="inactive for at least this many days (default: purge.inactive_days)")
+    pl.add_argument("--days", type=positive_int, help="inactive for at least this many days (default: "
+                                                     "purge.inactive_days)")
+    pl.add_argument("--at", type=instant, help="as of this time (a replayed history): default now")
     pl.add_argument("--csv", help="also write the list as CSV (UTF-8 with BOM) to this file")
     pl.add_argument("--config")
-    pl.add_argument("--db")
+    pl.add_argument("--db", type=db_url)
     pl.set_defaults(func=cmd_purge_list)
 
     st = sub.add_parser("stats", help="draw a group's activity by hour over the last days as a PNG")
     st.add_argument("--group", required=True, help="group id or exact name")
-    st.add_argument("--days", type=int, default=7)
+    st.add_argument("--days", type=positive_int, default=7)
+    st.add_argument("--at", type=instant, help="the days up to this time (a replayed history): default now")
     st.add_argument("--png", required=True, help="where to write the chart")
     st.add_argument("--config")
-    st.add_argument("--db")
+    st.add_argument("--db", type=db_url)
     st.set_defaults(func=cmd_stats)
 
     rp = sub.add_parser("replay", help="feed a JSONL transcript through the bot (replay-format.md)")
     rp.add_argument("transcript")
     rp.add_argument("--config")
-    rp.add_argument("--db", help="keep state in this database (default: a fresh temporary SQLite file)")
+    rp.add_argument("--db", type=db_url, help="keep state in this database (default: a fresh temporary file)")
     rp.add_argument("--until", type=_iso, help="after the last event, advance the clock to this time")
     rp.add_argument("--out", help="write actions here instead of stdout")
     rp.set_defaults(func=cmd_replay)
@@ -301,19 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     why = sub.add_parser("why", help="which handlers and rules acted on an event, and why")
     why.add_argument("event_id")
     why.add_argument("--config")
-    why.add_argument("--db")
+    why.add_argument("--db", type=db_url)
     why.set_defaults(func=cmd_why)
 
     ta = sub.add_parser("train-ads", help="retrain the ad classifier with the owners' /ad and /notad decisions")
     ta.add_argument("--corpus", required=True, help="the labelled corpus (spam-zh.jsonl); its DEV part is used")
     ta.add_argument("--config")
-    ta.add_argument("--db")
+    ta.add_argument("--db", type=db_url)
     ta.add_argument("--out", help="model file (default: bot.ad_model of the config)")
     ta.set_defaults(func=cmd_train_ads)
 
     mg = sub.add_parser("migrate", help="bring the database to the newest schema")
     mg.add_argument("--config")
-    mg.add_argument("--db")
+    mg.add_argument("--db", type=db_url)
     mg.set_defaults(func=cmd_migrate)
     return parser
 
@@ -326,7 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("alembic", "aiosqlite", "apscheduler", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with contextlib.suppress(BrokenPipeError):
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        except Exception as exc:
+            message = one_line(exc)
+            if message is None:
+                raise
+            print(f"qunbot: {message}", file=sys.stderr)
+            return 2
     return 0
 
 
