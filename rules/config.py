@@ -66,6 +66,11 @@ class Config:
         model, groups, defaults = parse_config(text, name)
         return cls(model, groups, defaults, name)
 
+    def with_bot(self, **changes: Any) -> Config:
+        """The same config with some `bot` settings changed (replay points reports into its temp dir)."""
+        model = self.model.model_copy(update={"bot": self.model.bot.model_copy(update=changes)})
+        return Config(model, self._raw_groups, self._raw_defaults, self.source)
+
     @classmethod
     def embedded(cls) -> Config:
         """The defaults shipped inside the package (used when no config file is given)."""

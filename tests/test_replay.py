@@ -134,3 +134,22 @@ def test_kill_9_mid_replay_then_restart_loses_and_doubles_nothing(tmp_path: Path
     clean_events, clean_ids = audit(tmp_path / "clean.db")
     assert events == clean_events == n
     assert ids == clean_ids  # every action recorded exactly once, the same ones as a clean run
+
+
+def test_a_replay_without_db_leaves_no_reports_behind(tmp_path: Path) -> None:
+    import os
+
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text('{"id": "r1", "ts": "2026-03-02T21:00:00+08:00", "type": "text", "group": "g1", '
+                          '"group_name": "回放群", "user": "u1", "user_name": "甲", "text": "大家好"}\n',
+                          encoding="utf-8")
+    config = tmp_path / "ops.yaml"
+    config.write_text(Path(ROOT / "config.yaml").read_text(encoding="utf-8").replace(
+        "  operators: []", "  operators: [op1]", 1), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "replay", "--config", str(config),
+                          str(transcript), "--until", "2026-03-04T23:00:00+08:00"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert '"purge_report"' in out.stdout or '"stats_report"' in out.stdout  # reports were made...
+    assert not (tmp_path / "data").exists()  # ...and nothing was written into the working folder

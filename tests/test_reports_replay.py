@@ -33,7 +33,9 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     cwd = os.getcwd()
     os.chdir(folder)  # reports_dir is relative: data/reports under the run's folder
     try:
-        status = asyncio.run(replay(Config.from_file(config), transcript, db_url=None,
+        # with a database of its own (without --db a replay keeps its reports in a temporary folder)
+        db_url = f"sqlite+aiosqlite:///{folder / 'r.db'}"
+        status = asyncio.run(replay(Config.from_file(config), transcript, db_url=db_url,
                                     until=datetime.fromisoformat(sm.UNTIL), out=out))
     finally:
         os.chdir(cwd)

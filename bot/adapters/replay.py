@@ -89,8 +89,10 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     """Replay a transcript; returns the exit status (0 when the transcript was read)."""
     tmp = None
     if db_url is None:
+        # a dry run leaves nothing behind: its database, reports and media live in a temporary folder
         tmp = tempfile.TemporaryDirectory(prefix="qunbot-replay-")
         db_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'replay.db'}"
+        config = config.with_bot(reports_dir=str(Path(tmp.name) / "reports"), media_dir=str(Path(tmp.name) / "media"))
     clock = DrivenClock()
     sink = JsonlSink(out)
     holder = ConfigHolder(config)
