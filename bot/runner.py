@@ -27,7 +27,7 @@ def make_platform(adapter: str, config: Config, clock: SystemClock) -> Platform:
         from bot.adapters.console import ConsolePlatform
 
         assert isinstance(clock, OffsetClock)
-        return ConsolePlatform(clock)
+        return ConsolePlatform(clock, tz=config.tz)
     if adapter == "wechaty":
         try:
             from bot.adapters.wechaty import WechatyPlatform
@@ -84,6 +84,8 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     runtime = await start_runtime(holder, db_url, clock, platform, FEATURES)
     await unreported_groups(runtime)
     bot = runtime.bot
+    if hasattr(platform, "settle"):
+        platform.settle = bot.drain  # the console: a :tick waits for the lines before it
     if started is not None:
         started(runtime)
     scheduler: LiveScheduler | ClockScheduler = ClockScheduler(bot) if follow_clock else LiveScheduler(bot)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.console import ConsolePlatform
+from bot.adapters.console import HELP, ConsolePlatform
 from bot.clock import OffsetClock
 
 CONFIG = """
@@ -56,3 +56,30 @@ def test_qunbot_run_console_with_piped_stdin(tmp_path: Path) -> None:
     assert "欢迎 @阿强！不发广告" in out
     assert "谢谢 @阿强-北京" in out
     assert (tmp_path / "data" / "console.db").exists()
+
+
+def test_console_commands_explain_themselves_and_the_clock_only_goes_forward() -> None:
+    import io
+    from zoneinfo import ZoneInfo
+
+    out = io.StringIO()
+    console = ConsolePlatform(OffsetClock(), stdout=out, tz=ZoneInfo("Asia/Shanghai"))
+    assert console.translate(":as") is None and "用法：:as 名字" in out.getvalue()
+    before = console.clock.now()
+    assert console.translate(":tick -5") is None and console.clock.now() - before < timedelta(seconds=1)
+    assert "只能往前" in out.getvalue()
+    console.translate(":tick 60")
+    shown = (before + timedelta(minutes=60)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:")
+    assert f"时钟拨到 {shown}" in out.getvalue()  # in the bot's time zone, not the machine's
+    assert "console:名字" in HELP
+
+
+def test_a_piped_tick_waits_for_the_lines_before_it(tmp_path: Path) -> None:
+    # the check-in before the :tick is handled on its own day, so the next day's is a new one
+    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    lines = "签到\n:tick 1440\n签到\n:quit\n"
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], input=lines, capture_output=True, text=True,
+                            cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    replies = [line for line in result.stdout.splitlines() if "🤖" in line and "签" in line]
+    assert len(replies) == 2 and "已经签过" not in replies[1], result.stdout

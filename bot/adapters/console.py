@@ -10,9 +10,10 @@ import asyncio
 import itertools
 import re
 import sys
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta, tzinfo
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from bot.clock import OffsetClock
 from bot.events import Action, Event, parse_event
@@ -29,10 +30,13 @@ HELP = """控制台命令（以冒号开头；其它输入都作为群消息发�
   :link URL [标题]     分享一个链接
   :card 名片名         分享一张名片
   :mini 标题           分享一个小程序
-  :tick 分钟数         把时钟往前拨
+  :tick 分钟数         把时钟往前拨（只能往前）
   :who                显示当前成员和群
   :help               显示本帮助
-  :quit               退出"""
+  :quit               退出
+成员的 id 是「console:名字」（如 console:小明），写进 config.yaml 的 admins / operators 就能试管理命令。"""
+USAGE = {"as": ":as 名字", "group": ":group 群名", "rename": ":rename 新群昵称", "image": ":image 图片路径",
+         "link": ":link URL [标题]", "card": ":card 名片名", "mini": ":mini 小程序标题", "tick": ":tick 分钟数（正数）"}
 
 
 def _slug(name: str) -> str:
@@ -45,8 +49,12 @@ class ConsolePlatform:
     capabilities = Capabilities(kick=True, recall=False, send_image=True, send_file=True, merge_texts=True)
 
     def __init__(self, clock: OffsetClock, stdin: TextIO | None = None, stdout: TextIO | None = None,
-                 group_name: str = "示例群", user_name: str = "小明") -> None:
+                 group_name: str = "示例群", user_name: str = "小明", tz: tzinfo | None = None) -> None:
         self.clock = clock
+        self.tz = tz or ZoneInfo("Asia/Shanghai")  # the bot's time zone: what :tick shows
+        # set by the runner: waits until the lines read so far are handled (a piped :tick must not
+        # overtake the messages before it)
+        self.settle: Callable[[], Awaitable[None]] | None = None
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.group_name = group_name
@@ -77,6 +85,9 @@ class ConsolePlatform:
             return self._event("text", text=line)
         cmd, _, arg = line[1:].partition(" ")
         arg = arg.strip()
+        if cmd in USAGE and not arg:
+            self.say(f"（用法：{USAGE[cmd]}）")
+            return None
         if cmd == "as" and arg:
             self.user_name, self.user_id = arg, f"console:{_slug(arg)}"
             self.say(f"（现在你是 {arg}）")
@@ -107,10 +118,12 @@ class ConsolePlatform:
             try:
                 minutes = float(arg)
             except ValueError:
-                self.say("（:tick 后面写分钟数）")
+                minutes = 0.0
+            if not minutes > 0:  # the clock only goes forward: a timer or job already due stays due
+                self.say(f"（用法：{USAGE['tick']}，时钟只能往前拨）")
                 return None
             self.clock.advance(timedelta(minutes=minutes))
-            self.say(f"（时钟拨到 {self.clock.now().astimezone().strftime('%Y-%m-%d %H:%M')}）")
+            self.say(f"（时钟拨到 {self.clock.now().astimezone(self.tz).strftime('%Y-%m-%d %H:%M')}）")
             return self._event("tick", group=None, group_name=None, user=None, user_name=None)
         elif cmd == "who":
             self.say(f"（你是 {self.user_name}，在群 {self.group_name}）")
@@ -128,6 +141,8 @@ class ConsolePlatform:
             line = await loop.run_in_executor(None, self.stdin.readline)
             if not line:
                 return
+            if line.startswith(":tick") and self.settle is not None:
+                await self.settle()
             try:
                 event = self.translate(line)
             except EOFError:
