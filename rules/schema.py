@@ -31,7 +31,10 @@ def compile_re2(pattern: str) -> Any:
     try:
         return re2.compile(pattern, options)
     except re2.error as exc:
-        raise ValueError(f"re2 cannot compile {pattern!r}: {exc}") from None
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):  # re2 reports in bytes
+            detail = detail.decode("utf-8", "replace")
+        raise ValueError(f"re2 cannot compile {pattern!r}: {detail}") from None
 
 
 class Section(BaseModel):

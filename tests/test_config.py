@@ -61,6 +61,7 @@ def test_a_regex_re2_cannot_compile_is_a_config_error(pattern: str) -> None:
     text = f"defaults:\n  keywords:\n    - {{match: regex, patterns: ['{pattern}'], reply: x}}\n"
     errs = errors_of(text)
     assert len(errs) == 1 and "re2 cannot compile" in errs[0] and errs[0].startswith("config.yaml:3:")
+    assert "b'" not in errs[0]  # the reason as text, not Python bytes
 
 
 def test_an_evil_regex_compiles_and_runs_in_linear_time() -> None:
