@@ -13,7 +13,8 @@ so the checks read 微信 / 贷款 and the reason names the trick. Ordinary text
 - initials (dk, jz) are weak: read only when the message also carries an account or a phone number,
   because chat uses them for other things (今天 dk 了吗 = 打卡).
 
-Readings come from pypinyin's character table (toneless; every reading of a polyphone counts).
+Readings come from pypinyin's character table, shipped as handlers/ads/readings.txt.gz (the common
+reading of each character, toneless; scripts/build_readings.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-
-from pypinyin.pinyin_dict import pinyin_dict
 
 # Ad words looked for as homophones, besides the group's own pitch words (words of common syllables such
 # as 私聊 or 电话 would "match" ordinary chat: 死了, 沾化)...
@@ -40,10 +39,6 @@ TRICK_HOMOPHONE = "谐音字"
 TRICK_PINYIN = "拼音"
 TRICK_INITIALS = "拼音缩写"
 
-_TONES = str.maketrans({**dict.fromkeys("āáǎà", "a"), **dict.fromkeys("ēéěèê̄ếê̌ề", "e"),
-                        **dict.fromkeys("īíǐì", "i"), **dict.fromkeys("ōóǒò", "o"), **dict.fromkeys("ūúǔù", "u"),
-                        **dict.fromkeys("ǖǘǚǜü", "v"), **dict.fromkeys("ńňǹ", "n"), "ḿ": "m", "\u0304": None,
-                        "\u030c": None})
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])|(?<!\d)1[3-9]\d{9}(?!\d)"
                       r"|(?<!\d)\d{6,12}(?!\d)")
@@ -51,16 +46,20 @@ _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a
 _CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私我|私聊|找我|加我|联系")
 _JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 _INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])")
-_MAX_READINGS_CACHE = 30_000  # bounded by the characters Unicode has; a cap all the same
 
 
-@lru_cache(maxsize=_MAX_READINGS_CACHE)
+@lru_cache(maxsize=1)
+def reading_table() -> dict[str, str]:
+    """Character -> its common toneless pinyin (handlers/ads/readings.txt.gz, from pypinyin's table)."""
+    raw = resources.files("handlers.ads").joinpath("readings.txt.gz").read_bytes()
+    return {line[0]: line[1:] for line in gzip.decompress(raw).decode("utf-8").splitlines()
+            if line and not line.startswith("#")}
+
+
 def readings(ch: str) -> tuple[str, ...]:
-    """The toneless pinyin readings of one character ("" for none): 薇 -> ("wei",)."""
-    found = pinyin_dict.get(ord(ch))
-    if not found:
-        return ()
-    return tuple(dict.fromkeys(r.translate(_TONES) for r in found.split(",")))
+    """The common toneless pinyin reading of one character, as a 1-tuple (() for none): 薇 -> ("wei",)."""
+    found = reading_table().get(ch)
+    return (found,) if found else ()
 
 
 def syllables(word: str) -> tuple[str, ...] | None:
