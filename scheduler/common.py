@@ -97,5 +97,5 @@ def daily_memo(ctx: JobContext, kind: str, group: str) -> dict[str, Any]:
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe form of a group id (bot.paths.safe_name, shorter)."""
-    return paths.safe_name(text, 80)
+    """A file-name-safe form of a group id for report files (bot.paths.safe_name, shorter, "@" as "_")."""
+    return paths.safe_name(text, 80).replace("@", "_")
