@@ -184,7 +184,8 @@ def test_a_config_file_is_laid_over_the_embedded_defaults(tmp_path: Path) -> Non
     settings = Config.from_file(path).group("g1", "某群").settings
     embedded = Config.embedded().model.defaults
     assert settings.mode == "observe"
-    assert [k.name for k in settings.keywords] == [k.name for k in embedded.keywords] and settings.rules == embedded.rules
+    assert [k.name for k in settings.keywords] == [k.name for k in embedded.keywords]
+    assert settings.rules == embedded.rules
     # what the file says wins: a list replaces the embedded one
     path.write_text("defaults:\n  keywords: []\n", encoding="utf-8")
     assert Config.from_file(path).model.defaults.keywords == ()
