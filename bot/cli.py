@@ -1,4 +1,5 @@
-"""The `qunbot` command: run, replay, check-config, why, migrate, train-ads, purge-list, stats."""
+"""The `qunbot` command: run, replay, check-config, why, migrate, train-ads, purge-list, stats,
+forget-member."""
 
 from __future__ import annotations
 
@@ -253,6 +254,27 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return _for_group(args, work)
 
 
+def cmd_forget_member(args: argparse.Namespace) -> int:
+    """Erase one member's data (in one group, or everywhere) and scrub the database."""
+    from datetime import UTC
+
+    from handlers.retention.forget import forget_from_cli
+
+    config = _config_or_exit(args.config)
+
+    async def go(store: Store) -> int:
+        group = name = None
+        if args.group:
+            found = await _find_group(store, args.group)
+            if found is None:
+                return 2
+            group, name = found
+        return await forget_from_cli(store, config, args.user, group, name, datetime.now(UTC),
+                                     vacuum=not args.no_vacuum, full=args.full)
+
+    return asyncio.run(_with_store(existing_db(args.db or config.model.bot.database), go))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_live
 
@@ -296,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--config")
     st.add_argument("--db", type=db_url)
     st.set_defaults(func=cmd_stats)
+
+    fm = sub.add_parser("forget-member", help="erase a member's texts, images, samples, name and ledger notes")
+    fm.add_argument("user", help="the member's id (or exact display name)")
+    fm.add_argument("--group", help="only in this group, id or exact name (default: every group, direct messages too)")
+    fm.add_argument("--no-vacuum", action="store_true", help="SQLite: secure_delete and a WAL checkpoint, no VACUUM")
+    fm.add_argument("--full", action="store_true", help="PostgreSQL: VACUUM FULL the tables touched (locks them)")
+    fm.add_argument("--config")
+    fm.add_argument("--db", type=db_url)
+    fm.set_defaults(func=cmd_forget_member)
 
     rp = sub.add_parser("replay", help="feed a JSONL transcript through the bot (replay-format.md)")
     rp.add_argument("transcript")

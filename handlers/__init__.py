@@ -25,6 +25,7 @@ FEATURE_PACKAGES = (
     "stats",
     "anomaly",
     "shop",
+    "retention",
 )
 
 FEATURES: tuple[Feature, ...] = tuple(import_module(f"handlers.{name}").FEATURE for name in FEATURE_PACKAGES)

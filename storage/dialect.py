@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC as _UTC
 from datetime import datetime
 from typing import Any
@@ -39,11 +40,47 @@ def make_engine(url: str) -> AsyncEngine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL" if database != ":memory:" else "PRAGMA synchronous=OFF")
             cur.execute("PRAGMA foreign_keys=ON")
+            # deleted and overwritten content is zeroed, not left in free space (see `scrub`)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+async def scrub(conn: AsyncConnection, tables: Iterable[str], *, vacuum: bool, full: bool = False) -> list[str]:
+    """Leave no copy of what committed writes overwrote or deleted; `conn` has just committed (no
+    transaction open). What was done, as lines for the log and the command line.
+
+    SQLite (`secure_delete` is on for every connection, so freed cells and pages are zeroed): VACUUM
+    rebuilds the whole file when `vacuum` (nothing of older, unscrubbed writes survives either), then a
+    TRUNCATE checkpoint copies the WAL into the file and cuts the WAL to 0 bytes (its old frames held
+    the pages as they were). PostgreSQL, when `vacuum` or `full`: VACUUM (or VACUUM FULL, which
+    rewrites each table into a new file) of `tables`, on a connection of its own (VACUUM runs outside
+    a transaction); what it does not reach (the WAL segments, base backups) is in the README."""
+    tables = sorted(set(tables))
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        done = ["secure_delete on"]
+        if vacuum:
+            await conn.exec_driver_sql("VACUUM")
+            done.append("VACUUM")
+        busy, frames, copied = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        if busy or frames != copied:
+            done.append(f"WAL NOT truncated: another connection is reading ({copied} of {frames} frames copied)")
+        else:
+            done.append("WAL checkpointed and truncated")
+        return done
+    if not (vacuum or full) or not tables:
+        return ["left to autovacuum"]
+    quote = conn.dialect.identifier_preparer.quote
+    option = "(FULL, ANALYZE)" if full else "(ANALYZE)"
+    async with conn.engine.connect() as other:
+        auto = await other.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            await auto.exec_driver_sql(f"VACUUM {option} {quote(table)}")
+    return [f"VACUUM {option} {', '.join(tables)}"]
 
 
 def upsert(engine: AsyncEngine, table: Table) -> Any:

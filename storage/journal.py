@@ -15,6 +15,9 @@ one open transaction on one connection:
 - when a commit fails (database locked or gone), the batch goes back in front of the journal and
   `recover()` rolls back, so the next commit executes it again and nothing is lost. Every repository's
   caches are dropped then (`forget`), and questions flush first until the next commit.
+- a repository that erases (retention, a member's erasure) asks for a `Scrub` after the commit of
+  its writes: the commit is followed by `dialect.scrub`, so no copy of the erased content stays in
+  the database's free space or log.
 """
 
 from __future__ import annotations
@@ -51,6 +54,21 @@ class BulkWrite:
 
 
 @dataclass(frozen=True)
+class Scrub:
+    """After a commit, leave no copy of what it overwrote or deleted (see `dialect.scrub`): `tables`
+    touched; `vacuum` the whole SQLite file (else a checkpoint only); `full`: VACUUM FULL on PostgreSQL."""
+
+    tables: frozenset[str]
+    vacuum: bool = False
+    full: bool = False
+
+    def __or__(self, other: Scrub | None) -> Scrub:
+        if other is None:
+            return self
+        return Scrub(self.tables | other.tables, self.vacuum or other.vacuum, self.full or other.full)
+
+
+@dataclass(frozen=True)
 class Detached:
     """Writes taken out of the journal to be committed (see Journal.begin_commit)."""
 
@@ -58,6 +76,7 @@ class Detached:
     flushed: int  # entries already executed in the open transaction
     event_ids: set[str]
     probe: tuple[str, Any] | None = None  # a row only this batch writes: ("event", id) or ("job", (id, due))
+    scrub: Scrub | None = None  # asked for by the batch's writes, done after its commit
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class Journal:
         self._probe: tuple[str, Any] | None = None  # see Detached.probe
         self._uncertain: tuple[Detached, int] | None = None  # a batch whose commit failed, and its size
         self._forgetters: list[Callable[[], None]] = []
+        self._scrub: Scrub | None = None  # asked for by the writes since the last commit
+        self.scrubbed: list[str] = []  # what the last scrub did (for the log and the command line)
         self.recovered = False  # a rollback reset the caches: flush before every read until the next commit
 
     # -- what repositories register ---------------------------------------------------------------
@@ -130,6 +151,10 @@ class Journal:
     async def probe_exists(self, probe: tuple[str, Any]) -> bool:
         """Whether a batch's probe row is in the database (the Store knows the tables)."""
         raise NotImplementedError
+
+    def scrub_after_commit(self, scrub: Scrub) -> None:
+        """After the commit of the writes so far, leave no copy of what they overwrote or deleted."""
+        self._scrub = scrub | self._scrub
 
     @property
     def dirty(self) -> bool:
@@ -213,8 +238,9 @@ class Journal:
         except BaseException:
             self._lock.release()
             raise
-        batch = Detached(self._journal, self._flushed, self._pending_event_ids, self._probe)
+        batch = Detached(self._journal, self._flushed, self._pending_event_ids, self._probe, self._scrub)
         self._journal, self._flushed, self._pending_event_ids, self._probe = [], 0, set(), None
+        self._scrub = None
         return batch
 
     async def finish_commit(self, batch: Detached) -> None:
@@ -231,14 +257,34 @@ class Journal:
         except BaseException:
             self._journal = batch.journal + self._journal
             self._pending_event_ids |= batch.event_ids
+            self._scrub = batch.scrub | self._scrub if batch.scrub else self._scrub
             # The COMMIT may have reached the database although the call failed: `recover` looks for
             # the batch's probe row before the batch runs again (its increments must not run twice).
             self._uncertain = (batch, len(batch.journal))
             self._probe = batch.probe or self._probe
             await self._roll_back()
             raise
+        else:
+            if batch.scrub is not None:
+                await self._run_scrub(batch.scrub)
         finally:
             self._lock.release()
+
+    async def _run_scrub(self, scrub: Scrub) -> None:
+        """`dialect.scrub` right after a commit (caller holds the lock; nothing is flushed yet). Its
+        failure is logged, never raised: the batch is committed and must not run again."""
+        conn = await self._connection()
+        try:
+            await conn.commit()  # nothing pending: only so that no transaction is open
+            self.scrubbed = await dialect.scrub(conn, scrub.tables, vacuum=scrub.vacuum, full=scrub.full)
+            log.log(logging.INFO if scrub.vacuum or scrub.full else logging.DEBUG, "scrubbed after a commit: %s",
+                    "; ".join(self.scrubbed))
+            await conn.rollback()
+            await conn.begin()
+        except Exception as exc:
+            self.scrubbed = [f"scrub failed: {type(exc).__name__}: {exc}"]
+            log.error("could not scrub the database after an erasure: %s", self.scrubbed[0])
+            await self._roll_back()  # a fresh connection for what comes next
 
     async def _roll_back(self) -> None:
         """After a failed write (caller holds the lock): undo the open transaction at once, so no read

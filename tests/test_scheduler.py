@@ -78,7 +78,8 @@ def test_the_shipped_config_schedules_its_announcements_reports_and_checks() -> 
     from scheduler.jobs import jobs_from_config
 
     jobs = {j.id: j for j in jobs_from_config(Config.from_file(ROOT / "config.yaml"))}
-    assert set(jobs) == {"announce:09:00|*", "announce:21:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly"}
+    assert set(jobs) == {"announce:09:00|*", "announce:21:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly",
+                         "retention:04:00"}
     morning = jobs["announce:09:00|*"].trigger
     assert morning.get_next_fire_time(None, datetime(2026, 3, 2, 9, 1, tzinfo=CST)) == datetime(
         2026, 3, 3, 9, 0, tzinfo=CST)
@@ -98,7 +99,7 @@ groups:
 """)
     ids = sorted(j.id for j in jobs_from_config(config))
     assert ids == ["announce:0 8 * * 1-5|*", "announce:09:00|*", "announce:peak", "anomaly:hourly",
-                   "purge:20:00", "purge:21:30", "stats:22:00"]
+                   "purge:20:00", "purge:21:30", "retention:04:00", "stats:22:00"]
 
 
 async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path: Path) -> None:
@@ -114,6 +115,7 @@ async def test_a_reload_that_changes_an_announcement_time_moves_the_job(tmp_path
   purge: {{enabled: false}}
   stats: {{enabled: false}}
   anomaly: {{enabled: false}}
+  retention: {{enabled: false}}
 """
 
     from bot.clock import SystemClock

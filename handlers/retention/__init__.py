@@ -1,0 +1,29 @@
+"""retention: what is kept and for how long, and a member's erasure (删除数据 @成员).
+
+- **Daily job** (`retention:04:00`, `retention.time`): events older than `texts_days` (180) lose their
+  texts — the payload keeps id, time, group, member, type and ids, so counts, activity charts, purge
+  lists, tiers and idempotency (they read columns) stay right; the audit rows of those days lose what
+  they said and quoted; ad evidence and owners' ledger notes are blanked. Images older than `media_days`
+  (30) and reports older than `reports_days` (90) are deleted (inside `bot.media_dir` and
+  `bot.reports_dir` only). Per group (overrides may change the days); see jobs.py.
+- **Erasure**: `删除数据 @成员` or `/forget @成员` in a group (admins and operators; rule
+  `retention/forget`, `data`: the counts) and `qunbot forget-member USER [--group G]` erase one
+  member's texts, images, ad samples, display name and ledger notes, keeping anonymous totals, with an
+  audit note (rule `retention/forget`) that says who asked and how much went; see forget.py.
+- **For real**: every SQLite connection runs with `secure_delete`; after an erasure the file is
+  VACUUMed and the WAL truncated (after the daily job, the WAL only); on PostgreSQL the touched tables
+  are VACUUMed (storage/journal.py `Scrub`, storage/dialect.py `scrub`).
+
+No tables of its own (no migration): it rewrites events, actions and other features' rows.
+"""
+
+from __future__ import annotations
+
+from bot.feature import Feature
+from handlers.retention.handler import HANDLER, forget
+from handlers.retention.jobs import build
+from handlers.retention.repository import RetentionRepository
+from handlers.retention.settings import RetentionSettings
+
+FEATURE = Feature("retention", handlers=(HANDLER,), settings={"retention": (RetentionSettings, RetentionSettings())},
+                  jobs=build, repository=RetentionRepository, timers={"forget": forget})

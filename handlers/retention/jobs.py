@@ -1,0 +1,158 @@
+"""The daily retention job (`retention:04:00`): texts older than `texts_days`, images older than
+`media_days` and reports older than `reports_days` go; counts, charts and ledgers stay.
+
+For each group served at this time: events older than its `texts_days` lose their texts (payload
+trimmed, see scrub.py), audit rows of the group lose what they said, ad evidence and owners' ledger
+notes are blanked; images of its events older than `media_days` are deleted (inside `bot.media_dir`
+only) and the event says so. The job at the defaults' time also does what belongs to no group: direct
+messages to the bot, images no event names (older than the longest `media_days` of any group), and
+the reports folder (each report by its group's `reports_days`, from its file name). A backlog (the
+first run on a database a year old) is done `MAX_ROWS` rows a run; a note says what is left. After the
+commit, a checkpoint truncates the WAL (its old frames held the texts) — see storage/journal.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.events import Action
+from bot.feature import JobContext, JobSpec
+from handlers.retention import files
+from handlers.retention.repository import After
+from handlers.retention.scrub import scrubbed_action, trimmed_payload
+from rules.config import Config
+from scheduler.common import daily_jobs, safe_name, served_groups
+
+MAX_ROWS = 200_000  # events and audit rows trimmed per run (a backlog takes several days)
+Page = Callable[[After], Awaitable[list[Any]]]
+
+
+def build(config: Config) -> list[JobSpec]:
+    return daily_jobs(config, "retention", lambda s: s.retention, run)
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_ROWS
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+
+async def _pages(page: Page, handle: Callable[[list[Any]], None], budget: _Budget) -> tuple[int, bool]:
+    """Read pages until none is left (or the budget is spent): (rows handled, finished)."""
+    after: After = None
+    done = 0
+    while not budget.spent:
+        rows = await page(after)
+        if not rows:
+            return done, True
+        handle(rows)
+        done += len(rows)
+        budget.left -= len(rows)
+        after = (rows[-1][1], rows[-1][0])
+    return done, False
+
+
+async def _trim_texts(ctx: JobContext, group: str | None, before: datetime, budget: _Budget) -> tuple[int, int]:
+    """Trim the group's events and audit rows older than `before` (from where the last complete pass
+    stopped, kept in memory; a restart reads from the start once)."""
+    repo = ctx.repo
+    marks: dict[Any, datetime] = ctx.memory.setdefault("trimmed_until", {})
+    since = marks.get(("texts", group))
+    if since is not None and since >= before:
+        return 0, 0
+
+    def events(rows: list[Any]) -> None:
+        for event_id, _ts, payload in rows:
+            repo.set_payload(event_id, trimmed_payload(payload, "retention"))
+
+    def actions(rows: list[Any]) -> None:
+        for action_id, _ts, body, data in rows:
+            repo.set_action(action_id, *scrubbed_action(body, data, "retention"))
+
+    n_events, done = await _pages(lambda after: repo.old_events(group, before, since, after), events, budget)
+    n_actions = 0
+    for rule in await repo.action_rules(group):  # by rule: the group's audit rows are indexed by rule and time
+        n, finished = await _pages(lambda after, r=rule: repo.old_actions(group, r, before, since, after), actions,
+                                   budget)
+        n_actions += n
+        done = done and finished
+    if done:
+        marks[("texts", group)] = before
+    return n_events, n_actions
+
+
+async def _expire_images(ctx: JobContext, group: str, before: datetime, budget: _Budget) -> int:
+    """Delete the images of the group's events older than `before`; their events name no file any more."""
+    repo, folder = ctx.repo, ctx.config.model.bot.media_dir
+    marks: dict[Any, datetime] = ctx.memory.setdefault("trimmed_until", {})
+    since = marks.get(("media", group))
+    if since is not None and since >= before:
+        return 0
+    gone = 0
+
+    def images(rows: list[Any]) -> None:
+        nonlocal gone
+        for event_id, _ts, payload in rows:
+            gone += files.remove(payload.get("path") or "", folder)
+            repo.set_payload(event_id, {**payload, "path": "", "media_removed": "retention"})
+
+    _n, finished = await _pages(lambda after: repo.old_events(group, before, since, after, images=True),
+                                images, budget)
+    if finished:
+        marks[("media", group)] = before
+    return gone
+
+
+async def run(at: str, ctx: JobContext) -> list[Action]:
+    now = ctx.clock.now()
+    budget = _Budget()
+    defaults = ctx.config.model.defaults.retention
+    groups = [(g, s.retention) for g, _name, s in await served_groups(ctx)]
+    totals = {"events": 0, "actions": 0, "details": 0, "media": 0, "files": 0}
+    for group, r in groups:
+        if not r.enabled or r.time != at:
+            continue
+        n_events, n_actions = await _trim_texts(ctx, group, now - timedelta(days=r.texts_days), budget)
+        totals["events"] += n_events
+        totals["actions"] += n_actions
+        totals["details"] += await ctx.repo.trim_details(group, now - timedelta(days=r.texts_days))
+        totals["media"] += await _expire_images(ctx, group, now - timedelta(days=r.media_days), budget)
+    if defaults.enabled and defaults.time == at:
+        n_events, n_actions = await _trim_texts(ctx, None, now - timedelta(days=defaults.texts_days), budget)
+        totals["events"] += n_events
+        totals["actions"] += n_actions
+        if all(r.enabled for _g, r in groups):
+            totals["files"] += _sweep_media(ctx)
+        else:
+            ctx.note("retention: a group keeps its data (retention.enabled: false): images no event names are kept")
+        totals["files"] += _sweep_reports(ctx, groups)
+    ctx.note("retention: " + ", ".join(f"{k} {v}" for k, v in totals.items())
+             + ("" if not budget.spent else f"; stopped after {MAX_ROWS} rows, the rest goes in the next runs"))
+    ctx.repo.scrub_after_commit(vacuum=False)
+    return []
+
+
+def _sweep_media(ctx: JobContext) -> int:
+    """Images older than the longest `media_days` of any group: past every group's limit, whether an
+    event names them or not (a file whose event was never stored)."""
+    longest = max(s.retention.media_days for s in ctx.config.variants())
+    return files.expire(ctx.config.model.bot.media_dir, lambda _p: longest)
+
+
+def _sweep_reports(ctx: JobContext, groups: list[tuple[str, Any]]) -> int:
+    """Reports older than their group's `reports_days` (the group from the file name, else the
+    defaults'); a group with `enabled: false` keeps its reports."""
+    days = {safe_name(g): (r.reports_days if r.enabled else float("inf")) for g, r in groups}
+    default = ctx.config.model.defaults.retention.reports_days
+
+    def days_of(path: Path) -> float:
+        group = files.report_group(path)
+        return days.get(group, default) if group is not None else default
+
+    return files.expire(ctx.config.model.bot.reports_dir, days_of)
