@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.clock import Clock
-from bot.events import Event
+from bot.events import Event, Note
 from rules.config import Config, GroupRuntime
 from rules.schema import GroupSettings, shared_fields
 from rules.templates import render
@@ -65,6 +65,27 @@ class Context:
             self._member = await self.members.member(self.event.group, self.event.user)
             self._member_loaded = True
         return self._member
+
+    def repeated(self, rule: str) -> Note | None:
+        """For a member command answered by `rule`: when this member was answered by it in this group less
+        than `command_cooldown_seconds` ago, the note to stay silent with (the caller stops the chain);
+        else None, and this answer is remembered. Kept in the feature's memory (a restart forgets it)."""
+        seconds = self.settings.command_cooldown_seconds
+        event = self.event
+        if seconds <= 0 or event.group is None or event.user is None:
+            return None
+        answered: dict[tuple[str, str, str], datetime] = self.memory.setdefault("answered", {})
+        key = (event.group, event.user, rule)
+        last = answered.get(key)
+        if last is not None and 0 <= (self.now - last).total_seconds() < seconds:
+            at = last.astimezone(self.config.tz).strftime("%H:%M:%S")
+            return Note(rule=rule, reason=f"{seconds} 秒内重复的命令：{at} 已经回答过这位成员，不再回答",
+                        data={"answered": last.isoformat()})
+        if len(answered) > 20_000:  # short-lived: forget answers older than the cooldown
+            for k in [k for k, t in answered.items() if (self.now - t).total_seconds() >= seconds]:
+                del answered[k]
+        answered[key] = self.now
+        return None
 
     async def mentioned_member(self, rest: str) -> tuple[str | None, str | None, str]:
         """(member id, the name used, the text left) for "@name …": the platform's mention ids first

@@ -290,9 +290,10 @@ class Bot:
                         await self.store.recover()
                     except Exception as exc2:
                         log.error("database reconnect failed: %s", exc2)
-            if ready and self.release is not None:
+            # driven, the outbox sends what the clock has reached even when nothing new comes
+            if self.release is not None and (ready or self.clock.driven):
                 await self.release(ready)
-                if self.clock.driven:
+                if self.clock.driven and self.store.dirty:
                     # delivered at once: make the delivery marks durable now, so a crash right after
                     # resends (almost) nothing; under the gate, so no event is made durable by halves
                     await self._gate.enter_commit()

@@ -7,7 +7,9 @@ import json
 from storage.audit import AuditLog
 from storage.events import EventLog
 
-STATUS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送", "expired": "已过期未发"}
+REMOVED = {"retention": "（内容已过保留期限删除）", "erasure": "（内容已应成员要求删除）"}  # handlers/retention
+STATUS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送", "expired": "已过期未发",
+          "dropped": "发送队列已满，已丢弃未发"}  # dropped: bot/outbox.py, with an outbox/dropped note
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -22,8 +24,9 @@ async def explain(events: EventLog, audit: AuditLog, event_id: str) -> str:
         return f"没有找到事件 {event_id}（未处理过，或记录已清理）"
     who = payload.get("user_name") or payload.get("user") or "-"
     what = payload.get("text") or payload.get("url") or payload.get("title") or payload.get("path") or ""
+    gone = REMOVED.get(payload.get("removed"), "")
     lines = [f"事件 {event_id}：{payload.get('type')}，{who}，{payload.get('ts')}"
-             + (f"：{_short(what)}" if what else "")]
+             + (f"：{_short(what)}" if what else "") + gone]
     rows = await audit.audit_of_event(event_id)
     if not rows:
         lines.append("- 没有规则对它采取动作")

@@ -1,25 +1,30 @@
-"""The outbox: actions leave paced per group and per account, retried, and never block handling.
+"""The outbox: actions leave fair and paced, are retried, recorded, and never block handling.
 
-Pacing runs on the clock: each action gets a send instant (at least `min_interval_seconds` after the
-previous one to the same chat, at most `per_group_per_minute` a minute per chat and
-`per_account_per_minute` for the whole account). Live, a sender task per chat waits for that instant;
-with a driven clock (replay, tests) the action is delivered at once, stamped with that instant, so
-replay is fast and still shows real timestamps. Delivery is recorded in the store (status sent or
-failed); actions the platform cannot do are turned into a message to the operators.
+Each chat (group or direct message) has a queue; the account's budget goes round the chats with
+something to send, and a slot is taken when a message actually goes (bot/lanes.py: the pacing, the
+round-robin, the per-chat cap with priorities). A full queue drops its oldest low-priority action:
+its audit row is marked `dropped` and a note (`outbox/dropped`) is filed under its event, so `why`
+tells. Live, one dispatcher waits for the next slot and hands the send to a task of its chat (a chat
+retrying a failed send holds up only itself). With a driven clock (replay, tests) nothing waits:
+sends happen as the clock passes their instants — at each hand-over, what was due before the new
+actions arrived goes first — and `drain` lets the outbox's clock run on until every queue is empty;
+each action is stamped with the instant it went. Delivery is recorded in the store (sent, failed,
+dropped); actions the platform cannot do are turned into a message to the operators.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.audit import action_rows
 from bot.clock import Clock
 from bot.events import Action
+from bot.lanes import NAMES, Item, Lane, Lanes, chat_of, priority_of
 from bot.platform import Platform, Unsupported
 from rules.schema import OutboxSettings
 from storage.store import Store
@@ -28,44 +33,13 @@ log = logging.getLogger("qunbot.outbox")
 
 Fallback = Callable[[Action, str], list[Action]]
 MERGE_MAX_CHARS = 1500  # a merged burst stays one readable message
+FOREVER = datetime.max.replace(tzinfo=UTC)
 
-
-class Pacer:
-    """Computes send instants from a per-chat and a per-account budget."""
-
-    def __init__(self, settings: OutboxSettings) -> None:
-        self.settings = settings
-        self._chat: dict[str, deque[datetime]] = {}
-        self._account: deque[datetime] = deque()
-
-    def reserve(self, chat: str, not_before: datetime) -> datetime:
-        """The earliest instant at or after `not_before` at which a message to `chat` may go."""
-        s = self.settings
-        sent = self._chat.setdefault(chat, deque())
-        due = not_before
-        if sent:
-            due = max(due, sent[-1] + timedelta(seconds=s.min_interval_seconds))
-        if len(sent) >= s.per_group_per_minute:
-            due = max(due, sent[-s.per_group_per_minute] + timedelta(minutes=1))
-        if len(self._account) >= s.per_account_per_minute:
-            due = max(due, self._account[-s.per_account_per_minute] + timedelta(minutes=1))
-        sent.append(due)
-        self._account.append(due)
-        while len(sent) > s.per_group_per_minute:
-            sent.popleft()
-        while len(self._account) > s.per_account_per_minute:
-            self._account.popleft()
-        if len(self._chat) > 50_000:  # forget idle chats
-            self._chat = {k: v for k, v in self._chat.items() if v and v[-1] > due - timedelta(minutes=1)}
-        return due
-
-
-def chat_of(action: Action) -> str:
-    return action.group if action.group else f"dm:{action.user}"
+__all__ = ["Outbox", "chat_of"]
 
 
 class Outbox:
-    """Paces, delivers and records actions (see the module doc)."""
+    """Queues, paces, delivers and records actions (see the module doc)."""
 
     def __init__(self, platform: Platform, clock: Clock, settings: OutboxSettings, store: Store,
                  fallback: Fallback | None = None) -> None:
@@ -74,75 +48,127 @@ class Outbox:
         self.settings = settings
         self.store = store
         self.fallback = fallback
-        self.pacer = Pacer(settings)
-        self._queues: dict[str, asyncio.Queue[tuple[str, Action]]] = {}
-        self._senders: dict[str, asyncio.Task[None]] = {}
+        merge = settings.merge_texts and platform.capabilities.merge_texts
+        self.lanes = Lanes(settings, _mergeable if merge else None, MERGE_MAX_CHARS)
         self.delivered = 0
         self.failed = 0
+        self.dropped = 0
+        self._pumping = False
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def submit(self, items: Sequence[tuple[str, Action]]) -> None:
         """Hand over actions (id, action) in order; returns without waiting for live sends."""
+        driven = self.clock.driven
         for action_id, action in items:
-            due = self.pacer.reserve(chat_of(action), action.ts or self.clock.now())
-            action = action.model_copy(update={"ts": due})
-            if self.clock.driven:
-                await self._deliver([(action_id, action)])
-            else:
-                chat = chat_of(action)
-                queue = self._queues.setdefault(chat, asyncio.Queue())
-                queue.put_nowait((action_id, action))
-                sender = self._senders.get(chat)
-                if sender is None or sender.done():
-                    self._senders[chat] = asyncio.create_task(self._send_loop(chat, queue), name=f"send:{chat}")
+            ready = action.ts or self.clock.now()
+            if driven:
+                await self._pump(ready, before=True)  # what went before these arrived
+            item = Item(action_id, action, ready, priority_of(action, self.settings))
+            for victim in self.lanes.add(item):
+                self._drop(victim)
+        if driven:
+            await self._pump(self.clock.now())
+            return
+        self._idle.clear()
+        self._wake.set()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="outbox")
 
-    async def _send_loop(self, chat: str, queue: asyncio.Queue[tuple[str, Action]]) -> None:
-        while not queue.empty():
-            action_id, action = queue.get_nowait()
-            assert action.ts is not None
-            await self.clock.sleep_until(action.ts)
-            batch = [(action_id, action)]
-            if self.settings.merge_texts and self.platform.capabilities.merge_texts and _mergeable(action):
-                size = len(action.text or "")
-                while not queue.empty():
-                    nxt_id, nxt = queue._queue[0]  # type: ignore[attr-defined]
-                    size += len(nxt.text or "") + 1
-                    if not (_mergeable(nxt) and nxt.user == action.user) or size > MERGE_MAX_CHARS:
-                        break
-                    queue.get_nowait()
-                    batch.append((nxt_id, nxt))
-            await self._deliver(batch)
-        self._senders.pop(chat, None)
+    # -- driven: sends happen as the clock passes their instants ----------------------------------------
 
-    async def _deliver(self, batch: list[tuple[str, Action]]) -> None:
-        first = batch[0][1]
+    async def _pump(self, until: datetime, *, before: bool = False) -> None:
+        """Send what is due at `until` (or, with `before`, strictly before it), in the order of the slots."""
+        if self._pumping:  # a fallback submitted from inside a send: the running pump takes it
+            return
+        self._pumping = True
+        try:
+            while (nxt := self.lanes.next()) is not None:
+                at, lane = nxt
+                if at > until or (before and at == until):
+                    break
+                await self._deliver(self.lanes.take(lane, at), at)
+        finally:
+            self._pumping = False
+
+    # -- live: one dispatcher, a task per send ----------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            self._wake.clear()
+            nxt = self.lanes.next()
+            now = self.clock.now()
+            if nxt is None:
+                if not self._sending and not self.lanes.queued:
+                    self._idle.set()
+                await self._wake.wait()
+                continue
+            at, lane = nxt
+            if at > now:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), (at - now).total_seconds())
+                continue
+            batch = self.lanes.take(lane, now)
+            lane.busy = True
+            task = asyncio.create_task(self._send_one(lane, batch, now), name=f"send:{lane.chat}")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_one(self, lane: Lane, batch: list[Item], at: datetime) -> None:
+        try:
+            await self._deliver(batch, at)
+        finally:
+            lane.busy = False
+            self._sending.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._wake.set()
+
+    # -- dropping -----------------------------------------------------------------------------------------
+
+    def _drop(self, item: Item) -> None:
+        """A full queue let go of `item`: its audit row says so, with a note under its event, and a log line."""
+        action = item.action
+        chat = chat_of(action)
+        lane = self.lanes.lane(chat)
+        self.dropped += 1
+        now = self.clock.now()
+        cap = self.settings.queue_per_group
+        self.store.audit.mark_delivered([item.id], "dropped", now)
+        reason = (f"发送队列已满（{cap} 条），丢弃了最早的{'低' if NAMES[item.priority] == 'low' else '普通'}优先级消息"
+                  f"（{action.rule}）；这个会话已丢弃 {lane.dropped} 条")
+        self.store.audit.record_actions([{
+            "id": f"{item.id}/dropped", "ts": now, "event_id": action.data.get("event"), "action": "note",
+            "rule": "outbox/dropped", "group_id": action.group or action.data.get("group"), "user_id": None,
+            "data": {"reason": reason, "dropped": item.id, "dropped_rule": action.rule,
+                     "priority": NAMES[item.priority], "queue": cap, "dropped_in_chat": lane.dropped},
+            "body": {}, "status": "note", "sent_at": None}])
+        if str(lane.dropped).strip("0") == "1":  # the 1st, 10th, 100th … drop of a chat
+            log.warning("%s: send queue full (%d); dropped %s (%s, %s priority); %d dropped in this chat so far",
+                        chat, cap, item.id, action.rule, NAMES[item.priority], lane.dropped)
+
+    # -- delivery -----------------------------------------------------------------------------------------
+
+    async def _deliver(self, batch: list[Item], at: datetime) -> None:
+        first = batch[0].action
+        update: dict[str, object] = {"ts": at}
         if len(batch) > 1:
-            text = "\n".join(a.text or "" for _i, a in batch)
-            mentions = tuple(dict.fromkeys(m for _i, a in batch for m in a.mentions))
-            action = first.model_copy(update={"text": text, "mentions": mentions})
-        else:
-            action = first
-        ids = [i for i, _a in batch]
+            update["text"] = "\n".join(i.action.text or "" for i in batch)
+            update["mentions"] = tuple(dict.fromkeys(m for i in batch for m in i.action.mentions))
+        action = first.model_copy(update=update)
+        ids = [i.id for i in batch]
         attempt = 0
         while True:
             try:
                 await self.platform.send(action)
                 self.delivered += len(batch)
-                self.store.audit.mark_delivered(ids, "sent", self.clock.now())
+                self.store.audit.mark_delivered(ids, "sent", at)
                 return
             except Unsupported as exc:
                 log.warning("platform cannot %s (%s); telling the operators instead", action.action, exc)
-                self.store.audit.mark_delivered(ids, "failed", self.clock.now())
-                if self.fallback is not None:
-                    try:
-                        extra = [a.model_copy(update={"ts": self.clock.now()}) for a in self.fallback(action, str(exc))]
-                    except Exception:
-                        log.exception("the fallback for %s failed", action.action)
-                        extra = []
-                    if extra:
-                        items = [(f"{ids[0]}/fallback{n}", a) for n, a in enumerate(extra)]
-                        rows = action_rows([i for i, _a in items], extra, action.data.get("event"))
-                        self.store.audit.record_actions(rows)
-                        await self.submit(items)
+                self.store.audit.mark_delivered(ids, "failed", at)
+                await self._fall_back(action, ids[0], str(exc))
                 return
             except asyncio.CancelledError:
                 raise
@@ -157,21 +183,37 @@ class Outbox:
                 delay = min(60.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.5)
                 log.warning("sending %s to %s failed (%s); retry %d in %.1fs", action.action, chat_of(action),
                             exc, attempt, delay)
-                if self.clock.driven:
-                    await asyncio.sleep(0)
-                else:
-                    await asyncio.sleep(delay)
+                await asyncio.sleep(0 if self.clock.driven else delay)
+
+    async def _fall_back(self, action: Action, action_id: str, why: str) -> None:
+        if self.fallback is None:
+            return
+        try:
+            extra = [a.model_copy(update={"ts": action.ts}) for a in self.fallback(action, why)]
+        except Exception:
+            log.exception("the fallback for %s failed", action.action)
+            extra = []
+        if extra:
+            items = [(f"{action_id}/fallback{n}", a) for n, a in enumerate(extra)]
+            self.store.audit.record_actions(action_rows([i for i, _a in items], extra, action.data.get("event")))
+            await self.submit(items)
 
     async def drain(self, seconds: float = 5.0) -> None:
-        """Wait (up to `seconds`) for queued live sends to go out."""
-        tasks = [t for t in self._senders.values() if not t.done()]
-        if tasks:
-            await asyncio.wait(tasks, timeout=seconds)
+        """Send what is queued: driven, at once (the outbox's clock runs on until every queue is empty);
+        live, wait up to `seconds` for the paced sends to go out."""
+        if self.clock.driven:
+            await self._pump(FOREVER)
+            return
+        if self._dispatcher is None or self._dispatcher.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), seconds)
 
     async def close(self) -> None:
-        for task in self._senders.values():
+        tasks = [t for t in (self._dispatcher, *self._sending) if t is not None]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._senders.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _mergeable(action: Action) -> bool:

@@ -104,6 +104,9 @@ class GroupSettings(Section):
     # a `groups` entry matched by the group's *name* (which members can change) grants its admins and
     # operators only when it says so here; an entry matched by the group's id always does
     trust_name_match: bool = False
+    # a member command (签到榜, 我的积分, 我的等级 …) the same member repeats within this many seconds is
+    # answered once (0: every time); keyword replies have their own per-group cooldown
+    command_cooldown_seconds: Annotated[int, Field(ge=0)] = 60
 
     @property
     def report_to(self) -> tuple[str, ...]:
@@ -138,9 +141,17 @@ class BotSettings(Section):
 
 
 class OutboxSettings(Section):
-    min_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
+    """Sending (bot/lanes.py, bot/outbox.py): a queue per chat; the account's slots go round the chats
+    with something to send and are taken when a message goes, not when it is queued."""
+
+    min_interval_seconds: Annotated[float, Field(ge=0)] = 1.0  # between two messages to one chat
     per_group_per_minute: Annotated[int, Field(gt=0)] = 20
-    per_account_per_minute: Annotated[int, Field(gt=0)] = 40
+    per_account_per_minute: Annotated[int, Field(gt=0)] = 40  # also the pace: one message every 60/N seconds
+    burst: Annotated[int, Field(gt=0)] = 5  # messages the account may send back to back before the pace applies
+    # a chat's queue; past it the oldest low-priority action is dropped (then the oldest normal one), never
+    # a high-priority one (warnings, kicks, reports to operators)
+    queue_per_group: Annotated[int, Field(gt=0)] = 20
+    priority: dict[str, Literal["high", "normal", "low"]] = Field(default_factory=dict)  # rule glob -> priority
     merge_texts: bool = True
     max_attempts: Annotated[int, Field(gt=0)] = 5
     resend_within_minutes: Annotated[int, Field(ge=0)] = 10

@@ -119,12 +119,14 @@ async def runtime(config_text: str, db_url: str, clock: DrivenClock, platform: F
 
 async def feed(rt: Runtime, clock: DrivenClock, *events: Event) -> None:
     """Handle events as replay does (clock at each event's time; the timers handlers set fire before a
-    later event, clock at their due time), then commit. Scheduled jobs are left to the test."""
+    later event, clock at their due time), then commit and let the paced sends go out (the outbox's
+    clock runs on past the last event, as at the end of a replay). Scheduled jobs are left to the test."""
     for event in events:
         await fire_timers(rt, clock, event.ts)
         clock.set(event.ts)
         await rt.bot.process(event)
     await rt.bot.commit()
+    await rt.outbox.drain()
 
 
 async def fire_timers(rt: Runtime, clock: DrivenClock, until: datetime) -> int:

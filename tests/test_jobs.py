@@ -51,6 +51,7 @@ async def run_at(runtime, clock: DrivenClock, job_id: str, when: datetime) -> li
     clock.set(when)
     await runtime.bot.commit()
     assert await runtime.bot.run_job(job(runtime, job_id), when)
+    await runtime.outbox.drain()  # a job's messages to one chat go a second apart
     return platform.sent[before:]
 
 

@@ -1,4 +1,5 @@
-"""The outbox: pacing on the clock, per-group and per-account caps, merging, retries, fallbacks."""
+"""The outbox: pacing on the clock, per-group and per-account caps, merging, retries, fallbacks (fairness
+between groups, the queue cap and priorities: tests/test_fair_sending.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from bot.app import open_store
 from bot.clock import DrivenClock, SystemClock
 from bot.events import Action
-from bot.outbox import Outbox, Pacer
+from bot.lanes import Item, Lanes
+from bot.outbox import Outbox
 from bot.platform import Capabilities
 from rules.schema import OutboxSettings
 from tests.conftest import FakePlatform
@@ -20,29 +22,52 @@ def send(group: str, text: str, ts: datetime = T) -> Action:
     return Action(action="send", rule="test", group=group, text=text, ts=ts)
 
 
-def test_pacer_spaces_messages_per_group_and_caps_a_minute() -> None:
-    pacer = Pacer(OutboxSettings(min_interval_seconds=1, per_group_per_minute=20, per_account_per_minute=1000))
-    times = [pacer.reserve("g1", T) for _ in range(25)]
-    assert times[:3] == [T, T + timedelta(seconds=1), T + timedelta(seconds=2)]
-    assert times[19] == T + timedelta(seconds=19)
-    assert times[20] == T + timedelta(minutes=1)  # the 21st waits for the minute window
-    assert pacer.reserve("g2", T) == T  # another group is not held up
+def paced(lanes: Lanes, chat: str, n: int, at: datetime = T) -> list[datetime]:
+    """Queue n actions to `chat` at `at` and take them one by one: the instants they go."""
+    for i in range(n):
+        lanes.add(Item(f"{chat}-{i}", send(chat, str(i), at), at))
+    times = []
+    while (nxt := lanes.next()) is not None:
+        when, lane = nxt
+        lanes.take(lane, when)
+        times.append(when)
+    return times
 
 
-def test_pacer_caps_the_whole_account() -> None:
-    pacer = Pacer(OutboxSettings(min_interval_seconds=0, per_group_per_minute=100, per_account_per_minute=3))
-    times = [pacer.reserve(f"g{i}", T) for i in range(4)]
-    assert times == [T, T, T, T + timedelta(minutes=1)]
+def test_a_chat_is_spaced_and_capped_a_minute() -> None:
+    lanes = Lanes(OutboxSettings(min_interval_seconds=1, per_group_per_minute=20, per_account_per_minute=1000,
+                                 queue_per_group=100))
+    lanes.add(Item("other", send("g2", "other"), T))
+    times = paced(lanes, "g1", 25)
+    assert times[:4] == [T, T, T + timedelta(seconds=1), T + timedelta(seconds=2)]  # g2's went at T too
+    assert times[20] == T + timedelta(seconds=19)
+    assert times[21] == T + timedelta(minutes=1)  # the 21st to g1 waits for the minute window
 
 
-async def test_driven_clock_delivers_at_once_with_paced_timestamps(tmp_path) -> None:
+def test_the_account_sends_at_its_pace_after_a_burst_and_caps_a_minute() -> None:
+    lanes = Lanes(OutboxSettings(min_interval_seconds=0, per_group_per_minute=100, per_account_per_minute=3,
+                                 burst=3))
+    times = [paced(lanes, f"g{i}", 1)[0] for i in range(5)]
+    assert times == [T, T, T, T + timedelta(minutes=1), T + timedelta(minutes=1)]  # 3 a minute
+    lanes = Lanes(OutboxSettings(min_interval_seconds=0, per_group_per_minute=100, per_account_per_minute=30,
+                                 burst=1))
+    assert [paced(lanes, f"g{i}", 1)[0] for i in range(3)] == [T, T + timedelta(seconds=2), T + timedelta(seconds=4)]
+
+
+async def test_driven_clock_sends_as_the_clock_passes_the_paced_instants(tmp_path) -> None:
     store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     await store.open()
     platform = FakePlatform()
-    outbox = Outbox(platform, DrivenClock(T), OutboxSettings(), store)
+    clock = DrivenClock(T)
+    outbox = Outbox(platform, clock, OutboxSettings(), store)
     await outbox.submit([("a", send("g1", "one")), ("b", send("g1", "two")), ("c", send("g2", "three"))])
-    assert [(a.text, a.ts) for a in platform.sent] == [
-        ("one", T), ("two", T + timedelta(seconds=1)), ("three", T)]
+    assert [(a.text, a.ts) for a in platform.sent] == [("one", T), ("three", T)]  # "two" is due in a second
+    clock.advance(timedelta(seconds=1))
+    await outbox.submit([])
+    assert [(a.text, a.ts) for a in platform.sent][-1] == ("two", T + timedelta(seconds=1))
+    await outbox.submit([("d", send("g1", "four", T + timedelta(seconds=1)))])
+    await outbox.drain()  # the outbox's clock runs on until the queues are empty
+    assert [(a.text, a.ts) for a in platform.sent][-1] == ("four", T + timedelta(seconds=2))
     await store.close()
 
 
@@ -73,6 +98,7 @@ async def test_failed_sends_are_retried_then_marked(tmp_path) -> None:
     assert platform.attempts == 3 and platform.texts() == ["hello"] and outbox.delivered == 1
     platform.fail_next = 10
     await outbox.submit([("b", send("g1", "lost"))])
+    await outbox.drain()
     assert outbox.failed == 1 and platform.attempts == 8
     await store.close()
 

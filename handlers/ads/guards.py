@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import Context
-from bot.events import Action, Event, reply
+from bot.events import Action, Event, Note, reply
 from handlers.ads.folds import normalize_for_ads
 
-FLOOD_REPEAT = timedelta(minutes=10)  # one flood warning per member per ten minutes
+FLOOD_REPEAT = timedelta(minutes=10)  # a new flood warning after ten minutes without flooding
 
 
 def short(text: str, limit: int = 120) -> str:
@@ -59,8 +59,11 @@ def recent_joins(ctx: Context) -> dict[tuple[str, str], datetime]:
 
 
 
-def flood(event: Event, ctx: Context) -> list[Action]:
-    """More than N messages a minute from one member: one warning and report per ten minutes."""
+def flood(event: Event, ctx: Context) -> tuple[list[Action], Note | None]:
+    """More than N messages a minute from one member: one warning (and a report), then silence while the
+    member keeps over the rate: the note returned says so and the ads handler stops the chain, so no
+    handler answers (activity is still recorded). Each flooded message moves the warning's time on, so
+    a new warning needs ten minutes without flooding first."""
     ads = ctx.settings.ads
     assert event.group is not None and event.user is not None
     key = (event.group, event.user)
@@ -71,18 +74,19 @@ def flood(event: Event, ctx: Context) -> list[Action]:
         times.popleft()
     prune(rates, lambda q: bool(q) and ctx.now - q[-1] <= timedelta(minutes=1))
     if len(times) <= ads.flood_messages_per_minute:
-        return []
+        return [], None
     warned: dict[tuple[str, str], datetime] = ctx.memory.setdefault("flood_warned", {})
     prune(warned, lambda ts: ctx.now - ts < FLOOD_REPEAT)
     last = warned.get(key)
-    if last is not None and ctx.now - last < FLOOD_REPEAT:
-        return []
     warned[key] = ctx.now
     count = len(times)
+    if last is not None and ctx.now - last < FLOOD_REPEAT:
+        return [], Note(rule="ads/flood", reason=f"刷屏：一分钟内第 {count} 条，已经提醒过，不再回复",
+                        data={"count": count, "warned": last.isoformat()})
     evidence = short(getattr(event, "text", event.type))
     return [reply(event, "ads/flood", ctx.render(ads.flood_warning, count=count), mention=True, count=count),
             *tell_operators(ctx, "ads/flood", ctx.render(ads.flood_report, count=count, evidence=evidence),
-                     {"event": event.id, "count": count})]
+                     {"event": event.id, "count": count})], None
 
 
 async def raid(event: Event, ctx: Context, ad_like: Callable[[str], bool]) -> list[Action]:

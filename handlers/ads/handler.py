@@ -169,7 +169,9 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
     if verdict is not None:
         notes.append(Note(rule=f"ads/{verdict.check}", reason=f"ad ({verdict.kind}): {short(verdict.evidence, 80)}"))
         return Outcome(actions=tuple(await _offence(event, ctx, verdict)), notes=tuple(notes), stop=True)
-    actions = flood(event, ctx)
+    actions, flooding = flood(event, ctx)
+    if flooding is not None:  # warned already: no handler answers the rest of the flood
+        return Outcome(notes=(*notes, flooding), stop=True)
     if event.type == "text":
         actions += await raid(event, ctx, lambda text: RE_PROMO.search(normalize_for_ads(text)) is not None
                               or detector(ctx).score(text)[0] > 0)

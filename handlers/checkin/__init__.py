@@ -5,8 +5,10 @@ Members type `签到` / `打卡` / `早安打卡` (the whole message after norma
 row incremented in SQL, the streak from yesterday's check-in, the points (base + streak bonus,
 capped) go to the points feature's ledger in the same steps, and the reply gives the rate (check-ins
 over the members present; `{yesterday_rate}`, and `{campaign}`: the other groups sharing a tag). A
-second check-in that day answers "already" (`already: true`, no points); one delivered after its
-day counts for its day and continues the streaks of the days after it (`late: true`). An optional
+second check-in that day answers "already" (`already: true`, no points) — once a day, later ones are
+noted, not answered; the boards, repeated by a member within `command_cooldown_seconds`, are
+answered once. One delivered after its day counts for its day and continues the streaks of the days
+after it (`late: true`). An optional
 `checkin.window` (e.g. 05:00–10:00 早起打卡) answers outside it with its own reply. Boards: `签到榜`,
 `连续签到榜`, `签到率`. Rules `checkin`, `checkin/window`, `checkin/board`, `checkin/streaks`,
 `checkin/rate`. Tables: `checkins` (unique per group, member, local date) and `checkin_days` (the

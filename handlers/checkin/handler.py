@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.context import Context
-from bot.events import Event, Outcome, reply
+from bot.events import Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.checkin.rates import rate_fields
 from handlers.checkin.settings import CheckinSettings
@@ -45,6 +45,10 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
     late = day < _local_day(ctx, ctx.now)  # delivered after its day: later days continue its streak
     result = await ctx.repo.check_in(event.group, event.user, day.isoformat(), (day - timedelta(days=1)).isoformat(),
                                       event.ts, event.id, lambda streak: points_for(settings, streak), late=late)
+    if result.already:
+        told = _told_already(ctx, event.group, event.user, day)
+        if told is not None:
+            return Outcome(notes=(told,), stop=True)
     template = settings.already_reply if result.already else settings.reply
     # a member who checked in yesterday is known; only a first check-in (or one after a gap) asks
     newcomer = False
@@ -65,6 +69,19 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
         if up is not None:
             actions.append(up)
     return Outcome(actions=tuple(actions), stop=True)
+
+
+def _told_already(ctx: Context, group: str, user: str, day: date) -> Note | None:
+    """The "already" reply goes once per member and day: the note to stay silent with when it went
+    (kept in the feature's memory: after a restart a member may hear it once more)."""
+    told: dict[tuple[str, str], str] = ctx.memory.setdefault("already_told", {})
+    if told.get((group, user)) == day.isoformat():
+        return Note(rule="checkin", reason=f"{day.isoformat()} 已经签过，也已经提醒过，不再回复",
+                    data={"already": True, "day": day.isoformat()})
+    if len(told) > 100_000:
+        told.clear()
+    told[(group, user)] = day.isoformat()
+    return None
 
 
 async def board(event: Event, ctx: Context) -> Outcome:
@@ -113,12 +130,12 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
     form = command_form(event.text)
     if form in command_words(settings.triggers):
         return await check_in(event, ctx)
-    if form in command_words(settings.board_words):
-        return await board(event, ctx)
-    if form in command_words(settings.streak_words):
-        return await streaks(event, ctx)
-    if form in command_words(settings.rate_words):
-        return await rates(event, ctx)
+    for words, rule, answer in ((settings.board_words, "checkin/board", board),
+                                (settings.streak_words, "checkin/streaks", streaks),
+                                (settings.rate_words, "checkin/rate", rates)):
+        if form in command_words(words):
+            repeated = ctx.repeated(rule)
+            return Outcome(notes=(repeated,), stop=True) if repeated else await answer(event, ctx)
     return None
 
 

@@ -36,6 +36,9 @@ async def level_up(ctx: Context, points: PointsRepository, event: Event, user: s
 
 async def handle(event: Event, ctx: Context) -> Outcome | None:
     assert event.group is not None and event.user is not None
+    repeated = ctx.repeated("levels/mine")
+    if repeated is not None:
+        return Outcome(notes=(repeated,), stop=True)
     settings = ctx.settings.levels
     balance = await ctx.repo.points.balance(event.group, event.user)
     level = level_of(balance, settings)

@@ -113,6 +113,9 @@ async def ledger(event: Event, ctx: Context, rest: str) -> Outcome:
     target, name, _left = await ctx.mentioned_member(rest)
     if target is None and name is None:
         target, name = event.user, event.user_name or event.user  # one's own ledger
+        repeated = ctx.repeated("points/ledger")
+        if repeated is not None:
+            return Outcome(notes=(repeated,), stop=True)
     elif target != event.user and not ctx.is_admin:
         return await _refuse(event, ctx, "ledger")
     if target is None:
@@ -142,10 +145,12 @@ async def handle_command(event: Event, ctx: Context) -> Outcome | None:
     settings = ctx.settings.points
     form = command_form(event.text)
     if form in command_words(settings.my_points_words):
-        return await my_points(event, ctx)
+        repeated = ctx.repeated("points/mine")
+        return Outcome(notes=(repeated,), stop=True) if repeated else await my_points(event, ctx)
     for word, period in settings.board_words.items():
         if form == command_form(word):
-            return await points_board(event, ctx, period)
+            repeated = ctx.repeated(f"points/board-{period}")
+            return Outcome(notes=(repeated,), stop=True) if repeated else await points_board(event, ctx, period)
     for words, sign in ((settings.grant_words, 1), (settings.deduct_words, -1)):
         rest = split_command(event.text, words)
         if rest is not None:

@@ -106,10 +106,10 @@ async def decide(event: Event, ctx: Context, rest: str, status: str) -> Outcome:
 async def handle(event: Event, ctx: Context) -> Outcome | None:
     shop: ShopSettings = ctx.settings.shop
     form = command_form(event.text) if len(event.text) <= MAX_WORD_CHARS else ""
-    if form in command_words(shop.list_words):
-        return await catalogue(event, ctx)
-    if form in command_words(shop.mine_words):
-        return await mine(event, ctx)
+    for words, key, answer in ((shop.list_words, "shop/list", catalogue), (shop.mine_words, "shop/mine", mine)):
+        if form in command_words(words):  # a member's command: repeated within a minute, answered once
+            repeated = ctx.repeated(key)
+            return Outcome(notes=(repeated,), stop=True) if repeated else await answer(event, ctx)
     for words, status in ((shop.confirm_words, "confirmed"), (shop.refuse_words, "refused")):
         rest = split_command(event.text, words)
         if rest is not None:

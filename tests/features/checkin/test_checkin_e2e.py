@@ -22,6 +22,7 @@ from tests.gateway_harness import ROOM, Gateway, bot_process, started_gateway
 CONFIG = """
 bot: {name: 群管机器人, id: qunbot_self}
 outbox: {min_interval_seconds: 0.05}
+defaults: {command_cooldown_seconds: 0}  # 老王 asks 我的积分 twice within the minute on purpose
 """
 
 MEMBERS = [("wxid_alice", "Alice"), ("wxid_bob", "老王"), ("wxid_carol", "小红")]  # as in tests/gateway's world
