@@ -35,6 +35,7 @@ class Context:
     memory: dict[str, Any] = field(default_factory=dict)
     _member: MemberInfo | None = field(default=None, repr=False)
     _member_loaded: bool = field(default=False, repr=False)
+    ambiguous: int = 0  # set by mentioned_member: how many members share the name typed (0: not ambiguous)
 
     @property
     def settings(self) -> GroupSettings:
@@ -108,7 +109,17 @@ class Context:
         left = (rest[:m.start()] + " " + rest[m.end():]).strip() if m else rest
         if name is None:
             return None, None, left
-        return await self.members.find_member(event.group, name), name, left
+        # a typed name (no mention): members choose their names, so only a name that one present member
+        # has is taken; two 张三 (or a look-alike who took the same name) are asked to be @-mentioned
+        found = await self.members.find_members(event.group, name)
+        self.ambiguous = len(found) if len(found) > 1 else 0
+        return (found[0] if len(found) == 1 else None), name, left
+
+    def ambiguous_reply(self, name: str | None) -> str | None:
+        """After `mentioned_member` found several members of that name: the answer asking for an @."""
+        if not self.ambiguous or name is None:
+            return None
+        return self.render(self.settings.ambiguous_member_reply, target_name=name, count=self.ambiguous)
 
     def render(self, template: str, /, **extra: Any) -> str:
         """Fill a template with the common fields (user_name, group_name, rules, date …) and `extra`."""

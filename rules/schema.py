@@ -104,6 +104,9 @@ class GroupSettings(Section):
     # a `groups` entry matched by the group's *name* (which members can change) grants its admins and
     # operators only when it says so here; an entry matched by the group's id always does
     trust_name_match: bool = False
+    # a command that names a member by a name several present members have (加分 张三 …)
+    ambiguous_member_reply: template("target_name", "count") = (  # type: ignore[valid-type]
+        "群里有 {count} 位以上叫「{target_name}」的成员，请直接 @ 对方")
     # a member command (签到榜, 我的积分, 我的等级 …) the same member repeats within this many seconds is
     # answered once (0: every time); keyword replies have their own per-group cooldown
     command_cooldown_seconds: Annotated[int, Field(ge=0)] = 60

@@ -204,12 +204,13 @@ class Members(Repository):
             found.update((row.user_id, MemberInfo(**row._mapping)) for row in result)
         return found
 
-    async def find_member(self, group: str, name: str) -> str | None:
-        """The id of the member whose display name is `name` (the latest seen when several are)."""
+    async def find_members(self, group: str, name: str, limit: int = 2) -> list[str]:
+        """The ids of the members present in the group (not left) whose display name is exactly `name`
+        (at most `limit`: two are enough to know a name is not one person's)."""
         result = await self.journal.read(select(MEMBERS.c.user_id).where(and_(
-            MEMBERS.c.group_id == group, MEMBERS.c.display_name == name))
-            .order_by(MEMBERS.c.last_active_at.desc()).limit(1), only=("members",))
-        return result.scalar()
+            MEMBERS.c.group_id == group, MEMBERS.c.display_name == name, MEMBERS.c.left_at.is_(None)))
+            .order_by(MEMBERS.c.user_id).limit(limit), only=("members",))
+        return [row[0] for row in result]
 
     async def group_sizes(self, groups: Sequence[str]) -> dict[str, tuple[str | None, int]]:
         """Each group's name and its members present now (seen, not left)."""

@@ -87,7 +87,7 @@ async def change_points(event: Event, ctx: Context, rest: str, sign: int) -> Out
     target, name, left = await ctx.mentioned_member(rest)
     parts = left.split(maxsplit=1)
     if target is None and name is not None:
-        text = ctx.render(settings.unknown_member_reply, target_name=name)
+        text = ctx.ambiguous_reply(name) or ctx.render(settings.unknown_member_reply, target_name=name)
         return Outcome(actions=(reply(event, f"points/{kind}", text, error="unknown member"),), stop=True)
     if target is None or not parts or not _AMOUNT.match(parts[0]) or not 0 < abs(int(parts[0])) <= settings.max_grant:
         return Outcome(actions=(reply(event, f"points/{kind}", ctx.render(settings.usage_reply), error="usage"),),
@@ -119,7 +119,7 @@ async def ledger(event: Event, ctx: Context, rest: str) -> Outcome:
     elif target != event.user and not ctx.is_admin:
         return await _refuse(event, ctx, "ledger")
     if target is None:
-        text = ctx.render(settings.unknown_member_reply, target_name=name)
+        text = ctx.ambiguous_reply(name) or ctx.render(settings.unknown_member_reply, target_name=name)
         return Outcome(actions=(reply(event, "points/ledger", text, error="unknown member"),), stop=True)
     rows = await ctx.repo.ledger_of(event.group, target, settings.ledger_size)
     balance = await ctx.repo.balance(event.group, target)

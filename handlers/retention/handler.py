@@ -33,7 +33,8 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
                                       mention=True),), stop=True)
     target, name, _left = await ctx.mentioned_member(rest)
     if target is None:
-        text = ctx.render(settings.forget_unknown, target_name=name) if name else ctx.render(settings.forget_usage)
+        text = (ctx.ambiguous_reply(name) or ctx.render(settings.forget_unknown, target_name=name)) if name \
+            else ctx.render(settings.forget_usage)
         return Outcome(actions=(reply(event, "retention/forget", text, error="unknown member" if name else "usage"),),
                        stop=True)
     key = "forget:" + hashlib.sha1(event.id.encode()).hexdigest()[:32]

@@ -87,7 +87,7 @@ async def decide(event: Event, ctx: Context, rest: str, status: str) -> Outcome:
         return Outcome(notes=(Note(rule=RULE, reason=f"{status} asked by a member who is not an admin"),), stop=True)
     target, name, _left_text = await ctx.mentioned_member(rest)
     if target is None and name is not None:
-        text = ctx.render(shop.unknown_member_reply, target_name=name)
+        text = ctx.ambiguous_reply(name) or ctx.render(shop.unknown_member_reply, target_name=name)
         return Outcome(actions=(reply(event, RULE, text, error="unknown member"),), stop=True)
     if target is None:
         return Outcome(actions=(reply(event, RULE, ctx.render(shop.decide_usage_reply), error="usage"),), stop=True)

@@ -179,3 +179,23 @@ async def test_a_level_is_announced_once_even_when_the_balance_dips_and_climbs_a
     assert [a.data["level"] for a in platform.sent if a.rule == "levels"] == ["活跃"]
     [mine] = [a for a in platform.sent if a.rule == "levels/mine"]
     assert mine.data["level"] == "新手" and "（-98 分），再得 198 分升为「活跃」" in mine.text
+
+
+async def test_a_typed_name_goes_to_the_one_present_member_of_that_name_never_to_a_namesake(
+        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
+    await feed(runtime, clock,
+               _ev("a1", _at(3, 8), user="zs_old", name="张三", text="我是老张三，明天退群了"),
+               _ev("a2", _at(3, 8, 1), user="zs_old", name="张三", type_="leave", text=None),
+               _ev("a3", _at(3, 8, 2), user="zs", name="张三", text="大家好我是张三"),
+               _ev("g1", _at(3, 9), user="admin1", name="群主", text="加分 @张三 10 帮忙"))
+    grant = [a for a in platform.sent if a.rule == "points/grant"]
+    assert len(grant) == 1 and grant[0].data["target"] == "zs"  # not the one who left
+    # an impostor takes the same name: a typed name is no longer one person's
+    await feed(runtime, clock,
+               _ev("b1", _at(3, 10), user="fake", name="张三", text="我也叫张三哈哈哈哈"),
+               _ev("g2", _at(3, 10, 1), user="admin1", name="群主", text="加分 @张三 10 帮忙"))
+    last = platform.sent[-1]
+    assert last.rule == "points/grant" and last.data.get("error") == "unknown member"
+    assert "2 位以上叫「张三」" in (last.text or "") and "请直接 @ 对方" in (last.text or "")
+    repo = runtime.bot.store.repository(PointsRepository)
+    assert await repo.balance("g1", "fake") < 10 <= await repo.balance("g1", "zs")
