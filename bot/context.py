@@ -11,6 +11,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.events import Event, Note
 from rules.config import Config, GroupRuntime
+from rules.names import mask_names
 from rules.schema import GroupSettings, shared_fields
 from rules.templates import render
 from storage.members import MemberInfo, Members
@@ -135,4 +136,5 @@ class Context:
         values.update(self.group.fields if self.group else shared_fields(self.settings))
         values["rules"] = render(self.settings.rules, **values) if self.settings.rules else ""
         values.update(extra)
+        mask_names(values, self.settings.ad_name_placeholder)
         return render(template, **values)

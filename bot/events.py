@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from rules.names import ad_like_name
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _Id = Annotated[str, Field(min_length=1, max_length=128)]  # as long as the database's id columns
 
@@ -205,9 +207,11 @@ class Action(BaseModel):
 def reply(event: Event, rule: str, text: str, *, mention: bool = False, **data: Any) -> Action:
     """A `send` into the event's group that answers the event (names it in data.event and reply_to).
 
-    With `mention`, the sender is @mentioned (and "@name " is put in front when the text lacks it).
+    With `mention`, the sender is @mentioned (and "@name " is put in front when the text lacks it, unless
+    the name is an ad: rules.names — the bot never repeats one).
     """
-    if mention and event.group and event.user_name and f"@{event.user_name}" not in text:
+    if mention and event.group and event.user_name and f"@{event.user_name}" not in text \
+            and not ad_like_name(event.user_name):
         text = f"@{event.user_name} {text}"
     return Action(
         action="send",

@@ -104,6 +104,8 @@ class GroupSettings(Section):
     # a `groups` entry matched by the group's *name* (which members can change) grants its admins and
     # operators only when it says so here; an entry matched by the group's id always does
     trust_name_match: bool = False
+    # said instead of a display name that is an ad (兼职日结加V…): the bot never repeats such a name
+    ad_name_placeholder: str = "新朋友"
     # a command that names a member by a name several present members have (加分 张三 …)
     ambiguous_member_reply: template("target_name", "count") = (  # type: ignore[valid-type]
         "群里有 {count} 位以上叫「{target_name}」的成员，请直接 @ 对方")

@@ -15,6 +15,7 @@ from bot.context import WEEKDAYS
 from bot.events import Action
 from bot.feature import JobContext, JobSpec
 from rules.config import Config
+from rules.names import mask_names
 from rules.schema import GroupSettings, cron_days, shared_fields
 from rules.templates import render
 
@@ -67,6 +68,7 @@ def fill(ctx: JobContext, template: str, group_name: str | None, settings: Group
     values.update(shared_fields(settings))
     values["rules"] = render(settings.rules, **values) if settings.rules else ""
     values.update(extra)
+    mask_names(values, settings.ad_name_placeholder)
     return render(template, **values)
 
 

@@ -18,6 +18,7 @@ from handlers.ads.model import load_model
 from handlers.ads.patterns import RE_PROMO
 from handlers.ads.qrcode import QR_KINDS, qr_kind, scan_image
 from handlers.ads.settings import AdsSettings
+from rules.names import ad_like_name
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ async def _text_verdict(event: Event, ctx: Context, text: str, notes: list[Note]
         total = round(total + extra, 3)
         notes.append(Note(rule="ads/cross_group", reason=f"同样的内容 {ads.cross_group_minutes} 分钟内也发在另外 "
                                                          f"{others} 个群", data={"score": extra, "groups": others}))
+    if total > 0 and ads.ad_name_weight and ad_like_name(event.user_name):
+        # an ad for a name (兼职日结加V…) next to a message that already looks like one: more so
+        total = round(total + ads.ad_name_weight, 3)
+        notes.append(Note(rule="ads/name", reason="昵称像广告（联系方式或推销词）", data={"score": ads.ad_name_weight}))
     if total <= 0:
         return None
     for r in results:

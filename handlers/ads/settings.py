@@ -80,6 +80,7 @@ class AdsSettings(Section):
     new_member_threshold: Annotated[float, Field(gt=0)] = 0.6
     cross_group_minutes: Annotated[int, Field(ge=0)] = 10  # the same text in other groups within: 0 = off
     cross_group_weight: Annotated[float, Field(ge=0)] = 0.4  # added per other group (at most twice)
+    ad_name_weight: Annotated[float, Field(ge=0)] = 0.4  # added when the sender's display name is an ad
     qrcode: QrCodeSettings = QrCodeSettings()
     flood_messages_per_minute: Annotated[int, Field(gt=0)] = 15
     raid_new_members: Annotated[int, Field(ge=2)] = 3

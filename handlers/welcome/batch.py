@@ -25,6 +25,7 @@ from bot.feature import JobContext
 from handlers.welcome.names import fits, quiet
 from handlers.welcome.repository import Queued, Reminders, WelcomeRepository
 from rules.config import GroupRuntime
+from rules.names import shown_name
 from scheduler.common import fill, local_now
 
 TIMER = "batch"
@@ -71,6 +72,7 @@ async def fire(ctx: JobContext, timer: Timer) -> list[Action]:
 async def _message(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRuntime, group: str,
                    group_name: str | None, taken: list[Queued]) -> list[Action]:
     settings = runtime.settings.welcome
+    hidden = runtime.settings.ad_name_placeholder  # said instead of a name that is an ad
     pattern = runtime.compiled["welcome"]
     today = local_now(ctx).date()
     known = await ctx.members.members_among(group, [q.user for q in taken])
@@ -117,7 +119,7 @@ async def _message(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRunti
         reminders[q.user] = 1 if before is None else before.count + 1
     example = settings.name_format.example if settings.name_format else ""
     remind_text = fill(ctx, settings.rename_reminder, group_name or group, runtime.settings, name_format=example,
-                       user_name=" @".join(name for _, name, _ in asked)) if asked else ""
+                       user_name=" @".join(shown_name(name, hidden) or "" for _, name, _ in asked)) if asked else ""
     welcomed = {q.user for q, _ in shown}
     events = [q.event_id for q, _ in shown] + [q.event_id for q, _, _ in asked if q.user not in welcomed]
     facts: dict[str, Any] = {"members": [q.user for q, _ in shown], "more": more, "rename_asked": bool(asked),
@@ -126,7 +128,7 @@ async def _message(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRunti
         facts = {"members": [q.user for q, _, _ in asked], "reminder": reminders, "events": events}
         return [Action(action="send", rule="welcome/rename-reminder", group=group, text=remind_text,
                        mentions=tuple(mentioned), data=facts)]
-    who = " @".join(name for _, name in shown)
+    who = " @".join(shown_name(name, hidden) or "" for _, name in shown)
     if more:
         who += " " + fill(ctx, settings.batch_more, group_name or group, runtime.settings, count=more)
     inviters = {q.inviter for q, _ in shown}
