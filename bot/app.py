@@ -59,10 +59,12 @@ def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-t
         if not operators:
             log.warning("no operators configured to tell that %s could not be done", action.action)
             return []
-        what = {"kick": f"请手动将 {action.user} 移出群 {action.group}（原因：{action.reason or '-'}）",
-                "recall": f"请手动撤回群 {action.group} 的消息 {action.message_id}"}.get(
-            action.action, f"无法执行 {action.action}（{action.group or action.user}）")
-        return [Action(action="send", rule=action.rule, user=op, text=f"{what}；机器人做不到：{why}",
+        who = action.data.get("user_name") or action.user
+        where = action.data.get("group_name") or action.group
+        what = {"kick": f"请手动将「{who}」移出群「{where}」（原因：{action.reason or '-'}）",
+                "recall": f"请手动撤回群「{where}」的一条消息（{action.message_id}）"}.get(
+            action.action, f"机器人无法完成「{action.action}」（{where or who}）")
+        return [Action(action="send", rule=action.rule, user=op, text=f"{what}。机器人做不到：{why}",
                        data={**action.data, "fallback_for": action.action}) for op in operators]
 
     return fallback

@@ -204,6 +204,11 @@ class Action(BaseModel):
         return out
 
 
+# An action may carry the actions that follow it, by the platform's answer: `data[THEN]` once it was done,
+# `data[OTHERWISE]` when it could not be (a kick the bot has no right to make). The outbox sends them.
+THEN, OTHERWISE = "then", "otherwise"
+
+
 def reply(event: Event, rule: str, text: str, *, mention: bool = False, **data: Any) -> Action:
     """A `send` into the event's group that answers the event (names it in data.event and reply_to).
 

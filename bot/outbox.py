@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from bot.audit import action_rows
 from bot.clock import Clock
-from bot.events import Action
+from bot.events import OTHERWISE, THEN, Action
 from bot.lanes import NAMES, Item, Lane, Lanes, chat_of, priority_of
 from bot.platform import Platform, Unsupported
 from rules.schema import OutboxSettings
@@ -164,11 +164,13 @@ class Outbox:
                 await self.platform.send(action)
                 self.delivered += len(batch)
                 self.store.audit.mark_delivered(ids, "sent", at)
+                await self._follow(action, ids[0], THEN)
                 return
             except Unsupported as exc:
                 log.warning("platform cannot %s (%s); telling the operators instead", action.action, exc)
                 self.store.audit.mark_delivered(ids, "failed", at)
-                await self._fall_back(action, ids[0], str(exc))
+                if not await self._follow(action, ids[0], OTHERWISE):
+                    await self._fall_back(action, ids[0], str(exc))
                 return
             except asyncio.CancelledError:
                 raise
@@ -179,11 +181,30 @@ class Outbox:
                               attempt, exc)
                     self.failed += len(batch)
                     self.store.audit.mark_delivered(ids, "failed", self.clock.now())
+                    if not await self._follow(action, ids[0], OTHERWISE):
+                        await self._fall_back(action, ids[0], str(exc))
                     return
                 delay = min(60.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.5)
                 log.warning("sending %s to %s failed (%s); retry %d in %.1fs", action.action, chat_of(action),
                             exc, attempt, delay)
                 await asyncio.sleep(0 if self.clock.driven else delay)
+
+    async def _follow(self, action: Action, action_id: str, outcome: str) -> bool:
+        """Send the actions `action` carries for this outcome (events.THEN / OTHERWISE): a removal notice
+        goes out only once the platform removed the member, a "could not" one when it refused. Returns
+        whether the action had any for it."""
+        raw = action.data.get(outcome)
+        if not raw:
+            return False
+        try:
+            extra = [Action.model_validate(a).model_copy(update={"ts": action.ts}) for a in raw]
+        except Exception:
+            log.exception("the %s actions of %s could not be read", outcome, action.action)
+            return False
+        items = [(f"{action_id}/{outcome}{n}", a) for n, a in enumerate(extra)]
+        self.store.audit.record_actions(action_rows([i for i, _a in items], extra, action.data.get("event")))
+        await self.submit(items)
+        return True
 
     async def _fall_back(self, action: Action, action_id: str, why: str) -> None:
         if self.fallback is None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.context import Context
-from bot.events import Action, Event, Note, Outcome, reply
+from bot.events import OTHERWISE, THEN, Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.ads.detector import TextDetector
 from handlers.ads.folds import normalize_for_ads
@@ -131,15 +131,24 @@ async def _offence(event: Event, ctx: Context, verdict: Verdict) -> list[Action]
         template = ads.final_warning if warnings == ads.max_warnings - 1 else ads.prompt
         text = ctx.render(template, kind=verdict.kind, warnings=warnings, max_warnings=ads.max_warnings)
         return [reply(event, rule, text, mention=True, **facts)]
-    action = "移出群" if ads.on_limit == "kick" else "请管理员处理"
     evidence = verdict.evidence if verdict.kind != "text" else short(getattr(event, "text", verdict.evidence))
-    report = ctx.render(ads.report, kind=verdict.kind, warnings=warnings, evidence=evidence, action=action)
-    out = tell_operators(ctx, rule, report, {"event": event.id, **facts})
-    if ads.on_limit == "kick":
-        out.insert(0, Action(action="kick", rule=rule, group=event.group, user=event.user,
-                             reason=f"广告 {warnings} 次（{verdict.kind}）", data={"event": event.id, **facts}))
-        out.insert(1, reply(event, rule, ctx.render(ads.removal_notice, warnings=warnings), **facts))
-    return out
+
+    def report(action: str) -> list[Action]:
+        text = ctx.render(ads.report, kind=verdict.kind, warnings=warnings, evidence=evidence, action=action)
+        return tell_operators(ctx, rule, text, {"event": event.id, **facts})
+
+    if ads.on_limit != "kick":
+        return report("请管理员处理")
+    # what the group and the operators hear is decided by the platform's answer to the removal
+    removed = [reply(event, rule, ctx.render(ads.removal_notice, warnings=warnings), **facts),
+               *report(ads.removed_action)]
+    failed = [reply(event, rule, ctx.render(ads.removal_failed_notice, warnings=warnings), removed=False, **facts),
+              *report(ads.removal_failed_action)]
+    return [Action(action="kick", rule=rule, group=event.group, user=event.user,
+                   reason=f"广告 {warnings} 次（{verdict.kind}）",
+                   data={"event": event.id, **facts, "user_name": event.user_name, "group_name": event.group_name,
+                         THEN: [a.model_dump(mode="json", exclude_none=True) for a in removed],
+                         OTHERWISE: [a.model_dump(mode="json", exclude_none=True) for a in failed]})]
 
 
 async def _red_packet(event: Event, ctx: Context) -> Outcome | None:

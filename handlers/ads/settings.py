@@ -54,6 +54,12 @@ class AdsSettings(Section):
     removal_notice: template("warnings") = (  # type: ignore[valid-type]
         "{user_name} 多次发广告（{warnings} 次），已请出群"
     )
+    # said in the group when the platform refused the removal (the bot is not the owner or an admin)
+    removal_failed_notice: template("warnings") = (  # type: ignore[valid-type]
+        "{user_name} 多次发广告（{warnings} 次），机器人未能移出，已通知管理员手动处理"
+    )
+    removed_action: str = "已移出群"  # {action} of the operators' report, after the platform said yes
+    removal_failed_action: str = "未能移出（机器人不是群主或管理员），请手动移出"  # ... and when it said no
     report: template("kind", "warnings", "evidence", "action") = (  # type: ignore[valid-type]
         "【广告】群「{group_name}」的 {user_name} 第 {warnings} 次发广告（{kind}）：{evidence}\n处理：{action}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.events import Action
+from bot.events import OTHERWISE, Action
 from bot.feature import JobContext, JobSpec
 from handlers.purge.listing import Candidate, purge_list, write_csv
 from rules.config import Config
@@ -66,9 +66,15 @@ def _auto_kick(ctx: JobContext, group: str, name: str | None, settings: GroupSet
         text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.dry_run_mode)
         return to_operators(settings, "purge_report/auto_kick", text=text, group=group,
                             members=[c.user_id for c in chosen], dry_run=True)
+    def failed(c: Candidate) -> list[dict[str, object]]:  # told only when the platform refuses this removal
+        text = fill(ctx, purge.kick_failed_text, name, settings, name=c.display_name or c.user_id)
+        return [a.model_dump(mode="json", exclude_none=True)
+                for a in to_operators(settings, "purge_report/auto_kick", text=text, group=group, member=c.user_id)]
+
     kicks = [Action(action="kick", rule="purge_report/auto_kick", group=group, user=c.user_id,
                     reason=fill(ctx, purge.kick_reason, name, settings, days_silent=c.days_silent),
-                    data={"group": group, "days_silent": c.days_silent}) for c in chosen]
+                    data={"group": group, "days_silent": c.days_silent, "user_name": c.display_name,
+                          "group_name": name, OTHERWISE: failed(c)}) for c in chosen]
     ctx.note(f"group {group}: auto_kick removes {len(chosen)} (cap {purge.auto_kick_daily_cap})")
     text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.kick_mode)
     return kicks + to_operators(settings, "purge_report/auto_kick", text=text, group=group,

@@ -36,7 +36,9 @@ class PurgeSettings(Section):
     )
     kick_reason: template("days_silent") = "超过 {days_silent} 天未活跃（自动清理）"  # type: ignore[valid-type]
     dry_run_mode: str = "试运行，将移出"
-    kick_mode: str = "已移出"
+    kick_mode: str = "正在移出（未能移出的会另行通知）"  # said as the removals are asked, before the answers
+    kick_failed_text: template("name") = (  # type: ignore[valid-type]
+        "【自动清理】{group_name}：未能移出「{name}」（机器人不是群主或管理员），请手动处理")
     csv_header: Annotated[tuple[str, ...], Field(min_length=8, max_length=8)] = (
         "成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
     csv_never: str = "从未"  # the last-active cell of a member who never spoke

@@ -9,6 +9,7 @@ import pytest
 
 from bot.app import start_runtime
 from bot.clock import DrivenClock
+from bot.platform import Capabilities
 from handlers import FEATURES
 from handlers.ads.repository import AdsRepository
 from rules.config import Config
@@ -238,3 +239,18 @@ async def test_newcomers_greeting_alike_are_not_a_raid(runtime, clock: DrivenClo
     posts = [make_event(text="大家好，很高兴认识大家", user=f"n{i}", user_name=f"新人{i}") for i in range(3)]
     await feed(runtime, clock, *joins, *posts)
     assert not [a for a in platform.sent if a.rule == "ads/raid"]
+
+
+async def test_where_the_bot_cannot_remove_nobody_is_told_it_did(db_url: str, clock: DrivenClock,
+                                                                 make_event: EventFactory) -> None:
+    platform = FakePlatform(Capabilities(kick=False))  # the bot is not the owner or an admin
+    rt = await start_runtime(ConfigHolder(Config.from_text(ADS)), db_url, clock, platform, FEATURES)
+    try:
+        await feed(rt, clock, *[link(make_event, after=600) for _ in range(3)])
+    finally:
+        await rt.close()
+    after_kick = platform.sent[2:]
+    assert [a.group or a.user for a in after_kick] == ["g1", "op1"]
+    assert all("已请出群" not in (a.text or "") and "已移出" not in (a.text or "") for a in after_kick)
+    assert "未能移出，已通知管理员手动处理" in after_kick[0].text and "请手动移出" in after_kick[1].text
+    assert "小明" in after_kick[1].text  # names, not raw ids
