@@ -36,6 +36,7 @@ from storage.journal import is_transient
 from storage.store import Store
 
 log = logging.getLogger("qunbot.core")
+MAX_PENDING_CHARS = 4_000_000  # a batch of events is committed once their payloads hold this much text
 PERMANENT_FAILURE_RETRIES = 3  # a commit error that is not transient (a bug, bad data) is retried this often
 
 
@@ -61,6 +62,7 @@ class Bot:
         self._in_flight: set[str] = set()
         self._ready: list[tuple[str, Action]] = []
         self._pending_events = 0
+        self._pending_chars = 0  # of the pending events' payloads
         self._first_pending: float | None = None
         self._commit_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -163,11 +165,12 @@ class Bot:
         self.store.audit.record_actions(action_rows(ids, stamped, event.id))
         if notes:
             self.store.audit.record_actions(note_rows(event.id, notes, now, event.group))
-        self.store.events.record_event(event.id, event.ts, event.group, event.user, event.type,
-                                RawJSON(event.model_dump_json(exclude_none=True)), now)
+        payload = event.model_dump_json(exclude_none=True)
+        self.store.events.record_event(event.id, event.ts, event.group, event.user, event.type, RawJSON(payload), now)
         self._ready.extend(zip(ids, stamped, strict=True))
         self.set_timers(timers)
         self._pending_events += 1
+        self._pending_chars += len(payload)
         if self._first_pending is None:
             self._first_pending = time.monotonic()
             self._wake.set()
@@ -232,7 +235,9 @@ class Bot:
             # let the commit in flight take its next step (a caller that never waits would starve it)
             self._since_yield = 0
             await asyncio.sleep(0)
-        if self._pending_events >= self.config.model.batch.max_events and not self._commit_scheduled:
+        full = (self._pending_events >= self.config.model.batch.max_events
+                or self._pending_chars >= MAX_PENDING_CHARS)  # long messages: a batch bounded in size too
+        if full and not self._commit_scheduled:
             previous = self._commit_task
             if previous is not None and not previous.done():
                 await asyncio.shield(previous)  # backpressure: at most one batch in flight
@@ -266,6 +271,7 @@ class Bot:
                     batch = await self.store.begin_commit()
                     ready, self._ready = self._ready, []
                     pending, self._pending_events = self._pending_events, 0
+                    self._pending_chars = 0
                     self._first_pending = None
                 finally:
                     await self._gate.leave_commit()

@@ -20,7 +20,9 @@ reading of each character, toneless; scripts/build_readings.py).
 from __future__ import annotations
 
 import gzip
+import io
 import re
+from array import array
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -48,12 +50,42 @@ _JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 _INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])")
 
 
+class _Readings:
+    """Character -> syllable, compact: an index into ~1,300 syllables for each code point of the main CJK
+    blocks (an array of 2-byte numbers), a small dict for the rest."""
+
+    BASE, END = 0x3400, 0xA000
+
+    def __init__(self, text: str) -> None:
+        self.syllables: list[str] = [""]
+        index: dict[str, int] = {}
+        self.codes = array("H", bytes(2 * (self.END - self.BASE)))
+        self.other: dict[str, str] = {}
+        for line in io.StringIO(text):
+            if line.startswith("#") or len(line) < 3:
+                continue
+            ch, syllable = line[0], line[1:].rstrip("\n")
+            n = index.get(syllable)
+            if n is None:
+                n = index[syllable] = len(self.syllables)
+                self.syllables.append(syllable)
+            if self.BASE <= ord(ch) < self.END:
+                self.codes[ord(ch) - self.BASE] = n
+            else:
+                self.other[ch] = syllable
+
+    def get(self, ch: str) -> str | None:
+        code = ord(ch)
+        if self.BASE <= code < self.END:
+            return self.syllables[self.codes[code - self.BASE]] or None
+        return self.other.get(ch)
+
+
 @lru_cache(maxsize=1)
-def reading_table() -> dict[str, str]:
+def reading_table() -> _Readings:
     """Character -> its common toneless pinyin (handlers/ads/readings.txt.gz, from pypinyin's table)."""
     raw = resources.files("handlers.ads").joinpath("readings.txt.gz").read_bytes()
-    return {line[0]: line[1:] for line in gzip.decompress(raw).decode("utf-8").splitlines()
-            if line and not line.startswith("#")}
+    return _Readings(gzip.decompress(raw).decode("utf-8"))
 
 
 def readings(ch: str) -> tuple[str, ...]:
@@ -78,11 +110,19 @@ def word_buckets() -> dict[str, str]:
     """The word list, bucketed by first character: {first: "|word|word|"} (compact, and fast enough for
     the handful of look-ups a homophone candidate needs)."""
     raw = resources.files("handlers.ads").joinpath("words.txt.gz").read_bytes()
-    buckets: dict[str, list[str]] = {}
-    for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        if line and not line.startswith("#"):
-            buckets.setdefault(line[0], []).append(line)
-    return {first: "|" + "|".join(ws) + "|" for first, ws in buckets.items()}
+    buckets: dict[str, str] = {}
+    current: list[str] = []  # the file is sorted: one first character's words at a time (small peak)
+    for line in io.StringIO(gzip.decompress(raw).decode("utf-8")):
+        word = line.rstrip("\n")
+        if not word or word.startswith("#"):
+            continue
+        if current and current[0][0] != word[0]:
+            buckets[current[0][0]] = "|" + "|".join(current) + "|"
+            current = []
+        current.append(word)
+    if current:
+        buckets[current[0][0]] = "|" + "|".join(current) + "|"
+    return buckets
 
 
 def is_word(text: str) -> bool:
