@@ -36,7 +36,7 @@ from storage.journal import is_transient
 from storage.store import Store
 
 log = logging.getLogger("qunbot.core")
-MAX_PENDING_CHARS = 4_000_000  # a batch of events is committed once their payloads hold this much text
+MAX_PENDING_CHARS = 1_000_000  # a batch of events is committed once their payloads hold this much text
 PERMANENT_FAILURE_RETRIES = 3  # a commit error that is not transient (a bug, bad data) is retried this often
 
 
