@@ -34,7 +34,20 @@ from scheduler.jobs import jobs_from_config
 
 log = logging.getLogger("qunbot.replay")
 MAX_LINE_BYTES = 16 * 1024 * 1024
-CHUNK = 500
+CHUNK = 500  # events read ahead (their ids looked up at once)...
+CHUNK_CHARS = 500_000  # ...or fewer, when their texts are long
+
+
+def _take(events: Iterator[Event]) -> list[Event]:
+    """The next events to handle: up to CHUNK of them, holding at most about CHUNK_CHARS of text."""
+    chunk: list[Event] = []
+    size = 0
+    for event in events:
+        chunk.append(event)
+        size += len(getattr(event, "text", "") or "")
+        if len(chunk) >= CHUNK or size >= CHUNK_CHARS:
+            break
+    return chunk
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -120,7 +133,7 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
         with transcript.open(encoding="utf-8", errors="replace") as handle:
             events = read_transcript(iter(handle), transcript.parent, errors)
             while True:
-                chunk = [e for _, e in zip(range(CHUNK), events, strict=False)]
+                chunk = _take(events)
                 if not chunk:
                     break
                 await bot.prefetch_seen([e.id for e in chunk])
