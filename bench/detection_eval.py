@@ -54,7 +54,9 @@ def find_corpus(path: str | None) -> Path:
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    raise SystemExit(f"corpus not found (tried {', '.join(map(str, candidates))}); pass --corpus")
+    raise SystemExit(f"corpus not found (tried {', '.join(map(str, candidates))}): the labelled corpus "
+                     "spam-zh.jsonl is not part of this repository; it comes with the project's shared data "
+                     "(shared/data/spam-zh.jsonl beside the checkout; its README gives the sources); pass --corpus")
 
 
 def rates(rows: list[dict], flagged: list[bool]) -> dict[str, float | int | None]:

@@ -170,7 +170,9 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     config = _config_or_exit(args.config)
     corpus = Path(args.corpus)
     if not corpus.is_file():
-        print(f"no corpus at {corpus} (the labelled spam-zh.jsonl)", file=sys.stderr)
+        print(f"no corpus at {corpus}: the labelled corpus spam-zh.jsonl is not part of this repository; it "
+              "comes with the project's shared data (shared/data/spam-zh.jsonl beside the checkout; its README "
+              "gives the sources)", file=sys.stderr)
         return 2
     with corpus.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
