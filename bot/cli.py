@@ -49,10 +49,10 @@ def _config_or_exit(path: str | None) -> Config:
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
-        print(f"{len(exc.issues)} error(s) in the config", file=sys.stderr)
+        print(f"配置有 {len(exc.issues)} 处错误", file=sys.stderr)
         raise SystemExit(2) from None
     except OSError as exc:
-        print(f"cannot read the config: {exc}", file=sys.stderr)
+        print(f"读不了配置文件：{exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -81,10 +81,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue)
-        print(f"{len(exc.issues)} error(s)")
+        print(f"共 {len(exc.issues)} 处错误")
         return 2
     except OSError as exc:
-        print(f"cannot read {args.file}: {exc}")
+        print(f"读不了 {args.file}：{exc}")
         return 2
     groups = len(config.model.groups)
     try:
@@ -92,7 +92,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue)
-        print(f"{len(exc.issues)} error(s) (strict: true)")
+        print(f"共 {len(exc.issues)} 处错误（strict: true）")
         return 2
     for risk in risks(config):
         print(f"警告：{risk}")
@@ -100,7 +100,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for key in config.name_matched_grants():
         print(f"警告：groups「{key}」按群名匹配（群名任何成员都能改），其中的 admins/operators 不生效；"
               f"要生效请改用群 id（…@chatroom）作键，或在该项写 trust_name_match: true")
-    print(f"{args.file}: ok ({keywords} default keyword rule(s), {groups} group override(s))")
+    print(f"{args.file}：没有错误（默认关键词规则 {keywords} 条，按群覆盖 {groups} 项）")
     return 0
 
 
@@ -110,7 +110,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = _config_or_exit(args.config)
     transcript = Path(args.transcript)
     if not transcript.is_file():
-        print(f"no transcript at {transcript}", file=sys.stderr)
+        print(f"没有这个对话记录文件：{transcript}", file=sys.stderr)
         return 2
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
@@ -186,8 +186,7 @@ def cmd_train_ads(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     model = train_model(dev, extra=extra, meta={"corpus": corpus.name, "owner_samples": len(extra)})
     model.save(out)
-    print(f"trained on {len(dev)} corpus lines and {len(extra)} owner decisions: wrote {out} "
-          "(the bot uses it from its next start)")
+    print(f"用语料 {len(dev)} 条和群主标注 {len(extra)} 条训练完成，已写入 {out}（机器人下次启动时生效）")
     return 0
 
 
@@ -199,7 +198,7 @@ async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | Non
     matches = [(g, n) for g, n in named.items() if n == wanted]
     if len(matches) == 1:
         return matches[0]
-    print(f"no group {wanted!r} in the database (give its id or exact name)", file=sys.stderr)
+    print(f"数据库里没有群「{wanted}」（写群 id 或完整群名）", file=sys.stderr)
     return None
 
 
@@ -226,15 +225,15 @@ def cmd_purge_list(args: argparse.Namespace) -> int:
         settings = config.group(group, name).settings
         rows = await purge_list(store.repository(PurgeRepository), config, group, settings, _at(args, config),
                                days=args.days)
-        print(f"{name or group}: {len(rows)} member(s) inactive for {args.days or settings.purge.inactive_days}+ "
-              f"days (grace {settings.purge.grace_days} days)")
+        print(f"{name or group}：{len(rows)} 人超过 {args.days or settings.purge.inactive_days} 天不活跃"
+              f"（进群不满 {settings.purge.grace_days} 天的不算）")
         for c in rows:
             last = c.last_active_at.astimezone(config.tz).strftime("%Y-%m-%d") if c.last_active_at else "从未"
             print(f"{c.user_id}\t{c.display_name or ''}\t{c.days_silent} 天\t最后活跃 {last}\t{c.tier}")
         if args.csv:
             path = write_csv(rows, Path(args.csv), config.tz, header=settings.purge.csv_header,
                              never=settings.purge.csv_never)
-            print(f"wrote {path}")
+            print(f"已写入 {path}")
         return 0
 
     return _for_group(args, work)
@@ -250,7 +249,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         now = _at(args, config)
         path = await render_hourly_chart(store.repository(StatsRepository), config, group, name,
                                          now.astimezone(config.tz).date(), args.days, Path(args.png), until=now)
-        print(f"wrote {path}")
+        print(f"已写入 {path}")
         return 0
 
     return _for_group(args, work)

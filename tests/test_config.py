@@ -134,7 +134,7 @@ def test_check_config_prints_every_error_and_exits_nonzero(tmp_path: Path) -> No
     assert "bad.yaml:3:8: defaults.keywords[0].match: unknown mode 'contians'" in result.stdout
     assert "bad.yaml:4:7: bot.zone: unknown key 'zone'" in result.stdout
     good = subprocess.run([*cli, str(ROOT / "config.yaml")], capture_output=True, text=True, cwd=ROOT)
-    assert good.returncode == 0 and "ok" in good.stdout
+    assert good.returncode == 0 and "没有错误" in good.stdout
 
 
 KEYS = """
