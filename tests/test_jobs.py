@@ -204,14 +204,14 @@ def test_cli_purge_list_and_stats(tmp_path: Path) -> None:
     assert qunbot("replay", "--config", str(config), "--db", db, str(transcript)).returncode == 0
     listed = qunbot("purge-list", "--config", str(config), "--db", db, "--group", "测试群", "--csv", "p.csv")
     assert listed.returncode == 0, listed.stderr
-    assert "1 member(s)" in listed.stdout and "quiet\t潜水员\t30 天" in listed.stdout
+    assert "1 人超过" in listed.stdout and "quiet\t潜水员\t30 天" in listed.stdout
     lines = (tmp_path / "p.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("成员ID,群昵称,") and lines[1].startswith("quiet,潜水员,") and ",从未," in lines[1]
     chart = qunbot("stats", "--config", str(config), "--db", db, "--group", "g1", "--days", "7", "--png", "c.png")
     assert chart.returncode == 0, chart.stderr
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = qunbot("purge-list", "--config", str(config), "--db", db, "--group", "nope")
-    assert missing.returncode == 2 and "no group" in missing.stderr
+    assert missing.returncode == 2 and "数据库里没有群" in missing.stderr
 
 
 async def test_a_member_who_never_spoke_is_silent_from_joining_not_forever(

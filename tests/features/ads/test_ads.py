@@ -229,7 +229,7 @@ def test_train_ads_retrains_with_the_owners_decisions(tmp_path: Path) -> None:
     result = subprocess.run([*qunbot, "train-ads", "--corpus", str(corpus), "--db", url, "--out", str(out)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "1 owner decisions" in result.stdout
+    assert "群主标注 1 条" in result.stdout
     assert len(AdModel.load(out)) > 0
 
 
