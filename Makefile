@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 GATEWAY       := tests/gateway
 GATEWAY_STAMP := $(GATEWAY)/node_modules/.installed
 
-.PHONY: run test lint bench demo-wechat gateway postgres fonts clean
+.PHONY: run test lint bench demo-wechat gateway postgres fonts browser clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,12 +67,33 @@ else
 	@:
 endif
 
+# A real browser for the web-console tests (tests/browser_harness.py drives it with Playwright): Debian's
+# chromium, installed with apt when missing and we are root (`playwright install` cannot download here).
+# The installed binary is the stamp: once one of these exists (or QUNBOT_CHROMIUM names one), this does nothing.
+# Keep the list in step with CHROMIUM_PATHS in tests/browser_harness.py.
+CHROMIUM := $(firstword $(wildcard $(QUNBOT_CHROMIUM) /usr/bin/chromium /usr/bin/chromium-browser))
+
+browser:
+ifeq ($(CHROMIUM),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing a browser (Debian's chromium) for the web-console tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+		  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; } \
+		|| echo "chromium could not be installed: the browser tests will skip (and fail under CI=true)"; \
+	else \
+		echo "no chromium: the browser tests skip (fail under CI=true); run 'sudo apt-get install chromium'"; \
+	fi
+else
+	@:
+endif
+
 ## run: set up .venv if needed and start the bot in a console chat (SQLite under data/)
 run: $(STAMP) fonts
 	$(BIN)/qunbot run
 
-## test: set up .venv, the test gateway, PostgreSQL and a CJK font if needed, then ruff and the whole pytest suite
-test: $(STAMP) gateway postgres fonts
+## test: set up .venv, the test gateway, PostgreSQL, a CJK font and chromium if needed, then ruff and all of pytest
+test: $(STAMP) gateway postgres fonts browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

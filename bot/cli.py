@@ -1,4 +1,4 @@
-"""The `qunbot` command: run, replay, check-config, why, migrate, train-ads, purge-list, stats,
+"""The `qunbot` command: run, web, replay, check-config, why, migrate, train-ads, purge-list, stats,
 forget-member."""
 
 from __future__ import annotations
@@ -276,10 +276,20 @@ def cmd_forget_member(args: argparse.Namespace) -> int:
     return asyncio.run(_with_store(existing_db(args.db or config.model.bot.database), go))
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from bot.web.command import cmd_web as serve_console
+
+    return serve_console(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runner import run_live
 
     config = _config_or_exit(args.config)
+    if config.model.web.enabled:
+        from bot.web.command import token_or_exit
+
+        token_or_exit()
     config_path = args.config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
     try:
         return asyncio.run(run_live(config, config_path, args.adapter, args.db or config.model.bot.database,
@@ -300,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--clock-start", type=_iso, help="for tests and demos: the bot's clock starts at this time "
                                                       "and runs on from there (scheduled jobs follow it)")
     run.set_defaults(func=cmd_run)
+
+    wb = sub.add_parser("web", help="serve the operators' web console (needs QUNBOT_WEB_TOKEN)")
+    wb.add_argument("--config")
+    wb.add_argument("--db", type=db_url, help="the bot's database (default: bot.database)")
+    wb.add_argument("--host", help="address to listen on (default: web.host, 127.0.0.1)")
+    wb.add_argument("--port", type=positive_int, help="port (default: web.port, 8080)")
+    wb.add_argument("--public", action="store_true", help="allow an address other than this machine's own")
+    wb.set_defaults(func=cmd_web)
 
     pl = sub.add_parser("purge-list", help="members of a group inactive for N days (the daily purge list)")
     pl.add_argument("--group", required=True, help="group id or exact name")

@@ -364,6 +364,18 @@ class Bot:
             finally:
                 queue.task_done()
 
+    async def apply_outside(self, work: Callable[[], Sequence[tuple[str, Action]]]) -> None:
+        """Writes from outside the event flow (the web console): `work` records them in the store's
+        journal under the commit gate and returns actions to send; they are committed and released
+        like an event's (so there is one writer, and a kick goes through the outbox)."""
+        await self._gate.enter_event()
+        try:
+            self._ready.extend(work())
+            self._pending_events += 1
+        finally:
+            await self._gate.leave_event()
+        await self.commit()
+
     async def drain(self) -> None:
         """Wait until every queued event is handled, then commit."""
         for queue in list(self._queues.values()):

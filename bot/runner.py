@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from bot.app import Runtime, start_runtime, tell_operators_of_risks, unreported_groups
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.platform import Platform, PlatformFatal
+from bot.web.console import pick_up_web_actions
 from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
@@ -94,6 +95,17 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     scheduler.start()
     committer = asyncio.create_task(bot.run_committer(stop), name="committer")
     watcher = asyncio.create_task(holder.watch(stop), name="config-watch") if holder.path else None
+    # actions a web console in another process queued (a removal): this bot sends them
+    pickup = asyncio.create_task(pick_up_web_actions(runtime.store, runtime.outbox, stop), name="web-pickup")
+    stop_console = None
+    if holder.current.model.web.enabled:
+        from bot.web.security import TokenMissing
+        from bot.web.serve import start_console
+
+        try:
+            _console, stop_console = await start_console(holder, db_url, clock, bot=bot)
+        except (OSError, ValueError, TokenMissing) as exc:
+            log.error("the web console could not start: %s", exc)
 
     async def pump() -> None:
         async for event in platform.events():
@@ -125,6 +137,9 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     stop.set()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(committer, timeout=5)
+    pickup.cancel()
+    if stop_console is not None:
+        await stop_console()
     if watcher is not None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

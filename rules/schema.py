@@ -181,6 +181,17 @@ class BatchSettings(Section):
     max_delay_ms: Annotated[float, Field(ge=0, le=1000)] = 10.0
 
 
+class WebSettings(Section):
+    """The operators' web console (bot/web). The sign-in token comes from QUNBOT_WEB_TOKEN, never from here."""
+
+    enabled: bool = False  # `qunbot run` serves it too (`qunbot web` serves it alone)
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)] = 8080
+    public: bool = False  # needed to bind another address than 127.0.0.1 / ::1 / localhost
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
+    secure_cookie: bool = False  # set behind a TLS reverse proxy: the cookie then travels over HTTPS only
+
+
 SECRET_PATHS = (("wechaty", "token"),)
 
 
@@ -193,6 +204,7 @@ class BotConfig(Section):
     outbox: OutboxSettings = OutboxSettings()
     batch: BatchSettings = BatchSettings()
     wechaty: WechatySettings = WechatySettings()
+    web: WebSettings = WebSettings()
     # Overrides keyed by a group id or a glob on the group name; validated after merging.
     groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

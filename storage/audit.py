@@ -123,6 +123,14 @@ class AuditLog(Repository):
             select(ACTIONS).where(ACTIONS.c.status == "pending").order_by(ACTIONS.c.ts, ACTIONS.c.id))
         return [dict(r._mapping) for r in result]
 
+    async def pending_with_prefix(self, prefix: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Undelivered actions whose id starts with `prefix` (e.g. "web:", queued by the web console
+        in another process for the running bot to send), oldest first."""
+        result = await self.journal.read(
+            select(ACTIONS).where(and_(ACTIONS.c.status == "pending", ACTIONS.c.id.startswith(prefix)))
+            .order_by(ACTIONS.c.ts, ACTIONS.c.id).limit(limit))
+        return [dict(r._mapping) for r in result]
+
     async def job_ran(self, job_id: str, due_at: datetime) -> bool:
         result = await self.journal.read(
             select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)))

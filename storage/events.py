@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import dialect
@@ -98,6 +98,25 @@ class EventLog(Repository):
             EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type.in_(sorted(types)),
             EVENTS.c.group_id.is_not(None))).group_by(EVENTS.c.group_id, EVENTS.c.type), only=("events",))
         return {(g, t): int(n) for g, t, n in result}
+
+    async def daily_counts_by_group(self, groups: Sequence[str], types: Iterable[str], bounds: Sequence[datetime]
+                                    ) -> dict[str, list[int]]:
+        """Events of these types per group and per interval [bounds[i], bounds[i+1]) (e.g. local days), in one
+        query that walks each group's index range (a group list, not the whole table)."""
+        n = len(bounds) - 1
+        found: dict[str, list[int]] = {g: [0] * n for g in groups}
+        if n < 1:
+            return found
+        bucket = case(*[(EVENTS.c.ts < b, i) for i, b in enumerate(bounds[1:])], else_=n).label("bucket")
+        for start in range(0, len(groups), 500):
+            chunk = list(groups[start:start + 500])
+            result = await self.journal.read(select(EVENTS.c.group_id, bucket, func.count()).where(and_(
+                EVENTS.c.group_id.in_(chunk), EVENTS.c.ts >= bounds[0], EVENTS.c.ts < bounds[-1],
+                EVENTS.c.type.in_(sorted(types)))).group_by(EVENTS.c.group_id, bucket), only=("events",))
+            for g, b, count in result:
+                if 0 <= b < n:
+                    found[g][b] = int(count)
+        return found
 
     async def event_times(self, group: str, type_: str, since: datetime, until: datetime) -> list[datetime]:
         """When events of one type happened in the group in [since, until), in order; only events the

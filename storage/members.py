@@ -250,6 +250,19 @@ class Members(Repository):
         result = await self.journal.read(select(GROUPS.c.id, GROUPS.c.name), only=("groups",))
         return {g: name for g, name in result}
 
+    async def groups_overview(self, since: datetime) -> list[dict[str, Any]]:
+        """Every group the bot has seen: id, name, last_active_at, members present and members active
+        since `since` (a message, check-in or red packet), in one pass over the roster's index."""
+        present = func.sum(case((MEMBERS.c.left_at.is_(None), 1), else_=0))
+        active = func.sum(case((and_(MEMBERS.c.left_at.is_(None), MEMBERS.c.last_active_at >= since), 1), else_=0))
+        per = (select(MEMBERS.c.group_id, present.label("members"), active.label("active"))
+               .group_by(MEMBERS.c.group_id).subquery())
+        result = await self.journal.read(
+            select(GROUPS.c.id, GROUPS.c.name, GROUPS.c.last_active_at, per.c.members, per.c.active)
+            .select_from(GROUPS.outerjoin(per, per.c.group_id == GROUPS.c.id)), only=("groups", "members"))
+        return [{"id": g, "name": name, "last_active_at": last, "members": int(m or 0), "active": int(a or 0)}
+                for g, name, last, m, a in result]
+
     async def group_last_message(self, group: str) -> datetime | None:
         """The time of the group's latest message, check-in or red packet (None: none yet)."""
         result = await self.journal.read(select(func.max(MEMBERS.c.last_active_at))

@@ -74,6 +74,21 @@ class Store(Journal):
             stmt = select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == key[0], JOB_RUNS.c.due_at == key[1]))
         return (await self._conn.execute(stmt)).first() is not None
 
+    async def refresh(self) -> None:
+        """For a store that only reads while another writer works (the web console): end the open
+        transaction (a snapshot) and forget the caches, so the next question sees the newest rows.
+        Does nothing while writes are pending (they are committed by `commit`)."""
+        async with self._lock:
+            if self.dirty or self._conn is None:
+                return
+            try:
+                await self._conn.commit()
+                await self._conn.begin()
+            except Exception:
+                await self._roll_back()
+                raise
+        self.forget_caches()
+
     async def count(self, table: str) -> int:
         """Rows in a table, by name (for tests and the CLI)."""
         if table not in Base.metadata.tables:
