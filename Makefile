@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 GATEWAY       := tests/gateway
 GATEWAY_STAMP := $(GATEWAY)/node_modules/.installed
 
-.PHONY: run test lint bench demo-wechat gateway postgres fonts browser clean
+.PHONY: run test lint bench demo-wechat demo-web gateway postgres fonts browser clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -107,6 +107,10 @@ bench: $(STAMP)
 ## demo-wechat: the real protocol without an account: mock gateway + bot + a scripted conversation
 demo-wechat: $(STAMP) gateway
 	$(BIN)/python scripts/demo_wechat.py
+
+## demo-web: a demo database (a few groups, a month of replayed events) and the web console on it (prints URL and token)
+demo-web: $(STAMP) fonts
+	$(BIN)/python scripts/demo_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -76,32 +76,12 @@ def _iso(value: str) -> datetime:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    try:
-        config = Config.from_file(args.file)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue)
-        print(f"共 {len(exc.issues)} 处错误")
-        return 2
-    except OSError as exc:
-        print(f"读不了 {args.file}：{exc}")
-        return 2
-    groups = len(config.model.groups)
-    try:
-        refuse_if_strict(config)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue)
-        print(f"共 {len(exc.issues)} 处错误（strict: true）")
-        return 2
-    for risk in risks(config):
-        print(f"警告：{risk}")
-    keywords = len(config.model.defaults.keywords)
-    for key in config.name_matched_grants():
-        print(f"警告：groups「{key}」按群名匹配（群名任何成员都能改），其中的 admins/operators 不生效；"
-              f"要生效请改用群 id（…@chatroom）作键，或在该项写 trust_name_match: true")
-    print(f"{args.file}：没有错误（默认关键词规则 {keywords} 条，按群覆盖 {groups} 项）")
-    return 0
+    from rules.check import check_file
+
+    result = check_file(args.file)
+    for line in result.lines():
+        print(line)
+    return 0 if result.ok else 2
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

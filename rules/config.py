@@ -76,6 +76,16 @@ class Config:
         """The defaults shipped inside the package (used when no config file is given)."""
         return cls.from_file(EMBEDDED_DEFAULTS)
 
+    @property
+    def raw_defaults(self) -> dict[str, Any]:
+        """The `defaults` section as written, laid over the embedded defaults (plain data, read only)."""
+        return self._raw_defaults
+
+    @property
+    def raw_groups(self) -> dict[str, dict[str, Any]]:
+        """The `groups` entries as written, in file order (plain data, read only)."""
+        return self._raw_groups
+
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.model.bot.timezone)

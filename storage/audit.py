@@ -7,18 +7,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import dialect
 from storage.journal import BulkWrite
 from storage.repository import Repository
-from storage.tables import ACTIONS, EVENTS, JOB_RUNS
+from storage.tables import ACTIONS, EVENTS, GROUPS, JOB_RUNS, MEMBERS
 
 if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_RULE_USES = 200_000
+MAX_SEARCH = 500  # rows one search answers at most (the web console pages through the log)
 
 
 def _actions_insert(engine: AsyncEngine) -> Any:
@@ -129,6 +130,50 @@ class AuditLog(Repository):
         result = await self.journal.read(
             select(ACTIONS).where(and_(ACTIONS.c.status == "pending", ACTIONS.c.id.startswith(prefix)))
             .order_by(ACTIONS.c.ts, ACTIONS.c.id).limit(limit))
+        return [dict(r._mapping) for r in result]
+
+    async def audit_of_events(self, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """`audit_of_event` for many events at once (a page of them): event id -> its rows, in order."""
+        found: dict[str, list[dict[str, Any]]] = {e: [] for e in event_ids}
+        ids = list(found)
+        for start in range(0, len(ids), 500):
+            result = await self.journal.read(
+                select(ACTIONS).where(ACTIONS.c.event_id.in_(ids[start:start + 500]))
+                .order_by(ACTIONS.c.ts, ACTIONS.c.id), only=("actions",))
+            for r in result:
+                found[r.event_id].append(dict(r._mapping))
+        return found
+
+    async def search(self, *, group: str | None = None, rule: str | None = None, member: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None,
+                     before: tuple[datetime, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Actions and notes, newest first (by ts, then id), at most `limit` (<= MAX_SEARCH): of a group,
+        of rules starting with `rule`, about a member (the action's target or the event's sender), in
+        [since, until), and before the (ts, id) of a previous page's last row. Each row also has
+        `member` (that member's id), `member_name` and `group_name`."""
+        a = ACTIONS
+        who = func.coalesce(a.c.user_id, EVENTS.c.user_id)
+        conditions = []
+        if group:
+            conditions.append(a.c.group_id == group)
+        if rule:
+            conditions.append(a.c.rule.startswith(rule, autoescape=True))
+        if member:
+            conditions.append(or_(a.c.user_id == member, EVENTS.c.user_id == member))
+        if since is not None:
+            conditions.append(a.c.ts >= since)
+        if until is not None:
+            conditions.append(a.c.ts < until)
+        if before is not None:
+            conditions.append(or_(a.c.ts < before[0], and_(a.c.ts == before[0], a.c.id < before[1])))
+        stmt = (select(a, who.label("member"), MEMBERS.c.display_name.label("member_name"),
+                       GROUPS.c.name.label("group_name"))
+                .select_from(a.outerjoin(EVENTS, EVENTS.c.id == a.c.event_id)
+                             .outerjoin(GROUPS, GROUPS.c.id == a.c.group_id)
+                             .outerjoin(MEMBERS, and_(MEMBERS.c.group_id == a.c.group_id, MEMBERS.c.user_id == who)))
+                .where(*conditions).order_by(a.c.ts.desc(), a.c.id.desc())
+                .limit(max(1, min(limit, MAX_SEARCH))))
+        result = await self.journal.read(stmt, only=("actions", "events", "groups", "members"))
         return [dict(r._mapping) for r in result]
 
     async def job_ran(self, job_id: str, due_at: datetime) -> bool:

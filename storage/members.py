@@ -245,6 +245,16 @@ class Members(Repository):
             at, name, n = self._sizes[group]
             self._sizes[group] = (at, name, max(0, n + change))
 
+    async def present_members(self, group: str, limit: int = 500) -> list[tuple[str, str | None]]:
+        """(id, display name) of members present in the group (not left), the most recently active first,
+        at most `limit` (the web console's member pickers)."""
+        result = await self.journal.read(
+            select(MEMBERS.c.user_id, MEMBERS.c.display_name).where(and_(
+                MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None)))
+            .order_by(MEMBERS.c.last_active_at.is_(None), MEMBERS.c.last_active_at.desc(), MEMBERS.c.user_id)
+            .limit(limit), only=("members", "roster"))
+        return [(u, name) for u, name in result]
+
     async def groups_named(self) -> dict[str, str | None]:
         """Every group the bot has seen, with its last known name."""
         result = await self.journal.read(select(GROUPS.c.id, GROUPS.c.name), only=("groups",))

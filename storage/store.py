@@ -95,3 +95,23 @@ class Store(Journal):
             raise KeyError(f"no table {table!r}")
         result = await self.read(select(func.count()).select_from(Base.metadata.tables[table]))
         return int(result.scalar() or 0)
+
+    async def discard(self) -> None:
+        """Drop every write not committed yet, as if it was never made: the open transaction is rolled
+        back (writes already run in it, `write_now`'s included), the buffers and the journal are
+        emptied, the caches forgotten and the pending timers read again. For trial runs (the web
+        console's playground, on a store of its own): what a repository keeps in memory that is not a
+        cache (e.g. welcome's queue flags) is not reset, so discard only a store that does nothing else."""
+        async with self._lock:
+            self._journal, self._flushed = [], 0
+            for rows in self._bulk.values():
+                rows.clear()  # in place: repositories hold these lists
+            self._pending_event_ids, self._probe, self._scrub, self._uncertain = set(), None, None, None
+            try:
+                if self._conn is not None:
+                    await self._conn.rollback()
+                    await self._conn.begin()
+            except Exception:
+                await self._roll_back()  # drops the connection: the next question opens a fresh one
+            self.forget_caches()
+        await self.timers.load()

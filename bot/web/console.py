@@ -90,9 +90,9 @@ def queue_actions(store: Store, actions: Sequence[Action], by: str, now: datetim
     return list(zip(ids, stamped, strict=True))
 
 
-async def pick_up_web_actions(store: Store, outbox: Outbox, stop: asyncio.Event,
-                              every: float = PICKUP_SECONDS) -> None:
+async def pick_up_web_actions(store: Store, outbox: Outbox, stop: asyncio.Event, every: float | None = None) -> None:
     """In a running bot: send the actions a console in another process queued ("web:" ids, pending)."""
+    every = every or PICKUP_SECONDS
     handed: set[str] = set()
     while not stop.is_set():
         try:

@@ -23,6 +23,7 @@ log = logging.getLogger("qunbot.web")
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MAX_BODY = 2 * 1024 * 1024  # a config file or a pasted message; images are limited by the playground
+MAX_FIELDS = 50_000  # a purge list of a big group, one checkbox a member (the body limit still holds)
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PUBLIC_PATHS = frozenset({"/login"})
@@ -70,7 +71,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPUnauthorized(text="请先登录运营后台")
         raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
     if request.method == "POST":
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY, text=f"提交的内容超过 {MAX_BODY // (1024 * 1024)} MB 的上限："
+                                                                "图片请压缩后再试，配置请精简") from None
         if not csrf_matches(form.get("csrf"), session.csrf):  # type: ignore[arg-type]
             raise web.HTTPForbidden(text="请求缺少有效的 CSRF 令牌：请刷新页面后重试")
     await console.store.refresh()
@@ -137,7 +142,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def make_app(console: WebConsole) -> web.Application:
     """The console as an aiohttp application."""
-    app = web.Application(middlewares=[headers, errors, guard], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[headers, errors, guard], client_max_size=MAX_BODY,
+                          client_max_fields=MAX_FIELDS)
     app[CONSOLE] = console
     app.add_routes(routes)
     for page in (overview, group_page, moderation, config_page, playground, audit_page):

@@ -14,11 +14,13 @@ from storage import dialect
 from storage.journal import BulkWrite
 from storage.members import free_text, last_per_key
 from storage.repository import Repository
+from storage.tables import EVENTS, GROUPS, MEMBERS
 
 if TYPE_CHECKING:
     from storage.store import Store
 
 _TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
+MAX_PAGE = 200  # offences one page of the web console shows at most
 
 
 def _offence_insert(engine: AsyncEngine) -> Any:
@@ -95,3 +97,39 @@ class AdsRepository(Repository):
         result = await self.journal.read(select(AD_OFFENCES.c.group_id, func.count()).where(and_(
             AD_OFFENCES.c.ts >= since, AD_OFFENCES.c.ts < until)).group_by(AD_OFFENCES.c.group_id), only=_TABLES)
         return {g: int(n) for g, n in result}
+
+    # -- the web console's moderation queue ---------------------------------------------------------
+
+    @staticmethod
+    def _queue_filter(group: str | None, kind: str | None) -> list[Any]:
+        return [*([AD_OFFENCES.c.group_id == group] if group else []), *([AD_OFFENCES.c.kind == kind] if kind else [])]
+
+    async def offence_page(self, group: str | None = None, kind: str | None = None, *, limit: int = 50,
+                           offset: int = 0) -> list[dict[str, Any]]:
+        """Offences, newest first, in one query with what the queue shows of each: the event's payload,
+        the group's name, the member's display name and an owner's label (label, decided_by; None if none)."""
+        o = AD_OFFENCES
+        stmt = (select(o, AD_SAMPLES.c.label, AD_SAMPLES.c.decided_by, EVENTS.c.payload,
+                       GROUPS.c.name.label("group_name"), MEMBERS.c.display_name)
+                .select_from(o.outerjoin(AD_SAMPLES, AD_SAMPLES.c.event_id == o.c.event_id)
+                             .outerjoin(EVENTS, EVENTS.c.id == o.c.event_id)
+                             .outerjoin(GROUPS, GROUPS.c.id == o.c.group_id)
+                             .outerjoin(MEMBERS, and_(MEMBERS.c.group_id == o.c.group_id,
+                                                      MEMBERS.c.user_id == o.c.user_id)))
+                .where(*self._queue_filter(group, kind)).order_by(o.c.ts.desc(), o.c.event_id.desc())
+                .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
+        result = await self.journal.read(stmt, only=(*_TABLES, "ad_sample", "events", "groups", "members"))
+        return [dict(r._mapping) for r in result]
+
+    async def offence_count(self, group: str | None = None, kind: str | None = None) -> int:
+        """Offences matching the queue's filter (excused or not)."""
+        result = await self.journal.read(select(func.count()).select_from(AD_OFFENCES)
+                                         .where(*self._queue_filter(group, kind)), only=_TABLES)
+        return int(result.scalar() or 0)
+
+    async def ad_offence(self, event_id: str) -> dict[str, Any] | None:
+        """One offence by its event id (None: the bot recorded none for that event)."""
+        result = await self.journal.read(select(AD_OFFENCES).where(AD_OFFENCES.c.event_id == event_id),
+                                         only=_TABLES)
+        row = result.first()
+        return dict(row._mapping) if row else None
