@@ -55,6 +55,7 @@ class WebConsole:
     config_path: Path | None = None
     sessions: Sessions = field(init=False)
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
+    memo: dict[str, Any] = field(default_factory=dict)  # pages' answers that change slowly (a few fixed keys)
 
     def __post_init__(self) -> None:
         self.sessions = Sessions(self.settings.session_hours * 3600)

@@ -26,7 +26,7 @@ MAX_BODY = 2 * 1024 * 1024  # a config file or a pasted message; images are limi
 MAX_FIELDS = 50_000  # a purge list of a big group, one checkbox a member (the body limit still holds)
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-PUBLIC_PATHS = frozenset({"/login"})
+PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"})
 DATA_SUFFIXES = (".csv", ".json", ".png", ".svg")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -130,6 +130,11 @@ async def login(request: web.Request) -> web.StreamResponse:
                         max_age=int(console.sessions.lifetime), secure=console.settings.secure_cookie)
     response.del_cookie(LOGIN_COOKIE, path="/login")
     raise response
+
+
+@routes.get("/favicon.ico")
+async def favicon(_request: web.Request) -> web.Response:
+    return web.Response(status=204)  # no icon: browsers ask anyway
 
 
 @routes.post("/logout")

@@ -109,15 +109,20 @@ class AdsRepository(Repository):
         """Offences, newest first, in one query with what the queue shows of each: the event's payload,
         the group's name, the member's display name and an owner's label (label, decided_by; None if none)."""
         o = AD_OFFENCES
+        # the page's offences first, from ad_offences alone; only those are joined (joining every
+        # offence to its event before sorting reads rows scattered through the events table)
+        page = (select(o.c.event_id, o.c.ts).where(*self._queue_filter(group, kind))
+                .order_by(o.c.ts.desc(), o.c.event_id.desc())
+                .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)).subquery())
         stmt = (select(o, AD_SAMPLES.c.label, AD_SAMPLES.c.decided_by, EVENTS.c.payload,
                        GROUPS.c.name.label("group_name"), MEMBERS.c.display_name)
-                .select_from(o.outerjoin(AD_SAMPLES, AD_SAMPLES.c.event_id == o.c.event_id)
+                .select_from(page.join(o, o.c.event_id == page.c.event_id)
+                             .outerjoin(AD_SAMPLES, AD_SAMPLES.c.event_id == o.c.event_id)
                              .outerjoin(EVENTS, EVENTS.c.id == o.c.event_id)
                              .outerjoin(GROUPS, GROUPS.c.id == o.c.group_id)
                              .outerjoin(MEMBERS, and_(MEMBERS.c.group_id == o.c.group_id,
                                                       MEMBERS.c.user_id == o.c.user_id)))
-                .where(*self._queue_filter(group, kind)).order_by(o.c.ts.desc(), o.c.event_id.desc())
-                .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
+                .order_by(page.c.ts.desc(), page.c.event_id.desc()))
         result = await self.journal.read(stmt, only=(*_TABLES, "ad_sample", "events", "groups", "members"))
         return [dict(r._mapping) for r in result]
 
