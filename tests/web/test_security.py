@@ -123,3 +123,13 @@ def test_another_address_needs_public() -> None:
     assert check_bind("127.0.0.1", False) is None
     assert check_bind("0.0.0.0", False) is not None and "--public" in check_bind("0.0.0.0", False)
     assert check_bind("0.0.0.0", True) is None
+
+
+async def test_no_request_chooses_a_file_path(signed_in: Console) -> None:
+    for group in ("..%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "demo0%40chatroom%2F..%2F..", "%00"):
+        response = await signed_in.client.get(f"/groups/{group}/purge.csv", allow_redirects=False)
+        assert response.status == 404, group
+    response = await signed_in.client.get("/groups/demo0%40chatroom/purge.csv")
+    assert response.status == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "/" not in disposition.split("filename=")[1].split(";")[0]
