@@ -356,7 +356,22 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--config")
     mg.add_argument("--db", type=db_url)
     mg.set_defaults(func=cmd_migrate)
+    lv = sub.add_parser("lottery-verify", help="recompute a lottery draw's winners from its seed and pool")
+    lv.add_argument("--seed", help="the seed published with the result (hex)")
+    lv.add_argument("--pool", help="the pool: a file with one member id a line")
+    lv.add_argument("--winners", type=positive_int, help="how many winners were drawn")
+    lv.add_argument("--event", help="instead: check the stored draw of this 抽奖 command's event id")
+    lv.add_argument("--config")
+    lv.add_argument("--db", type=db_url)
+    lv.set_defaults(func=cmd_lottery_verify)
     return parser
+
+
+def cmd_lottery_verify(args: argparse.Namespace) -> int:
+    from handlers.lottery.verify import verify
+
+    url = existing_db(args.db or _config_or_exit(args.config).model.bot.database) if args.event else None
+    return verify(args, url)
 
 
 def main(argv: list[str] | None = None) -> int:

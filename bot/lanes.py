@@ -38,6 +38,7 @@ BUILT_IN_PRIORITIES: tuple[tuple[str, str], ...] = (
     ("stats_report*", "high"), ("anomaly/*", "high"),
     ("checkin/board", "low"), ("checkin/streaks", "low"), ("checkin/rate", "low"), ("points/board-*", "low"),
     ("points/mine", "low"), ("points/ledger", "low"), ("levels/mine", "low"), ("welcome/rename-thanks", "low"),
+    ("red_packet", "low"), ("red_packet/board-*", "low"), ("topic_hours", "low"), ("jielong/cancel", "low"),
 )
 
 

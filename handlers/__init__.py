@@ -26,6 +26,12 @@ FEATURE_PACKAGES = (
     "anomaly",
     "shop",
     "retention",
+    "jielong",
+    "poll",
+    "roll_call",
+    "lottery",
+    "red_packet",
+    "topic_hours",
 )
 
 FEATURES: tuple[Feature, ...] = tuple(import_module(f"handlers.{name}").FEATURE for name in FEATURE_PACKAGES)

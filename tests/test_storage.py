@@ -23,7 +23,7 @@ async def test_migrations_create_the_tables_with_wal(tmp_path: Path) -> None:
     assert {"groups", "members", "events", "actions", "job_runs", "timers", "ad_offences", "ad_samples",
             "welcome_queue", "alembic_version"} <= tables
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0008"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0013"
 
 
 def test_the_report_layout_migration_keeps_every_row_survives_an_interrupted_run_and_goes_back(tmp_path: Path) -> None:
