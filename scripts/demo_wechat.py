@@ -1,9 +1,9 @@
 """`make demo-wechat`: the real Wechaty protocol without an account.
 
 Starts the mock puppet-service gateway (tests/gateway), runs `qunbot run --adapter wechaty` on the
-shipped config.yaml (welcomes batched over 3 seconds instead of 60) against it, plays a short scripted
-conversation through the gateway's control endpoint and prints what the bot answered. Later
-capabilities add their lines to SCRIPT.
+shipped config.yaml (welcomes batched over 3 seconds instead of 60, Alice made the group's admin) against
+it, plays a short scripted conversation through the gateway's control endpoint and prints what the bot
+answered. Later capabilities add their lines to SCRIPT.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,14 @@ sys.path.insert(0, str(ROOT))
 
 from tests.gateway_harness import ROOM, Gateway, bot_process, gateway_missing, running_gateway  # noqa: E402
 from tests.qr_images import poster  # noqa: E402
+
+QUIET = "quiet"  # in a step's body (not sent): the bot is expected to say nothing, so wait QUIET_SECONDS only
+
+
+def jielong(*lines: str) -> str:
+    """A 接龙 copy as WeChat lays it out: the mark, the title, the example, the numbered lines."""
+    return "\n".join(("#接龙", "周六羽毛球", "例 张三 2人", *lines))
+
 
 # (path, body): what the members do, in order; the demo prints each exactly as sent (see `describe`)
 SCRIPT: list[tuple[str, dict]] = [
@@ -33,12 +42,23 @@ SCRIPT: list[tuple[str, dict]] = [
     ("/say", {"from": "wxid_xiaoli", "room": ROOM, "text": "我的积分"}),
     ("/say", {"from": "wxid_alice", "room": ROOM, "text": "签到榜"}),
     ("/say", {"from": "wxid_bob", "room": ROOM, "text": "积分商城"}),
+    # 接龙: members copy the whole text and add their line; the bot only keeps count, the admin asks
+    ("/say", {"from": "wxid_xiaoli", "room": ROOM, "text": jielong("1. 小李"), QUIET: True}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": jielong("1. 小李", "2. 老王 +1"), QUIET: True}),
+    ("/say", {"from": "wxid_alice", "room": ROOM, "text": "接龙统计"}),
+    # 扣1: the admin's notice opens a roll call, members answer 1 (the bot stays quiet), the admin counts
+    ("/say", {"from": "wxid_alice", "room": ROOM, "text": "今晚 8 点开会，收到请扣1", QUIET: True}),
+    ("/say", {"from": "wxid_bob", "room": ROOM, "text": "1", QUIET: True}),
+    ("/say", {"from": "wxid_carol", "room": ROOM, "text": "１", QUIET: True}),
+    ("/say", {"from": "wxid_dave", "room": ROOM, "text": "我有1个问题", QUIET: True}),
+    ("/say", {"from": "wxid_alice", "room": ROOM, "text": "扣1统计"}),
     ("/join", {"room": ROOM, "members": [{"id": "wxid_spam", "name": "广告哥"}]}),
     ("/image", {"from": "wxid_spam", "room": ROOM, "path": "POSTER"}),
     ("/red_packet", {"from": "wxid_spam", "room": ROOM}),
     ("/say", {"from": "wxid_spam", "room": ROOM, "text": "兼 职 刷 单，日结 300，加 V：ａｂｃ１２３４５"}),
 ]
-NAMES = {"wxid_alice": "Alice", "wxid_bob": "老王", "wxid_xiaoli": "小李", "wxid_spam": "广告哥"}
+NAMES = {"wxid_alice": "Alice", "wxid_bob": "老王", "wxid_carol": "小红", "wxid_dave": "Dave", "wxid_xiaoli": "小李",
+         "wxid_spam": "广告哥"}
 POSTER_QR = "https://weixin.qq.com/g/AnotherGroup42"  # another group's invitation: an ad like any QR code
 
 
@@ -46,7 +66,7 @@ def describe(path: str, body: dict) -> str:
     """What a member did, with the exact text they sent."""
     who = NAMES.get(body.get("from", ""), body.get("from", ""))
     if path == "/say":
-        return f"{who}：{body['text']}"
+        return f"{who}：" + indent(body["text"], f"👤 {who}：")
     if path == "/join":
         names = "、".join(m["name"] for m in body["members"])
         inviter = NAMES.get(body.get("inviter", ""), body.get("inviter"))
@@ -60,6 +80,17 @@ def describe(path: str, body: dict) -> str:
     return f"{path} {body}"
 
 
+def indent(text: str, prefix: str) -> str:
+    """A message's later lines set under its first, which follows `prefix` (CJK and emoji: two columns)."""
+    width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in prefix)
+    return text.replace("\n", "\n" + " " * width)
+
+
+# joins within welcome.batch_seconds share one welcome: 60 s in config.yaml, 3 s here so the welcome comes
+# within its step; 接龙统计 and 扣1统计 are admins' commands: Alice is the group's admin here (none in config.yaml)
+CONFIG_CHANGES = (("    batch_seconds: 60\n", "    batch_seconds: 3\n"), ("  admins: []", "  admins: [wxid_alice]"))
+
+
 async def main() -> int:
     missing = gateway_missing()
     if missing:
@@ -68,11 +99,12 @@ async def main() -> int:
     with running_gateway("qunbot-demo-") as gateway:
         tmp = gateway.data_dir
         print(f"gateway (mock WeChat) on {gateway.endpoint}; bot = qunbot run --adapter wechaty")
-        # joins within welcome.batch_seconds share one welcome: 60 s in config.yaml, 3 s here so the
-        # welcome comes within its step
         config = tmp / "config.yaml"
         shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
-        config.write_text(shipped.replace("    batch_seconds: 60\n", "    batch_seconds: 3\n"), encoding="utf-8")
+        for old, new in CONFIG_CHANGES:
+            assert old in shipped, f"config.yaml changed: {old!r} is not in it"
+            shipped = shipped.replace(old, new, 1)
+        config.write_text(shipped, encoding="utf-8")
         async with bot_process(gateway, tmp, "--config", str(config),
                                "--db", f"sqlite+aiosqlite:///{tmp}/demo.db"):
             await play(gateway, tmp)
@@ -89,17 +121,21 @@ async def play(gateway: Gateway, tmp: Path) -> None:
     poster_path = poster(tmp / "poster.jpg", POSTER_QR)
     for path, body in SCRIPT:
         print(f"\n👤 {describe(path, body)}")
-        await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items()})
+        await gateway.post(path, {k: str(poster_path) if v == "POSTER" else v for k, v in body.items() if k != QUIET})
         started = last = time.monotonic()
         answered = False
-        while time.monotonic() - started < STEP_SECONDS and not (answered and time.monotonic() - last > QUIET_SECONDS):
+        wait = QUIET_SECONDS if body.get(QUIET) else STEP_SECONDS
+        while time.monotonic() - started < wait and not (answered and time.monotonic() - last > QUIET_SECONDS):
             sent = await gateway.get("/sent")
             for message in sent[seen:]:
                 where = "群" if message["room"] else f"私聊 {message['to']}"
-                print(f"   🤖 [{where}] {message['text']}")
+                prefix = f"   🤖 [{where}] "
+                print(prefix + indent(message["text"] or "", prefix))
                 answered, last = True, time.monotonic()
             seen = len(sent)
             await asyncio.sleep(0.2)
+        if not answered:
+            print("   🤖 （不出声）")
 
 
 if __name__ == "__main__":

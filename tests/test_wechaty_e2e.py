@@ -55,8 +55,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 class LiveBot:
     """The real bot serving the gateway in this process."""
 
-    def __init__(self, gateway: Gateway, tmp: Path, token: str = TOKEN, wechaty: str = "") -> None:
-        text = CONFIG.replace("MEDIA", str(tmp / "media"))
+    def __init__(self, gateway: Gateway, tmp: Path, token: str = TOKEN, wechaty: str = "", config: str = CONFIG
+                 ) -> None:
+        text = config.replace("MEDIA", str(tmp / "media"))  # another config text: keep its bot and wechaty lines
         if wechaty:  # more wechaty settings, e.g. "roster_interval_seconds: 1"
             text = text.replace("member_name_ttl_seconds: 0}", f"member_name_ttl_seconds: 0, {wechaty}}}")
         self.config = Config.from_text(text)
