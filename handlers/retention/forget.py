@@ -5,11 +5,17 @@ What goes, in the group (or everywhere): the texts of their events (payloads tri
 the images they sent (inside `bot.media_dir`), the owners' ad samples of their messages, the evidence
 of their ad warnings, the owners' notes on their points, their display name (stored as `erased_name`
 from then on; a member still in the group brings their name back with their next message or roster),
-their name in member lists and in the welcome queue, what the bot's audit rows said about them (rows
-about their messages or addressed to them lose their texts; other rows have their names replaced),
-and text reports (CSV) that list them. What stays, anonymous: their id on counting rows (events' id,
-time and type, check-ins, ledger amounts, balance), so counts, ranks, streaks and totals stay right.
-An audit note (rule `retention/forget`) says who asked and how much went, never what.
+their name in member lists, in the welcome queue and in the red-packet queue, the text and name of
+their 接龙 lines and the example line of the chains they started (the chain's title stays: it names the
+group's activity, every member who signed copied it, and 接龙统计 finds the chain by it), the quote
+kept of the 扣1 roll calls they opened, what the bot's audit rows said about them (rows about their
+messages or addressed to them lose their texts; other rows have their names, and the texts of their
+接龙 lines, replaced), and text reports (CSV, 接龙导出's too) that list them. What stays, anonymous:
+their id on counting rows (events' id, time and type, check-ins, ledger amounts, balance, 接龙 lines'
+place and status, 扣1 answers, votes), so counts, ranks, streaks and totals (接龙统计's count) stay
+right. Polls keep their titles and options (the admin's words, the published result) and lottery
+draws keep ids only. An audit note (rule `retention/forget`) says who asked and how much went, never
+what.
 
 After the commit the database is scrubbed (storage/journal.py `Scrub`): SQLite runs with secure_delete,
 VACUUMs the file (`retention.vacuum_after_forget`) and truncates the WAL; PostgreSQL VACUUMs the
@@ -49,6 +55,9 @@ class Erased:
     rosters: int = 0  # member lists the name was taken out of
     evidence: int = 0  # ad warnings whose evidence was blanked
     queue: int = 0  # welcome-queue entries whose name was blanked
+    jielong: int = 0  # 接龙 lines blanked (text and name) and example lines of their chains blanked
+    roll_calls: int = 0  # 扣1 roll calls they opened whose quote was blanked
+    red_packets: int = 0  # red packets waiting for thanks whose name was blanked
 
 
 async def _each(page: Any) -> Any:
@@ -99,19 +108,27 @@ async def forget_member(repo: RetentionRepository, config: Config, user: str, gr
     for g, _name in rows:
         repo.rename_member(g, user, placeholder)
         erased.names += 1
+    lines = await repo.jielong_lines(user, group)
+    names.update(n for _line, n in lines if n and n != placeholder)
     details = await repo.erase_details(user, group, scopes)
     erased.samples, erased.evidence = details["samples"], details["evidence"]
     erased.notes, erased.queue = details["notes"], details["queue"]
+    erased.jielong, erased.roll_calls = details["jielong"], details["roll_calls"]
+    erased.red_packets = details["red_packets"]
     searched = tuple(sorted((n for n in names if len(n) >= MIN_NAME), key=len, reverse=True))
     needles = [user] + [form for n in searched for form in json_forms(n)]
+    # the rows found (about them, or naming them) lose the texts of their 接龙 lines too: a note on
+    # another member's refused copy quotes the lines it dropped or changed
+    texts = names | {line for line, _n in lines}
+    replaced = tuple(sorted((t for t in texts if len(t) >= MIN_NAME), key=len, reverse=True))
     after: str | None = None
     while page := await repo.actions_about(user, group, scopes, needles, after):
         for action_id, body, data, theirs in page:
             if theirs:
                 repo.set_action(action_id, *scrubbed_action(body, data, "erasure"))
             else:
-                repo.set_action(action_id, replace_names(body, searched, placeholder),
-                                replace_names(data, searched, placeholder))
+                repo.set_action(action_id, replace_names(body, replaced, placeholder),
+                                replace_names(data, replaced, placeholder))
             erased.actions += 1
         after = page[-1][0]
     for path in files.reports_naming(bot.reports_dir, user):

@@ -3,12 +3,15 @@
 
 For each group served at this time: events older than its `texts_days` lose their texts (payload
 trimmed, see scrub.py), audit rows of the group lose what they said, ad evidence and owners' ledger
-notes are blanked; images of its events older than `media_days` are deleted (inside `bot.media_dir`
-only) and the event says so. The job at the defaults' time also does what belongs to no group: direct
-messages to the bot, images no event names (older than the longest `media_days` of any group), and
-the reports folder (each report by its group's `reports_days`, from its file name). A backlog (the
-first run on a database a year old) is done `MAX_ROWS` rows a run; a note says what is left. After the
-commit, a checkpoint truncates the WAL (its old frames held the texts) — see storage/journal.py.
+notes are blanked, and so are the texts the community tools keep (repository.py `trim_tools`: the
+lines, names and example lines of 接龙 chains that ended before then, 扣1 quotes, names in the
+red-packet queue; the rows stay, so 接龙统计's count does); images of its events older than
+`media_days` are deleted (inside `bot.media_dir` only) and the event says so. The job at the
+defaults' time also does what belongs to no group: direct messages to the bot, images no event names
+(older than the longest `media_days` of any group), and the reports folder (each report by its
+group's `reports_days`, from its file name). A backlog (the first run on a database a year old) is
+done `MAX_ROWS` rows a run; a note says what is left. After the commit, a checkpoint truncates the
+WAL (its old frames held the texts) — see storage/journal.py.
 """
 
 from __future__ import annotations
@@ -113,8 +116,10 @@ async def run(at: str, ctx: JobContext) -> list[Action]:
     now = ctx.clock.now()
     budget = _Budget()
     defaults = ctx.config.model.defaults.retention
-    groups = [(g, s.retention) for g, _name, s in await served_groups(ctx)]
-    totals = {"events": 0, "actions": 0, "details": 0, "media": 0, "files": 0}
+    served = await served_groups(ctx)
+    groups = [(g, s.retention) for g, _name, s in served]
+    chain_days = {g: s.jielong.expire_days for g, _name, s in served}
+    totals = {"events": 0, "actions": 0, "details": 0, "jielong": 0, "roll_calls": 0, "media": 0, "files": 0}
     for group, r in groups:
         if not r.enabled or r.time != at:
             continue
@@ -122,6 +127,10 @@ async def run(at: str, ctx: JobContext) -> list[Action]:
         totals["events"] += n_events
         totals["actions"] += n_actions
         totals["details"] += await ctx.repo.trim_details(group, now - timedelta(days=r.texts_days))
+        tools = await ctx.repo.trim_tools(group, now - timedelta(days=r.texts_days), chain_days[group])
+        totals["jielong"] += tools["jielong"]
+        totals["roll_calls"] += tools["roll_calls"]
+        totals["details"] += tools["red_packets"]
         totals["media"] += await _expire_images(ctx, group, now - timedelta(days=r.media_days), budget)
     if defaults.enabled and defaults.time == at:
         n_events, n_actions = await _trim_texts(ctx, None, now - timedelta(days=defaults.texts_days), budget)

@@ -3,21 +3,26 @@ writes that take the texts out while the rows stay (counts, charts and idempoten
 
 No tables of its own: it rewrites events' payloads and audit rows (buffered, in one executemany each),
 and blanks the texts other features keep (ad evidence and samples, ledger notes, display names, the
-welcome queue). Every read pages by (time, id), so a long backlog is read in pieces and the bot goes on
-between them.
+welcome queue, 接龙 lines, names and example lines, 扣1 quotes, the red-packet queue's names; the rows
+stay: counts and contract facts read their other columns). Every read pages by (time, id), so a long
+backlog is read in pieces and the bot goes on between them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, and_, bindparam, case, cast, delete, false, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.ads.tables import AD_OFFENCES, AD_SAMPLES
+from handlers.jielong.tables import CHAINS, ENTRIES
 from handlers.points.tables import LEDGER
+from handlers.red_packet.tables import RED_PACKET_QUEUE
+from handlers.roll_call.repository import RollCallRepository
+from handlers.roll_call.tables import ROLL_CALLS
 from handlers.welcome.tables import WELCOME_QUEUE
 from storage.base import JsonDoc
 from storage.journal import BulkWrite, Scrub
@@ -28,7 +33,8 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 PAGE = 1000
-TOUCHED = frozenset({"events", "actions", "ad_samples", "ad_offences", "points_ledger", "members", "welcome_queue"})
+TOUCHED = frozenset({"events", "actions", "ad_samples", "ad_offences", "points_ledger", "members", "welcome_queue",
+                     "jielong_entries", "jielong_chains", "roll_calls", "red_packet_queue"})
 After = tuple[datetime, str] | None  # the (time, id) of the last row of the previous page
 
 
@@ -70,6 +76,28 @@ def _members_events(user: str, scopes: Sequence[str | None]) -> Any:
         else false()
 
 
+def _of_group(table: Any, group: str | None) -> list[Any]:
+    """The condition that rows of `table` are the group's (none for None: every group)."""
+    return [] if group is None else [table.c.group_id == group]
+
+
+def _lines_of_group(group: str | None) -> list[Any]:
+    """The condition that 接龙 lines are in the group's chains (none for None: every group)."""
+    return [] if group is None else [ENTRIES.c.chain_id.in_(select(CHAINS.c.id).where(CHAINS.c.group_id == group))]
+
+
+def _not_blank() -> Any:
+    """接龙 lines that still have a text or a name."""
+    return or_(ENTRIES.c.content != "", ENTRIES.c.user_name.is_not(None))
+
+
+def _blank_lines(cond: Any) -> Any:
+    """Blank the text and the name of the 接龙 lines `cond` picks (their member, place and status stay:
+    the count and the contract facts of 接龙统计 read those)."""
+    return (update(ENTRIES).where(and_(cond, _not_blank())).values(content="", user_name=None)
+            .returning(ENTRIES.c.chain_id))
+
+
 def _not_removed(column: Any, how: str | None = None) -> Any:
     """Rows whose JSON has no `removed` mark (or, with `how`, not that one)."""
     mark = column["removed"].as_string()
@@ -87,6 +115,7 @@ class RetentionRepository(Repository):
         self.audit, self.members, self.events = store.audit, store.members, store.events
         self._events, self._actions = store.buffer("trimmed_event"), store.buffer("trimmed_action")
         self._names = store.buffer("erased_name")
+        self.roll_calls = store.repository(RollCallRepository)  # its cache of open roll calls keeps their text
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -148,6 +177,32 @@ class RetentionRepository(Repository):
         return n + await self._count(update(LEDGER).where(and_(
             LEDGER.c.group_id == group, LEDGER.c.ts < before, LEDGER.c.note.is_not(None)))
             .values(note=None).returning(LEDGER.c.id))
+
+    async def trim_tools(self, group: str, before: datetime, chain_days: int) -> dict[str, int]:
+        """Blank what the group's community tools keep of members' texts older than `before`: the lines,
+        names and example lines of 接龙 chains that ended before it (closed, or started `chain_days` —
+        jielong.expire_days — earlier), the quotes of 扣1 roll calls whose window ended before it, and
+        the names in the red-packet queue. Counts of rows touched."""
+        self.journal.seal()  # after the rows buffered so far
+        ended = and_(CHAINS.c.group_id == group, or_(CHAINS.c.closed_at < before,
+                                                     CHAINS.c.started_at < before - timedelta(days=chain_days)))
+
+        async def steps(run: Any) -> dict[str, int]:
+            lines = len(await run(_blank_lines(ENTRIES.c.chain_id.in_(select(CHAINS.c.id).where(ended))), {}))
+            examples = len(await run(update(CHAINS).where(and_(ended, CHAINS.c.example.is_not(None)))
+                                     .values(example=None).returning(CHAINS.c.id), {}))
+            return {
+                "jielong": lines + examples,
+                "roll_calls": len(await run(update(ROLL_CALLS).where(and_(
+                    ROLL_CALLS.c.group_id == group, ROLL_CALLS.c.ends_at < before, ROLL_CALLS.c.text != ""))
+                    .values(text="").returning(ROLL_CALLS.c.id), {})),
+                "red_packets": len(await run(update(RED_PACKET_QUEUE).where(and_(
+                    RED_PACKET_QUEUE.c.group_id == group, RED_PACKET_QUEUE.c.queued_at < before,
+                    RED_PACKET_QUEUE.c.user_name.is_not(None))).values(user_name=None)
+                    .returning(RED_PACKET_QUEUE.c.event_id), {})),
+            }
+
+        return await self.journal.write_steps(steps)
 
     # -- erasure ----------------------------------------------------------------------------------
 
@@ -214,9 +269,17 @@ class RetentionRepository(Repository):
         result = await self.journal.read(select(MEMBERS.c.user_id).where(and_(*by_name)).distinct())
         return sorted(u for (u,) in result)
 
+    async def jielong_lines(self, user: str, group: str | None) -> list[tuple[str, str | None]]:
+        """(text, display name) of the member's 接龙 lines in the group (None: everywhere) not blanked yet."""
+        result = await self.journal.read(select(ENTRIES.c.content, ENTRIES.c.user_name).where(and_(
+            ENTRIES.c.user_id == user, *_lines_of_group(group), _not_blank())))
+        return [(c, n) for c, n in result]
+
     async def erase_details(self, user: str, group: str | None, scopes: Sequence[str | None]) -> dict[str, int]:
         """Delete the owners' ad samples of the member's messages; blank their ad evidence, the owners'
-        notes on their points and their name in the welcome queue. Counts of rows touched."""
+        notes on their points, their name in the welcome and red-packet queues, their 接龙 lines (text
+        and name; the lines stay, counted) and the example lines of the chains they started, and the
+        quotes of the 扣1 roll calls they opened. Counts of rows touched."""
         def where(table: Any) -> Any:
             cond = table.c.user_id == user
             return cond if group is None else and_(cond, table.c.group_id == group)
@@ -225,6 +288,10 @@ class RetentionRepository(Repository):
 
         async def steps(run: Any) -> dict[str, int]:
             ids = select(EVENTS.c.id).where(_members_events(user, scopes))
+            lines = await run(_blank_lines(and_(ENTRIES.c.user_id == user, *_lines_of_group(group))), {})
+            examples = await run(update(CHAINS).where(and_(
+                CHAINS.c.started_by == user, CHAINS.c.example.is_not(None), *_of_group(CHAINS, group)))
+                .values(example=None).returning(CHAINS.c.id), {})
             return {
                 "samples": len(await run(delete(AD_SAMPLES).where(AD_SAMPLES.c.event_id.in_(ids))
                                          .returning(AD_SAMPLES.c.event_id), {})),
@@ -236,6 +303,16 @@ class RetentionRepository(Repository):
                 "queue": len(await run(update(WELCOME_QUEUE).where(and_(where(WELCOME_QUEUE),
                                                                         WELCOME_QUEUE.c.user_name.is_not(None)))
                                        .values(user_name=None).returning(WELCOME_QUEUE.c.user_id), {})),
+                "jielong": len(lines) + len(examples),
+                "roll_calls": len(await run(update(ROLL_CALLS).where(and_(
+                    ROLL_CALLS.c.opened_by == user, ROLL_CALLS.c.text != "", *_of_group(ROLL_CALLS, group)))
+                    .values(text="").returning(ROLL_CALLS.c.id), {})),
+                "red_packets": len(await run(update(RED_PACKET_QUEUE).where(and_(
+                    where(RED_PACKET_QUEUE), RED_PACKET_QUEUE.c.user_name.is_not(None))).values(user_name=None)
+                    .returning(RED_PACKET_QUEUE.c.event_id), {})),
             }
 
-        return await self.journal.write_steps(steps)
+        counts = await self.journal.write_steps(steps)
+        if counts["roll_calls"]:
+            self.roll_calls.forget()  # an open roll call of theirs is read again, without its quote
+        return counts

@@ -10,7 +10,8 @@ from pydantic import Field, field_validator
 from rules.schema import Section, hhmm
 from rules.templates import template
 
-_COUNTS = ("events", "media", "samples", "names", "notes", "actions", "files", "rosters", "evidence", "queue")
+_COUNTS = ("events", "media", "samples", "names", "notes", "actions", "files", "rosters", "evidence", "queue",
+           "jielong", "roll_calls", "red_packets")
 
 
 class RetentionSettings(Section):
@@ -21,7 +22,7 @@ class RetentionSettings(Section):
 
     enabled: bool = True  # the daily job; the erasure command works either way
     time: str = "04:00"
-    texts_days: Annotated[int, Field(gt=0)] = 180  # message texts and names in events, quotes in the audit log
+    texts_days: Annotated[int, Field(gt=0)] = 180  # texts and names in events, audit quotes, 接龙 lines, 扣1 quotes
     media_days: Annotated[int, Field(gt=0)] = 30  # images under bot.media_dir
     reports_days: Annotated[int, Field(gt=0)] = 90  # CSV and PNG files under bot.reports_dir
     # erasure: the command words (admins and operators of the group only)

@@ -5,6 +5,7 @@ went is left in the SQLite file or its WAL (nor, after VACUUM FULL, in PostgreSQ
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,15 @@ from bot.events import Action, Outcome, reply
 from handlers import retention
 from handlers.ads.repository import AdsRepository
 from handlers.ads.tables import AD_OFFENCES, AD_SAMPLES
+from handlers.jielong.tables import CHAINS, ENTRIES
 from handlers.points.repository import PointsRepository
 from handlers.points.tables import LEDGER
+from handlers.red_packet.repository import RedPacketRepository
+from handlers.red_packet.tables import RED_PACKET_QUEUE
 from handlers.retention.forget import forget_member
 from handlers.retention.repository import RetentionRepository
+from handlers.roll_call.repository import Call, RollCallRepository
+from handlers.roll_call.tables import ROLL_CALLS
 from rules.config import Config
 from storage.store import Store
 from storage.tables import ACTIONS, EVENTS, MEMBERS
@@ -34,6 +40,8 @@ from tests.features.retention.filebytes import file_holds
 
 MARK = "MARK-秘密-4711"  # what the member wrote
 NAME = "阿强MK"  # the member's display name
+LINE = "阿强 带娃两人 LN-4711"  # the member's 接龙 line
+EXAMPLE = "例 阿强 EX-4711"  # the example line of the chain they started
 
 
 def config_for(tmp_path: Path) -> str:
@@ -252,8 +260,114 @@ async def test_erasure_on_postgresql_vacuums_the_tables(pg_url: str, pg_server: 
         await forget_member(store.repository(RetentionRepository), config, "u2", "g1", T0, by="test",
                             placeholder="已删除成员", vacuum=True)
         await store.commit()
-        assert store.scrubbed == ["VACUUM (ANALYZE) actions, ad_offences, ad_samples, events, members, "
-                                  "points_ledger, welcome_queue"]
+        assert store.scrubbed == ["VACUUM (ANALYZE) actions, ad_offences, ad_samples, events, jielong_chains, "
+                                  "jielong_entries, members, points_ledger, red_packet_queue, roll_calls, "
+                                  "welcome_queue"]
         assert "text" not in dict(await rows(store, select(EVENTS.c.id, EVENTS.c.payload)))["e2"]
     finally:
         await store.close()
+
+
+def jielong_copy(*lines: str) -> str:
+    return f"#接龙\n周六羽毛球\n{EXAMPLE}\n" + "\n".join(f"{n}. {line}" for n, line in enumerate(lines, 1))
+
+
+async def jielong_story(rt: Runtime, clock: DrivenClock) -> EventFactory:
+    """u1 (NAME) starts 周六羽毛球 (with an example line) and signs, 阿珍 (u2) signs after them, 小刚 (u3)
+    sends a copy without u1's line (refused: the note quotes the line it dropped)."""
+    ev = EventFactory(T0)
+    await feed(rt, clock, ev("roster", id="r1", user=None, user_name=None, members=[
+        {"id": "u1", "name": NAME}, {"id": "u2", "name": "阿珍"}, {"id": "u3", "name": "小刚"}]),
+        ev(text=jielong_copy(LINE), id="j1", user="u1", user_name=NAME),
+        ev(text=jielong_copy(LINE, "阿珍"), id="j2", user="u2", user_name="阿珍"),
+        ev(text=jielong_copy("阿珍", "小刚"), id="j3", user="u3", user_name="小刚"))
+    return ev
+
+
+async def lines_of(store: Store) -> list[tuple[Any, ...]]:
+    return await rows(store, select(ENTRIES.c.user_id, ENTRIES.c.user_name, ENTRIES.c.content, ENTRIES.c.status)
+                      .order_by(ENTRIES.c.pos))
+
+
+async def test_the_admin_command_blanks_the_members_jielong_lines_the_count_stays(
+        runtime: Runtime, clock: DrivenClock, platform: FakePlatform, tmp_path: Path) -> None:
+    rt = runtime
+    ev = await jielong_story(rt, clock)
+    refused = await rows(rt.store, select(ACTIONS.c.data).where(ACTIONS.c.event_id == "j3"))
+    assert any(LINE in (d.get("lines") or []) for (d,) in refused)  # the test can see the quote before
+
+    command = ev(text=f"删除数据 @{NAME}", id="cmd", user="admin1", user_name="群主", mentions=["u1"])
+    await feed(rt, clock, command)
+    await fire_timers(rt, clock, command.ts)
+    await rt.bot.drain()
+    [answer] = [a for a in platform.sent if a.rule == "retention/forget"]
+    assert answer.data["jielong"] == 2  # their line and the example line of the chain they started
+    assert (answer.data["roll_calls"], answer.data["red_packets"]) == (0, 0)
+
+    store = rt.store
+    assert await lines_of(store) == [("u1", None, "", "ok"), ("u2", "阿珍", "阿珍", "ok")]
+    assert await rows(store, select(CHAINS.c.title, CHAINS.c.example, CHAINS.c.started_by)) == [
+        ("周六羽毛球", None, "u1")]  # the title names the group's activity: it stays
+    for (data,) in await rows(store, select(ACTIONS.c.data).where(ACTIONS.c.event_id == "j3")):
+        assert LINE not in json.dumps(data, ensure_ascii=False)  # another member's note quoted their line
+    [note] = await rows(store, select(ACTIONS.c.data).where(ACTIONS.c.id.startswith("forget:u1:")))
+    assert note[0]["jielong"] == 2
+
+    # 接龙统计 still counts their line (anonymous); the next copy that still shows it is taken, and
+    # neither takes the erased text back nor gives that line to its sender
+    ask = ev(text="接龙统计", id="s1", user="admin1", user_name="群主")
+    later = ev(text=jielong_copy(LINE, "阿珍", "小刚"), id="j4", user="u3", user_name="小刚")
+    again = ev(text="接龙统计", id="s2", user="admin1", user_name="群主")
+    await feed(rt, clock, ask, later, again)
+    first, second = [a for a in platform.sent if a.rule == "jielong"]
+    assert (first.data["count"], first.data["members"]) == (2, ["u1", "u2"])
+    assert (second.data["count"], second.data["members"]) == (3, ["u1", "u2", "u3"])
+    assert await lines_of(store) == [("u1", None, "", "ok"), ("u2", "阿珍", "阿珍", "ok"), ("u3", "小刚", "小刚", "ok")]
+
+
+async def test_forget_member_on_the_command_line_blanks_jielong_lines(
+        runtime: Runtime, clock: DrivenClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    await jielong_story(runtime, clock)
+    url = str(runtime.store.engine.url)
+    await runtime.close()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(config_for(tmp_path), encoding="utf-8")
+    assert await asyncio.to_thread(main, ["forget-member", "u1", "--db", url, "--config", str(cfg)]) == 0
+    assert "jielong 2, roll_calls 0, red_packets 0" in capsys.readouterr().out
+    store = open_store(url)
+    await store.open()
+    try:
+        assert await lines_of(store) == [("u1", None, "", "ok"), ("u2", "阿珍", "阿珍", "ok")]
+        assert await rows(store, select(CHAINS.c.example)) == [(None,)]
+        payloads = dict(await rows(store, select(EVENTS.c.id, EVENTS.c.payload)))
+        assert "text" not in payloads["j1"] and LINE in payloads["j2"]["text"]  # another member's copy stays
+    finally:
+        await store.close()
+
+
+async def test_erasure_blanks_roll_call_quotes_and_queued_red_packet_names(harness: OpenHarness,
+                                                                           tmp_path: Path) -> None:
+    h = await harness(retention.FEATURE, config_for(tmp_path))
+    ev = EventFactory()
+    h.seen(ev(text="今晚 8 点开会 CALL-4711，收到请扣1", id="k1", user="admin1", user_name="群主"),
+           ev("red_packet", id="p1", user="u1", user_name=NAME), ev("red_packet", id="p2", user="u2", user_name="阿珍"))
+    calls, packets = h.store.repository(RollCallRepository), h.store.repository(RedPacketRepository)
+    now = h.clock.now()
+    calls.open(Call("k1", "g1", "admin1", now, now + timedelta(hours=2), None, "今晚 8 点开会 CALL-4711，收到请扣1"))
+    calls.answer("k1", "u1", now, "a1")
+    packets.queue("p1", "g1", "u1", NAME, now)
+    packets.queue("p2", "g1", "u2", "阿珍", now)
+    await h.store.commit()
+    assert (await calls.open_call("g1", now)).text.startswith("今晚")  # type: ignore[union-attr]
+    config = Config.from_text(config_for(tmp_path))
+    repo = h.store.repository(RetentionRepository)
+    member = await forget_member(repo, config, "u1", "g1", now, by="test", placeholder="已删除成员", vacuum=True)
+    admin = await forget_member(repo, config, "admin1", "g1", now, by="test", placeholder="已删除成员", vacuum=True)
+    await h.store.commit()
+    assert (member.red_packets, member.roll_calls, admin.roll_calls, admin.red_packets) == (1, 0, 1, 0)
+    assert await rows(h.store, select(RED_PACKET_QUEUE.c.event_id, RED_PACKET_QUEUE.c.user_name)
+                      .order_by(RED_PACKET_QUEUE.c.event_id)) == [("p1", None), ("p2", "阿珍")]
+    assert await rows(h.store, select(ROLL_CALLS.c.text)) == [("",)]
+    still = await calls.open_call("g1", now)  # the cached open roll call is read again, without its quote
+    assert still is not None and still.text == "" and await calls.answered("k1") == ["u1"]
+    assert not file_holds(h.store, "CALL-4711")

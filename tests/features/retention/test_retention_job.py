@@ -14,12 +14,17 @@ from sqlalchemy import select
 
 from bot.clock import DrivenClock
 from bot.events import Event, Outcome, reply
-from handlers import retention
+from handlers import jielong, retention
 from handlers.ads.repository import AdsRepository
 from handlers.ads.tables import AD_OFFENCES
+from handlers.jielong.tables import CHAINS, ENTRIES
 from handlers.points.repository import PointsRepository
 from handlers.points.tables import LEDGER
 from handlers.purge.repository import PurgeRepository
+from handlers.red_packet.repository import RedPacketRepository
+from handlers.red_packet.tables import RED_PACKET_QUEUE
+from handlers.roll_call.repository import Call, RollCallRepository
+from handlers.roll_call.tables import ROLL_CALLS
 from scheduler.common import safe_name
 from storage.tables import ACTIONS, EVENTS
 from tests.conftest import BASIC_CONFIG, CST, EventFactory
@@ -215,3 +220,59 @@ async def test_the_job_on_postgresql(pg_url: str, clock: DrivenClock, tmp_path: 
         assert any("events 1, actions 1" in n for n in notes) and h.store.scrubbed == ["left to autovacuum"]
     finally:
         await h.close()
+
+
+async def test_old_jielong_lines_and_roll_call_quotes_go_the_count_stays(harness: OpenHarness, tmp_path: Path) -> None:
+    h = await harness(retention.FEATURE, config_for(tmp_path))
+    # 接龙 on the same database, its clock from before the first copy (a driven clock never goes back)
+    jl = FeatureHarness(jielong.FEATURE, h.store, h.config, DrivenClock(DUE - timedelta(days=365)))
+
+    async def post(days_ago: float, id_: str, user: str, text: str) -> Outcome | None:
+        event = at(days_ago)(text=text, id=id_, user=user, user_name={"admin1": "群主"}.get(user, f"成员{user}"))
+        outcome = await jl.call(event)
+        jl.settle(event, outcome)
+        return outcome
+
+    def copy(title: str, *lines: str) -> str:
+        return f"#接龙\n{title}\n例 张三 2人\n" + "\n".join(f"{n}. {line}" for n, line in enumerate(lines, 1))
+
+    await post(200, "a1", "u1", copy("旧活动", f"小明 {MARK}"))  # ended (expire_days 7) 193 days ago
+    await post(199, "a2", "u2", copy("旧活动", f"小明 {MARK}", "小红"))
+    await post(185, "c1", "u1", copy("刚结束", "小明"))  # ended 178 days ago: younger than texts_days
+    await post(183, "b1", "u3", copy("关闭的", "小刚"))
+    await post(182, "b2", "admin1", "结束接龙 关闭的")  # closed 182 days ago
+    await post(3, "d1", "u1", copy("新活动", "小明"))
+    calls, packets = h.store.repository(RollCallRepository), h.store.repository(RedPacketRepository)
+    for key, days in (("k-old", 200), ("k-new", 1)):
+        opened = DUE - timedelta(days=days)
+        calls.open(Call(key, "g1", "admin1", opened, opened + timedelta(hours=2), opened + timedelta(hours=2),
+                        f"开会 {key}，收到请扣1"))
+    packets.queue("p-old", "g1", "u1", "小明", DUE - timedelta(days=200))
+    packets.queue("p-new", "g1", "u2", "小红", DUE - timedelta(days=1))
+    await h.store.commit()
+    assert file_holds(h.store, MARK)
+
+    _, notes = await h.run_job("retention:04:00", DUE)
+    await h.store.commit()
+    assert any("details 1, jielong 5, roll_calls 1" in n for n in notes), notes  # 2 + 1 lines, 2 examples
+    lines = {(c, u): (name, content, status) for c, u, name, content, status in await h.store.read(
+        select(ENTRIES.c.chain_id, ENTRIES.c.user_id, ENTRIES.c.user_name, ENTRIES.c.content, ENTRIES.c.status))}
+    assert lines == {("a1", "u1"): (None, "", "ok"), ("a1", "u2"): (None, "", "ok"), ("b1", "u3"): (None, "", "ok"),
+                     ("c1", "u1"): ("成员u1", "小明", "ok"), ("d1", "u1"): ("成员u1", "小明", "ok")}
+    chains = {i: (t, e) for i, t, e in await h.store.read(select(CHAINS.c.id, CHAINS.c.title, CHAINS.c.example))}
+    assert chains == {"a1": ("旧活动", None), "b1": ("关闭的", None), "c1": ("刚结束", "例 张三 2人"),
+                      "d1": ("新活动", "例 张三 2人")}
+    quotes = {i: t for i, t in await h.store.read(select(ROLL_CALLS.c.id, ROLL_CALLS.c.text))}
+    assert quotes == {"k-old": "", "k-new": "开会 k-new，收到请扣1"}
+    names = {i: n for i, n in await h.store.read(select(RED_PACKET_QUEUE.c.event_id, RED_PACKET_QUEUE.c.user_name))}
+    assert names == {"p-old": None, "p-new": "小红"}
+    assert not file_holds(h.store, MARK)
+
+    # 接龙统计 of the old chain: its title, count and members as before
+    asked = await post(0, "s1", "admin1", "接龙统计 旧活动")
+    assert asked is not None
+    [answer] = asked.actions
+    assert (answer.data["title"], answer.data["count"], answer.data["members"]) == ("旧活动", 2, ["u1", "u2"])
+
+    _, notes = await h.run_job("retention:04:00", DUE + timedelta(days=1))
+    assert any("jielong 0, roll_calls 0" in n for n in notes)
