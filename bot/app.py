@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.core import Bot
@@ -29,11 +30,15 @@ class Runtime:
     store: Store
     bot: Bot
     outbox: Outbox
+    # run by close() before the store closes (bot/fleet/: leases given up, the process lock released)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.bot.commit()
         await self.outbox.drain()
         await self.outbox.close()
+        for closer in self.closers:
+            await closer()
         await self.store.close()
 
 
@@ -71,11 +76,13 @@ def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-t
 
 
 async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platform: Platform,
-                        features: Iterable[Feature | Handler], *, resend_all: bool = False) -> Runtime:
+                        features: Iterable[Feature | Handler], *, resend_all: bool = False,
+                        resend_only: Callable[[dict[str, Any]], bool] | None = None) -> Runtime:
     """Open the database (migrating it), wire bot and outbox, and resend what a crash left undelivered.
 
     Undelivered actions younger than `outbox.resend_within_minutes` are sent again (older ones are
-    marked expired); with `resend_all` (replay) every one is.
+    marked expired); with `resend_all` (replay) every one is. `resend_only` (several accounts on one
+    database, bot/fleet/): only the rows it accepts are this process's to resend or expire.
     """
     features = as_features(features)
     store = open_store(db_url, features)
@@ -84,7 +91,7 @@ async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platfor
     outbox = Outbox(platform, clock, settings, store, fallback=operator_fallback(holder))
     bot = Bot(holder, store, clock, features, release=outbox.submit)
     runtime = Runtime(holder, store, bot, outbox)
-    undelivered = await store.audit.undelivered_actions()
+    undelivered = [r for r in await store.audit.undelivered_actions() if resend_only is None or resend_only(r)]
     if undelivered:
         horizon = clock.now() - timedelta(minutes=settings.resend_within_minutes)
         fresh = [r for r in undelivered if resend_all or r["ts"] >= horizon]

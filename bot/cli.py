@@ -1,5 +1,5 @@
-"""The `qunbot` command: run, web, replay, check-config, why, migrate, train-ads, purge-list, stats,
-forget-member."""
+"""The `qunbot` command: run, web, replay, check-config, why, migrate, copy-db, train-ads, purge-list, stats,
+forget-member. (The long ones' bodies, with progress and a summary line: bot/long_work.py, bot/copy_db.py.)"""
 
 from __future__ import annotations
 
@@ -85,19 +85,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from bot.adapters.replay import replay
+    from bot.long_work import cmd_replay as replay_with_progress  # a bar on a terminal, a summary line
 
-    config = _config_or_exit(args.config)
-    transcript = Path(args.transcript)
-    if not transcript.is_file():
-        print(f"没有这个对话记录文件：{transcript}", file=sys.stderr)
-        return 2
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        return asyncio.run(replay(config, transcript, db_url=args.db, until=args.until, out=out))
-    finally:
-        if args.out:
-            out.close()
+    return replay_with_progress(args)
 
 
 async def _with_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
@@ -122,52 +112,16 @@ def cmd_why(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from storage import migrate
-    from storage.dialect import make_engine
+    from bot.long_work import cmd_migrate as migrate_with_progress  # SQLite or PostgreSQL; a summary line
 
-    config = _config_or_exit(args.config)
-    url = args.db or config.model.bot.database
-
-    async def go() -> None:
-        engine = make_engine(url)
-        try:
-            await migrate.upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())
-    print("database is at the newest schema")
-    return 0
+    return migrate_with_progress(args)
 
 
 def cmd_train_ads(args: argparse.Namespace) -> int:
     """Retrain the ad classifier: the corpus's DEV part plus the owners' /ad and /notad decisions."""
-    import json
+    from bot.long_work import cmd_train_ads as train_with_progress
 
-    from handlers.ads.model import corpus_split, train_model
-    from handlers.ads.repository import AdsRepository
-
-    config = _config_or_exit(args.config)
-    corpus = Path(args.corpus)
-    if not corpus.is_file():
-        print(f"no corpus at {corpus}: the labelled corpus spam-zh.jsonl is not part of this repository; it "
-              "comes with the project's shared data (shared/data/spam-zh.jsonl beside the checkout; its README "
-              "gives the sources)", file=sys.stderr)
-        return 2
-    with corpus.open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
-    dev = [(r["text"], r["label"]) for r in rows if corpus_split(r["text"]) == "dev"]
-
-    async def samples(store: Store) -> list[tuple[str, str]]:
-        return [(s["text"], s["label"]) for s in await store.repository(AdsRepository).ad_samples()]
-
-    extra = asyncio.run(_with_store(args.db or config.model.bot.database, samples))
-    out = Path(args.out or config.model.bot.ad_model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model = train_model(dev, extra=extra, meta={"corpus": corpus.name, "owner_samples": len(extra)})
-    model.save(out)
-    print(f"用语料 {len(dev)} 条和群主标注 {len(extra)} 条训练完成，已写入 {out}（机器人下次启动时生效）")
-    return 0
+    return train_with_progress(args)
 
 
 async def _find_group(store: Store, wanted: str) -> tuple[str, str | None] | None:
@@ -263,9 +217,12 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.fleet import CURRENT_ACCOUNT, choose_account, with_account
     from bot.runner import run_live
 
     config = _config_or_exit(args.config)
+    CURRENT_ACCOUNT.set(choose_account(config, args.account).id)  # several accounts: bot/fleet/
+    config = with_account(config, CURRENT_ACCOUNT.get() or "")
     if config.model.web.enabled:
         from bot.web.command import token_or_exit
 
@@ -281,6 +238,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qunbot", description="A group-admin bot for WeChat groups.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug lines")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="log lines as text (default) or one JSON object a line (ts, level, logger, message …)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot live")
@@ -289,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", type=db_url, help="SQLAlchemy async URL or a SQLite file (default: bot.database)")
     run.add_argument("--clock-start", type=_iso, help="for tests and demos: the bot's clock starts at this time "
                                                       "and runs on from there (scheduled jobs follow it)")
+    run.add_argument("--account", help="run as this account of `accounts:` in config.yaml (several on one database)")
     run.set_defaults(func=cmd_run)
 
     wb = sub.add_parser("web", help="serve the operators' web console (needs QUNBOT_WEB_TOKEN)")
@@ -356,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--config")
     mg.add_argument("--db", type=db_url)
     mg.set_defaults(func=cmd_migrate)
+    from bot.copy_db import add_parser as add_copy_db  # copy-db FROM_URL TO_URL (storage/copy.py)
+
+    add_copy_db(sub)
     lv = sub.add_parser("lottery-verify", help="recompute a lottery draw's winners from its seed and pool")
     lv.add_argument("--seed", help="the seed published with the result (hex)")
     lv.add_argument("--pool", help="the pool: a file with one member id a line")
@@ -378,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else getattr(logging, os.environ.get("QUNBOT_LOG", "INFO").upper(),
                                                        logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from bot.logs import setup_logging
+
+    setup_logging(level, args.log_format)
     for noisy in ("alembic", "aiosqlite", "apscheduler", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with contextlib.suppress(BrokenPipeError):

@@ -28,6 +28,8 @@ from bot.context import Context
 from bot.events import Action, Event, Note, Timer
 from bot.feature import Feature, Handler, JobContext, JobSpec, as_features
 from bot.gate import CommitGate
+from bot.logs import EVENT_ID
+from bot.metrics import CoreStats
 from bot.timers import stamp, timer_job
 from rules.config import Config
 from rules.reload import ConfigHolder
@@ -70,10 +72,12 @@ class Bot:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._prefetched_new: set[str] = set()
         self.latencies: list[float] | None = None  # set to a list to record handling latency (bench)
+        self.stats = CoreStats(store)  # for /metrics (bot/metrics.py): plain counters, no locks
         self._commit_task: asyncio.Task[None] | None = None
         self._commit_scheduled = False
         self._since_yield = 0
         self.timer_listeners: list[Callable[[Timer], None]] = []  # the scheduler: told of each new timer
+        self.fleet: Any = None  # several accounts on one database (bot/fleet/): admits events, takes jobs
 
     @property
     def config(self) -> Config:
@@ -92,10 +96,13 @@ class Bot:
         config = self.config
         if event.user is not None and event.user == config.bot_id:
             return False
+        if self.fleet is not None and not await self.fleet.admit(event):
+            return False  # another account serves the group
         if event.id in self._in_flight:
             log.info("event %s: a second delivery while the first is handled; skipped", event.id)
             return False
         self._in_flight.add(event.id)
+        logged = EVENT_ID.set(event.id)  # JSON log lines written meanwhile carry it (bot/logs.py)
         try:
             if event.id in self._prefetched_new:
                 self._prefetched_new.discard(event.id)
@@ -108,9 +115,11 @@ class Bot:
                 await self._handle(event, config)
             finally:
                 await self._gate.leave_event()
+            self.stats.handled(event.type, started, elapsed := time.perf_counter() - started)
             if self.latencies is not None:
-                self.latencies.append(time.perf_counter() - started)
+                self.latencies.append(elapsed)
         finally:
+            EVENT_ID.reset(logged)
             self._in_flight.discard(event.id)
         await self._maybe_commit()
         return True
@@ -145,8 +154,11 @@ class Bot:
             try:
                 if handler.matches is not None and not handler.matches(event, ctx):
                     continue
+                began = time.perf_counter()
                 outcome = await handler.handle(event, ctx)
+                self.stats.handler_seconds[handler.name].observe(time.perf_counter() - began)
             except Exception as exc:
+                self.stats.handler_failed(handler.name)
                 log.exception("handler %s failed on event %s; skipped", handler.name, event.id)
                 notes.append(Note(rule=handler.name, reason=f"handler failed: {type(exc).__name__}: {exc}"))
                 continue
@@ -190,6 +202,8 @@ class Bot:
 
     async def run_job(self, job: JobSpec, due: datetime) -> bool:
         """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
+        if self.fleet is not None and (job := await self.fleet.take(job, due)) is None:
+            return False  # claimed by another process, or its group is served by another account
         timer = job.timer
         if await self.store.audit.job_ran(job.id, due):
             if timer is not None and self.store.timers.is_pending(timer.feature, timer.key, due):
@@ -202,12 +216,14 @@ class Bot:
             try:
                 actions = await job.run(jctx)
                 note = "; ".join(jctx.notes)[:4000] or None
+                self.stats.job(job, "ok")
             except Exception as exc:
                 if is_transient(exc):  # the database was away: not recorded, so a later try runs it
                     log.error("job %s (due %s) could not read the database (%s); not recorded as run",
-                              job.id, due.isoformat(), exc)
+                              job.id, due.isoformat(), exc, extra={"job_id": job.id})
                     return False
-                log.exception("job %s (due %s) failed", job.id, due.isoformat())
+                self.stats.job(job, "failed")
+                log.exception("job %s (due %s) failed", job.id, due.isoformat(), extra={"job_id": job.id})
                 actions, note = [], f"failed: {type(exc).__name__}: {exc}"
             now = self.clock.now()
             stamped = [a.model_copy(update={"ts": now}) for a in actions]
@@ -360,7 +376,7 @@ class Bot:
             try:
                 await self.process(event)
             except Exception:
-                log.exception("event %s could not be handled", event.id)
+                log.exception("event %s could not be handled", event.id, extra={"event_id": event.id})
             finally:
                 queue.task_done()
 

@@ -83,6 +83,9 @@ class JobContext:
     memory: dict[str, Any] = field(default_factory=dict)  # the feature's short-lived state (daily baselines …)
     notes: list[str] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+    # several accounts on one database (bot/fleet/): of these groups, the ones this process acts for at
+    # this instant (it holds them, and claimed them for this run); None: every group
+    serve: Callable[[list[str]], Awaitable[set[str]]] | None = None
 
     def note(self, text: str) -> None:
         log.debug("job at %s: %s", self.due.isoformat(), text)

@@ -25,6 +25,7 @@ from bot.audit import action_rows
 from bot.clock import Clock
 from bot.events import OTHERWISE, THEN, Action
 from bot.lanes import NAMES, Item, Lane, Lanes, chat_of, priority_of
+from bot.metrics import OutboxStats
 from bot.platform import Platform, Unsupported
 from rules.schema import OutboxSettings
 from storage.store import Store
@@ -53,6 +54,7 @@ class Outbox:
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
+        self.stats = OutboxStats()  # for /metrics (bot/metrics.py): actions by kind and status, waits
         self._pumping = False
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -133,6 +135,7 @@ class Outbox:
         chat = chat_of(action)
         lane = self.lanes.lane(chat)
         self.dropped += 1
+        self.stats.ended(action.action, "dropped")
         now = self.clock.now()
         cap = self.settings.queue_per_group
         self.store.audit.mark_delivered([item.id], "dropped", now)
@@ -163,11 +166,13 @@ class Outbox:
             try:
                 await self.platform.send(action)
                 self.delivered += len(batch)
+                self.stats.sent(action.action, batch, at)
                 self.store.audit.mark_delivered(ids, "sent", at)
                 await self._follow(action, ids[0], THEN)
                 return
             except Unsupported as exc:
                 log.warning("platform cannot %s (%s); telling the operators instead", action.action, exc)
+                self.stats.ended(action.action, "unsupported", len(batch))
                 self.store.audit.mark_delivered(ids, "failed", at)
                 if not await self._follow(action, ids[0], OTHERWISE):
                     await self._fall_back(action, ids[0], str(exc))
@@ -180,10 +185,12 @@ class Outbox:
                     log.error("giving up on %s to %s after %d attempts: %s", action.action, chat_of(action),
                               attempt, exc)
                     self.failed += len(batch)
+                    self.stats.ended(action.action, "failed", len(batch))
                     self.store.audit.mark_delivered(ids, "failed", self.clock.now())
                     if not await self._follow(action, ids[0], OTHERWISE):
                         await self._fall_back(action, ids[0], str(exc))
                     return
+                self.stats.retried(action.action)
                 delay = min(60.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.5)
                 log.warning("sending %s to %s failed (%s); retry %d in %.1fs", action.action, chat_of(action),
                             exc, attempt, delay)

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 
 from bot.app import Runtime, start_runtime, tell_operators_of_risks, unreported_groups
 from bot.clock import Clock, OffsetClock, SystemClock
+from bot.fleet import join_fleet
 from bot.platform import Platform, PlatformFatal
 from bot.web.console import pick_up_web_actions
+from bot.web.operations import start_operations
 from handlers import FEATURES
 from rules.config import Config
 from rules.reload import ConfigHolder
@@ -82,7 +84,10 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     Shutdown: stop reading, handle what was queued, commit, let paced sends go out (up to
     `drain_seconds`), close. Returns 1 when the platform failed for good, else 0.
     """
-    runtime = await start_runtime(holder, db_url, clock, platform, FEATURES)
+    fleet = await join_fleet(holder, db_url)  # the process lock; with `accounts:`, leases (bot/fleet/)
+    runtime = await start_runtime(holder, db_url, clock, platform, FEATURES, resend_only=fleet.resends)
+    await fleet.attach(runtime)
+    ops = await start_operations(runtime, platform)  # /healthz and /metrics (bot/web/operations.py)
     await unreported_groups(runtime)
     bot = runtime.bot
     if hasattr(platform, "settle"):
@@ -96,14 +101,15 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     committer = asyncio.create_task(bot.run_committer(stop), name="committer")
     watcher = asyncio.create_task(holder.watch(stop), name="config-watch") if holder.path else None
     # actions a web console in another process queued (a removal): this bot sends them
-    pickup = asyncio.create_task(pick_up_web_actions(runtime.store, runtime.outbox, stop), name="web-pickup")
+    pickup = asyncio.create_task(pick_up_web_actions(runtime.store, runtime.outbox, stop, owns=fleet.owns_row),
+                                 name="web-pickup")
     stop_console = None
     if holder.current.model.web.enabled:
         from bot.web.security import TokenMissing
         from bot.web.serve import start_console
 
         try:
-            _console, stop_console = await start_console(holder, db_url, clock, bot=bot)
+            _console, stop_console = await start_console(holder, db_url, clock, bot=bot, ops=ops)
         except (OSError, ValueError, TokenMissing) as exc:
             log.error("the web console could not start: %s", exc)
 
@@ -140,6 +146,7 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     pickup.cancel()
     if stop_console is not None:
         await stop_console()
+    await ops.stop()
     if watcher is not None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -282,7 +282,9 @@ def _parse(text: str, file: str, pos: _Positions, base: Mapping[str, Any] | None
     issues = [ConfigIssue(file, *pos.find(p), dotted(p), m) for p, m in problems]
     for path in sorted(secret_literal, key=str):
         issues.append(ConfigIssue(file, *pos.find(path), dotted(path),
-                                  "secrets come from the environment: write ${WECHATY_PUPPET_SERVICE_TOKEN}"))
+                                  "secrets come from the environment: write ${WECHATY_PUPPET_SERVICE_TOKEN}"
+                                  if path[0] == "wechaty" else
+                                  "secrets come from the environment: write ${AN_ENVIRONMENT_VARIABLE}"))
     try:
         model = config_model().model_validate(data)
     except ValidationError as exc:

@@ -192,7 +192,57 @@ class WebSettings(Section):
     secure_cookie: bool = False  # set behind a TLS reverse proxy: the cookie then travels over HTTPS only
 
 
-SECRET_PATHS = (("wechaty", "token"),)
+class MetricsSettings(Section):
+    """/healthz and /metrics on a port of their own (bot/web/operations.py); without a port, only the console
+    serves them (when it is on). /metrics needs the QUNBOT_WEB_TOKEN bearer token when `public`."""
+
+    port: Annotated[int, Field(gt=0, lt=65536)] | None = None
+    host: str = "127.0.0.1"
+    public: bool = False  # needed to bind another address than 127.0.0.1 / ::1 / localhost
+
+
+class AccountSettings(Section):
+    """One WeChat account of several (`accounts:`, README "Several accounts on one PostgreSQL"): its own
+    puppet service, and the groups it serves ("all": every room it is in; else ids and name globs)."""
+
+    id: str
+    endpoint: str | None = None  # overrides wechaty.endpoint for this account
+    token: str | None = None  # overrides wechaty.token; a ${ENV} reference only (SECRET_PATHS)
+    groups: Any = "all"  # "all" | tuple of group ids and name globs (see `_groups`)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}", value):
+            raise ValueError(f"account id {value!r}: letters, digits and _ . @ - only (at most 64)")
+        return value
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _groups(cls, value: Any) -> str | tuple[str, ...]:
+        if value == "all":
+            return "all"
+        if isinstance(value, list | tuple) and value and all(isinstance(g, str) and g.strip() for g in value):
+            return tuple(value)
+        raise ValueError('"all", or a list of group ids (…@chatroom) and name globs')
+
+
+class FleetSettings(Section):
+    """Several processes on one database (bot/fleet/): a group's lease lasts this long unless renewed
+    (every third of it); the groups of an account that went silent are taken over once it ran out."""
+
+    lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+
+
+class _SecretPaths(tuple):  # type: ignore[type-arg]
+    """Config paths that hold secrets; "*" in a path stands for any key or list index."""
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, tuple) and any(
+            len(p) == len(path) and all(a == "*" or a == b for a, b in zip(p, path, strict=True)) for p in self)
+
+
+SECRET_PATHS = _SecretPaths((("wechaty", "token"), ("accounts", "*", "token")))
 
 
 class BotConfig(Section):
@@ -205,8 +255,21 @@ class BotConfig(Section):
     batch: BatchSettings = BatchSettings()
     wechaty: WechatySettings = WechatySettings()
     web: WebSettings = WebSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    # several WeChat accounts, one process each (`qunbot run --account ID`); none: one account, bot.id
+    accounts: tuple[AccountSettings, ...] = ()
+    fleet: FleetSettings = FleetSettings()
     # Overrides keyed by a group id or a glob on the group name; validated after merging.
     groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_accounts(cls, value: tuple[AccountSettings, ...]) -> tuple[AccountSettings, ...]:
+        ids = [a.id for a in value]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"account ids must differ: {', '.join(twice)} is given more than once")
+        return value
 
     if TYPE_CHECKING:
         defaults: GroupSettings  # added by config_model()

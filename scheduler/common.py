@@ -23,6 +23,9 @@ from rules.templates import render
 async def served_groups(ctx: JobContext) -> list[tuple[str, str | None, GroupSettings]]:
     """Every group the bot has seen, with its name (else its id) and effective settings, in name order."""
     named = await ctx.members.groups_named()
+    if ctx.serve is not None:  # several accounts: the groups this process holds, each claimed for this run
+        kept = await ctx.serve(sorted(named))
+        named = {g: n for g, n in named.items() if g in kept}
     # a group whose name is unknown is called by its id in reports
     return [(g, name or g, ctx.config.group(g, name).settings)
             for g, name in sorted(named.items(), key=lambda kv: (kv[1] or kv[0], kv[0]))]

@@ -9,17 +9,19 @@ A handler reaches its own feature's repository through its context, never the wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 
 from storage import dialect, migrate
 from storage.audit import AuditLog
 from storage.base import Base
 from storage.events import EventLog
-from storage.journal import Journal
+from storage.journal import Detached, Journal
 from storage.members import Members
 from storage.repository import Repository
 from storage.tables import EVENTS, JOB_RUNS
@@ -35,6 +37,9 @@ class Store(Journal):
         super().__init__(engine)
         self._repositories: dict[type[Repository], Repository] = {}
         self._opened: bool | None = None  # None until open(); then whether the database started empty
+        self.closed = False  # set by close(): a closed store answers no health check
+        # told of every commit: (seconds writing it, events it made durable, whether it succeeded); /metrics
+        self.on_commit: Callable[[float, int, bool], None] | None = None
         self.events = self.repository(EventLog)
         self.audit = self.repository(AuditLog)
         self.members = self.repository(Members)
@@ -64,6 +69,39 @@ class Store(Journal):
         for repo in list(self._repositories.values()):
             repo.opened(self._opened)
         await self.timers.load()
+
+    def not_alone(self) -> None:
+        """Other processes write to this database too (several accounts, bot/fleet/): no cache may take
+        a miss for "none" because the database started empty."""
+        self._opened = False
+        for repo in list(self._repositories.values()):
+            repo.opened(False)
+
+    async def close(self) -> None:
+        self.closed = True
+        await super().close()
+
+    async def finish_commit(self, batch: Detached) -> None:
+        """The journal's `finish_commit`, timed for `on_commit`."""
+        began = time.perf_counter()
+        try:
+            await super().finish_commit(batch)
+        except Exception:
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - began, 0, False)
+            raise
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - began, len(batch.event_ids), True)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a one-row question, asked on a connection of its own (the
+        writer's transaction and lock are left alone; /healthz). A closed store does not answer."""
+        if self.closed:
+            raise ConnectionError("the store is closed")
+        if isinstance(self.engine.pool, StaticPool):  # in-memory SQLite: one shared connection, in this process
+            return
+        async with self.engine.connect() as conn:
+            await conn.execute(select(EVENTS.c.id).limit(1))
 
     async def probe_exists(self, probe: tuple[str, Any]) -> bool:
         assert self._conn is not None

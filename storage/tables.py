@@ -105,6 +105,33 @@ class TimerRow(Base):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class GroupLease(Base):
+    """Several accounts on one database (bot/fleet/): which account serves a group, until when. A
+    lease is claimed when free, expired or already this account's, and renewed while the account runs."""
+
+    __tablename__ = "group_leases"
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobClaim(Base):
+    """Several processes on one database: a scheduled job's instant claimed before it runs, for one
+    group (`scope` = the group id) or as a whole (`scope` = ""), so it runs once across processes."""
+
+    __tablename__ = "job_claims"
+
+    job_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+GROUP_LEASES = GroupLease.__table__
+JOB_CLAIMS = JobClaim.__table__
 GROUPS = Group.__table__
 MEMBERS = Member.__table__
 EVENTS = EventRow.__table__

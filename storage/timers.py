@@ -77,6 +77,21 @@ class TimerTable(Repository):
         found = self._pending.get((feature, key))
         return found is not None and found.due == due
 
+    def let_go(self, feature: str, key: str) -> None:
+        """Forget a pending timer in this process only (its row stays): another process fires it (bot/fleet/)."""
+        self._pending.pop((feature, key), None)
+
+    async def adopt(self) -> list[PendingTimer]:
+        """Read the pending timers again and keep those this process did not know (another process set
+        them); returns those, earliest first."""
+        result = await self.journal.read(select(TIMERS.c.feature, TIMERS.c.key, TIMERS.c.name, TIMERS.c.due_at,
+                                                TIMERS.c.data))
+        new = [PendingTimer(f, k, n, due, data or {}) for f, k, n, due, data in result.all()
+               if (f, k) not in self._pending]
+        for timer in new:
+            self._pending[(timer.feature, timer.key)] = timer
+        return sorted(new, key=lambda t: (t.due, t.feature, t.key))
+
     async def load(self) -> None:
         """Read every pending timer (when the store opens)."""
         result = await self.journal.read(select(TIMERS.c.feature, TIMERS.c.key, TIMERS.c.name, TIMERS.c.due_at,

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 CORE_DIRS = ["bot", "handlers", "rules", "storage", "scheduler"]
 MAX_LINES = 400
-SHARED_TABLES = {"groups", "members", "events", "actions", "job_runs", "timers"}
+SHARED_TABLES = {"groups", "members", "events", "actions", "job_runs", "timers", "group_leases", "job_claims"}
 
 
 def test_each_feature_package_describes_itself_and_is_listed_once() -> None:

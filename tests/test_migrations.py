@@ -74,7 +74,7 @@ async def test_a_database_of_the_first_version_upgrades_in_place_and_keeps_servi
     finally:
         await rt.close()
     con = sqlite3.connect(path)
-    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0013"
+    assert con.execute("select version_num from alembic_version").fetchone()[0] == "0014"
     row = con.execute("select message_count, reminded_on from members where user_id = 'u1'").fetchone()
     assert row == (8, "2026-03-01")
     # the reminder day of the first versions became the welcome feature's own record (migration 0007)

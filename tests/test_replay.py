@@ -1,4 +1,5 @@
-"""`qunbot replay` as a process: the contract, bad input, and a kill -9 mid-replay then a restart."""
+"""`qunbot replay` as a process: the contract, bad input, and a kill -9 mid-replay then a restart, on SQLite
+and on PostgreSQL (`any_db_url`), and the summary line on stderr."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,9 +15,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 QUNBOT = [sys.executable, "-m", "bot.cli"]
+KILL_9_EVENTS = 4000
 CST = timezone(timedelta(hours=8))
 
 
@@ -30,7 +33,7 @@ def actions_of(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_bad_lines_are_reported_and_skipped_and_odd_text_is_handled(tmp_path: Path) -> None:
+def test_bad_lines_are_reported_and_skipped_and_odd_text_is_handled(tmp_path: Path, any_db_url: str) -> None:
     base = {"ts": "2026-03-02T10:00:00+08:00", "group": "g", "group_name": "群", "user": "u", "user_name": "小明"}
     lines = [
         json.dumps({**base, "id": "ok1", "type": "text", "text": "群规"}, ensure_ascii=False),
@@ -47,14 +50,23 @@ def test_bad_lines_are_reported_and_skipped_and_odd_text_is_handled(tmp_path: Pa
         json.dumps({**base, "id": "longid", "type": "text", "text": "hi", "group": "g" * 200}),
     ]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = replay(str(tmp_path / "t.jsonl"), cwd=tmp_path)
+    result = replay(str(tmp_path / "t.jsonl"), "--db", any_db_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     errors = [ln for ln in result.stderr.splitlines() if re.match(r"^\d+: ", ln)]
     assert [e.split(":")[0] for e in errors] == ["2", "3", "4", "6", "10", "11"]
     assert "lone surrogate" in errors[4]
     assert "unknown event type 'teleport'" in errors[2]
-    handled = {a["data"].get("event") for a in actions_of(result.stdout)}
+    actions = actions_of(result.stdout)
+    handled = {a["data"].get("event") for a in actions}
     assert "ok1" in handled
+    # the summary, last on stderr: the 4 events read, the 6 bad lines, the actions by kind (stdout's lines)
+    kinds = Counter(a["action"] for a in actions)
+    by_kind = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary = result.stderr.splitlines()[-1]
+    actions_part = f"{len(actions)} action{'' if len(actions) == 1 else 's'}"
+    assert re.fullmatch(rf"replay: 4 events read, 6 bad lines, {actions_part} \({by_kind}\), \d+\.\d s",
+                        summary), summary
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr  # not a terminal: no progress bar
 
 
 def make_transcript(path: Path, n: int, seed: int = 7) -> None:
@@ -78,33 +90,54 @@ def make_transcript(path: Path, n: int, seed: int = 7) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-def audit(db: Path) -> tuple[int, list[str]]:
-    con = sqlite3.connect(db)
-    try:
-        events = con.execute("select count(*) from events").fetchone()[0]
-        ids = [r[0] for r in con.execute("select id from actions where status != 'note' order by id")]
-        return events, ids
-    finally:
-        con.close()
+def audit(url: str) -> tuple[int, list[str]]:
+    """Events handled and actions recorded (their ids) in the database at `url`, SQLite or PostgreSQL."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from storage.dialect import make_engine
+
+    async def read() -> tuple[int, list[str]]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                events = (await conn.execute(text("select count(*) from events"))).scalar_one()
+                ids = (await conn.execute(text("select id from actions where status != 'note'"))).scalars().all()
+                return events, sorted(ids)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 def key(a: dict) -> tuple:
     return (a["rule"], a["data"].get("event"), a.get("text"))
 
 
-def test_kill_9_mid_replay_then_restart_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    n = 6000
-    transcript = tmp_path / "t.jsonl"
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], tuple[int, list[str]]]:
+    """4000 events (8 chunks, several commits) replayed without a kill, once for the module: the transcript,
+    its actions, its audit. (It was 6000 and per test; 4000 and shared keep the time the PostgreSQL run adds.)"""
+    n = KILL_9_EVENTS
+    folder = tmp_path_factory.mktemp("clean")
+    transcript = folder / "t.jsonl"
     make_transcript(transcript, n)
-    clean = replay(str(transcript), "--db", f"sqlite+aiosqlite:///{tmp_path / 'clean.db'}", cwd=tmp_path)
+    url = f"sqlite+aiosqlite:///{folder / 'clean.db'}"
+    clean = replay(str(transcript), "--db", url, cwd=folder)
     assert clean.returncode == 0, clean.stderr
     expected = actions_of(clean.stdout)
     assert len(expected) > 300
+    return transcript, expected, audit(url)
 
-    db = tmp_path / "crash.db"
+
+def test_kill_9_mid_replay_then_restart_loses_and_doubles_nothing(
+        tmp_path: Path, any_db_url: str, clean_run: tuple[Path, list[dict], tuple[int, list[str]]]) -> None:
+    transcript, expected, (clean_events, clean_ids) = clean_run
+    db = any_db_url  # SQLite and PostgreSQL: the same actions as the clean run on SQLite
     out1 = tmp_path / "out1.jsonl"
     proc = subprocess.Popen([*QUNBOT, "replay", "--config", str(ROOT / "config.yaml"), str(transcript),
-                             "--db", f"sqlite+aiosqlite:///{db}", "--out", str(out1)],
+                             "--db", db, "--out", str(out1)],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -119,7 +152,7 @@ def test_kill_9_mid_replay_then_restart_loses_and_doubles_nothing(tmp_path: Path
     first = actions_of(written[:written.rfind(b"\n") + 1].decode("utf-8"))
     assert 0 < len(first) < len(expected), "the kill should land mid-replay"
 
-    second = replay(str(transcript), "--db", f"sqlite+aiosqlite:///{db}", cwd=tmp_path)
+    second = replay(str(transcript), "--db", db, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     got = Counter(key(a) for a in first + actions_of(second.stdout))
     want = Counter(key(a) for a in expected)
@@ -131,8 +164,7 @@ def test_kill_9_mid_replay_then_restart_loses_and_doubles_nothing(tmp_path: Path
         tail = Counter(key(a) for a in first[-sum(doubled.values()):])
         assert tail == doubled, "only the last lines written before the kill may repeat"
     events, ids = audit(db)
-    clean_events, clean_ids = audit(tmp_path / "clean.db")
-    assert events == clean_events == n
+    assert events == clean_events == KILL_9_EVENTS
     assert ids == clean_ids  # every action recorded exactly once, the same ones as a clean run
 
 

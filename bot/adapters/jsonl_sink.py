@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import TextIO
 
@@ -18,6 +19,7 @@ class JsonlSink:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.count = 0
+        self.kinds: Counter[str] = Counter()  # actions written, by kind (send, kick …)
 
     async def events(self) -> AsyncIterator[Event]:  # pragma: no cover - a sink has no inbound side
         return
@@ -27,3 +29,4 @@ class JsonlSink:
         self.out.write(json.dumps(action.to_json(), ensure_ascii=False) + "\n")
         self.out.flush()
         self.count += 1
+        self.kinds[action.action] += 1

@@ -13,7 +13,9 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,6 +38,17 @@ log = logging.getLogger("qunbot.replay")
 MAX_LINE_BYTES = 16 * 1024 * 1024
 CHUNK = 500  # events read ahead (their ids looked up at once)...
 CHUNK_CHARS = 500_000  # ...or fewer, when their texts are long
+
+
+@dataclass
+class ReplayStats:
+    """What a replay did so far, for a progress bar and the summary line (bot/long_work.py): events read,
+    bytes of the transcript read, actions written by kind; `on_read(stats)` after each chunk handled."""
+
+    events: int = 0
+    position: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    on_read: Callable[[ReplayStats], None] | None = None
 
 
 def _take(events: Iterator[Event]) -> list[Event]:
@@ -98,7 +111,8 @@ async def run_jobs_until(bot: Bot, clock: DrivenClock, due_jobs: DueJobs | None,
 
 
 async def replay(config: Config, transcript: Path, *, db_url: str | None, until: datetime | None,
-                 out: TextIO, errors: TextIO = sys.stderr, jobs: list[JobSpec] | None = None) -> int:
+                 out: TextIO, errors: TextIO = sys.stderr, jobs: list[JobSpec] | None = None,
+                 stats: ReplayStats | None = None) -> int:
     """Replay a transcript; returns the exit status (0 when the transcript was read)."""
     tmp = None
     if db_url is None:
@@ -108,6 +122,8 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
         config = config.with_bot(reports_dir=str(Path(tmp.name) / "reports"), media_dir=str(Path(tmp.name) / "media"))
     clock = DrivenClock()
     sink = JsonlSink(out)
+    if stats is not None:
+        sink.kinds = stats.actions
     holder = ConfigHolder(config)
     runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True)
     bot = runtime.bot
@@ -144,6 +160,11 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
                     await run_jobs_until(bot, clock, due_jobs, event.ts)
                     clock.set(event.ts)
                     await bot.process(event)
+                if stats is not None:
+                    stats.events += len(chunk)
+                    stats.position = handle.buffer.tell()
+                    if stats.on_read is not None:
+                        stats.on_read(stats)
         await bot.commit()
         if until is not None:
             if due_jobs is None:

@@ -80,7 +80,8 @@ class WechatyPlatform:
         self._closed = asyncio.Event()
         self.inbound = Inbound(self._rpc, clock, media_dir, settings)
         self.inbound.room_changed = self._room_changed
-        self.connects = 0
+        self.connects = 0  # sessions started (reconnects: the ones after the first; /metrics)
+        self.connected = False  # a session with the puppet service is up (/healthz)
         # events from background tasks (rosters, renames), yielded between two puppet events
         self._side: deque[Event] = deque()
         self._side_ready = asyncio.Event()
@@ -180,6 +181,7 @@ class WechatyPlatform:
             await asyncio.sleep(0)
             await asyncio.wait_for(stub.start(), timeout=30)
             self.connects += 1
+            self.connected = True
             deadline = loop.time() + timeout
             while True:
                 while self._side:  # background events first: they were built before the next puppet event
@@ -235,6 +237,7 @@ class WechatyPlatform:
                 for event in events:
                     yield event
         finally:
+            self.connected = False
             closed.cancel()
             if side is not None:
                 side.cancel()

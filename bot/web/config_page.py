@@ -68,10 +68,14 @@ class Layer:
 
 
 def _leaves(data: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """(path, value) of every leaf; lists and empty mappings are leaves."""
+    """(path, value) of every leaf; lists and empty mappings are leaves, but a list of mappings (`accounts`,
+    whose tokens are secrets) is walked item by item ("accounts.0.token")."""
     if isinstance(data, Mapping) and data:
         for key, value in data.items():
             yield from _leaves(value, (*path, str(key)))
+    elif isinstance(data, list) and data and all(isinstance(item, Mapping) for item in data):
+        for index, item in enumerate(data):
+            yield from _leaves(item, (*path, str(index)))
     else:
         yield path, data
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +53,7 @@ class WebConsole:
     settings: WebSettings
     bot: Bot | None = None
     config_path: Path | None = None
+    ops: Any = None  # the running bot's Operations (bot/web/operations.py): /healthz and /metrics
     sessions: Sessions = field(init=False)
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
     memo: dict[str, Any] = field(default_factory=dict)  # pages' answers that change slowly (a few fixed keys)
@@ -91,15 +92,20 @@ def queue_actions(store: Store, actions: Sequence[Action], by: str, now: datetim
     return list(zip(ids, stamped, strict=True))
 
 
-async def pick_up_web_actions(store: Store, outbox: Outbox, stop: asyncio.Event, every: float | None = None) -> None:
-    """In a running bot: send the actions a console in another process queued ("web:" ids, pending)."""
+async def pick_up_web_actions(store: Store, outbox: Outbox, stop: asyncio.Event, every: float | None = None,
+                              owns: Callable[[dict[str, Any]], Awaitable[bool]] | None = None) -> None:
+    """In a running bot: send the actions a console in another process queued ("web:" ids, pending).
+    With several accounts, only those `owns` gives this process (bot/fleet/: its groups' holder sends)."""
     every = every or PICKUP_SECONDS
     handed: set[str] = set()
     while not stop.is_set():
         try:
             rows = await store.audit.pending_with_prefix(WEB_PREFIX)
             fresh = [r for r in rows if r["id"] not in handed]
-            handed = {r["id"] for r in rows}  # only those still pending: bounded by the table's pending rows
+            if owns is not None:
+                fresh = [r for r in fresh if await owns(r)]
+            # only those still pending: bounded by the table's pending rows
+            handed = {r["id"] for r in rows if r["id"] in handed} | {r["id"] for r in fresh}
             if fresh:
                 log.info("sending %d action(s) queued by the web console", len(fresh))
                 await outbox.submit([(r["id"], Action.model_validate(r["body"]).model_copy(update={"ts": None}))

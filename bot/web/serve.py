@@ -7,7 +7,7 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.web.console import WebConsole
@@ -23,7 +23,7 @@ Stop = Callable[[], Awaitable[None]]
 
 async def start_console(holder: ConfigHolder, db_url: str, clock: Clock, *, bot: Bot | None = None,
                         host: str | None = None, port: int | None = None, public: bool | None = None,
-                        token: str | None = None) -> tuple[WebConsole, Stop]:
+                        token: str | None = None, ops: Any = None) -> tuple[WebConsole, Stop]:
     """Open the console's own store on `db_url`, serve it; returns the console and how to stop it.
     Raises TokenMissing (no QUNBOT_WEB_TOKEN) or ValueError (a public address without `public`)."""
     from bot.app import open_store
@@ -39,7 +39,7 @@ async def start_console(holder: ConfigHolder, db_url: str, clock: Clock, *, bot:
     store = open_store(db_url)
     await store.open()
     path = Path(holder.path) if holder.path else None
-    console = WebConsole(holder, store, clock, token, settings, bot=bot, config_path=path)
+    console = WebConsole(holder, store, clock, token, settings, bot=bot, config_path=path, ops=ops)
     try:
         runner = await start_site(make_app(console), host, port, public)
     except BaseException:

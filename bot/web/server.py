@@ -26,7 +26,7 @@ MAX_BODY = 2 * 1024 * 1024  # a config file or a pasted message; images are limi
 MAX_FIELDS = 50_000  # a purge list of a big group, one checkbox a member (the body limit still holds)
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/login", "/favicon.ico", "/healthz", "/metrics"})  # the last two: operations.py
 DATA_SUFFIXES = (".csv", ".json", ".png", ".svg")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -153,6 +153,10 @@ def make_app(console: WebConsole) -> web.Application:
     app.add_routes(routes)
     for page in (overview, group_page, moderation, config_page, playground, audit_page):
         app.add_routes(page.routes)
+    if console.ops is not None:  # inside `qunbot run`: /healthz, and /metrics with the token (or a session)
+        from bot.web.operations import add_routes
+
+        add_routes(app, console.ops, console.token)
     return app
 
 

@@ -11,7 +11,7 @@ import gzip
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -163,7 +163,7 @@ def _is_ad(label: bool | str | int) -> bool:
 
 
 def _fit(data: Sequence[tuple[list[str], bool, float]], *, epochs: int, l2: float, rate: float,
-         seed: int) -> tuple[dict[str, float], float]:
+         seed: int, on_step: Callable[[], None] | None = None) -> tuple[dict[str, float], float]:
     """Logistic regression by AdaGrad SGD over (sorted n-grams, is_ad, sample weight) rows."""
     w: dict[str, float] = {}
     g2: dict[str, float] = {}
@@ -187,6 +187,8 @@ def _fit(data: Sequence[tuple[list[str], bool, float]], *, epochs: int, l2: floa
                 w[g] = wg - rate * grad / math.sqrt(acc)
             bias_g2 += err * err
             bias -= rate * err / math.sqrt(bias_g2)
+        if on_step is not None:
+            on_step()
     return w, bias
 
 
@@ -195,13 +197,13 @@ def _features(samples: Iterable[tuple[str, bool, float]], n: int) -> list[tuple[
 
 
 def _train_raw(rows: Sequence[tuple[list[str], bool, float]], *, n: int, epochs: int, l2: float, rate: float,
-               min_df: int, seed: int) -> tuple[dict[str, float], float]:
+               min_df: int, seed: int, on_step: Callable[[], None] | None = None) -> tuple[dict[str, float], float]:
     df: dict[str, int] = {}
     for grams, _y, _sw in rows:
         for g in grams:
             df[g] = df.get(g, 0) + 1
     kept = [([g for g in grams if df[g] >= min_df], y, sw) for grams, y, sw in rows]
-    return _fit(kept, epochs=epochs, l2=l2, rate=rate, seed=seed)
+    return _fit(kept, epochs=epochs, l2=l2, rate=rate, seed=seed, on_step=on_step)
 
 
 def _logit(w: Mapping[str, float], bias: float, grams: Sequence[str]) -> float:
@@ -215,10 +217,16 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered))))]
 
 
+def train_steps(folds: int = 5, epochs: int = 15) -> int:
+    """How many times `train_model` calls `on_step`: the features, then each epoch of each fit."""
+    return 1 + ((folds + 1) if folds > 1 else 1) * epochs
+
+
 def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extra_weight: float = 3.0,
                 n: int = 3, epochs: int = 15, l2: float = 1e-5, rate: float = 0.5, min_df: int = 2,
                 prune: float = 0.02, folds: int = 5, high_fpr: float = 0.004, low_fpr: float = 0.006,
-                seed: int = 0, meta: Mapping[str, Any] | None = None) -> AdModel:
+                seed: int = 0, meta: Mapping[str, Any] | None = None,
+                on_step: Callable[[], None] | None = None) -> AdModel:
     """Train an `AdModel` on (text, label) rows; deterministic for the same rows in the same order.
 
     `samples` is the base corpus, `extra` more rows (e.g. owners' /ad and /notad decisions) that weigh
@@ -227,10 +235,14 @@ def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extr
     scored by a model that did not see it): `z_high` is the logit that only `high_fpr` of the ham rows
     exceed (the classifier alone flags them), `z_low` the one `low_fpr` of them exceed (below it the
     check adds nothing). n-grams whose |weight| < `prune` are dropped from the shipped model.
+    `on_step()` is called once the features are made and after each epoch of each fit:
+    `train_steps(folds, epochs)` times in all (a progress bar's total).
     """
     base = [(text, _is_ad(label), 1.0) for text, label in samples]
     more = [(text, _is_ad(label), float(extra_weight)) for text, label in extra]
     rows = _features(base + more, n)
+    if on_step is not None:
+        on_step()
     if not any(y for _g, y, _w in rows) or all(y for _g, y, _w in rows):
         raise ValueError("training needs both ads and non-ads")
     fit = {"n": n, "epochs": epochs, "l2": l2, "rate": rate, "min_df": min_df, "seed": seed}
@@ -239,9 +251,9 @@ def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extr
         nbase = len(base)
         for fold in range(folds):
             train_rows = [r for i, r in enumerate(rows) if i >= nbase or i % folds != fold]
-            w, b = _train_raw(train_rows, **fit)
+            w, b = _train_raw(train_rows, **fit, on_step=on_step)
             oof.extend((_logit(w, b, rows[i][0]), rows[i][1]) for i in range(fold, nbase, folds))
-    w, b = _train_raw(rows, **fit)
+    w, b = _train_raw(rows, **fit, on_step=on_step)
     weights = {g: round(v, 4) for g, v in w.items() if abs(v) >= prune}
     if not oof:  # no cross-validation: calibrate on the training rows themselves (optimistic)
         oof = [(_logit(weights, b, g), y) for g, y, _w in rows]

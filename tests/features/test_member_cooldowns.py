@@ -3,6 +3,8 @@ once per member and day; a member command repeated within a minute is answered o
 
 from __future__ import annotations
 
+import pytest
+
 from handlers import checkin, levels, points
 from tests.conftest import EventFactory
 from tests.features.conftest import OpenHarness
@@ -24,6 +26,7 @@ async def test_the_already_reply_goes_once_a_day_per_member(harness: OpenHarness
     assert again is not None and [a.data["already"] for a in again.actions] == [True]
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_member_commands_repeated_within_a_minute_are_answered_once(harness: OpenHarness,
                                                                             make_event: EventFactory) -> None:
     for feature, word in ((checkin.FEATURE, "签到榜"), (checkin.FEATURE, "签到率"), (points.FEATURE, "我的积分"),

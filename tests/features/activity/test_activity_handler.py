@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handlers import activity
 from tests.conftest import EventFactory
 from tests.features.conftest import OpenHarness
@@ -19,6 +21,7 @@ async def test_messages_joins_and_leaves_move_the_member_row(harness: OpenHarnes
     assert member is not None and member.left_at is not None
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_complete_roster_marks_members_missing_from_it_as_left(harness: OpenHarness,
                                                                        make_event: EventFactory) -> None:
     h = await harness(activity.FEATURE)

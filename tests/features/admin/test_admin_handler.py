@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.events import Note, Outcome, reply
 from handlers import admin
 from handlers.ads.repository import AdsRepository
@@ -10,6 +12,7 @@ from tests.features.conftest import OpenHarness
 from tests.features.harness import texts
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_why_tells_an_admin_what_answered_an_event(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(admin.FEATURE)
     asked = make_event(text="群规")

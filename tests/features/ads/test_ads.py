@@ -231,6 +231,12 @@ def test_train_ads_retrains_with_the_owners_decisions(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "群主标注 1 条" in result.stdout
     assert len(AdModel.load(out)) > 0
+    import re  # the summary line, last on stderr (no progress bar: stderr is not a terminal)
+
+    lines = len(corpus.read_text(encoding="utf-8").splitlines())
+    assert re.fullmatch(rf"train-ads: {lines} corpus lines, \d+ used \(DEV part\), 1 owner sample, "
+                        rf"{len(AdModel.load(out))} n-grams kept, \d+\.\d s", result.stderr.splitlines()[-1])
+    assert "\r" not in result.stderr
 
 
 async def test_newcomers_greeting_alike_are_not_a_raid(runtime, clock: DrivenClock, platform: FakePlatform,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from handlers import ads
 from handlers.ads.repository import AdsRepository
 from tests.conftest import EventFactory
@@ -26,6 +28,7 @@ async def test_a_pitch_gets_the_red_packet_prompt_with_each_check_explained(
     assert "ads/contact" in explained and scored and scored[0].data["score"] > 0 and scored[0].reason
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_red_packet_in_the_window_excuses_the_ad(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(ads.FEATURE)
     await h.call(make_event(text=PITCH))

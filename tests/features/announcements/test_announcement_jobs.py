@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from handlers import announcements
 from tests.conftest import BASIC_CONFIG, CST, EventFactory
 from tests.features.conftest import OpenHarness
@@ -27,6 +29,7 @@ async def test_a_fixed_time_entry_posts_in_active_groups_and_skips_silent_ones(
     assert any("g3" in n and "silent" in n for n in notes)
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_the_peak_entry_posts_at_the_busiest_hour_of_the_last_days(harness: OpenHarness) -> None:
     h = await harness(announcements.FEATURE, CONFIG)
     events = EventFactory(datetime(2026, 3, 2, 20, 10, tzinfo=CST))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from handlers import anomaly
 from tests.conftest import CST, EventFactory
 from tests.features.conftest import OpenHarness
@@ -12,6 +14,7 @@ from tests.features.conftest import OpenHarness
 DUE = datetime(2026, 3, 20, 15, 0, tzinfo=CST)
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_join_raid_is_reported_once(harness: OpenHarness) -> None:
     h = await harness(anomaly.FEATURE)
     joins = EventFactory(datetime(2026, 3, 20, 14, 30, tzinfo=CST))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from handlers import checkin
 from handlers.points.repository import PointsRepository
 from tests.conftest import EventFactory
@@ -26,6 +28,7 @@ async def test_a_first_check_in_is_rank_one_with_base_points_and_a_second_is_alr
     assert await h.store.repository(PointsRepository).balance("g1", "u1") == 5
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_the_next_day_continues_the_streak_and_pays_the_bonus(harness: OpenHarness,
                                                                     make_event: EventFactory) -> None:
     h = await harness(checkin.FEATURE)

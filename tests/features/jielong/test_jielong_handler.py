@@ -253,6 +253,7 @@ async def test_the_export_sends_the_list_as_csv_to_the_asker(harness: OpenHarnes
     assert rows[1][4].startswith("2026-03-02 10:00")
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_chain_ends_on_an_admins_word_or_after_expire_days(harness: OpenHarness,
                                                                    make_event: EventFactory) -> None:
     h = await harness(jielong.FEATURE)

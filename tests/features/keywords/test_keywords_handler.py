@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handlers import keywords
 from tests.conftest import BASIC_CONFIG, EventFactory
 from tests.features.conftest import OpenHarness
@@ -20,6 +22,7 @@ async def test_each_mode_answers_with_its_reply(harness: OpenHarness, make_event
     assert await h.call(make_event(text="今天天气不错")) is None
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_rule_answers_once_per_cooldown_in_a_group(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(keywords.FEATURE)
     first_event = make_event(text="群规")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handlers import levels
 from handlers.levels.handler import level_up
 from handlers.levels.repository import LevelsRepository
@@ -21,6 +23,7 @@ async def test_my_level_names_the_level_the_points_to_the_next_and_the_tier(
     assert "再得 380 分" in (outcome.actions[0].text or "")
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_a_level_up_is_announced_the_first_time_only(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(levels.FEATURE)
     points = h.store.repository(LevelsRepository).points

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.events import Event, Outcome
 from handlers import lottery
 from handlers.lottery.draw import pool_digest, seed_of, winners_of
@@ -158,6 +160,7 @@ async def test_fewer_members_than_winners_all_win_and_nobody_to_draw_is_said(
     assert await h2.repo.pending("g1") is None
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_one_pending_draw_per_group_and_only_admins_may_ask(harness: OpenHarness,
                                                                  make_event: EventFactory) -> None:
     h = await harness(lottery.FEATURE, BASIC_CONFIG + "  lottery: {max_winners: 10}\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from handlers import points
 from handlers.points.repository import PointsRepository
 from tests.conftest import EventFactory
@@ -28,6 +30,7 @@ async def test_a_red_packet_earns_its_points(harness: OpenHarness, make_event: E
     assert outcome is not None and outcome.notes[0].data == {"awarded": 10, "balance": 10, "reason": "red_packet"}
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_an_admin_grants_points_to_the_member_mentioned(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(points.FEATURE)
     h.seen(make_event(text="大家好", user="u2", user_name="小红"))

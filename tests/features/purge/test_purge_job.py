@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from bot.events import Event
 from handlers import purge
 from tests.conftest import BASIC_CONFIG, CST, EventFactory
@@ -27,6 +29,7 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_silent_members_past_the_grace_days_are_listed_longest_silent_first(
         harness: OpenHarness, tmp_path: Path) -> None:
     config = BASIC_CONFIG.replace("bot: {name: 小管家, id: bot}",

@@ -160,6 +160,7 @@ def make_text(text: str, user: str, name: str) -> Event:
     return EventFactory(T0.replace(hour=9))(text=text, user=user, user_name=name, id=f"t-{user}-{text}")
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_todays_board_counts_red_packets_and_gives_the_askers_own_place(harness: OpenHarness) -> None:
     h = await harness(red_packet.FEATURE, BOARD_CONFIG)
     seed_red_packets(h)

@@ -104,6 +104,7 @@ async def test_a_second_kou1_keeps_the_open_roll_call_and_an_admins_kou1_is_no_a
     assert (await stats(h, later))["answered"] == []
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_kou1_stats_answers_who_answered_and_who_present_has_not(harness: OpenHarness,
                                                                        make_event: EventFactory) -> None:
     config = BASIC_CONFIG + "  roll_call: {max_mentions: 2}\n"

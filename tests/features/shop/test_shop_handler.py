@@ -72,6 +72,7 @@ async def test_too_few_points_sold_out_and_unknown_items_take_nothing(harness: O
     assert await h.call(make_event(text="兑换规则是什么")) is None  # conversation, not a command
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_an_admin_confirms_or_refuses_and_a_refusal_refunds(harness: OpenHarness,
                                                                   make_event: EventFactory) -> None:
     h = await harness(shop.FEATURE, CONFIG)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from handlers import stats
 from tests.conftest import BASIC_CONFIG, CST, EventFactory
 from tests.features.conftest import OpenHarness
@@ -16,6 +18,7 @@ def is_png(path: Path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_the_daily_report_counts_the_day_and_sends_the_chart(harness: OpenHarness, tmp_path: Path) -> None:
     config = BASIC_CONFIG.replace("bot: {name: 小管家, id: bot}",
                                   f"bot: {{name: 小管家, id: bot, reports_dir: '{tmp_path / 'reports'}'}}")

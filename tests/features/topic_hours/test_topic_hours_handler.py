@@ -85,6 +85,7 @@ async def test_a_period_past_midnight_and_a_list_of_periods(harness: OpenHarness
     assert reminded(await say(h, at(MONDAY.replace(hour=9) + timedelta(days=7), "八卦一下")))
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_at_most_once_an_hour_per_group(harness: OpenHarness) -> None:
     h = await harness(topic_hours.FEATURE, CONFIG)
     assert reminded(await say(h, at(MONDAY, "约饭约饭")))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.events import Event, Outcome, Timer
@@ -128,6 +130,7 @@ async def test_a_raid_is_capped_at_twenty_mentions_and_the_rest_are_counted(harn
     assert any("980 reminder(s) past the mention cap" in n for n in notes)
 
 
+@pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
 async def test_once_and_once_more_hold_when_batched(harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(welcome.FEATURE, BATCHED)
     [joined] = await call_all(h, make_event("join", user_name="阿强"))
