@@ -216,7 +216,11 @@ async def test_a_silent_accounts_groups_are_taken_over_within_the_lease_and_noth
         deliver(event(heir, "new-1", group, text="怎么报名"), heir)
         await until(lambda: len(heir.sent("keywords/报名")) >= 1, what="the heir's answer")
         await asyncio.sleep(0.5)
-        assert [x.group for x in heir.sent("keywords/报名")] == [group]  # new-1 only
+        # new-1 answered; the old ones not again. A gap message queued just as the lease passed may be
+        # answered too (the silent holder never handled it), but never one that was handled before.
+        answered = [x.data.get("event") for x in heir.sent("keywords/报名")]
+        assert "new-1" in answered and len(answered) == len(set(answered))
+        assert all(str(e).startswith(("new-", "gap-")) for e in answered), answered
         assert len(dead.sent("keywords/报名")) == 5
         engine = make_engine(pg_url)
         try:
