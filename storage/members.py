@@ -245,6 +245,15 @@ class Members(Repository):
             at, name, n = self._sizes[group]
             self._sizes[group] = (at, name, max(0, n + change))
 
+    async def roster(self, group: str) -> list[tuple[str, str | None]]:
+        """(id, display name) of every member present in the group (the roster and who spoke; not left),
+        longest known first (who has not signed a 接龙 or answered a 扣1)."""
+        result = await self.journal.read(
+            select(MEMBERS.c.user_id, MEMBERS.c.display_name)
+            .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None)))
+            .order_by(MEMBERS.c.first_seen_at, MEMBERS.c.user_id), only=("members", "roster"))
+        return [(u, name) for u, name in result]
+
     async def present_members(self, group: str, limit: int = 500) -> list[tuple[str, str | None]]:
         """(id, display name) of members present in the group (not left), the most recently active first,
         at most `limit` (the web console's member pickers)."""

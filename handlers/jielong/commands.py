@@ -107,7 +107,7 @@ async def stats_answer(event: Event, ctx: Context, chain: Chain, entries: list[E
     signed = [e for e in entries if e.status == OK]
     members = list(dict.fromkeys(e.user for e in signed))
     skip = {*members, *ctx.settings.admins, *ctx.settings.operators, ctx.config.bot_id}
-    present = await ctx.repo.present(chain.group)
+    present = await ctx.repo.members.roster(chain.group)
     missing = [(u, name) for u, name in present if u not in skip]
     facts: dict[str, Any] = {"title": chain.title, "count": len(signed), "members": members[:MAX_FACT_IDS],
                              "missing": [u for u, _ in missing[:MAX_FACT_IDS]], "missing_count": len(missing),
@@ -130,7 +130,7 @@ async def export(event: Event, ctx: Context, chain: Chain, entries: list[Entry],
     assert event.user is not None
     s: JielongSettings = ctx.settings.jielong
     signed = [e for e in entries if e.status == OK]
-    names = dict(await ctx.repo.present(chain.group))
+    names = dict(await ctx.repo.members.roster(chain.group))
     local = ctx.local_now
     folder = Path(ctx.config.model.bot.reports_dir) / f"jielong-{hashlib.sha1(chain.id.encode()).hexdigest()[:12]}"
     path = write_csv(folder / f"jielong-{safe_name(chain.group)}-{local:%Y-%m-%d}.csv", signed, names, ctx.config.tz,

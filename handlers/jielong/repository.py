@@ -16,7 +16,6 @@ from handlers.jielong.tables import CHAINS, ENTRIES
 from storage.journal import BulkWrite
 from storage.members import cut_name
 from storage.repository import Repository
-from storage.tables import MEMBERS
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -76,6 +75,7 @@ class JielongRepository(Repository):
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
+        self.members = store.members  # the shared roster: who is present
         self._chains, self._entries = store.buffer("jielong_chain"), store.buffer("jielong_entry")
         self._updates, self._touched = store.buffer("jielong_entry_update"), store.buffer("jielong_touch")
         self._closed = store.buffer("jielong_close")
@@ -103,15 +103,6 @@ class JielongRepository(Repository):
                                          .order_by(ENTRIES.c.pos, ENTRIES.c.seq), only=_OWN)
         return [Entry(r.seq, r.pos, r.user_id, r.user_name, r.content, r.status, r.added_at, r.event_id)
                 for r in result]
-
-    async def present(self, group: str) -> list[tuple[str, str | None]]:
-        """(id, display name) of the members present in the group (the roster and who spoke; not left),
-        longest known first."""
-        result = await self.journal.read(
-            select(MEMBERS.c.user_id, MEMBERS.c.display_name)
-            .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None)))
-            .order_by(MEMBERS.c.first_seen_at, MEMBERS.c.user_id), only=("members", "roster"))
-        return [(u, name) for u, name in result]
 
     # -- facts ------------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from handlers.roll_call.tables import ANSWERS, ROLL_CALLS
 from storage import dialect
 from storage.journal import BulkWrite, Rows
 from storage.repository import Repository
-from storage.tables import MEMBERS
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -73,6 +72,7 @@ class RollCallRepository(Repository):
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
+        self.members = store.members  # the shared roster: who is present
         self._calls, self._answers = store.buffer("roll_call"), store.buffer("roll_call_answer")
         self._closed = store.buffer("roll_call_close")
         self._open: dict[str, Call | None] = {}  # group -> its latest roll call not closed (None: none)
@@ -117,15 +117,6 @@ class RollCallRepository(Repository):
         result = await self.journal.read(select(ANSWERS.c.user_id).where(and_(
             ANSWERS.c.call_id == call, ANSWERS.c.user_id == user)), only=_OWN)
         return result.first() is not None
-
-    async def present(self, group: str) -> list[tuple[str, str | None]]:
-        """(id, display name) of the members present in the group (the roster and who spoke; not left),
-        longest known first."""
-        result = await self.journal.read(
-            select(MEMBERS.c.user_id, MEMBERS.c.display_name)
-            .where(and_(MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None)))
-            .order_by(MEMBERS.c.first_seen_at, MEMBERS.c.user_id), only=("members", "roster"))
-        return [(u, name) for u, name in result]
 
     # -- facts ------------------------------------------------------------------------------------
 

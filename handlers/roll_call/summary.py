@@ -30,7 +30,7 @@ async def facts(repo: RollCallRepository, call: Call, settings: GroupSettings, b
     the admins or the operators)."""
     answered = await repo.answered(call.id)
     skip = {*answered, *settings.admins, *settings.operators, bot_id}
-    return answered, [(u, name) for u, name in await repo.present(call.group) if u not in skip]
+    return answered, [(u, name) for u, name in await repo.members.roster(call.group) if u not in skip]
 
 
 def fact_data(call: Call, answered: list[str], missing: list[tuple[str, str | None]], is_open: bool) -> dict[str, Any]:
