@@ -176,6 +176,12 @@ class AuditLog(Repository):
         result = await self.journal.read(stmt, only=("actions", "events", "groups", "members"))
         return [dict(r._mapping) for r in result]
 
+    async def pending_kicks(self, group: str) -> set[str]:
+        """Members of the group whose removal is queued and not yet sent."""
+        result = await self.journal.read(select(ACTIONS.c.user_id).where(and_(
+            ACTIONS.c.status == "pending", ACTIONS.c.action == "kick", ACTIONS.c.group_id == group)))
+        return {user for (user,) in result}
+
     async def job_ran(self, job_id: str, due_at: datetime) -> bool:
         result = await self.journal.read(
             select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)))

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 from markupsafe import Markup
-from sqlalchemy import and_, select
 
 from bot.events import OTHERWISE, Action
 from bot.feature import JobContext
@@ -33,7 +32,6 @@ from handlers.stats.repository import StatsRepository
 from handlers.stats.series import hourly_series
 from rules.schema import GroupSettings
 from scheduler.common import fill, safe_name, to_operators
-from storage.tables import ACTIONS, MEMBERS
 
 routes = web.RouteTableDef()
 
@@ -80,11 +78,10 @@ async def tier_counts(console: WebConsole, group: str, settings: GroupSettings) 
     theirs), highest tier first: three queries for the whole group."""
     levels = settings.levels
     activity = await console.repo(LevelsRepository).member_activity(group, tier_since(console.now(), levels))
-    present = await console.store.rows(select(MEMBERS.c.user_id).where(and_(
-        MEMBERS.c.group_id == group, MEMBERS.c.left_at.is_(None))), only=("members", "roster"))
+    present = await console.store.members.roster(group)
     counts = dict.fromkeys(levels.tiers, 0)
     idle = tier_of((0, 0, 0), levels)
-    for (user,) in present:
+    for user, _name in present:
         counts[tier_of(activity[user], levels) if user in activity else idle] += 1
     total = sum(counts.values())
     order = sorted(levels.tiers.items(), key=lambda kv: -kv[1])
@@ -99,9 +96,7 @@ async def candidates(console: WebConsole, group: str, settings: GroupSettings) -
 
 async def pending_kicks(console: WebConsole, group: str) -> set[str]:
     """Members of the group whose removal is queued and not yet sent (not asked for a second time)."""
-    result = await console.store.read(select(ACTIONS.c.user_id).where(and_(
-        ACTIONS.c.status == "pending", ACTIONS.c.action == "kick", ACTIONS.c.group_id == group)))
-    return {user for (user,) in result}
+    return await console.store.audit.pending_kicks(group)
 
 
 Row = tuple[str, str, str, str, int, int, int, str, bool]
