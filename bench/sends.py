@@ -7,8 +7,11 @@ the shipped config's name format), over D local days, 08:00-23:00: 80% chat, 12%
 few twice a day), 3% joins, 3% red packets, 2% ads (pitches with a contact id). It runs through
 `qunbot replay` (the real chain on config.yaml, scheduled jobs included, in a temporary database)
 and prints the sends per 1,000 events (actions that post: send, send_image, send_file; direct
-messages to operators counted apart), the top rules, and one line of JSON. Sending too much is the
-first reason a bot's WeChat account gets restricted; the target is at most 150 per 1,000 events.
+messages to operators counted apart), the top rules, the rename reminders split into first ones and
+the daily follow-ups, and one line of JSON. Sending too much is the first reason a bot's WeChat account
+gets restricted; the target is at most 150 per 1,000 events. Nobody renames in the mix: every member
+whose name does not fit gets both reminders within the week (the first on join or first message, the
+follow-up at `welcome.rename_followup_time` three days on).
 """
 
 from __future__ import annotations
@@ -90,10 +93,14 @@ def measure(events: int, days: int, seed: int, config_path: Path) -> dict[str, A
     posts = [a for a in actions if a["action"] in ("send", "send_image", "send_file")]
     in_groups = [a for a in posts if a.get("group")]
     by_rule = Counter(a["rule"] for a in in_groups)
+    reminders = [a for a in in_groups if a["rule"] == "welcome/rename-reminder"]
+    followups = [a for a in reminders if a["data"].get("followup")]
     return {"events": len(rows), "days": days, "sends": len(in_groups), "direct": len(posts) - len(in_groups),
             "per_1000": round(1000 * len(in_groups) / len(rows), 1),
             "direct_per_1000": round(1000 * (len(posts) - len(in_groups)) / len(rows), 1),
-            "top": by_rule.most_common(8)}
+            "top": by_rule.most_common(8),
+            "rename_reminders": {"first": len(reminders) - len(followups), "followup": len(followups),
+                                 "mentions": sum(len(a.get("mentions") or ()) for a in reminders)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"direct messages per 1,000 events   {f['direct_per_1000']:>7}  (reports and alerts to operators)")
     for rule, n in f["top"]:
         print(f"  {rule:<32} {n:>6}  {1000 * n / f['events']:.1f} per 1,000")
+    r = f["rename_reminders"]
+    print(f"rename reminders (rule welcome/rename-reminder): {r['first']} first, {r['followup']} daily follow-ups, "
+          f"{r['mentions']} mentions in all")
     print(json.dumps(f, ensure_ascii=False))
     return 0
 

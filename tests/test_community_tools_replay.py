@@ -39,6 +39,7 @@ OVERRIDE = f"""
   "{BADMINTON[0]}":
     admins: [{OWNER}]
     operators: [{OP}]
+    red_packet: {{thanks: "谢谢 @{{user_name}} 的红包🧧"}}   # off as shipped; this group's owner turned it on
   "{CLASS[0]}":
     admins: [{TEACHER}]
     operators: [{OP}]

@@ -79,7 +79,7 @@ def test_the_shipped_config_schedules_its_announcements_reports_and_checks() -> 
 
     jobs = {j.id: j for j in jobs_from_config(Config.from_file(ROOT / "config.yaml"))}
     assert set(jobs) == {"announce:09:00|*", "announce:21:00|*", "purge:21:30", "stats:22:00", "anomaly:hourly",
-                         "retention:04:00"}
+                         "retention:04:00", "rename-followup:20:00"}
     morning = jobs["announce:09:00|*"].trigger
     assert morning.get_next_fire_time(None, datetime(2026, 3, 2, 9, 1, tzinfo=CST)) == datetime(
         2026, 3, 3, 9, 0, tzinfo=CST)

@@ -1,16 +1,20 @@
-"""The batched message: joins and due rename reminders of a group within `welcome.batch_seconds` of the
-first one are answered in one message that mentions each member.
+"""The batched message: joins and due rename reminders of a group are answered in one message that
+mentions each member.
 
-The first event opens the window: the member is queued (the feature's table `welcome_queue`, one row
-per member, so a restart loses nothing) and the timer "batch:<group>" is set for now + batch_seconds
-(later events of the window set it too, and the core keeps the pending one). When it fires, the queue
-is taken: members who left meanwhile are dropped, a member whose current name fits is not reminded,
-and a reminder no longer due (the once / once-more rule) is not sent. Newcomers get the welcome text
-with `{user_name}` = their names joined by " @" (so "@{user_name}" mentions each), followed by
-`batch_more` ("等 N 位新朋友") past `batch_max_mentions`; the members to remind get the rename reminder
-in the same message, on its own line (rule `welcome`), or alone when nobody joined (rule
-`welcome/rename-reminder`). A member past the mention cap is not reminded now (nor counted as reminded):
-their next message queues them again.
+Two windows, one queue: a join opens the newcomers' window (the timer "batch:<group>", due
+`welcome.batch_seconds` after it, 60), the first reminder of a member already in the group (on their
+first message) the reminders' window ("remind:<group>", due `rename_batch_minutes` after it, 30: in a
+group of a few messages an hour, a minute merges nothing). The member is queued (the feature's table
+`welcome_queue`, one row per member, so a restart loses nothing); later events of a window ask for its
+timer again and the core keeps the pending one. Whichever fires first takes the whole queue: reminders
+queued before a join go out with its welcome, and the other window, when it fires, finds nothing.
+Members who left meanwhile are dropped, a member whose current name fits is not reminded, and a
+reminder no longer due (only the first reminder is sent this way; the follow-up is the daily one of
+followup.py) is not sent. Newcomers get the welcome text with `{user_name}` = their names joined by
+" @" (so "@{user_name}" mentions each), followed by `batch_more` ("等 N 位新朋友") past
+`batch_max_mentions`; the members to remind get the rename reminder in the same message, on its own
+line (rule `welcome`), or alone when nobody joined (rule `welcome/rename-reminder`). A member past the
+mention cap is not reminded now (nor counted as reminded): their next message queues them again.
 """
 
 from __future__ import annotations
@@ -24,32 +28,42 @@ from bot.events import Action, Event, Note, Outcome, Timer
 from bot.feature import JobContext
 from handlers.welcome.names import fits, quiet
 from handlers.welcome.repository import Queued, Reminders, WelcomeRepository
+from handlers.welcome.settings import WelcomeSettings
 from rules.config import GroupRuntime
 from rules.names import shown_name
 from scheduler.common import fill, local_now
 
 TIMER = "batch"
+NEWCOMERS, REMINDERS = "batch", "remind"  # the two windows' keys: "batch:<group>", "remind:<group>"
 
 
-def batch_timer(group: str, group_name: str | None, due: Any) -> Timer:
-    """The timer that closes the group's window ("batch:<group>"; a long id is hashed to fit the key)."""
-    key = f"batch:{group}"
+def batch_timer(group: str, group_name: str | None, due: Any, window: str = NEWCOMERS) -> Timer:
+    """The timer that closes one of the group's windows ("batch:<group>" for newcomers, "remind:<group>"
+    for reminders; a long id is hashed to fit the key)."""
+    key = f"{window}:{group}"
     if len(key) > 128:
-        key = "batch:#" + hashlib.sha1(group.encode()).hexdigest()
+        key = f"{window}:#" + hashlib.sha1(group.encode()).hexdigest()
     return Timer(name=TIMER, key=key, due=due, data={"group": group, "group_name": group_name})
+
+
+def window_seconds(settings: WelcomeSettings, newcomer: bool) -> int:
+    """How long the member's window stays open: batch_seconds for a newcomer, rename_batch_minutes for
+    the first reminder of a member already in the group (0: answered at once)."""
+    return settings.batch_seconds if newcomer else 60 * settings.rename_batch_minutes
 
 
 async def queue(event: Event, ctx: Context, *, welcome: bool, remind: bool, notes: list[Note]) -> Outcome:
     """Queue the member for the group's next message and make sure its window is open."""
     assert event.group is not None and event.user is not None
-    settings = ctx.settings.welcome
+    seconds = window_seconds(ctx.settings.welcome, welcome)
     if ctx.repo.queue(event.group, event.user, event.user_name, welcome=welcome, remind=remind,
                       inviter=getattr(event, "inviter", None), event_id=event.id, at=ctx.now):
         what = "welcome" if welcome else "rename reminder"
         notes.append(Note(rule="welcome" if welcome else "welcome/rename-reminder",
-                          reason=f"{what} queued: sent with the group's batch (within {settings.batch_seconds}s)"))
-    due = ctx.now + timedelta(seconds=settings.batch_seconds)
-    return Outcome(notes=tuple(notes), timers=(batch_timer(event.group, event.group_name, due),))
+                          reason=f"{what} queued: sent with the group's batch (within {seconds}s)"))
+    due = ctx.now + timedelta(seconds=seconds)
+    timer = batch_timer(event.group, event.group_name, due, NEWCOMERS if welcome else REMINDERS)
+    return Outcome(notes=tuple(notes), timers=(timer,))
 
 
 async def fire(ctx: JobContext, timer: Timer) -> list[Action]:
@@ -64,8 +78,11 @@ async def fire(ctx: JobContext, timer: Timer) -> list[Action]:
         ctx.note(f"welcome is off in {group}: {len(taken)} queued member(s) dropped")
     elif taken:
         actions = await _message(ctx, repo, runtime, group, group_name, taken)
-    if repo.queued_since_take(group):  # queued while this message was made: the next window takes them
-        ctx.timers.append(batch_timer(group, group_name, ctx.clock.now() + timedelta(seconds=settings.batch_seconds)))
+    queued = repo.queued_since_take(group)  # queued while this message was made: the next window takes them
+    if queued:
+        newcomer = bool(queued & 1)
+        due = ctx.clock.now() + timedelta(seconds=window_seconds(settings, newcomer))
+        ctx.timers.append(batch_timer(group, group_name, due, NEWCOMERS if newcomer else REMINDERS))
     return actions
 
 
@@ -93,7 +110,7 @@ async def _message(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRunti
             ctx.note(f"{q.user} now has a fitting name ({current}): not reminded")
             continue
         before = await repo.reminders(group, q.user)
-        why_not = quiet(settings, today, before)
+        why_not = quiet(settings, before)
         if why_not is None:
             due.append((q, name, before))
         else:

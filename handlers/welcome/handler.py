@@ -1,6 +1,7 @@
-"""The welcome handler: the welcome on join, a rename reminder when a name does not fit (once, and once
-more after some days), thanks once it does. With `welcome.batch_seconds` (the default), joins and
-reminders are queued for the group's batched message (handlers/welcome/batch.py)."""
+"""The welcome handler: the welcome on join, the first rename reminder when a name does not fit (with
+the welcome, or on the member's first message), thanks once it fits. With `welcome.batch_seconds` (the
+default) joins, and with `rename_batch_minutes` first reminders, are queued for the group's batched
+message (handlers/welcome/batch.py); the one follow-up is the group's daily one (followup.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
         notes: list[Note] = []
         if not _fits(ctx, event.user_name):
             before = await ctx.repo.reminders(event.group, event.user)
-            why_not = quiet(settings, ctx.today, before)
+            why_not = quiet(settings, before)
             if why_not is None:
                 asked = True
             else:
@@ -59,10 +60,14 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
 async def _remind(event: Event, ctx: Context, example: str) -> Outcome | None:
     assert event.group is not None and event.user is not None
     before = await ctx.repo.reminders(event.group, event.user)
-    why_not = quiet(ctx.settings.welcome, ctx.today, before)
+    why_not = quiet(ctx.settings.welcome, before)
     if why_not is not None:
         return Outcome(notes=(Note(rule="welcome/rename-reminder", reason=why_not),))
-    if ctx.settings.welcome.batch_seconds:
+    if event.type == "red_packet":
+        return Outcome(notes=(Note(rule="welcome/rename-reminder",
+                                   reason="a red packet is a gift, not answered with a rename reminder: "
+                                          "the member's next message is"),))
+    if ctx.settings.welcome.rename_batch_minutes:
         return await queue(event, ctx, welcome=False, remind=True, notes=[])
     ctx.repo.reminded(event.group, event.user, ctx.today.isoformat(), before)
     text = ctx.render(ctx.settings.welcome.rename_reminder, name_format=example)

@@ -28,15 +28,14 @@ def fits(pattern: Any, memory: dict[str, Any], name: str | None) -> bool:
     return found
 
 
-def quiet(settings: WelcomeSettings, today: date, before: Reminders | None) -> str | None:
-    """Why no reminder is due (None: one is): a member is reminded once, and once more after
-    `rename_followup_days` days, never again."""
+def quiet(settings: WelcomeSettings, before: Reminders | None) -> str | None:
+    """Why no reminder is due now (None: the first one is). A member is reminded once, on join or on a
+    message; the one follow-up, `rename_followup_days` days after, is the group's daily one (followup.py)."""
     if before is None:
         return None
     followup = settings.rename_followup_days
-    if before.count >= 2 or followup <= 0:
+    if before.count >= 2 or followup <= 0 or not before.open:
         return f"reminded {before.count} time(s) already (last {before.last_on}): no more reminders"
     due = date.fromisoformat(before.first_on) + timedelta(days=followup)
-    if today < due:
-        return f"reminded on {before.first_on}; the one follow-up is due on {due.isoformat()}"
-    return None
+    return (f"reminded on {before.first_on}; the one follow-up goes out with the group's daily reminder at "
+            f"{settings.rename_followup_time} from {due.isoformat()}")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_CACHED = 500_000
+MAX_FOLLOWUPS = 1_000  # follow-ups one group's daily reminder considers (a WeChat group holds at most 500)
 
 
 class Reminders(NamedTuple):
@@ -64,6 +65,11 @@ def _reminder_upsert(engine: AsyncEngine) -> Any:
         "first_on": func.coalesce(R.c.first_on, r.excluded.first_on)})
 
 
+def _waiting(cutoff: str) -> Any:
+    """Reminded once, on or before the local day `cutoff`, the follow-up still open."""
+    return and_(R.c.count == 1, R.c.open == 1, R.c.first_on <= cutoff)
+
+
 def _thanked_update(_engine: AsyncEngine) -> Any:
     return (update(R).where(and_(R.c.group_id == bindparam("b_g"), R.c.user_id == bindparam("b_u")))
             .values(open=bindparam("b_open")))
@@ -102,6 +108,25 @@ class WelcomeRepository(Repository):
         """The member's name fits now and they were thanked: no thanks again until reminded again."""
         self._known[(group, user)] = before._replace(open=False)
         self._thanked.append({"b_g": group, "b_u": user, "b_open": 0})
+
+    def closed(self, group: str, user: str, before: Reminders) -> None:
+        """No follow-up for the member (they renamed unseen, or left): the row is closed as a thank-you closes it."""
+        self.thanked(group, user, before)
+
+    async def followup_groups(self, cutoff: str) -> list[str]:
+        """The groups with a member reminded once, on or before the local day `cutoff`, and not closed since."""
+        result = await self.journal.read(select(R.c.group_id).where(_waiting(cutoff)).distinct()
+                                         .order_by(R.c.group_id), only=("reminder", "reminder_thanked"))
+        return [row[0] for row in result]
+
+    async def followups_due(self, group: str, cutoff: str) -> list[tuple[str, Reminders]]:
+        """The group's members reminded once, on or before `cutoff`, and not closed since: longest waiting
+        first, at most MAX_FOLLOWUPS (the others wait for the next day)."""
+        result = await self.journal.read(
+            select(R.c.user_id, R.c.count, R.c.first_on, R.c.last_on).where(and_(R.c.group_id == group,
+                                                                                 _waiting(cutoff)))
+            .order_by(R.c.first_on, R.c.user_id).limit(MAX_FOLLOWUPS), only=("reminder", "reminder_thanked"))
+        return [(user, Reminders(int(count), first_on, last_on, True)) for user, count, first_on, last_on in result]
 
     async def reminders(self, group: str, user: str) -> Reminders | None:
         """The member's reminders in the group (None: never reminded)."""
@@ -162,6 +187,10 @@ class WelcomeRepository(Repository):
             self.journal.seal(("welcome_taken",))
         return taken
 
-    def queued_since_take(self, group: str) -> bool:
-        """Was a member of the group queued after its queue was last taken (while its message was made)?"""
-        return bool(self._queued.get(group))
+    def queued_since_take(self, group: str) -> int:
+        """What was queued in the group after its queue was last taken (while its message was made): 0
+        nothing, else the members' flags together (1 a newcomer, 2 a reminder)."""
+        flags = 0
+        for queued in self._queued.get(group, {}).values():
+            flags |= queued
+        return flags

@@ -21,7 +21,9 @@ class RenameReminder(Base):
     first_on: Mapped[str] = mapped_column(String(10))  # local date of the first reminder
     last_on: Mapped[str] = mapped_column(String(10))
     count: Mapped[int] = mapped_column(Integer)
-    open: Mapped[int] = mapped_column(Integer)  # 1: asked and not thanked yet (a fitting rename is thanked once)
+    # 1: asked, not thanked yet (a fitting rename is thanked once), the follow-up still to come; 0: thanked,
+    # or the follow-up closed (the member renamed unseen or left)
+    open: Mapped[int] = mapped_column(Integer)
 
 
 RENAME_REMINDERS = RenameReminder.__table__

@@ -1,6 +1,8 @@
 """red_packet: red packets within the window get one merged thank-you; a red packet that settled an ad
-is thanked by the ads feature only; thanks can be turned off; 红包榜 / 红包周榜 count the events table
-with the asker's own place; and through the whole bot a red packet still earns its points."""
+is thanked by the ads feature only; thanks can be turned off, and the shipped config.yaml does (a good
+member does not answer every red packet) while the ads feature still thanks the one that settles an ad;
+红包榜 / 红包周榜 count the events table with the asker's own place; and through the whole bot a red packet
+still earns its points."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.events import Event, Outcome, Timer
-from handlers import red_packet
+from handlers import FEATURES, red_packet
 from handlers.ads.repository import AdsRepository
 from handlers.points.repository import PointsRepository
 from rules.config import Config
-from tests.conftest import BASIC_CONFIG, T0, EventFactory, FakePlatform, feed, fire_timers
+from rules.reload import ConfigHolder
+from tests.conftest import BASIC_CONFIG, ROOT, T0, EventFactory, FakePlatform, feed, fire_timers
 from tests.features.conftest import OpenHarness
 from tests.features.harness import FeatureHarness, texts
 
@@ -240,3 +244,27 @@ async def test_through_the_bot_thanks_merge_ads_thank_alone_and_points_stay(
     points = runtime.store.repository(PointsRepository)
     assert [await points.balance("g1", u) for u in ("u9", "u1", "u2")] == [10, 10, 10]
     assert {r["reason"] for r in await points.ledger_of("g1", "u1", 10)} == {"red_packet"}
+
+
+async def test_the_shipped_config_thanks_no_red_packet_but_ads_still_thank_the_one_that_settles_an_ad(
+        db_url: str, clock: DrivenClock, make_event: EventFactory) -> None:
+    shipped = Config.from_file(ROOT / "config.yaml")
+    assert shipped.group("g1", "测试群").settings.red_packet.thanks == ""
+    platform = FakePlatform()
+    rt = await start_runtime(ConfigHolder(shipped), db_url, clock, platform, FEATURES)
+    gift = make_event("red_packet", user="u1", user_name="小明-网易-市场-广州", after=5)
+    events = [make_event(text=PITCH, user="u9", user_name="阿飞-公司-运营-北京"),         # an ad: prompted
+              make_event("red_packet", user="u9", user_name="阿飞-公司-运营-北京", after=30),  # settles it
+              gift, make_event("tick", after=600)]
+    try:
+        await feed(rt, clock, *events)
+        await fire_timers(rt, clock, events[-1].ts + timedelta(minutes=5))
+        await rt.bot.commit()
+        await rt.outbox.drain()
+        audit = await rt.store.audit.audit_of_event(gift.id)
+    finally:
+        await rt.close()
+    prompt, thanks = platform.sent  # nothing else: the gift is not thanked
+    assert prompt.rule.startswith("ads/") and thanks.rule == prompt.rule and thanks.data["excused"] is True
+    assert thanks.text == "谢谢 @阿飞-公司-运营-北京 的红包🧧 这次的广告就算啦～" and thanks.mentions == ("u9",)
+    assert any("红包感谢已关闭" in r["data"].get("reason", "") for r in audit)

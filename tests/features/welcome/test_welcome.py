@@ -1,5 +1,6 @@
-"""welcome through the bot, answering each event at once (`batch_seconds: 0`): greeting with the rules on
-join, a rename reminder once and once more, thanks on a fit. Batched answers: test_welcome_batch.py."""
+"""welcome through the bot, answering each event at once (`batch_seconds: 0`, `rename_batch_minutes: 0`):
+greeting with the rules on join, the first rename reminder once, thanks on a fit. Batched answers:
+test_welcome_batch.py; the daily follow-up: test_welcome_followup.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ FORMAT = BASIC_CONFIG + """
     rename_reminder: "@{user_name} 请改成「{name_format}」"
     rename_thanks: "谢谢 @{user_name}"
     batch_seconds: 0
+    rename_batch_minutes: 0
 """
 
 
@@ -36,32 +38,28 @@ async def test_join_gets_a_welcome_with_the_rules_and_a_mention(runtime, clock: 
     assert sent.text == "欢迎 @阿强-北京 加入测试群！不发广告" and sent.data["rename_asked"] is False
 
 
-async def test_a_name_off_format_is_asked_on_join_then_once_more_after_three_days_and_never_again(
+async def test_a_name_off_format_is_asked_on_join_and_no_message_asks_again(
         runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
     join = make_event("join", user="u7", user_name="阿强")
     same_day = [make_event(text="大家好", user="u7", user_name="阿强", after=600) for _ in range(3)]
-    next_days = [make_event(text="早", user="u7", user_name="阿强", after=86_400) for _ in range(2)]
-    third_day = make_event(text="早上好", user="u7", user_name="阿强", after=86_400)
-    later = [make_event(text="在吗", user="u7", user_name="阿强", after=86_400 * 5) for _ in range(3)]
-    await feed(runtime, clock, join, *same_day, *next_days, third_day, *later)
-    assert [a.rule for a in platform.sent] == ["welcome", "welcome/rename-reminder"]
-    assert "请改成「名字-城市」" in platform.sent[0].text
-    assert platform.sent[1].data["event"] == third_day.id and platform.sent[1].data["reminder"] == 2
-    audit = await runtime.store.audit.audit_of_event(later[-1].id)
-    assert any("no more reminders" in r["data"].get("reason", "") for r in audit)
+    third_day = make_event(text="早上好", user="u7", user_name="阿强", after=3 * 86_400)
+    later = make_event(text="在吗", user="u7", user_name="阿强", after=86_400 * 5)
+    await feed(runtime, clock, join, *same_day, third_day, later)
+    # the follow-up is the group's daily one (a job), never an answer to a message
+    assert [a.rule for a in platform.sent] == ["welcome"] and "请改成「名字-城市」" in platform.sent[0].text
+    audit = await runtime.store.audit.audit_of_event(third_day.id)
+    assert any("daily reminder at 20:00 from 2026-03-05" in r["data"].get("reason", "") for r in audit)
 
 
-async def test_the_follow_up_day_follows_the_configured_time_zone(
-        runtime, clock: DrivenClock, platform: FakePlatform) -> None:
-    from datetime import datetime, timedelta, timezone
-
-    cst = timezone(timedelta(hours=8))
-    make = EventFactory(datetime(2026, 3, 2, 23, 59, 0, tzinfo=cst))
-    late = make(text="晚安", user_name="阿强", after=58)                      # 23:59:58 local, 03-02
-    before_due = make(text="早", user_name="阿强", after=2 * 86_400)          # 03-04 23:59:58
-    due = make(text="早", user_name="阿强", after=4)                          # 03-05 00:00:02: three days on
-    await feed(runtime, clock, late, before_due, due)
-    assert [a.data["event"] for a in platform.sent] == [late.id, due.id]
+async def test_a_red_packet_is_not_answered_with_a_rename_reminder(
+        runtime, clock: DrivenClock, platform: FakePlatform, make_event: EventFactory) -> None:
+    packet = make_event("red_packet", user="u8", user_name="老王")
+    message = make_event(text="大家好", user="u8", user_name="老王", after=60)
+    await feed(runtime, clock, packet, message)
+    [reminder] = [a for a in platform.sent if a.rule.startswith("welcome")]
+    assert reminder.rule == "welcome/rename-reminder" and reminder.data["event"] == message.id
+    audit = await runtime.store.audit.audit_of_event(packet.id)
+    assert any("a red packet is a gift" in r["data"].get("reason", "") for r in audit)
 
 
 async def test_rename_to_a_fitting_name_is_thanked_once(runtime, clock: DrivenClock, platform: FakePlatform,

@@ -1,6 +1,7 @@
-"""Batched welcomes and rename reminders (`welcome.batch_seconds`, 60 by default): the first join or due
-reminder in a group opens a window (a timer), and everyone queued until it fires is answered in one
-message that mentions each of them."""
+"""Batched welcomes and rename reminders: the first join in a group opens the newcomers' window
+(`welcome.batch_seconds`, 60 by default), the first reminder of a member already in the group the
+reminders' window (`rename_batch_minutes`, 30); everyone queued until one of them fires is answered in
+one message that mentions each of them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from handlers import FEATURES, welcome
 from handlers.welcome.repository import WelcomeRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
-from tests.conftest import EventFactory, FakePlatform, feed
+from tests.conftest import T0, EventFactory, FakePlatform, feed
 from tests.features.conftest import OpenHarness
 from tests.features.harness import FeatureHarness
 
@@ -85,16 +86,50 @@ async def test_welcomes_and_due_reminders_fold_into_one_message(harness: OpenHar
     assert (await repo.reminders("g1", "n1")).count == 1 and await repo.reminders("g1", "n2") is None  # type: ignore[union-attr]
 
 
-async def test_reminders_alone_go_out_as_one_reminder_with_several_mentions(harness: OpenHarness,
-                                                                            make_event: EventFactory) -> None:
+async def test_first_reminders_within_half_an_hour_go_out_as_one_reminder_with_several_mentions(
+        harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(welcome.FEATURE, BATCHED)
-    outcomes = await call_all(h, *[make_event(text="早", user=f"m{i}", user_name=f"成员{i}", after=3)
-                                   for i in range(3)])
-    actions, _, _ = await h.fire(timer_of(outcomes[0]))
+    messages = [make_event(text="早", user=f"m{i}", user_name=f"成员{i}", after=600) for i in range(3)]
+    outcomes = await call_all(h, *messages)  # 10 and 20 minutes apart: a one-minute window merges nothing
+    timers = [timer_of(o) for o in outcomes]
+    assert {t.key for t in timers} == {"remind:g1"} and timers[0].due == messages[0].ts + timedelta(minutes=30)
+    assert "within 1800s" in outcomes[0].notes[0].reason  # type: ignore[union-attr]
+    actions, _, _ = await h.fire(timers[0])
     [sent] = actions
     assert sent.rule == "welcome/rename-reminder" and sent.mentions == ("m0", "m1", "m2")
     assert sent.text == "@成员0 @成员1 @成员2 请改成「名字-城市」"
     assert sent.data["reminder"] == {"m0": 1, "m1": 1, "m2": 1}
+    assert sent.data["events"] == [m.id for m in messages]
+    # a message after the window opens the next one: answered with nobody else, 30 minutes on
+    late = make_event(text="早", user="m3", user_name="成员3", after=1200)
+    [window] = [timer_of(o) for o in await call_all(h, late)]
+    assert window.due == late.ts + timedelta(minutes=30)
+    [alone], _, _ = await h.fire(window)
+    assert alone.mentions == ("m3",)
+
+
+async def test_a_reminder_waiting_in_its_window_goes_out_with_a_newcomers_welcome(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(welcome.FEATURE, BATCHED)
+    message, join = await call_all(h, make_event(text="早", user="m1", user_name="老王"),
+                                   make_event("join", user="n1", user_name="阿珍-上海", after=300))
+    reminders_window, newcomers_window = timer_of(message), timer_of(join)
+    assert (reminders_window.key, newcomers_window.key) == ("remind:g1", "batch:g1")
+    [sent], _, _ = await h.fire(newcomers_window)  # due first: it takes the whole queue
+    assert sent.rule == "welcome" and sent.mentions == ("n1", "m1") and sent.data["asked"] == ["m1"]
+    assert sent.text == "欢迎 @阿珍-上海 加入测试群！不发广告\n@老王 请改成「名字-城市」"
+    assert (await h.fire(reminders_window))[0] == []  # nothing left for the reminders' window
+
+
+async def test_a_reminder_window_of_zero_reminds_at_once_and_newcomers_keep_their_minute(
+        harness: OpenHarness, make_event: EventFactory) -> None:
+    h = await harness(welcome.FEATURE, BATCHED + "    rename_batch_minutes: 0\n")
+    first = make_event(text="早", user="m1", user_name="老王")
+    join = make_event("join", user="n1", user_name="阿珍", after=5)
+    message, joined = await call_all(h, first, join)
+    assert message is not None and [a.rule for a in message.actions] == ["welcome/rename-reminder"]
+    newcomers_window = timer_of(joined)
+    assert newcomers_window.key == "batch:g1" and newcomers_window.due == join.ts + timedelta(seconds=60)
 
 
 async def test_a_member_who_leaves_or_renames_to_a_fitting_name_before_the_timer_is_left_out(
@@ -131,15 +166,15 @@ async def test_a_raid_is_capped_at_twenty_mentions_and_the_rest_are_counted(harn
 
 
 @pytest.mark.both_databases  # SQLite and PostgreSQL (tests/features/conftest.py)
-async def test_once_and_once_more_hold_when_batched(harness: OpenHarness, make_event: EventFactory) -> None:
+async def test_once_by_the_batch_and_once_more_by_the_daily_follow_up(harness: OpenHarness,
+                                                                      make_event: EventFactory) -> None:
     h = await harness(welcome.FEATURE, BATCHED)
     [joined] = await call_all(h, make_event("join", user_name="阿强"))
     assert [a.rule for a in (await h.fire(timer_of(joined)))[0]] == ["welcome"]
-    [next_day] = await call_all(h, make_event(text="早", user_name="阿强", after=86_400))
-    assert next_day is not None and not next_day.timers and "follow-up is due on" in next_day.notes[0].reason
-    [third_day] = await call_all(h, make_event(text="早", user_name="阿强", after=2 * 86_400))
-    actions, _, _ = await h.fire(timer_of(third_day))
-    assert [(a.rule, a.data["reminder"]) for a in actions] == [("welcome/rename-reminder", {"u1": 2})]
+    [third_day] = await call_all(h, make_event(text="早", user_name="阿强", after=3 * 86_400))
+    assert third_day is not None and not third_day.timers and "daily reminder" in third_day.notes[0].reason
+    followups, _ = await h.run_job("rename-followup:20:00", T0.replace(hour=20) + timedelta(days=3))
+    assert [(a.rule, a.data["reminder"]) for a in followups] == [("welcome/rename-reminder", {"u1": 2})]
     [later] = await call_all(h, make_event(text="早", user_name="阿强", after=10 * 86_400))
     assert later is not None and not later.timers and "no more reminders" in later.notes[0].reason
 

@@ -1,6 +1,8 @@
 """`qunbot replay` on the shipped config.yaml: three joins within a minute get one message (the welcome
 with the rename reminder folded in) that mentions all three, at the instant the first join's timer is
-due, before a later event's answer; a second replay on the same database acts on nothing."""
+due, before a later event's answer; a second replay on the same database acts on nothing. Over four
+days: first reminders within half an hour share a message, and the follow-up goes out at 20:00 on the
+third day after, one message for the group, without those who renamed or left, and never again."""
 
 from __future__ import annotations
 
@@ -58,3 +60,31 @@ def test_a_window_still_open_at_the_end_goes_out_with_until(tmp_path: Path) -> N
     later = replay(str(transcript), "--db", db, "--until", until, cwd=tmp_path)  # the same database
     [sent] = actions_of(later.stdout)
     assert sent["mentions"] == ["n0", "n1", "n2"] and datetime.fromisoformat(sent["ts"]) == T0 + timedelta(seconds=60)
+
+
+def test_first_reminders_merge_and_the_follow_up_is_the_groups_daily_message(tmp_path: Path) -> None:
+    day = 86_400
+    transcript = tmp_path / "days.jsonl"
+    transcript.write_text("\n".join([
+        row(1, 0, "join", "n1", "阿强"),                                   # welcomed and asked
+        row(2, 300, "text", "m1", "老王", text="大家好"),                   # first messages of members already in
+        row(3, 1200, "text", "m2", "小李", text="今天的分享很有收获"),       # the group: one reminder at 10:35
+        row(4, 1500, "red_packet", "m3", "Amy"),                           # a red packet asks for nothing
+        row(5, 1560, "text", "m3", "Amy", text="收到"),
+        row(6, day, "rename", "m1", "老王-腾讯-运营-杭州"),                 # thanked: no follow-up
+        row(7, 2 * day, "leave", "m2", "小李"),                            # left: no follow-up
+        row(8, 3 * day + 9 * 3600, "text", "m3", "Amy", text="晚上好"),   # 19:00 on the third day: nothing
+    ]) + "\n", encoding="utf-8")
+    until = (T0 + timedelta(days=6)).isoformat()
+    result = replay(str(transcript), "--until", until, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sent = [a for a in actions_of(result.stdout) if a["rule"].startswith("welcome")]
+    assert [(a["rule"], a["mentions"]) for a in sent] == [
+        ("welcome", ["n1"]), ("welcome/rename-reminder", ["m1", "m2", "m3"]), ("welcome/rename-thanks", ["m1"]),
+        ("welcome/rename-reminder", ["m3", "n1"])]  # same first day: by id
+    merged, followup = sent[1], sent[3]
+    assert datetime.fromisoformat(merged["ts"]) == T0 + timedelta(seconds=300 + 1800)  # 30 minutes after the first
+    assert merged["data"]["events"] == ["w2", "w3", "w5"] and "followup" not in merged["data"]
+    assert datetime.fromisoformat(followup["ts"]) == T0.replace(hour=20) + timedelta(days=3)
+    assert followup["data"]["followup"] is True and followup["data"]["reminder"] == {"m3": 2, "n1": 2}
+    assert followup["text"].startswith("@Amy @阿强 再提醒一次：请把群昵称改成「名字-公司-岗位-城市」")
