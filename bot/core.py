@@ -200,8 +200,9 @@ class Bot:
         """Fire a timer: its feature's timer function as the job "timer:<feature>:<key>" for its due instant."""
         return await self.run_job(timer_job(self.features, timer), timer.due)
 
-    async def run_job(self, job: JobSpec, due: datetime) -> bool:
-        """Run a job for its due instant unless it already ran for it. Returns True when it ran."""
+    async def run_job(self, job: JobSpec, due: datetime, *, commit: bool = True) -> bool:
+        """Run a job for its due instant unless it already ran for it (True when it ran); its actions go
+        out after the commit that follows at once, or with the batch's when `commit` is False."""
         if self.fleet is not None and (job := await self.fleet.take(job, due)) is None:
             return False  # claimed by another process, or its group is served by another account
         timer = job.timer
@@ -238,7 +239,7 @@ class Bot:
             self._pending_events += 1
         finally:
             await self._gate.leave_event()
-        await self.commit()
+        await (self.commit() if commit else self._maybe_commit())  # replay: the writes join the batch
         return True
 
     # -- group commit -------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def timer_job(features: Sequence[Feature], timer: Timer) -> JobSpec:
             ctx.note(f"no timer {timer.name!r} in feature {timer.feature!r}: dropped")
             return []
         actions = await fn(ctx, timer)
-        names = await ctx.members.groups_named() if any(a.group for a in actions) else {}
+        names = await ctx.members.group_names({a.group for a in actions if a.group})
         kept = []
         for action in actions:
             if action.group and ctx.config.group(action.group, names.get(action.group)).settings.mode == "observe":

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_RULE_USES = 200_000
 MAX_SEARCH = 500  # rows one search answers at most (the web console pages through the log)
+MAX_RUNS_KEPT = 20_000  # job runs of this process remembered, so that most "ran before?" need no query
+_UNKNOWN: Any = object()
 
 
 def _actions_insert(engine: AsyncEngine) -> Any:
@@ -48,6 +50,10 @@ class AuditLog(Repository):
         self._delivery = store.buffer("delivery")
         self._rule_use: dict[tuple[str, str], datetime | None] = {}
         self._rule_use_all = False  # a miss in _rule_use means "never" (a database that started empty)
+        # the latest instant of the job runs stored before (None: none; _UNKNOWN: not asked yet), and the
+        # runs recorded since: a job due later than the mark ran only if this process ran it
+        self._runs_until: Any = _UNKNOWN
+        self._ran: set[tuple[str, datetime]] = set()
 
     def opened(self, empty: bool) -> None:
         self._rule_use_all = empty
@@ -55,6 +61,8 @@ class AuditLog(Repository):
     def forget(self) -> None:
         self._rule_use.clear()
         self._rule_use_all = False
+        self._runs_until = _UNKNOWN
+        self._ran.clear()
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -75,6 +83,11 @@ class AuditLog(Repository):
     def record_job_run(self, job_id: str, due_at: datetime, ran_at: datetime, note: str | None = None) -> None:
         """A scheduled job ran for its instant `due_at`."""
         self.journal.pending_job(job_id, due_at)
+        if len(self._ran) >= MAX_RUNS_KEPT:  # the mark moves past them: later questions about them query
+            self._runs_until = max(due for _, due in self._ran) if self._runs_until is None else max(
+                self._runs_until, *(due for _, due in self._ran))
+            self._ran.clear()
+        self._ran.add((job_id, due_at))
         self._job_runs.append({"job_id": job_id, "due_at": due_at, "ran_at": ran_at, "note": note})
 
     # -- questions --------------------------------------------------------------------------------
@@ -183,6 +196,15 @@ class AuditLog(Repository):
         return {user for (user,) in result}
 
     async def job_ran(self, job_id: str, due_at: datetime) -> bool:
+        """Whether the job ran for this instant (here or in an earlier process)."""
+        if self._runs_until is _UNKNOWN:
+            result = await self.journal.read(select(func.max(JOB_RUNS.c.due_at)), only=("job_runs",))
+            self._runs_until = result.scalar()
+        if not self.journal.recovered and (self._runs_until is None or due_at > self._runs_until):
+            return (job_id, due_at) in self._ran
+        # only job runs are flushed first: nothing else writes that table, and the rest of the batch stays
+        # buffered for one executemany at the commit
         result = await self.journal.read(
-            select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)))
+            select(JOB_RUNS.c.job_id).where(and_(JOB_RUNS.c.job_id == job_id, JOB_RUNS.c.due_at == due_at)),
+            only=("job_runs",))
         return result.first() is not None

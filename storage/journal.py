@@ -45,12 +45,14 @@ class BulkWrite:
     """A buffered statement: rows added with `Journal.buffer(name)` run in one executemany.
 
     `order` places it among the other buffers when they are sealed; `merge` folds rows of the same
-    key into one (one upsert may not touch a row twice on every backend)."""
+    key into one (one upsert may not touch a row twice on every backend); `before_writes`: its rows
+    are sealed before any immediate write (`write_steps`), which may move the same rows."""
 
     name: str
     order: int
     build: Callable[[AsyncEngine], Any]
     merge: Callable[[Rows], Rows] | None = None
+    before_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Journal:
         self._driver: dict[tuple[str, tuple[str, ...]], dialect.DriverBulk | None] = {}
         self._bulk: dict[str, Rows] = {}
         self._order: tuple[str, ...] = ()
+        self._before_writes: tuple[str, ...] = ()  # see BulkWrite.before_writes
         self._pending_event_ids: set[str] = set()
         self._probe: tuple[str, Any] | None = None  # see Detached.probe
         self._uncertain: tuple[Detached, int] | None = None  # a batch whose commit failed, and its size
@@ -119,6 +122,7 @@ class Journal:
         self._stmt[write.name] = write.build(self.engine)
         self._bulk[write.name] = []
         self._order = tuple(sorted(self._writes, key=lambda n: (self._writes[n].order, n)))
+        self._before_writes = tuple(n for n in self._order if self._writes[n].before_writes)
 
     def buffer(self, name: str) -> Rows:
         """The buffer of a registered write: append rows to it (the same list for the journal's life)."""
@@ -189,7 +193,7 @@ class Journal:
     def seal(self, names: tuple[str, ...] | None = None) -> None:
         """Move buffered rows into the journal (all buffers, or only `names`, which must commute with the rest)."""
         for name in self._order if names is None else names:
-            rows = self._bulk[name]
+            rows = self._bulk.get(name)  # a buffer of a feature this store was built without holds nothing
             if rows:
                 merge = self._writes[name].merge
                 batch = merge(rows) if merge is not None else rows.copy()
@@ -370,7 +374,7 @@ class Journal:
         async with self._lock:
             added: list[tuple[Any, Rows]] = []
             try:
-                await self._flush(None if self.recovered else ())
+                await self._flush(None if self.recovered else self._before_writes)
                 conn = await self._connection()
 
                 async def run(stmt: Any, params: dict[str, Any]) -> list[Any]:

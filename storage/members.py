@@ -4,7 +4,7 @@ the platform's member list. Shared by every feature (check-in rates, purge lists
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from storage.tables import GROUPS, MEMBERS, ROSTER_LEAVE
 if TYPE_CHECKING:
     from storage.store import Store
 
+MAX_CACHED_NAMES = 100_000
 SIZE_TTL = timedelta(hours=1)  # cached group sizes (moved by joins and leaves) are re-read this often
 MAX_CACHED_SIZES = 100_000
 
@@ -140,6 +141,16 @@ class Members(Repository):
                                                   MEMBERS.c.user_id == bindparam("u")))
         # group -> (read at, name, members present), moved by joins and leaves
         self._sizes: dict[str, tuple[datetime, str | None, int]] = {}
+        self._names: dict[str, str | None] = {}  # group -> its last known name (events and reads)
+
+    def forget(self) -> None:
+        self._sizes.clear()
+        self._names.clear()
+
+    def _remember_name(self, group: str, name: str | None) -> None:
+        if len(self._names) >= MAX_CACHED_NAMES and group not in self._names:
+            self._names.clear()
+        self._names[group] = name
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -147,6 +158,8 @@ class Members(Repository):
                       ts: datetime, *, message: bool, joined: bool = False, left: bool = False) -> None:
         """Keep group and member stats: first seen, last active, message count, joins and leaves."""
         group_name, user_name = cut_name(group_name), cut_name(user_name)
+        if group_name is not None:  # a name is kept until a new one comes (as the stored row keeps it)
+            self._remember_name(group, group_name)
         self._groups.append({"id": group, "name": group_name, "first_seen_at": ts, "last_active_at": ts})
         if user is None:
             return
@@ -268,6 +281,20 @@ class Members(Repository):
         """Every group the bot has seen, with its last known name."""
         result = await self.journal.read(select(GROUPS.c.id, GROUPS.c.name), only=("groups",))
         return {g: name for g, name in result}
+
+    async def group_names(self, groups: Iterable[str]) -> dict[str, str | None]:
+        """The last known name of each of these groups (None: unknown), from memory where it can."""
+        wanted = set(groups)
+        missing = [g for g in wanted if g not in self._names]
+        if missing:
+            result = await self.journal.read(select(GROUPS.c.id, GROUPS.c.name).where(GROUPS.c.id.in_(missing)),
+                                             only=("groups",))
+            found = {g: name for g, name in result}
+            for g in missing:
+                if g in found:  # an unknown group is not remembered: its first event names it
+                    self._remember_name(g, found[g])
+            return {g: self._names.get(g, found.get(g)) for g in wanted}
+        return {g: self._names[g] for g in wanted}
 
     async def groups_overview(self, since: datetime) -> list[dict[str, Any]]:
         """Every group the bot has seen: id, name, last_active_at, members present and members active

@@ -232,3 +232,58 @@ async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread_and_errors_st
                 await conn.execute(text("insert into t values (1, 'dup')"))
     finally:
         await engine.dispose()
+
+
+async def test_job_runs_are_known_without_a_query_after_the_mark_and_by_a_new_process(any_db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage import audit
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        assert not await store.audit.job_ran("purge:21:30", t0)
+        store.audit.record_job_run("purge:21:30", t0, t0)
+        assert await store.audit.job_ran("purge:21:30", t0)  # this process ran it: no query needed
+        assert not await store.audit.job_ran("purge:21:30", t0 + timedelta(days=1))
+        await store.commit()
+    finally:
+        await store.close()
+    store = open_store(any_db_url)  # a new process: runs up to the stored mark are asked of the database
+    await store.open()
+    try:
+        assert await store.audit.job_ran("purge:21:30", t0)
+        assert not await store.audit.job_ran("stats:22:00", t0)
+        assert not await store.audit.job_ran("purge:21:30", t0 + timedelta(days=1))
+        # past the cap of remembered runs the mark moves on and older runs are read back from the database
+        for n in range(audit.MAX_RUNS_KEPT + 1):
+            store.audit.record_job_run("timer:x", t0 + timedelta(days=2, seconds=n), t0)
+        assert await store.audit.job_ran("timer:x", t0 + timedelta(days=2, seconds=5))
+        assert len(store.audit._ran) == 1
+    finally:
+        await store.close()
+
+
+async def test_group_names_come_from_memory_and_the_database_for_the_rest(any_db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    ts = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        store.members.note_activity("g1", "老名字", "u1", "小明", ts, message=True)
+        store.members.note_activity("g1", "新名字", "u1", "小明", ts, message=True)
+        store.members.note_activity("g2", None, "u2", "小红", ts, message=True)
+        await store.commit()
+        assert await store.members.group_names(["g1", "g2", "gx"]) == {"g1": "新名字", "g2": None, "gx": None}
+    finally:
+        await store.close()
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        assert await store.members.group_names(["g1"]) == {"g1": "新名字"}
+        store.members.note_activity("g1", None, "u1", "小明", ts, message=True)  # no name: the known one stays
+        assert await store.members.group_names(["g1"]) == {"g1": "新名字"}
+    finally:
+        await store.close()

@@ -106,8 +106,7 @@ async def run_jobs_until(bot: Bot, clock: DrivenClock, due_jobs: DueJobs | None,
         return
     for due, job in due_jobs.due_until(until):
         clock.set(due)
-        await bot.commit()
-        await bot.run_job(job, due)
+        await bot.run_job(job, due, commit=False)  # committed with the events around it
 
 
 async def replay(config: Config, transcript: Path, *, db_url: str | None, until: datetime | None,

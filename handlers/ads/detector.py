@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from handlers.ads.components import recompose
 from handlers.ads.folds import AdsText, analyse_for_ads, flatten, normalize_for_ads
+from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
@@ -111,6 +112,7 @@ class TextDetector:
         self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
         self.model = (model if model is not None else load_default_model()) if classifier else None
         self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE)
+        self._memo: ShortTextMemo[tuple[float, str | None, tuple[CheckResult, ...]]] = ShortTextMemo()
 
     # -- the checks -------------------------------------------------------------------------------
 
@@ -336,11 +338,18 @@ class TextDetector:
     def score(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
         """(total score, kind, results): kind is "link" when a URL/domain is the strongest evidence,
         "text" otherwise, None when no check found anything."""
+        if len(text) <= self._memo.chars:
+            total, kind, results = self._memo.get(text, self._score_short)
+            return total, kind, list(results)
         if len(text) > CHUNK_CHARS + CHUNK_OVERLAP:
             # every part of a long message is read (an ad at character 1,120 of 1,811 is seen); the piece
             # that scores highest speaks for the message
             return max((self._score_text(piece) for piece in chunks(text)), key=lambda found: found[0])
         return self._score_text(text)
+
+    def _score_short(self, text: str) -> tuple[float, str | None, tuple[CheckResult, ...]]:
+        total, kind, results = self._score_text(text)
+        return total, kind, tuple(results)
 
     def _score_text(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
         found = self._score(analyse_for_ads(text))

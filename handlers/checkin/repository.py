@@ -129,6 +129,7 @@ class CheckinRepository(Repository):
             rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.points.balance(group, user))
         rank, balance, following = done
+        self.points.balance_moved(group, user, balance)
         self._raise_cached_streaks(group, user, following, streak)
         # a late day is cached where the member's latest days are (it stays only if among them)
         if not late or (group, user) in self._checkins or self._all:

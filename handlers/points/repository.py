@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_CACHED_AWARDS = 500_000
+MESSAGE_AWARDS = "message_awards"  # the buffer of message awards judged from memory
 
 
 def balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
@@ -33,10 +34,35 @@ def _ledger_insert(_engine: AsyncEngine) -> Any:
     return LEDGER.insert()
 
 
+def _message_awards_upsert(engine: AsyncEngine) -> Any:
+    """A message award decided in memory: the balance moved by SQL, the day's figures as decided."""
+    b = dialect.upsert(engine, BALANCES)
+    ex = b.excluded
+    return b.on_conflict_do_update(
+        index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+        set_={"balance": BALANCES.c.balance + ex.balance, "message_day": ex.message_day,
+              "message_points": ex.message_points, "last_message_award_at": ex.last_message_award_at,
+              "updated_at": ex.updated_at})
+
+
+def _merge_awards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per member: the amounts added up, the day's figures of the latest award."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["group_id"], row["user_id"])
+        seen = out.get(key)
+        if seen is None:
+            out[key] = dict(row)
+        else:
+            out[key] = {**row, "balance": seen["balance"] + row["balance"]}
+    return list(out.values())
+
+
 class PointsRepository(Repository):
     """Points: every award or deduction is a ledger row; balances are its sums, never read and written back."""
 
-    writes = (BulkWrite("ledger", 130, _ledger_insert),)
+    writes = (BulkWrite("ledger", 130, _ledger_insert),
+              BulkWrite(MESSAGE_AWARDS, 125, _message_awards_upsert, _merge_awards, before_writes=True))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -71,9 +97,10 @@ class PointsRepository(Repository):
             BALANCES.c.balance >= bindparam("cost"))).values(balance=BALANCES.c.balance - bindparam("cost"),
                                                               updated_at=bindparam("ts"))
             .returning(BALANCES.c.balance))
-        # (group, user) -> (last award, local day, points that day) of the per-message award, as last
-        # written: lets most messages skip the conditional award statement (which stays the judge)
-        self._message_award: dict[tuple[str, str], tuple[datetime, str, int]] = {}
+        # (group, user) -> (last award, local day, points that day, balance or None) of the per-message
+        # award, as last written or read: most messages are judged and paid without a query
+        self._message_award: dict[tuple[str, str], tuple[datetime, str, int, int | None]] = {}
+        self._awards = store.buffer(MESSAGE_AWARDS)
 
     def forget(self) -> None:
         self._message_award.clear()
@@ -83,35 +110,56 @@ class PointsRepository(Repository):
         """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance."""
         rows = await self.journal.write_now(self.balance_add, balance_row(group, user, delta, ts))
         self.add_ledger(group, user, delta, reason, ts, event_id, actor, note)
+        self.balance_moved(group, user, int(rows[0][0]))
         return int(rows[0][0])
 
     async def award_message_points(self, group: str, user: str, points: int, ts: datetime, day: str,
                                    cooldown_seconds: float, daily_cap: int, event_id: str) -> int | None:
         """Pay `points` for a message unless the member was paid less than `cooldown_seconds` ago or
-        would pass `daily_cap` message points on the local `day`. The new balance, or None."""
+        would pass `daily_cap` message points on the local `day`. The new balance, or None.
+
+        A member this process has paid or read before is judged from memory and paid with a buffered
+        write (no trip to the database per message: only this process writes a group's balances, and
+        every other way a balance moves here says so); the first time, the conditional upsert judges."""
         key = (group, user)
         last = self._message_award.get(key)
         if last is not None and not self.journal.recovered:
-            at, on, paid = last
+            at, on, paid, balance = last
             if (ts - at).total_seconds() < cooldown_seconds or (on == day and paid + points > daily_cap):
                 return None
+            if balance is not None:
+                paid = paid + points if on == day else points
+                self._awards.append({"group_id": group, "user_id": user, "balance": points, "message_day": day,
+                                     "message_points": paid, "last_message_award_at": ts, "updated_at": ts,
+                                     "top_level": 0})
+                self._remember_message_award(key, (ts, day, paid, balance + points))
+                self.add_ledger(group, user, points, "message", ts, event_id, None, None)
+                return balance + points
         rows = await self.journal.write_now(self._message_award_stmt, {
             "group_id": group, "user_id": user, "balance": points, "message_day": day, "message_points": points,
             "last_message_award_at": ts, "updated_at": ts, "top_level": 0, "cap": daily_cap,
             "not_after": ts - timedelta(seconds=cooldown_seconds)})
         if not rows:
             result = await self.journal.read(select(
-                BALANCES.c.last_message_award_at, BALANCES.c.message_day, BALANCES.c.message_points).where(and_(
-                    BALANCES.c.group_id == group, BALANCES.c.user_id == user)), flush=False)
+                BALANCES.c.last_message_award_at, BALANCES.c.message_day, BALANCES.c.message_points,
+                BALANCES.c.balance).where(and_(BALANCES.c.group_id == group, BALANCES.c.user_id == user)),
+                only=(MESSAGE_AWARDS,))
             row = result.first()
             if row is not None and row[0] is not None:
-                self._remember_message_award(key, (row[0], row[1] or "", row[2]))
+                self._remember_message_award(key, (row[0], row[1] or "", row[2], int(row[3])))
             return None
-        self._remember_message_award(key, (ts, day, int(rows[0][1])))
+        self._remember_message_award(key, (ts, day, int(rows[0][1]), int(rows[0][0])))
         self.add_ledger(group, user, points, "message", ts, event_id, None, None)
         return int(rows[0][0])
 
-    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int]) -> None:
+    def balance_moved(self, group: str, user: str, balance: int | None = None) -> None:
+        """A balance moved other than by a message award (a check-in, the shop): the new balance, or
+        None when the caller does not know it (the next award then asks the database)."""
+        last = self._message_award.get((group, user))
+        if last is not None:
+            self._message_award[(group, user)] = (*last[:3], balance)
+
+    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None]) -> None:
         if len(self._message_award) > MAX_CACHED_AWARDS:
             self._message_award.clear()
         self._message_award[key] = state
@@ -134,7 +182,7 @@ class PointsRepository(Repository):
 
     async def balance(self, group: str, user: str) -> int:
         """The member's points (0 before any award)."""
-        result = await self.journal.read(self._balance, {"g": group, "u": user}, flush=False)
+        result = await self.journal.read(self._balance, {"g": group, "u": user}, only=(MESSAGE_AWARDS,))
         return int(result.scalar() or 0)
 
     def _points_by_member(self, group: str, since: datetime | None) -> Any:
@@ -154,7 +202,7 @@ class PointsRepository(Repository):
             .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
                                                      MEMBERS.c.user_id == per.c.user_id)))
             .where(per.c.points > 0).order_by(per.c.points.desc(), per.c.user_id).limit(limit),
-            only=("members", "ledger"))
+            only=("members", "ledger", MESSAGE_AWARDS))
         rows = [dict(r._mapping) for r in result]
         for n, row in enumerate(rows):
             row["place"] = rows[n - 1]["place"] if n and rows[n - 1]["points"] == row["points"] else n + 1
@@ -166,7 +214,7 @@ class PointsRepository(Repository):
         mine = select(per.c.points).where(per.c.user_id == user).scalar_subquery()
         result = await self.journal.read(select(
             mine, select(func.count()).select_from(per).where(per.c.points > mine).scalar_subquery()),
-            only=("ledger",))
+            only=("ledger", MESSAGE_AWARDS))
         points, ahead = result.one()
         if not points or points <= 0:
             return 0, int(points or 0)
@@ -193,5 +241,5 @@ class PointsRepository(Repository):
 
     async def balances(self, group: str) -> dict[str, int]:
         result = await self.journal.read(
-            select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group), flush=False)
+            select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group), only=(MESSAGE_AWARDS,))
         return {u: int(n) for u, n in result}

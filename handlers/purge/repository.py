@@ -82,7 +82,7 @@ class PurgeRepository(Repository):
             query = query.limit(limit + len(set(exclude)))
         excluded, utc = set(exclude), dialect.utc_time
         with paused_gc():
-            found = await self.journal.rows(query, only=("members", "roster"))
+            found = await self.journal.rows(query, only=("members", "roster", "message_awards"))
             rows = [InactiveMember(user, name, utc(joined), utc(last), count, points)
                     for user, name, joined, last, count, points in found if user not in excluded]
         return rows[:limit] if limit is not None else rows

@@ -115,6 +115,7 @@ class ShopRepository(Repository):
                            "took_unit": int(stock is not None), "status": "pending", "event_id": event_id, "ts": ts,
                            "decided_by": None, "decided_at": None})
         self.points.add_ledger(group, user, -cost, "shop", ts, event_id, None, item)
+        self.points.balance_moved(group, user, done.balance)
         return done
 
     async def decide(self, group: str, user: str, status: str, actor: str, ts: datetime, event_id: str | None
@@ -142,6 +143,7 @@ class ShopRepository(Repository):
         item, cost, balance = done
         if status == "refused":
             self.points.add_ledger(group, user, cost, "shop_refund", ts, event_id, actor, item)
+            self.points.balance_moved(group, user, balance)
         else:
             balance = await self.points.balance(group, user)
         return Decided(item, cost, status, balance)

@@ -199,3 +199,41 @@ async def test_a_typed_name_goes_to_the_one_present_member_of_that_name_never_to
     assert "2 位以上叫「张三」" in (last.text or "") and "请直接 @ 对方" in (last.text or "")
     repo = runtime.bot.store.repository(PointsRepository)
     assert await repo.balance("g1", "fake") < 10 <= await repo.balance("g1", "zs")
+
+
+async def test_awards_judged_from_memory_match_the_database_with_checkins_and_red_packets_between(
+        any_db_url: str, clock: DrivenClock) -> None:
+    from bot.app import start_runtime
+    from handlers import FEATURES
+    from rules.config import Config
+    from rules.reload import ConfigHolder
+    from storage.journal import Journal
+
+    runtime = await start_runtime(ConfigHolder(Config.from_text(POINTS_CONFIG)), any_db_url, clock, FakePlatform(),
+                                  FEATURES)
+
+    trips = 0
+    real = Journal.write_steps
+
+    async def counted(self, steps):  # type: ignore[no-untyped-def]
+        nonlocal trips
+        trips += 1
+        return await real(self, steps)
+
+    Journal.write_steps = counted  # type: ignore[method-assign]
+    try:
+        await feed(runtime, clock, _ev("m1", _at(3, 9)), _ev("m2", _at(3, 9, 1)), _ev("c", _at(3, 9, 2), text="签到"),
+                   _ev("m3", _at(3, 9, 3)), _ev("r", _at(3, 9, 4), type_="red_packet"), _ev("m4", _at(3, 9, 5)),
+                   _ev("m5", _at(3, 9, 6)), _ev("m6", _at(4, 9)))
+    finally:
+        Journal.write_steps = real  # type: ignore[method-assign]
+    repo = runtime.store.repository(PointsRepository)
+    ledger = await repo.ledger_of("g1", "u1", 50)
+    assert sorted(r["event_id"] for r in ledger if r["reason"] == "message") == ["m1", "m2", "m3", "m6"]  # cap 6
+    balance = await repo.balance("g1", "u1")
+    assert balance == sum(r["delta"] for r in ledger) and (await repo.ledger_sums("g1"))["u1"] == balance
+    notes = [n for n in await runtime.store.audit.search(group="g1", rule="points/award", limit=50)]
+    assert max(n["data"]["balance"] for n in notes) == balance  # what each award said is what was stored
+    # the first message award asks the database (as the check-in and the red packet do); the others do not
+    assert trips == 3
+    await runtime.close()
