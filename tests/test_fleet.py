@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.app import Runtime, open_store
@@ -22,6 +23,7 @@ from bot.fleet import CURRENT_ACCOUNT, AlreadyRunning, join_fleet
 from bot.fleet.accounts import Account
 from bot.fleet.fleet import Fleet
 from bot.runner import serve
+from bot.web.operations import Operations
 from rules.config import Config
 from rules.reload import ConfigHolder
 from storage import leases
@@ -156,6 +158,13 @@ async def test_each_group_answered_once_and_each_scheduled_instant_and_timer_run
                     what="three answers")
         held = [{g for g in GROUPS if n.fleet.holds(g)} for n in (a, b)]
         assert not held[0] & held[1] and held[0] | held[1] == set(GROUPS)  # every group has exactly one holder
+        for node, mine in zip((a, b), held, strict=True):  # /metrics says which account and what it holds
+            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(
+                Operations.of(node.runtime, node.platform).exposition().decode()) for s in f.samples}
+            assert [dict(k[1])["account"] for k in samples if k[0] == "qunbot_info"] == [node.account]
+            assert samples[("qunbot_fleet_groups_held", (("account", node.account),))] == len(mine)
+            assert samples.get(("qunbot_fleet_events_total", (("account", node.account), ("what", "acquired"))),
+                               0) == len(mine)
         # past 09:00 on the bots' clocks, and past the welcome's batch window
         await until(lambda: len([x for x in [*a.platform.sent, *b.platform.sent] if x.rule == "announcements"]) >= 3,
                     what="the announcements")

@@ -110,6 +110,7 @@ async def test_metrics_count_events_handlers_commits_sends_and_jobs(
     assert value(m, "qunbot_platform_connected") == 1
     info = [dict(labels) for name, labels in m if name == "qunbot_info"]
     assert len(info) == 1 and info[0]["platform"] == "FakePlatform" and info[0]["version"]
+    assert info[0]["account"] == "" and "qunbot_fleet_groups_held" not in {k[0] for k in m}  # one account
     assert ("process_resident_memory_bytes", frozenset()) in m  # the library's process collector
     assert "qunbot_platform_reconnects_total" not in {k[0] for k in m}  # a platform that does not count sessions
 

@@ -87,7 +87,7 @@ async def test_health_metrics_and_json_logs_of_a_live_wechaty_bot(gateway: Gatew
         assert sample(text, "qunbot_platform_connected") == 1
         assert sample(text, "qunbot_platform_reconnects_total") == 0
         assert sample(text, "qunbot_events_handled_total", type="text") == 1
-        assert sample(text, "qunbot_info", platform="WechatyPlatform", version="0.1.0") == 1
+        assert sample(text, "qunbot_info", platform="WechatyPlatform", version="0.1.0", account="") == 1
 
         await asyncio.to_thread(gateway.stop)  # the puppet service goes away
 

@@ -119,6 +119,13 @@ def backlog(bot: Bot) -> tuple[int, float]:
     return bot._pending_events, 0.0 if first is None else max(0.0, time.monotonic() - first)
 
 
+def _held(fleet: Any) -> GaugeMetricFamily:
+    held = GaugeMetricFamily("qunbot_fleet_groups_held", "Groups this account holds the lease of now.",
+                             labels=["account"])
+    held.add_metric([fleet.me], sum(1 for g in list(fleet.held) if fleet.holds(g)))
+    return held
+
+
 def _histogram(family: HistogramMetricFamily, labels: list[str], hist: Histogram) -> None:
     family.add_metric(labels, hist.cumulative(), hist.total)
 
@@ -131,10 +138,21 @@ class BotCollector:
 
     def collect(self) -> Iterator[Metric]:
         bot, outbox, core, sent = self.ops.bot, self.ops.outbox, self.ops.bot.stats, self.ops.outbox.stats
-        info = GaugeMetricFamily("qunbot_info", "The bot's version and platform adapter.",
-                                 labels=["version", "platform"])
-        info.add_metric([_version(), type(self.ops.platform).__name__], 1)
+        fleet = bot.fleet
+        account = fleet.me if fleet is not None else ""
+        info = GaugeMetricFamily("qunbot_info", "The bot's version, platform adapter and account (several "
+                                 "accounts: join other series on this one's instance).",
+                                 labels=["version", "platform", "account"])
+        info.add_metric([_version(), type(self.ops.platform).__name__, account], 1)
         yield info
+        if fleet is not None:
+            yield _held(fleet)
+            moves = CounterMetricFamily("qunbot_fleet_events", "Fleet bookkeeping by what happened (acquired, "
+                                        "lost groups; events dropped as held_elsewhere or not_served; timers "
+                                        "left to another account).", labels=["account", "what"])
+            for what, n in sorted(fleet.counts.items()):
+                moves.add_metric([account, what], n)
+            yield moves
         events = CounterMetricFamily("qunbot_events_handled", "Events handled, by type.", labels=["type"])
         for kind, n in sorted(core.events.items()):
             events.add_metric([kind], n)
