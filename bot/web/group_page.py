@@ -17,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.events import OTHERWISE, Action
+from bot.events import Action
 from bot.feature import JobContext
 from bot.web.console import WebConsole, queue_actions
 from bot.web.keys import CONSOLE
@@ -26,12 +26,13 @@ from handlers.checkin.repository import CheckinRepository
 from handlers.levels.ladder import tier_of, tier_since
 from handlers.levels.repository import LevelsRepository
 from handlers.points.repository import PointsRepository
+from handlers.purge.jobs import kick_actions as purge_kicks
 from handlers.purge.listing import Candidate, purge_list, write_csv
 from handlers.purge.repository import PurgeRepository
 from handlers.stats.repository import StatsRepository
 from handlers.stats.series import hourly_series
 from rules.schema import GroupSettings
-from scheduler.common import fill, safe_name, to_operators
+from scheduler.common import safe_name
 
 routes = web.RouteTableDef()
 
@@ -261,26 +262,9 @@ async def remove(request: web.Request) -> web.Response:
 
 def kick_actions(console: WebConsole, group: str, name: str, settings: GroupSettings,
                  chosen: list[Candidate]) -> list[Action]:
-    """One `kick` per member, as the purge job's auto-kick makes them: the reason from the group's
-    settings, and a direct message to the operators should the platform refuse it."""
-    purge, now = settings.purge, console.now()
-    ctx = JobContext(config=console.config, clock=console.clock, due=now, members=console.store.members)
-
-    def failed(c: Candidate) -> list[dict[str, object]]:
-        text = fill(ctx, purge.kick_failed_text, name, settings, name=c.display_name or c.user_id)
-        return [a.model_dump(mode="json", exclude_none=True)
-                for a in to_operators(settings, RULE, text=text, group=group, member=c.user_id)]
-
-    reasons: dict[int, str] = {}  # by days silent: a few texts for thousands of members
-
-    def reason(days: int) -> str:
-        if days not in reasons:
-            reasons[days] = fill(ctx, purge.kick_reason, name, settings, days_silent=days)
-        return reasons[days]
-
-    return [Action(action="kick", rule=RULE, group=group, user=c.user_id, reason=reason(c.days_silent),
-                   data={"group": group, "days_silent": c.days_silent, "user_name": c.display_name,
-                         "group_name": name, OTHERWISE: failed(c)}) for c in chosen]
+    """One `kick` per member, made as the purge job's auto-kick makes them (handlers/purge)."""
+    ctx = JobContext(config=console.config, clock=console.clock, due=console.now(), members=console.store.members)
+    return purge_kicks(ctx, group, name, settings, chosen, RULE)
 
 
 @routes.post("/groups/{id}/remove/confirm")

@@ -66,16 +66,30 @@ def _auto_kick(ctx: JobContext, group: str, name: str | None, settings: GroupSet
         text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.dry_run_mode)
         return to_operators(settings, "purge_report/auto_kick", text=text, group=group,
                             members=[c.user_id for c in chosen], dry_run=True)
-    def failed(c: Candidate) -> list[dict[str, object]]:  # told only when the platform refuses this removal
-        text = fill(ctx, purge.kick_failed_text, name, settings, name=c.display_name or c.user_id)
-        return [a.model_dump(mode="json", exclude_none=True)
-                for a in to_operators(settings, "purge_report/auto_kick", text=text, group=group, member=c.user_id)]
-
-    kicks = [Action(action="kick", rule="purge_report/auto_kick", group=group, user=c.user_id,
-                    reason=fill(ctx, purge.kick_reason, name, settings, days_silent=c.days_silent),
-                    data={"group": group, "days_silent": c.days_silent, "user_name": c.display_name,
-                          "group_name": name, OTHERWISE: failed(c)}) for c in chosen]
+    kicks = kick_actions(ctx, group, name, settings, chosen, "purge_report/auto_kick")
     ctx.note(f"group {group}: auto_kick removes {len(chosen)} (cap {purge.auto_kick_daily_cap})")
     text = fill(ctx, purge.auto_kick_text, name, settings, count=len(chosen), names=names, mode=purge.kick_mode)
     return kicks + to_operators(settings, "purge_report/auto_kick", text=text, group=group,
                                 members=[c.user_id for c in chosen], dry_run=False)
+
+
+def kick_actions(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                 chosen: list[Candidate], rule: str) -> list[Action]:
+    """One `kick` per member (the purge job's auto-kick, the web console's "remove selected"): the reason
+    from the group's settings, and a direct message to the operators should the platform refuse it."""
+    purge = settings.purge
+    reasons: dict[int, str] = {}  # by days silent: a few texts for thousands of members
+
+    def reason(days: int) -> str:
+        if days not in reasons:
+            reasons[days] = fill(ctx, purge.kick_reason, name, settings, days_silent=days)
+        return reasons[days]
+
+    def failed(c: Candidate) -> list[dict[str, object]]:  # told only when the platform refuses this removal
+        text = fill(ctx, purge.kick_failed_text, name, settings, name=c.display_name or c.user_id)
+        return [a.model_dump(mode="json", exclude_none=True)
+                for a in to_operators(settings, rule, text=text, group=group, member=c.user_id)]
+
+    return [Action(action="kick", rule=rule, group=group, user=c.user_id, reason=reason(c.days_silent),
+                   data={"group": group, "days_silent": c.days_silent, "user_name": c.display_name,
+                         "group_name": name, OTHERWISE: failed(c)}) for c in chosen]
