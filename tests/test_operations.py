@@ -215,3 +215,16 @@ def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
         h.observe(v)
     assert h.cumulative() == [("0.1", 2), ("1.0", 3), ("+Inf", 4)]
     assert h.count == 4 and h.total == pytest.approx(3.65)
+
+
+async def test_the_console_alone_is_healthy_while_its_database_answers(tmp_path: Path) -> None:
+    from bot.app import open_store
+    from bot.web.operations import database_health
+
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
+    await store.open()
+    assert await database_health(store) == (True, {"status": "ok", "role": "console", "db_ok": True,
+                                                   "problems": []})
+    await store.close()
+    healthy, body = await database_health(store)
+    assert not healthy and body["db_ok"] is False and body["problems"][0].startswith("database: ")

@@ -221,6 +221,17 @@ async def healthz(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+async def database_health(store: Store) -> tuple[bool, dict[str, Any]]:
+    """`qunbot web` alone (no bot in the process): healthy when the database answers in time."""
+    try:
+        await asyncio.wait_for(store.ping(), DB_TIMEOUT_SECONDS)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        return False, {"status": "unhealthy", "role": "console", "db_ok": False,
+                       "problems": [f"database: {type(exc).__name__}{': ' + detail if detail else ''}"]}
+    return True, {"status": "ok", "role": "console", "db_ok": True, "problems": []}
+
+
 def _may_read_metrics(request: web.Request) -> bool:
     token = request.app[METRICS_TOKEN]
     if token is None:

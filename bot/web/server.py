@@ -157,7 +157,16 @@ def make_app(console: WebConsole) -> web.Application:
         from bot.web.operations import add_routes
 
         add_routes(app, console.ops, console.token)
+    else:  # `qunbot web` alone: no bot here to measure, only whether its database answers
+        app.router.add_get("/healthz", console_healthz)
     return app
+
+
+async def console_healthz(request: web.Request) -> web.Response:
+    from bot.web.operations import database_health
+
+    healthy, body = await database_health(request.app[CONSOLE].store)
+    return web.json_response(body, status=200 if healthy else 503)
 
 
 def check_bind(host: str, public: bool) -> str | None:

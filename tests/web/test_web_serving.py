@@ -85,6 +85,11 @@ async def test_qunbot_web_serves_the_database_and_stops_on_sigterm(tmp_path: Pat
                 except aiohttp.ClientConnectionError:
                     assert time.monotonic() < deadline, "the console did not start"
                     await asyncio.sleep(0.2)
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as health:  # no session needed
+                assert health.status == 200
+                assert await health.json() == {"status": "ok", "role": "console", "db_ok": True, "problems": []}
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as metrics:  # no bot here: nothing to measure
+                assert metrics.status in (302, 401, 404)
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, raw = await asyncio.wait_for(proc.communicate(), 20)
