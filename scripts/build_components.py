@@ -61,6 +61,10 @@ TARGETS = (
     "宝妈家工作打字员赞任务领招聘费免薪挣稳赔盈充值裸陪游戏办证发开时"
     # finance and growth: 投资 彩 博 股 荐 带单 炒币 粉 涨 引流 套 论坛 快 速
     "投资彩博股荐带炒币粉涨引流套论坛快速"
+    # the rest of the offer words (handlers/ads/patterns.py OFFER_WORDS): 副业 手工活 外发 计件 押金 门槛 零成本
+    # 风险 翻倍 高价 黑户 征信 抵押 急用 垫资 还贷 白条 内幕 消息 配资 杠杆 跟单 喊单 妖股 牛股 币圈 承兑 搬砖
+    # 跑分 空投 撸毛 羊毛 吸粉 精准 真人 销量 好评 热门 首充 包赢 回收 购
+    "副业手活外计件门槛零成风险翻倍高黑户征抵急用垫还白条内幕消配杠杆跟喊妖牛圈承兑搬砖跑空撸毛羊吸精准真量销评热首赢回购"
 )
 
 # Components that ordinary writing does not use as characters of their own: side forms of radicals and

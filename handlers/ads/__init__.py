@@ -5,8 +5,10 @@ is not an admin, an operator or in `ads.allow_members`:
 
 - **text** (`detector.py`): the message is folded first (`folds.py`: NFKC, invisible characters,
   homoglyphs, styled digits, emoji letters, traditional -> simplified, Chinese-numeral contacts,
-  separators), then four checks each report a score and a reason: `link`, `contact`, `pitch` (the
-  owner's weighted `pitch_words`; the patterns and weights are in `patterns.py`) and `classifier`
+  separators; split characters, sound spellings and reversed text read back: `components.py`,
+  `sounds.py`, `reversal.py`), then four checks each report a score and a reason: `link` (`links.py`),
+  `contact` (an offer next to a contact), `pitch` (the owner's weighted `pitch_words`; the patterns
+  and weights are in `patterns.py`) and `classifier`
   (`model.py`: a logistic regression on character n-grams, the shipped ad_model.json.gz). It is an
   ad when the sum reaches `threshold`, or `new_member_threshold` for a member who joined minutes ago;
 - **link cards, mini-programs, contact cards**: per-group policy `prompt`, `allow` or `admins_only`;

@@ -42,6 +42,8 @@ _SUPPLEMENT_RANGE = "\u2e80-\u2eff"
 # Kangxi radicals (U+2F00-U+2FD5) are what PDF copy-paste yields for ordinary characters: they are read as
 # their NFKC character (⼈ -> 人) and are bound only when that character is.
 _KANGXI_RANGE = "\u2f00-\u2fdf"
+# Katakana that look like a component and are typed for it on a Japanese keyboard layout (イ言 for 信).
+_KATAKANA = {"イ": "亻", "ヨ": "彐", "ム": "厶"}
 
 
 class _Tables(NamedTuple):
@@ -58,13 +60,13 @@ def _tables(path: str | None = None) -> _Tables:
     data = json.loads(Path(path or DATA_PATH).read_text(encoding="utf-8"))
     compositions: dict[str, str] = data["compositions"]
     context = {key: (char, _word_slots(char, words)) for key, (char, words) in data["context"].items()}
-    fold = {ord(k): v for k, v in _SUPPLEMENT.items()}
+    fold = {ord(k): v for k, v in (*_SUPPLEMENT.items(), *_KATAKANA.items())}
     for code in range(0x2F00, 0x2FD6):
         fold[code] = unicodedata.normalize("NFKC", chr(code))
     keys = list(compositions) + list(context)
     bound = re.escape(data["bound"])
     alternatives = "|".join(sorted(map(re.escape, context), key=len, reverse=True))
-    trigger = re.compile(f"[{bound}{_SUPPLEMENT_RANGE}{_KANGXI_RANGE}]|{alternatives}")
+    trigger = re.compile(f"[{bound}{''.join(_KATAKANA)}{_SUPPLEMENT_RANGE}{_KANGXI_RANGE}]|{alternatives}")
     return _Tables(compositions, context, frozenset(k[0] for k in keys), max(map(len, keys)), trigger, fold)
 
 

@@ -5,14 +5,18 @@ homoglyphs, styled digits, emoji letters, traditional -> simplified, Chinese-num
 separators between characters); the checks then read that form and report, like tg-spam, a verdict
 and why, even when they found nothing (score 0):
 
-- ``link``: URLs, bare domains, disguised domains (www．xx．com, xx点com, spaced-out letters), short
-  links, IP addresses, APK downloads; domains on the group's allowlist (and their subdomains) pass;
-- ``contact``: WeChat / QQ ids, phone numbers and e-mail addresses next to a lure (加V, 加我, 私聊,
-  扫码, 拉你进群 ...), the disguised spellings of 微信 (vx, 薇信, 威❤, ➕V, jia wei ...), and the
-  evasion tricks the normaliser undid (zero-width characters, ①②③, homoglyphs ...);
-- ``pitch``: the owner's weighted pitch words (config ``ads.pitch_words``). One word is never enough
-  on its own (我以前做过兼职 is not an ad); a second word, a contact or the classifier tips it over.
-  A message that talks *about* ads (是骗局吗, 群规, 举报 ...) counts far less;
+- ``link`` (`handlers.ads.links`): URLs, bare domains, disguised domains (www．xx．com, xx点com,
+  spaced-out letters), short links, IP addresses, APK downloads; allowlisted domains pass;
+- ``contact``: WeChat / QQ ids, phone numbers, e-mail addresses and Telegram handles next to a lure
+  (加V, 加我, 私聊, 扫码, 拉你进群 ...), the disguised spellings of 微信 (vx, 薇信, 威❤, ➕V, jia wei ...),
+  and the evasion tricks the normaliser undid (zero-width characters, ①②③, homoglyphs ...). A contact
+  next to an offer (`patterns.OFFER_WORDS`: a job, a loan, a pitch) or a contact label is an ad, and
+  so is an offer with a way to take it private (想月入过万的私我) or into another group; a contact
+  alone is not. An ad word that is only the start of a longer word (带单 in 带单位) does not count;
+- ``pitch``: the owner's weighted pitch words (config ``ads.pitch_words``), and the unsubscribe line
+  of a bulk text message (回T退订). One word is never enough on its own (我以前做过兼职 is not an ad);
+  a second word, a contact or the classifier tips it over. A message that talks *about* ads (是骗局吗,
+  群规, 举报 ...) counts far less;
 - ``classifier``: a logistic regression on character 1-3-grams (`AdModel`, trained by
   ``scripts/train_ad_model.py`` on the DEV part of the spam-zh corpus and retrainable with extra
   (text, label) rows such as the owners' /ad and /notad decisions).
@@ -30,48 +34,43 @@ from dataclasses import dataclass
 
 from handlers.ads.components import recompose
 from handlers.ads.folds import AdsText, analyse_for_ads, flatten, normalize_for_ads
+from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
-    DISGUISE_HINT,
-    DISGUISED,
-    DISGUISED_DOT,
-    FULLWIDTH_HOST,
-    IP_URL,
     META,
     META_VOID,
     RE_AD_WORDS,
     RE_ADD_PLAIN,
+    RE_ASKING,
     RE_BARE_ID,
     RE_BARE_QQ,
     RE_EMAIL,
     RE_EVASIVE,
     RE_EVASIVE_ID,
+    RE_FOOTER,
     RE_GROUP_ID,
     RE_GROUP_LURE,
     RE_INTENT,
     RE_LONE_V,
     RE_LURE,
     RE_LURE_ALONE,
+    RE_OFFER,
     RE_PHONE,
     RE_PHONE_PITCH,
     RE_PLAIN_ID,
     RE_TELEGRAM,
     RE_VERIFIED,
-    SHORTENERS,
-    SPACED_HOST,
-    SUSPICIOUS_TLDS,
     URL,
     WEIGHTS,
     Weights,
     clean_domain,
-    host_allowed,
-    host_of,
+    joined_ids,
     without_links,
 )
 from handlers.ads.reversal import reversed_view
-from handlers.ads.sounds import SoundDecoder
+from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 TRICK_SPLIT = "拆字"
@@ -83,6 +82,7 @@ CLASSIFIER_ALONE_MIN_CHARS = 20  # shorter than this, the model alone cannot rea
 CHUNK_CHARS = 1000  # a longer message is checked in overlapping pieces of this size...
 CHUNK_OVERLAP = 100  # ...overlapping so that an ad cut at a boundary is whole in one of them
 MAX_CHUNKS = 24  # ...at most this many, spread over the whole text (24,000 characters read in full)
+_PHONE_NUMBER = re.compile(r"(?<!\d)(?:0{0,2}86)?(?:1[3-9]\d{9}|0\d{9,11})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -117,64 +117,7 @@ class TextDetector:
     # -- the checks -------------------------------------------------------------------------------
 
     def check_link(self, t: AdsText) -> CheckResult:
-        w = self.weights
-        light = t.light
-        if not any(c in light for c in ".点。") and "dot" not in light:
-            return CheckResult("link", 0.0, "没有链接")
-        found: list[tuple[float, str, str]] = []  # (score, reason, what was written)
-        allowed: list[str] = []
-        seen: set[str] = set()
-
-        def add(host: str, score: float, reason: str, shown: str) -> None:
-            host = host.strip(".")
-            if not host or host in seen:
-                return
-            seen.add(host)
-            if host_allowed(host, self.allow_domains):
-                allowed.append(host)
-            else:
-                found.append((score, reason, shown))
-
-        fullwidth = bool(FULLWIDTH_HOST.search(t.original))
-        for m in URL.finditer(light):
-            url = m.group(0).rstrip(".,;:!?")
-            host = host_of(url)
-            tld = host.rsplit(".", 1)[-1]
-            if fullwidth and not url.startswith(("http://", "https://")):
-                add(host, w.link_disguised, "全角字符写的域名（躲避链接过滤）", url)
-            elif host in SHORTENERS or host.removeprefix("www.") in SHORTENERS:
-                add(host, w.link_short, "短链接", url)
-            elif url.split("?", 1)[0].endswith(".apk"):
-                add(host, w.link_apk, "APK 下载链接", url)
-            elif re.fullmatch(r"[\d.]+", host):
-                add(host, w.link_ip, "IP 地址链接", url)
-            elif tld in SUSPICIOUS_TLDS:
-                add(host, w.link_suspicious, f"链接（.{tld} 域名）", url)
-            else:
-                add(host, w.link, "链接", url)
-        if "/" in light:
-            for m in IP_URL.finditer(light):
-                add(host_of(m.group(0)), w.link_ip, "IP 地址链接", m.group(0))
-        for m in DISGUISED.finditer(light) if DISGUISE_HINT.search(light) else ():
-            host = re.sub(DISGUISED_DOT, ".", m.group(1))
-            if any(c.isalpha() for c in host.rsplit(".", 2)[0]):
-                add(host, w.link_disguised, "变形域名（躲避链接过滤）", m.group(1))
-        if " " in light or "\u3000" in light:
-            for m in SPACED_HOST.finditer(re.sub(r"\s+", "", light)):
-                host = m.group(0)
-                label = host.removeprefix("www.").split(".", 1)[0]
-                if host not in seen and (len(label) >= 3 or host.startswith("www.")):
-                    add(host, w.link_disguised, "拆开写的域名（躲避链接过滤）", host)
-        if not found:
-            if allowed:
-                return CheckResult("link", 0.0, "白名单域名（放行）", ", ".join(allowed))
-            return CheckResult("link", 0.0, "没有链接")
-        found.sort(key=lambda x: -x[0])
-        score = min(w.link_cap, found[0][0] + w.link_more * (len(found) - 1))
-        reason = found[0][1] + (f" 等 {len(found)} 个链接" if len(found) > 1 else "")
-        if allowed:
-            reason += "（白名单放行：" + ", ".join(allowed) + "）"
-        return CheckResult("link", round(score, 3), reason, " ".join(s for _sc, _r, s in found)[:200])
+        return CheckResult("link", *link_finding(t, self.allow_domains, self.weights))
 
     def check_contact(self, t: AdsText, plain: str) -> CheckResult:
         w = self.weights
@@ -215,12 +158,15 @@ class TextDetector:
         m = RE_EMAIL.search(flat)
         if m:
             hits.append((w.contact_email, "邮箱/QQ 邮箱", m.group(0)))
-        intent = RE_INTENT.search(flat) or (self._pitch_re.search(flat) if self._pitch_re else None)
-        if intent:
-            self._intent_hits(t, flat, hits, intent.group(0))
-        if not hits:
+        intents = whole_words(RE_INTENT, flat) or (whole_words(self._pitch_re, flat) if self._pitch_re else [])
+        if intents:
+            self._intent_hits(t, flat, hits, intents)
+        if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
-            if m:
+            offers = whole_words(RE_OFFER, flat) if m else []
+            if offers:  # 想月入过万的私我: an offer and a way to take it private, no contact needed
+                hits.append((w.contact_lure_offer, f"引流话术加广告意图（{offers[0]}）", m.group(0)))
+            elif m:
                 hits.append((w.contact_lure, "引流话术", m.group(0)))
         if not hits:
             return CheckResult("contact", 0.0, "没有联系方式")
@@ -240,13 +186,14 @@ class TextDetector:
         score = min(w.contact_cap, score)
         return CheckResult("contact", round(score, 3), "；".join(reasons), " ".join(h[2] for h in hits)[:200])
 
-    def _intent_hits(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]], intent: str) -> None:
+    def _intent_hits(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]], intents: list[str]) -> None:
         """A contact next to what the message wants (an ad word, a contact label): an ad, whatever else."""
         w = self.weights
+        intent = intents[0]
         contacts = [h[2] for h in hits
                     if h[1].startswith(ACCOUNT_REASONS) and any(c.isdigit() or c == "@" for c in h[2])]
         if not contacts:
-            light = URL.sub(" ", t.light) if "." in t.light else t.light
+            light = joined_ids(URL.sub(" ", t.light) if "." in t.light else t.light)
             for pattern, what in ((RE_TELEGRAM, "Telegram"), (RE_BARE_QQ, "账号"), (RE_BARE_ID, "账号")):
                 m = pattern.search(light)
                 if m and m.group(0) not in intent:
@@ -255,18 +202,20 @@ class TextDetector:
                     break
         if contacts:
             hits.append((w.contact_intent, f"联系方式加广告意图（{intent}）", intent))
-        m = RE_GROUP_LURE.search(flat)
-        if m and not contacts and intent not in m.group(0):
-            hits.append((w.contact_intent, f"拉人进群加广告意图（{intent}）", m.group(0)))
+        m = None if contacts else RE_GROUP_LURE.search(flat)
+        offer = whole_words(RE_OFFER, flat) if m else None
+        if m and offer:
+            hits.append((w.contact_intent, f"拉人进群加广告意图（{offer[0]}）", m.group(0)))
 
     def check_pitch(self, t: AdsText, plain: str) -> CheckResult:
         w = self.weights
-        if self._pitch_re is None:
-            return CheckResult("pitch", 0.0, "没有配置推销词")
-        found = {m.group(0) for m in self._pitch_re.finditer(plain)}
-        if not found:
-            return CheckResult("pitch", 0.0, "没有推销词")
-        hits = sorted(((self.pitch_words[k][1], self.pitch_words[k][0]) for k in found), key=lambda x: (-x[0], x[1]))
+        found = set(whole_words(self._pitch_re, plain)) if self._pitch_re is not None else set()
+        hits = [(self.pitch_words[k][1], self.pitch_words[k][0]) for k in found]
+        if "退订" in t.flat or "拒收" in t.flat:  # the unsubscribe line of a bulk text message (回T退订)
+            hits += [(w.pitch_footer, f"群发短信的退订尾巴（{m.group(0)}）") for m in RE_FOOTER.finditer(t.flat)][:1]
+        if not hits:
+            return CheckResult("pitch", 0.0, "没有推销词" if self._pitch_re is not None else "没有配置推销词")
+        hits.sort(key=lambda x: (-x[0], x[1]))
         score = w.pitch_first * min(hits[0][0], w.pitch_first_cap)
         score += w.pitch_more * sum(min(weight, w.pitch_more_cap) for weight, _word in hits[1:])
         words = "、".join(word for _w, word in hits)
@@ -371,9 +320,11 @@ class TextDetector:
         if total <= 0:
             return 0.0, None, results
         link, contact, pitch, classifier = (r.score for r in results)
-        if classifier and not (link or contact or pitch) and _content_chars(t) < CLASSIFIER_ALONE_MIN_CHARS:
-            # A short question (您好，我想咨询一下课程的价格) reads like an SMS ad to the model; with no
-            # link, contact or pitch word the model alone may not call it one.
+        if classifier and not (link or pitch) and contact <= self.weights.contact_phone \
+                and _content_chars(t, numbers=False) < CLASSIFIER_ALONE_MIN_CHARS:
+            # A short question (您好，我想咨询一下课程的价格) reads like an SMS ad to the model, and so does a
+            # number with a name (场地预订联系 陈教练 139…); with no link, pitch word or contact beyond a bare
+            # phone number the model alone may not call it one.
             total = min(total, self.weights.weak_total)
         if not pitch and not classifier and link <= self.weights.weak_link and contact <= self.weights.weak_contact:
             # A plain link plus a phone number, with nothing that reads like a pitch: a notice, not an ad.
@@ -394,6 +345,8 @@ def chunks(text: str) -> list[str]:
     return [text[i : i + CHUNK_CHARS] for i in starts]
 
 
-def _content_chars(t: AdsText) -> int:
-    """Letters and digits of the normalised text (what a message says, without spacing or symbols)."""
-    return sum(ch.isalnum() for ch in t.flat)
+def _content_chars(t: AdsText, numbers: bool = True) -> int:
+    """Letters and digits of the normalised text (what a message says, without spacing or symbols);
+    without `numbers`, phone numbers do not count."""
+    flat = t.flat if numbers else _PHONE_NUMBER.sub("", t.flat)
+    return sum(ch.isalnum() for ch in flat)

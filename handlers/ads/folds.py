@@ -39,7 +39,8 @@ _EMOJI_WORDS = {
     "➕": "加", "✚": "加", "✙": "加", "✛": "加", "✜": "加", "🞡": "加", "🞢": "加", "🞣": "加",
     "√": "v", "✓": "v", "✔": "v", "∨": "v", "🗸": "v",
     "○": "o", "◯": "o", "⭕": "o", "⚪": "o", "〇": "〇",
-    "✌": "v", "💰": "钱", "💴": "钱", "💵": "钱", "💸": "钱", "📞": "电话", "☎": "电话", "📲": "手机", "📱": "手机",
+    "✌": "v", "💰": "钱", "💴": "钱", "💵": "钱", "💸": "钱", "💲": "钱", "🤑": "钱", "📞": "电话", "☎": "电话",
+    "📲": "手机", "📱": "手机", "🏠": "家", "🏡": "家", "🆓": "免费", "🎰": "博彩", "✈": "飞机",
 }
 for _heart in "❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞💌":
     _EMOJI_WORDS[_heart] = "心"
@@ -77,6 +78,9 @@ _RUN_NUMERALS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "�
                  "肆": "4", "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "八": "8", "九": "9"}
 
 
+_LETTER_FORM = re.compile(r"LATIN (?:LETTER SMALL CAPITAL|SMALL LETTER SCRIPT|SMALL LETTER DOTLESS) ([A-Z])")
+
+
 def _build_table() -> dict[int, str | None]:
     table: dict[int, str | None] = {}
     # Format, control, private-use, combining and variation characters: gone.
@@ -95,6 +99,22 @@ def _build_table() -> dict[int, str | None]:
     for base in (0x1F1E6, 0x1F150, 0x1F170):
         for i in range(26):
             table[base + i] = chr(ord("a") + i)
+    for cp in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)):
+        # Latin letters with accents or tone marks (pinyin written jiā wēi xìn): the bare letter; ü is v, as
+        # toneless pinyin writes it
+        parts = unicodedata.normalize("NFD", chr(cp))
+        if parts[0].isascii() and parts[0].isalpha() and all(unicodedata.category(c) == "Mn" for c in parts[1:]):
+            table[cp] = "v" if parts[0] in "uU" and "\u0308" in parts else parts[0].lower()
+    for cp in (*range(0x0250, 0x02B0), *range(0x1D00, 0x1D80), *range(0xA720, 0xA800)):
+        # small capitals and other Latin letter forms NFKC leaves alone (ᴠ, ʜ, ɡ)
+        m = _LETTER_FORM.fullmatch(unicodedata.name(chr(cp), ""))
+        if m:
+            table[cp] = m.group(1).lower()
+    for cp in (*range(0x0660, 0x0D70), *range(0x2070, 0x2800), *range(0x1D7CE, 0x1D800), *range(0x1F100, 0x1F110)):
+        # any other character with a decimal digit value (❶ ➀ ⓵ 🄁): the digit (full-width digits are NFKC's)
+        digit = unicodedata.digit(chr(cp), None)
+        if digit is not None:
+            table[cp] = str(digit)
     for src in (_EMOJI_WORDS, _STYLED_DIGITS, _HOMOGLYPHS):
         table.update({ord(k): v for k, v in src.items()})
     return table
@@ -127,6 +147,10 @@ _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
 _TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]")
+# Fillers put between characters that ordinary text uses as characters or that fold to letters (see
+# `_drop_interleaved`); plain symbols between characters (兼*职, 兼★职) need no such care: `flatten` drops them.
+_SEPARATORS = frozenset("丶丨丿乀ヽ・○◯√✓✔❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞")
+_SEP_BETWEEN = re.compile(f"(?<=\\w)([{''.join(sorted(_SEPARATORS))}])\ufe0f?(?=\\w)")
 _TRICK_EMOJI = re.compile("[➕✚✙✛✜🞡🞢🞣\U0001f1e6-\U0001f1ff\U0001f150-\U0001f169\U0001f170-\U0001f189]"
                           "|[微威薇维唯vVｖＶ][❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞]")
 
@@ -178,6 +202,18 @@ def flatten(light: str) -> str:
     return _FLAT_DOTS.sub("", _FLAT_DROP.sub("", light))
 
 
+def _drop_interleaved(text: str) -> tuple[str, bool]:
+    """Drop a filler that stands between characters again and again (引丶流丶涨丶粉, 兼❤职❤日❤结): a stroke or
+    a symbol that would otherwise be read as a character or a letter (❤ is 心, ○ is o)."""
+    found = _SEP_BETWEEN.findall(text)
+    if len(found) < 2:
+        return text, False
+    seps = {sep for sep in set(found) if found.count(sep) >= 2}
+    if not seps:
+        return text, False
+    return _SEP_BETWEEN.sub(lambda m: "" if m.group(1) in seps else m.group(0), text), True
+
+
 def _light(nfkc: str) -> tuple[str, bool]:
     text = nfkc.translate(_TABLE).lower()
     if not text.isascii():
@@ -208,6 +244,9 @@ def analyse_for_ads(text: str) -> AdsText:
     if bidi:
         seen = _BIDI_SPAN.sub(lambda m: m.group(1)[::-1], text)
     nfkc = unicodedata.normalize("NFKC", seen if seen.isascii() else seen.translate(_PRE_NFKC))
+    interleaved = False
+    if not _SEPARATORS.isdisjoint(nfkc):
+        nfkc, interleaved = _drop_interleaved(nfkc)
     light, numerals = _light(nfkc)
     tricks: list[str] = [TRICK_BIDI] if bidi else []
     if not text.isascii():
@@ -221,7 +260,7 @@ def analyse_for_ads(text: str) -> AdsText:
             tricks.append(TRICK_EMOJI)
     if numerals:
         tricks.append(TRICK_NUMERALS)
-    if _TRICK_SPACED.search(nfkc):
+    if interleaved or _TRICK_SPACED.search(nfkc):
         tricks.append(TRICK_SPACED)
     if text.count("\n") >= 3 and _vertical(text):
         tricks.append(TRICK_VERTICAL)

@@ -57,7 +57,9 @@ def clean_domain(domain: str) -> str:
 # Contacts
 # ------------------------------------------------------------------------------------------------
 
-ID = r"(?:号码|号|id|是|为|账号|帐号|搜|加)*([a-z][a-z0-9_-]{5,19}|1[3-9]\d{9}|\d{5,12})"
+# After a label (微信 / vx / QQ ...) an id may be as short as five characters when it holds a digit (tt733).
+ID = (r"(?:号码|号|id|是|为|账号|帐号|搜|加)*([a-z][a-z0-9_-]{5,19}|(?=[a-z_-]{0,3}\d)[a-z][a-z0-9_-]{4}(?![a-z0-9_-])"
+      r"|1[3-9]\d{9}|\d{5,12})")
 # Spellings of 微信 that only people dodging a filter write.
 WX_EVASIVE = (r"(?:(?<![a-z])(?:vx|wx|weixin|wei信|wei心|jiav|jiawei)|v信|v心|微x|薇信|薇心|徽信|威心|微芯|溦信|嶶信|"
                r"徾信|绿泡泡|(?:加|\+|(?<![a-z])jia)(?:v(?![a-z])|vx|wx|微(?!信|博|软|笑|小|商|店|课|视频|电影|型)|薇|"
@@ -65,21 +67,28 @@ WX_EVASIVE = (r"(?:(?<![a-z])(?:vx|wx|weixin|wei信|wei心|jiav|jiawei)|v信|v�
 # Spellings that are also ordinary words (威信 = prestige): only with an id after them.
 WX_WEAK = r"(?:威信|维信|唯信|微心|卫信)"
 # An id that is clearly an account: letters with at least one digit, or a phone / QQ number.
-ID_STRICT = r"(?:号码|号|id|是|为|账号|帐号|搜)*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{5,19}|1[3-9]\d{9}|\d{6,12})"
+ID_STRICT = r"(?:号码|号|id|是|为|账号|帐号|搜)*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}|1[3-9]\d{9}|\d{6,12})"
 WX_PLAIN = r"(?:微信|wechat|微信号)"
 QQ = r"(?:qq|扣扣|企鹅|q号|扣号|球球|qq号|q群|qq群|扣群)"
 ADD_V = r"(?:加|(?<![a-z])jia)v"
 RE_EVASIVE_ID = re.compile(f"{WX_EVASIVE}(?:号|同号)?{ID}|(?:{WX_WEAK}|{ADD_V})(?:号|同号)?{ID_STRICT}")
 RE_EVASIVE = re.compile(f"{WX_EVASIVE}")
-# A lone "V" as a label before an account ("V：abc123"), read on the light form where the colon is still there.
-RE_LONE_V = re.compile(r"(?<![a-z0-9])v(?:号)?\s*[:：=]\s*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{5,19}|\d{6,12})")
+# A lone "V" as a label before an account ("V：abc123", "V abc123"), or one character of 微信 with a colon
+# ("薇：abc123"); read on the light form where the colon is still there.
+RE_LONE_V = re.compile(r"(?:(?<![a-z0-9])v(?:号)?(?:\s*[:：=]\s*|\s+)"
+                       r"|(?<![\u4e00-\u9fff])[微威薇维唯](?:号)?\s*[:：=]\s*)"
+                       r"((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}|\d{6,12})(?![a-z0-9_-])")
 RE_PLAIN_ID = re.compile(f"(?:{WX_PLAIN}|{QQ}){ID}")
 RE_ADD_PLAIN = re.compile(f"(?:加|添加|加我|加个|加一下|联系|私聊|私信){WX_PLAIN}|(?:加|添加|加我){QQ}"
                            f"|{WX_PLAIN}同号")
 RE_PHONE = re.compile(r"(?<!\d)(?:0{0,2}86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
-RE_EMAIL = re.compile(r"[a-z0-9._-]{3,}@(?:qq|163|126|gmail|foxmail|sina|sohu|outlook|hotmail|yeah)\.(?:com|cn|net)")
+# Any e-mail address (not git@host: a repository); on the flat form, where '.' and '@' stay between letters.
+RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+                      r"\.(?:com|cn|net|org|me|io|co|cc)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
-RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|想进的|我拉你|扣1我拉|扣1拉")
+# Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
+RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
+                           r"我\w{0,2}拉(?:你|$)|扣1\w{0,2}拉|回(?:复)?666")
 LURE_ALONE = (r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可|"
               r"上车找我")
 RE_LURE = re.compile(LURE_ALONE + r"|详聊|找我|想赚钱|想了解|了解详情|联系我")
@@ -90,15 +99,44 @@ RE_AD_WORDS = re.compile(r"兼职|日结|返利|代理|招募|招聘|赚钱|收�
                           r"放款|彩票|投资|理财|回馈|酬宾|免费|领取|红包|福利")
 
 # What the message wants from readers: with a contact it makes an ad (a contact alone does not).
-RE_INTENT = re.compile(r"兼职|日结|返利|刷单|招代理|招募|赚钱|躺赚|稳赚|佣金|提现|网贷|贷款|借款|放款|下款|秒批|秒下|"
-                       r"急用钱|借钱|黑户|征信|口子|撸|任务|点赞|刷手|宝妈|在家|手机就能|带你|回收|套现|荐股|牛股|妖股|带单|喊单|"
-                       r"涨粉|刷粉|引流|彩票|博彩|当天结|加v|加微|私聊|私我|私信|滴滴我|dd我")
+# The offers of chat ads, by kind: jobs and easy money, loans and credit, trading and coins, followers and
+# traffic, gambling, buying and selling accounts and papers; and the labels that ask for a private contact.
+OFFER_WORDS = (
+    # jobs and easy money
+    r"兼职|副业|日结|当天结|[每当][天日]结算|日结算|一单\w{0,2}结|计件|手工活|打字员|点赞员|刷手|"
+    r"(?:申请|领取?|做|接)\w?任务|任务[群单]|在家\w{0,2}(?:赚|兼职|手工)|在家(?:就能|也能|可以|可|轻松)做|手机就能|"
+    r"一部手机(?=就|即|在家|轻松|月|日)|时间自由|零门槛|无门槛|零投资|零成本|(?:无|不|零)[需收要用交]{0,2}押金|"
+    r"招代理|招(?:区域|全国|各地|城市|县级|省级|市级|微商|一级|二级|总)代理|(?:代理|刷手)招募|急招|诚招|招学生|零基础|小白可做|新手可做|无需经验|"
+    r"赚|[日月周](?:入|进)(?=[\d一二三四五六七八九十两几百千万过])|过万|佣金|返利|返佣|提现|零风险|保本|翻倍|"
+    r"(?:一天|每天|一单|每单|一小时)(?:能|可|就|轻松)?(?:赚|挣|收入)\w{0,2}?(?:\d|[一二三四五六七八九十两几][十百千万])|"
+    r"(?:一单|每单|[时日月]薪)(?:\d+|[一二三四五六七八九十两几]+[十百千万]*)(?:元|块|\+|起|多)|"
+    r"(?:每天|天天|每日)\w{0,3}红包|领\w{0,4}红包|带你(?:赚钱?|翻倍?|撸|稳赚?)|福利群|"
+    r"上不封顶|邀请\w{0,2}好友\w{0,6}(?:奖|返|送|得)|拉\w{0,4}人\w{0,4}(?:返|奖|送|得)|拉人进群|"
+    # loans and credit
+    r"网贷|贷款|借款|放款|下款|秒批|秒下|(?:当天|秒|极速|快速|马上|立即)到账|低息|免息|利息低|额度|提额|"
+    r"代还|还贷|垫资|套现|花呗|白条|黑户|白户|不看征信|无抵押|急用钱|"
+    # trading and coins
+    r"荐股|牛股|妖股|内幕|内部消息|配资|杠杆|带单|喊单|跟单|炒币|币圈|usdt|承兑|收币|搬砖|套利|跑分|空投|"
+    r"撸毛|撸羊毛|撸口子|"
+    # followers and traffic
+    r"涨粉|刷粉|吸粉|引流|精准粉|真人粉|刷赞|刷单|刷量|刷销量|刷好评|刷评论|上热门|"
+    # gambling
+    r"彩票|博彩|彩金|首充|百家乐|包赢|"
+    # accounts and papers
+    r"回收\w{0,3}号|收号|(?:收购|高价收)\w{0,4}号|收(?:微信|qq|vx|抖音|快手|游戏)号|代开\w{0,3}发票|[开办]\w{0,2}(?:各类|各种|正规)\w?发票|"
+    r"代办|办证|代开|包过|"
+    # gray-market goods and services
+    r"加盟|微商|翻墙|vpn")
+# Labels that ask for a private contact or pull people elsewhere: intent too, next to a contact.
+CONTACT_LABELS = "加v|加微|私聊|私我|私信|滴滴我|dd我|有意者|(?:tg|telegram|电报|飞机|微信|vx|qq|企鹅)搜"
+RE_OFFER = re.compile(OFFER_WORDS)
+RE_INTENT = re.compile(f"{OFFER_WORDS}|{CONTACT_LABELS}")
 # Accounts written bare (a letter, then letters, digits, _ or - with at least one digit), a bare "Q 12345",
 # Telegram handles: read on the light form, where token boundaries are still there.
 RE_BARE_ID = re.compile(r"(?<![a-z0-9_.@/-])(?=(?:[a-z_-]*\d){3})[a-z][a-z0-9_-]{5,19}(?![a-z0-9_@/.-])")
 RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
-RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id)?\s*[:：=]?\s*@?([a-z][a-z0-9_]{4,31})"
-                         r"|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
+RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id|搜索?)?\s*[:：=]?\s*"
+                         r"@?([a-z][a-z0-9_]{4,31})|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
 
 # Invitations to look elsewhere: with the same words from several newcomers, a raid (not a greeting).
 RE_PROMO = re.compile(r"直播间|关注我|我的主页|店铺|橱窗|抖音|快手|小红书|视频号|公众号|链接|下载|注册|点击|进群|加我|"
@@ -109,9 +147,17 @@ RE_VERIFIED = re.compile(r"加v认证|v认证|加v用户|大v(?=[^0-9a-z]|$)")
 
 ACCOUNT_REASONS = ("变形的微信/QQ 写法加账号", "微信/QQ 号", "群号", "电话号码", "邮箱", "账号", "Telegram")
 
+# Asking for advice rather than offering (做过兼职的私聊我，想请教一下): an offer word and 私聊 are not an ad.
+RE_ASKING = re.compile(r"请教|求推荐|推荐一下|问一下|问问|请问|有人知道|谁知道|咨询一下|求助")
+
+# The unsubscribe line of bulk text messages (回复TD退订, 退订回N, 拒收请回复R): pasted marketing.
+RE_FOOTER = re.compile(r"回(?:复)?[a-z0-9]{1,4}(?:即可)?退订|退订(?:请)?回(?:复)?[a-z0-9]{1,4}|拒收请?回复?[a-z]"
+                       r"|退订回|回退订|(?<![a-z])[a-z]{1,2}退订|退订[a-z]{1,2}(?![a-z])")
+
 # Talking *about* ads or scams rather than making one.
 META = re.compile(r"骗局|骗子|诈骗|被骗|上当|别信|不要信|别上当|小心|注意|提醒大家|举报|群规|不能发|禁止|不准|不许|"
-                   r"违规|别发|不要发|踢|是真的吗|靠谱吗|可信吗|能信吗|骗人|有人做过|警惕|防范")
+                   r"违规|别发|不要发|踢|是真的吗|靠谱吗|可信吗|能信吗|骗人|有人做过|警惕|防范|谁拉的|被拉进|已退|广告号|发广告|"
+                   r"是广告|的广告|打广告|割韭菜|别加|别点")
 META_VOID = re.compile(r"(?<!是)不是骗|非骗|绝不骗|不骗人|拒绝骗|零风险|无风险")
 
 
@@ -138,6 +184,7 @@ class Weights:
     contact_phone: float = 0.2
     contact_email: float = 0.5
     contact_lure: float = 0.4
+    contact_lure_offer: float = 1.0
     contact_trick: float = 0.4
     contact_ad_words: float = 0.2
     contact_cap: float = 1.5
@@ -149,6 +196,7 @@ class Weights:
     pitch_trick: float = 0.3
     pitch_cap: float = 2.0
     pitch_meta: float = 0.3
+    pitch_footer: float = 1.0
     classifier_meta: float = 0.5
     weak_link: float = 0.7
     weak_contact: float = 0.6
@@ -157,6 +205,18 @@ class Weights:
 
 WEIGHTS = Weights()
 
+
+
+_LINE_IN_ID = re.compile(r"(?<=[a-z0-9_])[^\S\n]*\n\s*(?=[a-z0-9_])")
+_SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][^\w\s]){3,}[a-z0-9](?![a-z0-9])")
+
+
+def joined_ids(light: str) -> str:
+    """`light` with ids put back together: broken over lines (加tt / 612 / 9qp) or spelt out with a symbol
+    between the characters (j·i·n·9·9·8·8). Where the bare-account patterns look."""
+    if "\n" in light:
+        light = _LINE_IN_ID.sub("", light)
+    return _SPELT_OUT.sub(lambda m: re.sub(r"[^\w]", "", m.group(0)), light)
 
 
 def without_links(t: AdsText) -> str:

@@ -30,13 +30,15 @@ from importlib import resources
 # Ad words looked for as homophones, besides the group's own pitch words (words of common syllables such
 # as 私聊 or 电话 would "match" ordinary chat: 死了, 沾化)...
 HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
-                   "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈")
+                   "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈", "花呗",
+                   "信用卡")
 # ...and as pinyin, where a whole run of syllables is evidence enough.
 PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣金", "扫码", "进群", "牛股", "电话", "手机",
-                "加我")
+                "加我", "黑户", "网赚", "副业", "提现", "征信")
 # Two-letter initials that stand for an ad word (weak: only next to an account or a phone number).
 INITIALS = {"dk": "贷款", "jz": "兼职", "rj": "日结", "sd": "刷单", "zq": "赚钱", "fl": "返利", "yl": "引流",
-            "zf": "涨粉", "tx": "套现", "dl": "代理", "sl": "私聊"}
+            "zf": "涨粉", "tx": "套现", "dl": "代理", "sl": "私聊", "bm": "宝妈", "hb": "花呗", "xyk": "信用卡",
+            "bc": "博彩"}
 TRICK_HOMOPHONE = "谐音字"
 TRICK_PINYIN = "拼音"
 TRICK_INITIALS = "拼音缩写"
@@ -47,6 +49,7 @@ _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a
 # Homophones and initials are read only next to evidence that the message wants something.
 _CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私我|私聊|找我|加我|联系")
 _JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
+_LATIN_XIN = re.compile(r"(?<![a-z])(v|w|wei)([\u4e00-\u9fff])")
 _INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])")
 
 
@@ -144,7 +147,7 @@ class SoundDecoder:
             self._by_first.setdefault(key[0], []).append((key, word))
         runs = sorted(_keyed((*PINYIN_WORDS, *words)).items(), key=lambda kv: (-len("".join(kv[0])), kv[1]))
         self._pinyin = re.compile("|".join(
-            r"(?<![a-z0-9_./@:-])" + r"[\s'-]*".join(key) + r"(?![a-z0-9_./@-])" for key, _w in runs))
+            r"(?<![a-z0-9_./@:-])" + r"[1-5]?[\s'-]*".join(key) + r"[1-5]?(?![a-z0-9_./@-])" for key, _w in runs))
         self._pinyin_words = {"".join(key): word for key, word in runs}
 
     def decode(self, light: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -154,13 +157,24 @@ class SoundDecoder:
         text = light
         if any("a" <= c <= "z" for c in text):
             text = self._decode_latin(text, tricks, rewrites)
-        if not text.isascii() and (_CONTEXT.search(text) or _ACCOUNT.search(text)):
+        if not text.isascii() and (_CONTEXT.search(text) or _ACCOUNT.search(_JOINED_DIGITS.sub("", text))):
             text = self._decode_homophones(text, tricks, rewrites)
         return text, tuple(tricks), tuple(rewrites)
 
     def _decode_latin(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
+        if _LATIN_XIN.search(text):  # V芯, wei心: a letter for 微 and any character read xin for 信
+            def xin(m: re.Match[str]) -> str:
+                if m.group(2) == "信" or readings(m.group(2)) != ("xin",):
+                    return m.group(0)
+                rewrites.append((m.group(0), m.group(1) + "信"))
+                return m.group(1) + "信"
+
+            text = _LATIN_XIN.sub(xin, text)
+            if rewrites:
+                tricks.append(TRICK_HOMOPHONE)
+
         def pinyin_word(m: re.Match[str]) -> str:
-            word = self._pinyin_words[re.sub(r"[\s'-]+", "", m.group(0))]
+            word = self._pinyin_words[re.sub(r"[\s'1-5-]+", "", m.group(0))]
             rewrites.append((m.group(0), word))
             return word
 
@@ -199,7 +213,8 @@ class SoundDecoder:
             rewrites.append(("".join(chars[start:end]), word))
             for k, ch in zip(range(start, end), word, strict=True):
                 out[where[k]] = ch
-        tricks.append(TRICK_HOMOPHONE)
+        if TRICK_HOMOPHONE not in tricks:
+            tricks.append(TRICK_HOMOPHONE)
         return "".join(out)
 
     def _homophone_at(self, chars: list[str], joined: str, p: int) -> str | None:
@@ -221,6 +236,33 @@ class SoundDecoder:
                 continue
             return word
         return None
+
+
+def whole_words(pattern: re.Pattern[str], text: str) -> list[str]:
+    """What `pattern` finds in `text`, less the finds whose end a word of the list runs past: 带单 in 带单位 is
+    not the ad word 带单, nor 代理 in 代理商. The part of that word after the find may be read otherwise: as part
+    of another find (刷单日结 is 刷单 and 日结, though 单日 is a word) or of a word that starts where the find
+    ends (套现金额: 金额). Only the end is looked at: what comes before an ad word is mostly a verb or a
+    modifier that happens to make a word with its first character (承接引流, 申请任务). One character finds
+    are kept (赚 is always 赚)."""
+    spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return [text[start:end] for start, end in spans
+            if end - start < 2 or not _cut_into(text, start, end, spans)]
+
+
+def _cut_into(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Does a word of the list start inside text[start:end] and run past its end into text not read otherwise?"""
+    n = len(text)
+    for a in range(max(start, end - 3), end):
+        for b in range(end + 1, min(n, a + 4) + 1):
+            if b - a < 2 or not is_word(text[a:b]):
+                continue
+            if any(s <= end and b <= e for s, e in spans if (s, e) != (start, end)):
+                continue  # the part after the find belongs to another find
+            if any(is_word(text[end:y]) for y in range(max(b, end + 2), min(n, end + 4) + 1)):
+                continue  # a word starts where the find ends and takes in that part
+            return True
+    return False
 
 
 def _keyed(words: Iterable[str]) -> dict[tuple[str, ...], str]:

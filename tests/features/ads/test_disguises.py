@@ -1,6 +1,7 @@
 """Disguised chat ads, family by family, each next to the hard hams it must leave alone: ad words written
 by sound (homophones, pinyin, initials), split characters, reversed text, contacts next to intent,
-group-invite lures, emoji that stand for words; and the chat challenge set's dev half as a guard."""
+group-invite lures, emoji that stand for words; and the v1 chat challenge set (development data, both
+halves) as a guard. The v2 set is held out: no test reads it."""
 
 from __future__ import annotations
 
@@ -102,20 +103,19 @@ def test_a_contact_alone_or_add_me_without_an_id_is_not_an_ad(detector: TextDete
     assert not flagged(detector, "失物招领：黑色双肩包，在签到台，联系 151 7579 0020")
 
 
-# -- the chat challenge set's dev half: a guard against losing ground (the held-out half is never read here)
+# -- the v1 chat challenge set, development data in full: a guard against losing ground
 
-def _dev_half() -> dict[tuple[str, str], list[str]]:
+def _challenge_v1() -> dict[tuple[str, str], list[str]]:
     families: dict[tuple[str, str], list[str]] = {}
     for line in (ROOT / "tests" / "data" / "chat_challenge.jsonl").read_text("utf-8").splitlines():
         row = json.loads(line)
-        if row["split"] == "dev":
-            families.setdefault((row["label"], row["family"]), []).append(row["text"])
+        families.setdefault((row["label"], row["family"]), []).append(row["text"])
     return families
 
 
-def test_challenge_dev_half_per_family(detector: TextDetector) -> None:
+def test_challenge_v1_per_family(detector: TextDetector) -> None:
     weak = []
-    for (label, family), texts in sorted(_dev_half().items()):
+    for (label, family), texts in sorted(_challenge_v1().items()):
         hits = sum(flagged(detector, t) for t in texts)
         if (label == "ad" and hits < len(texts) - 1) or (label == "ham" and hits > 1):
             weak.append(f"{label} {family}: {hits}/{len(texts)} flagged")
