@@ -34,11 +34,16 @@ class Verdict:
 def detector(ctx: Context) -> TextDetector:
     """The text detector of this group's settings, built once per config."""
     ads = ctx.settings.ads
-    key = ("ads.detector", tuple(sorted(ads.pitch_words.items())), ads.allow_domains)
     cache = ctx.config.cache
-    found = cache.get(key)
+    fast = ("ads.detector.of", id(ads))  # the settings object lives as long as the config (and its cache)
+    found = cache.get(fast)
     if found is None:
-        found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains, load_model(ctx.config.model.bot.ad_model))
+        key = ("ads.detector", tuple(sorted(ads.pitch_words.items())), ads.allow_domains)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains,
+                                              load_model(ctx.config.model.bot.ad_model))
+        cache[fast] = found
     return found
 
 
