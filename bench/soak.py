@@ -39,7 +39,8 @@ import cost of each layer; with `--tracemalloc`, the top allocations (tracing fr
 imported: slower, and the RSS figures then include tracemalloc's own books). It draws the RSS curve
 (with the event rate and the moments things were loaded) to `--png` with matplotlib, prints the
 figures one per line with their targets, then one line of JSON. Progress goes to stderr. Also: glibc's
-heap at the end (taken from the system, in use, free but held) and what malloc_trim(0) gives back.
+heap at the end (taken from the system, in use, free but held) and what malloc_trim(0) gives back, and
+the peak RSS of the stats job's chart processes (it draws in a child process: handlers/stats/draw.py).
 
 The database starts empty (a bot's first day): the caches keyed by member fill as members first
 speak, so part of the day's growth is warm-up a second day would not repeat. The default size takes
@@ -605,6 +606,35 @@ class LogCount(logging.Handler):
             kept.append(record.getMessage()[:200])
 
 
+def hwm_mb(pid: int) -> float:
+    """A process's peak RSS (VmHWM, MB); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            line = next((x for x in handle if x.startswith("VmHWM:")), "VmHWM: 0 kB")
+    except OSError:
+        return 0.0
+    return int(line.split()[1]) / 1024
+
+
+class ChartChildren:
+    """The peak RSS of the stats job's chart processes (handlers/stats/draw.py), read from /proc before each
+    ends. (getrusage's RUSAGE_CHILDREN would count the bot's own pages, which a child shares until exec.)"""
+
+    def __init__(self) -> None:
+        from handlers.stats import draw
+
+        self.peak_mb = 0.0
+        end = draw.ChartWorker._end
+
+        async def ending(worker: Any) -> None:
+            proc = worker._proc
+            if proc is not None and proc.returncode is None:
+                self.peak_mb = max(self.peak_mb, hwm_mb(proc.pid))
+            await end(worker)
+
+        draw.ChartWorker._end = ending  # type: ignore[method-assign]
+
+
 # -- the run ------------------------------------------------------------------------------------------------
 
 def import_bot(say: Callable[..., None]) -> tuple[SimpleNamespace, list[dict[str, Any]]]:
@@ -697,6 +727,7 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
     due = ns.DueJobs(ns.jobs_from_config(config, bot.features), start)
     bot.timer_listeners.append(lambda timer: due.add(ns.timer_job(bot.features, timer), timer.due))
     loads = Loads()
+    chart_children = ChartChildren()
     structures = Structures(runtime, due)
     stop = asyncio.Event()
     committer = asyncio.create_task(bot.run_committer(stop), name="committer") if args.drive == "live" else None
@@ -805,15 +836,16 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
 
     model = ad_model.load_default_model() if ad_model.load_default_model.cache_info().currsize else None
     if model is not None:
-        deep["ad model (weights)"] = deep_size(model.weights) / 1e6
+        deep["ad model (weights)"] = (model.nbytes if hasattr(model, "nbytes") else deep_size(model.weights)) / 1e6
     gc.collect()
     status = proc_status()
     heap = malloc_info()
     trimmed = proc_status()["VmRSS"] if malloc_trim() else None
+    children = chart_children.peak_mb
     outbox = runtime.outbox
     result = {
         "wall_s": wall, "startup_s": startup_s, "rss_started": rss_started, "hwm": hwm, "status_end": status,
-        "heap": heap, "rss_after_trim": trimmed,
+        "heap": heap, "rss_after_trim": trimmed, "child_peak": children,
         "samples": samples, "loads": loads.first, "jobs": jobs, "job_runs": job_runs, "labels": dict(labels),
         "generated": dict(day.counts), "handled": handled, "deep": deep, "peaks": peaks,
         "sent": dict(platform.sent), "direct": platform.direct, "delivered": outbox.delivered,
@@ -844,6 +876,10 @@ def analyse(r: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     hours = (warm[-1].t_hours - warm[0].t_hours) if len(warm) > 1 else 0.0
     net = ((warm[-1].mem["VmRSS"] - warm[0].mem["VmRSS"] - one_time) / hours) if hours else 0.0
     first_chart = r["loads"].get("matplotlib", {}).get("when")
+    if first_chart is None:  # drawn in a child process (handlers/stats/draw.py): the stats job's time
+        stats_at = min((x for x, kind in r["job_runs"] if kind == "stats"), default=None)
+        if stats_at is not None:
+            first_chart = f"{int(stats_at):02d}:{int(stats_at * 60) % 60:02d}:00"
     before_chart = warm
     if first_chart and first_chart != "at import":
         h, m, _s = (int(x) for x in first_chart.split(":"))
@@ -948,6 +984,10 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
                 f"(RSS {r['rss_after_trim']:.1f} MB)" if r["rss_after_trim"] is not None else "")
         print(f"glibc heap at the end (after gc)       {h['arena']:7.1f} MB from the system: {h['in_use']:.1f} MB in "
               f"use, {h['free']:.1f} MB free but held{trim}; {h['mmapped']:.1f} MB in large mmaps")
+    from handlers.stats.draw import CHARTS_PER_CHILD
+
+    print(f"chart process (peak RSS)               {r['child_peak']:7.1f} MB   (the stats job's child, "
+          f"{CHARTS_PER_CHILD} charts at most; not in the figures above)")
     rates = [s.rate for s in samples if s.sim_events > 100]
     print(f"events/s (wall) per sample             median {sorted(rates)[len(rates) // 2] if rates else 0:.0f}, "
           f"min {min(rates, default=0):.0f}, max {max(rates, default=0):.0f}")
@@ -977,7 +1017,7 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
     print(f"structures with about one entry per event handled (grow with traffic, not with members): "
           f"{', '.join(per_event) or 'none'}")
     if "ad model (weights)" in r["deep"]:
-        print(f"  {'ad model weights (dict)':<44} {r['deep']['ad model (weights)']:.1f} MB deep")
+        print(f"  {'ad model weights':<44} {r['deep']['ad model (weights)']:.1f} MB")
     queues = {k: a["growth"][k] for k in ("outbox.lanes.queued", "outbox.lanes.max_queue", "core._queues",
                                           "core._workers", "core._ready", "scheduler.due_jobs") if k in a["growth"]}
     unbounded = [k for k, g in queues.items() if g["after_drain"] > 0 and k.startswith(("outbox.lanes.queued",
@@ -1001,7 +1041,7 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
         "rss_started_mb": r["rss_started"], "rss_end_mb": samples[-1].mem["VmRSS"],
         "growth_mb_per_hour": a["slope"], "growth_net_mb_per_hour": a["net"], "growth_steady_mb_per_hour": a["steady"],
         "growth_ok": a["net"] < GROWTH_TARGET_MB_PER_HOUR, "queues_ok": not unbounded, "loads": r["loads"],
-        "heap_end_mb": r["heap"], "rss_after_malloc_trim_mb": r["rss_after_trim"],
+        "heap_end_mb": r["heap"], "rss_after_malloc_trim_mb": r["rss_after_trim"], "child_peak_rss_mb": r["child_peak"],
         "imports": imports, "jobs": r["jobs"], "sent": r["sent"], "direct": r["direct"], "dropped": r["dropped"],
         "deep_mb": r["deep"], "generated": r["generated"],
         "structures_end": {k: g["end_of_day"] for k, g in interesting[:30]},

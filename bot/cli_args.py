@@ -79,7 +79,7 @@ def one_line(exc: BaseException) -> str | None:
     """What to print for an error a user can act on (None: a bug, keep the traceback)."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from handlers.stats.charts import FontMissing
+    from handlers.stats.draw import FontMissing  # not charts: that would load matplotlib
 
     if isinstance(exc, UsageError):
         return str(exc)

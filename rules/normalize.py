@@ -88,7 +88,7 @@ def command_form(text: str) -> str:
     return _command_form_cached(text) if len(text) <= CACHED_TEXT_CHARS else _command_form(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # the repeated short texts (签到, 我的积分, a poll's options); chat rarely repeats
 def _command_form_cached(text: str) -> str:
     return _command_form(text)
 

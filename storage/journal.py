@@ -142,15 +142,13 @@ class Journal:
     def pending_event(self, event_id: str) -> None:
         """An event handled in this batch (its id is a duplicate until committed, and may probe it)."""
         self._pending_event_ids.add(event_id)
-        if self._probe is None:
-            self._probe = ("event", event_id)
+        self._probe = self._probe or ("event", event_id)
 
     def is_pending(self, event_id: str) -> bool:
         return event_id in self._pending_event_ids
 
     def pending_job(self, job_id: str, due: Any) -> None:
-        if self._probe is None:
-            self._probe = ("job", (job_id, due))
+        self._probe = self._probe or ("job", (job_id, due))
 
     async def probe_exists(self, probe: tuple[str, Any]) -> bool:
         """Whether a batch's probe row is in the database (the Store knows the tables)."""

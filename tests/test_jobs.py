@@ -142,10 +142,7 @@ async def test_stats_report_goes_out_as_text_when_the_chart_cannot_be_drawn(
 
     monkeypatch.chdir(tmp_path)
 
-    def broken(*_a: object, **_k: object) -> Path:
-        raise charts.FontMissing("no CJK font")
-
-    monkeypatch.setattr(charts, "render_hourly", broken)
+    monkeypatch.setenv(charts.ENV_FONT, str(tmp_path / "none.ttf"))  # the chart process finds no font
     runtime.bot.holder.current = Config.from_text(JOBS_CONFIG.replace("stats: {enabled: false}", "stats: {}"))
     await feed(runtime, clock, ev("a", datetime(2026, 4, 10, 9, 0, tzinfo=CST)))
     sent = await run_at(runtime, clock, "stats:22:00", datetime(2026, 4, 10, 22, 0, tzinfo=CST))

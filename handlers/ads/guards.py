@@ -4,7 +4,6 @@ the reports these send to the operators."""
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +13,9 @@ from bot.events import Action, Event, Note, reply
 from handlers.ads.folds import normalize_for_ads
 
 FLOOD_REPEAT = timedelta(minutes=10)  # a new flood warning after ten minutes without flooding
+MINUTE = timedelta(minutes=1)
+SWEEP_EVERY = timedelta(minutes=2)  # how often the per-member tables drop what has expired
+PRUNE_OVER = 20_000  # keys; past them, a table drops what has expired at every message
 
 
 def short(text: str, limit: int = 120) -> str:
@@ -46,11 +48,22 @@ async def is_new_member(event: Event, ctx: Context, *, ask_store: bool = True) -
 
 
 
-def prune(table: dict[Any, Any], keep: Any, limit: int = 20_000) -> None:
+def prune(table: dict[Any, Any], keep: Any, limit: int = PRUNE_OVER) -> None:
     """Short-lived state stays small: past `limit` keys, drop the ones `keep` rejects."""
     if len(table) > limit:
         for key in [k for k, v in table.items() if not keep(v)]:
             del table[key]
+
+
+def sweep_due(ctx: Context, name: str) -> bool:
+    """Time to drop what has expired from `ctx.memory[name]` (once every SWEEP_EVERY of the bot's time):
+    entries past their window answer nothing any more, and a busy day leaves thousands of them."""
+    marks: dict[str, datetime] = ctx.memory.setdefault("swept", {})
+    last = marks.get(name)
+    if last is not None and ctx.now - last < SWEEP_EVERY:
+        return False
+    marks[name] = ctx.now
+    return True
 
 
 
@@ -67,12 +80,18 @@ def flood(event: Event, ctx: Context) -> tuple[list[Action], Note | None]:
     ads = ctx.settings.ads
     assert event.group is not None and event.user is not None
     key = (event.group, event.user)
-    rates: dict[tuple[str, str], deque[datetime]] = ctx.memory.setdefault("rate", {})
-    times = rates.setdefault(key, deque())
-    times.append(ctx.now)
-    while times and ctx.now - times[0] > timedelta(minutes=1):
-        times.popleft()
-    prune(rates, lambda q: bool(q) and ctx.now - q[-1] <= timedelta(minutes=1))
+    # the member's messages of the last minute, oldest first: a tuple (a deque weighs 600 bytes empty)
+    rates: dict[tuple[str, str], tuple[datetime, ...]] = ctx.memory.setdefault("rate", {})
+    earlier = rates.get(key, ())
+    first = 0
+    while first < len(earlier) and ctx.now - earlier[first] > MINUTE:
+        first += 1
+    times = rates[key] = (*earlier[first:], ctx.now)
+
+    def recent(q: tuple[datetime, ...]) -> bool:
+        return bool(q) and ctx.now - q[-1] <= MINUTE
+
+    prune(rates, recent, limit=0 if sweep_due(ctx, "rate") else PRUNE_OVER)
     if len(times) <= ads.flood_messages_per_minute:
         return [], None
     warned: dict[tuple[str, str], datetime] = ctx.memory.setdefault("flood_warned", {})
@@ -132,6 +151,9 @@ def cross_posts(event: Event, ctx: Context, text: str) -> int:
     window = timedelta(minutes=minutes)
     posts: dict[str, dict[str, datetime]] = ctx.memory.setdefault("cross_posts", {})
     prune(posts, lambda groups: any(ctx.now - t <= window for t in groups.values()))
+    if sweep_due(ctx, "cross_posts"):  # what no group's window reaches (another group's may be longer)
+        widest = max(window, timedelta(minutes=max(s.ads.cross_group_minutes for s in ctx.config.variants())))
+        prune(posts, lambda groups: any(ctx.now - t <= widest for t in groups.values()), limit=0)
     groups = posts.setdefault(key[:300], {})
     for group in [g for g, t in groups.items() if ctx.now - t > window]:
         del groups[group]

@@ -8,7 +8,8 @@
   the quotes of 扣1 roll calls whose window ended before then and names in the red-packet queue (the
   rows stay: 接龙统计's count and the contract facts read them). Images older than `media_days`
   (30) and reports older than `reports_days` (90) are deleted (inside `bot.media_dir` and
-  `bot.reports_dir` only). Per group (overrides may change the days); see jobs.py.
+  `bot.reports_dir` only). Per group (overrides may change the days); a run trims at most 5,000 rows
+  (they wait for its commit in memory), the rest goes on in a run per group (timer `more`); see jobs.py.
 - **Erasure**: `删除数据 @成员` or `/forget @成员` in a group (admins and operators; rule
   `retention/forget`, `data`: the counts — `jielong`, `roll_calls` and `red_packets` among them) and
   `qunbot forget-member USER [--group G]` erase one member's texts, images, ad samples, display name,
@@ -27,9 +28,9 @@ from __future__ import annotations
 
 from bot.feature import Feature
 from handlers.retention.handler import HANDLER, forget
-from handlers.retention.jobs import build
+from handlers.retention.jobs import build, more
 from handlers.retention.repository import RetentionRepository
 from handlers.retention.settings import RetentionSettings
 
 FEATURE = Feature("retention", handlers=(HANDLER,), settings={"retention": (RetentionSettings, RetentionSettings())},
-                  jobs=build, repository=RetentionRepository, timers={"forget": forget})
+                  jobs=build, repository=RetentionRepository, timers={"forget": forget, "more": more})

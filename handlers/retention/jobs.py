@@ -9,9 +9,14 @@ red-packet queue; the rows stay, so 接龙统计's count does); images of its ev
 `media_days` are deleted (inside `bot.media_dir` only) and the event says so. The job at the
 defaults' time also does what belongs to no group: direct messages to the bot, images no event names
 (older than the longest `media_days` of any group), and the reports folder (each report by its
-group's `reports_days`, from its file name). A backlog (the first run on a database a year old) is
-done `MAX_ROWS` rows a run; a note says what is left. After the commit, a checkpoint truncates the
-WAL (its old frames held the texts) — see storage/journal.py.
+group's `reports_days`, from its file name). After the commit, a checkpoint truncates the WAL (its
+old frames held the texts) — see storage/journal.py.
+
+A run trims at most `BATCH_ROWS` old events and audit rows: the journal keeps every rewritten row
+until the run's commit (a day of 1,000 groups is some 150,000 rows, 170 MB). The groups it does not
+finish go on a minute later, each in a run of its own (timer `more`, key "more:<group>"; the fleet
+gives it to the group's holder), a batch at a time, until the day's `MAX_ROWS` are spent: a backlog
+(the first run on a database a year old) then goes on the next day, and the note says so.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.events import Action
+from bot.events import Action, Timer
 from bot.feature import JobContext, JobSpec
 from handlers.retention import files
 from handlers.retention.repository import After
@@ -29,7 +34,9 @@ from handlers.retention.scrub import scrubbed_action, trimmed_payload
 from rules.config import Config
 from scheduler.common import daily_jobs, safe_name, served_groups
 
-MAX_ROWS = 200_000  # events and audit rows trimmed per run (a backlog takes several days)
+BATCH_ROWS = 5_000  # events and audit rows one run trims: the journal holds them (~1.3 KB each) until its commit
+MAX_ROWS = 200_000  # rows trimmed a day, over all runs (a backlog takes several days)
+AGAIN_AFTER = timedelta(minutes=1)
 Page = Callable[[After], Awaitable[list[Any]]]
 
 
@@ -38,12 +45,26 @@ def build(config: Config) -> list[JobSpec]:
 
 
 class _Budget:
-    def __init__(self) -> None:
-        self.left = MAX_ROWS
+    """The rows this run may trim: a batch, and no more than what is left of the day's MAX_ROWS."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        day = ctx.clock.now().astimezone(ctx.config.tz).date().isoformat()
+        self.today: dict[str, Any] = ctx.memory.setdefault("rows_today", {})
+        if self.today.get("day") != day:
+            self.today.update(day=day, left=MAX_ROWS)
+        self.left = min(BATCH_ROWS, self.today["left"])
 
     @property
     def spent(self) -> bool:
         return self.left <= 0
+
+    @property
+    def day_spent(self) -> bool:
+        return self.today["left"] <= 0
+
+    def take(self, rows: int) -> None:
+        self.left -= rows
+        self.today["left"] -= rows
 
 
 async def _pages(page: Page, handle: Callable[[list[Any]], None], budget: _Budget) -> tuple[int, bool]:
@@ -56,19 +77,20 @@ async def _pages(page: Page, handle: Callable[[list[Any]], None], budget: _Budge
             return done, True
         handle(rows)
         done += len(rows)
-        budget.left -= len(rows)
+        budget.take(len(rows))
         after = (rows[-1][1], rows[-1][0])
     return done, False
 
 
-async def _trim_texts(ctx: JobContext, group: str | None, before: datetime, budget: _Budget) -> tuple[int, int]:
+async def _trim_texts(ctx: JobContext, group: str | None, before: datetime, budget: _Budget
+                      ) -> tuple[int, int, bool]:
     """Trim the group's events and audit rows older than `before` (from where the last complete pass
-    stopped, kept in memory; a restart reads from the start once)."""
+    stopped, kept in memory; a restart reads from the start once): (events, audit rows, finished)."""
     repo = ctx.repo
     marks: dict[Any, datetime] = ctx.memory.setdefault("trimmed_until", {})
     since = marks.get(("texts", group))
     if since is not None and since >= before:
-        return 0, 0
+        return 0, 0, True
 
     def events(rows: list[Any]) -> None:
         for event_id, _ts, payload in rows:
@@ -87,16 +109,16 @@ async def _trim_texts(ctx: JobContext, group: str | None, before: datetime, budg
         done = done and finished
     if done:
         marks[("texts", group)] = before
-    return n_events, n_actions
+    return n_events, n_actions, done
 
 
-async def _expire_images(ctx: JobContext, group: str, before: datetime, budget: _Budget) -> int:
+async def _expire_images(ctx: JobContext, group: str, before: datetime, budget: _Budget) -> tuple[int, bool]:
     """Delete the images of the group's events older than `before`; their events name no file any more."""
     repo, folder = ctx.repo, ctx.config.model.bot.media_dir
     marks: dict[Any, datetime] = ctx.memory.setdefault("trimmed_until", {})
     since = marks.get(("media", group))
     if since is not None and since >= before:
-        return 0
+        return 0, True
     gone = 0
 
     def images(rows: list[Any]) -> None:
@@ -109,42 +131,89 @@ async def _expire_images(ctx: JobContext, group: str, before: datetime, budget: 
                                 images, budget)
     if finished:
         marks[("media", group)] = before
-    return gone
+    return gone, finished
+
+
+async def _old_rows(ctx: JobContext, group: str | None, r: Any, budget: _Budget, totals: dict[str, int]) -> bool:
+    """The budgeted part of a group's (None: the direct messages') day: texts, then images. Finished?"""
+    now = ctx.clock.now()
+    n_events, n_actions, done = await _trim_texts(ctx, group, now - timedelta(days=r.texts_days), budget)
+    totals["events"] += n_events
+    totals["actions"] += n_actions
+    if group is not None:
+        gone, finished = await _expire_images(ctx, group, now - timedelta(days=r.media_days), budget)
+        totals["media"] += gone
+        done = done and finished
+    return done
+
+
+def _again(ctx: JobContext, group: str | None, at: str) -> None:
+    """Go on with the group in a run of its own, after this run's commit (a timer: the fleet gives it to
+    the group's holder)."""
+    ctx.timers.append(Timer(name="more", key=f"more:{group or ''}", due=ctx.clock.now() + AGAIN_AFTER,
+                            data={"group": group, "at": at}))
 
 
 async def run(at: str, ctx: JobContext) -> list[Action]:
     now = ctx.clock.now()
-    budget = _Budget()
+    budget = _Budget(ctx)
     defaults = ctx.config.model.defaults.retention
     served = await served_groups(ctx)
     groups = [(g, s.retention) for g, _name, s in served]
     chain_days = {g: s.jielong.expire_days for g, _name, s in served}
     totals = {"events": 0, "actions": 0, "details": 0, "jielong": 0, "roll_calls": 0, "media": 0, "files": 0}
+    later: list[str | None] = []
     for group, r in groups:
         if not r.enabled or r.time != at:
             continue
-        n_events, n_actions = await _trim_texts(ctx, group, now - timedelta(days=r.texts_days), budget)
-        totals["events"] += n_events
-        totals["actions"] += n_actions
+        if budget.spent or not await _old_rows(ctx, group, r, budget, totals):
+            later.append(group)
         totals["details"] += await ctx.repo.trim_details(group, now - timedelta(days=r.texts_days))
         tools = await ctx.repo.trim_tools(group, now - timedelta(days=r.texts_days), chain_days[group])
         totals["jielong"] += tools["jielong"]
         totals["roll_calls"] += tools["roll_calls"]
         totals["details"] += tools["red_packets"]
-        totals["media"] += await _expire_images(ctx, group, now - timedelta(days=r.media_days), budget)
     if defaults.enabled and defaults.time == at:
-        n_events, n_actions = await _trim_texts(ctx, None, now - timedelta(days=defaults.texts_days), budget)
-        totals["events"] += n_events
-        totals["actions"] += n_actions
+        if budget.spent or not await _old_rows(ctx, None, defaults, budget, totals):
+            later.append(None)
         if all(r.enabled for _g, r in groups):
             totals["files"] += _sweep_media(ctx)
         else:
             ctx.note("retention: a group keeps its data (retention.enabled: false): images no event names are kept")
         totals["files"] += _sweep_reports(ctx, groups)
-    ctx.note("retention: " + ", ".join(f"{k} {v}" for k, v in totals.items())
-             + ("" if not budget.spent else f"; stopped after {MAX_ROWS} rows, the rest goes in the next runs"))
+    ctx.note("retention: " + ", ".join(f"{k} {v}" for k, v in totals.items()) + _going_on(ctx, later, at, budget))
     ctx.repo.scrub_after_commit(vacuum=False)
     return []
+
+
+async def more(ctx: JobContext, timer: Timer) -> list[Action]:
+    """A group's old rows that its daily run left (the run's batch was full), in runs of BATCH_ROWS."""
+    group, at = timer.data["group"], timer.data["at"]
+    budget = _Budget(ctx)
+    if group is None:
+        r = ctx.config.model.defaults.retention
+    else:
+        r = ctx.config.group(group, (await ctx.members.groups_named()).get(group)).settings.retention
+    if not r.enabled:
+        return []
+    totals = {"events": 0, "actions": 0, "media": 0}
+    later = [] if budget.spent or await _old_rows(ctx, group, r, budget, totals) else [group]
+    ctx.note(f"retention of {group or 'direct messages'}: " + ", ".join(f"{k} {v}" for k, v in totals.items())
+             + _going_on(ctx, later, at, budget))
+    if any(totals.values()):
+        ctx.repo.scrub_after_commit(vacuum=False)
+    return []
+
+
+def _going_on(ctx: JobContext, later: list[str | None], at: str, budget: _Budget) -> str:
+    """The groups not finished go on in runs of their own, unless the day's rows are spent; what the note says."""
+    if not later:
+        return ""
+    if budget.day_spent:
+        return f"; stopped after {MAX_ROWS} rows, the rest goes in the next runs"
+    for group in later:
+        _again(ctx, group, at)
+    return f"; {len(later)} group(s) go on in runs of their own"
 
 
 def _sweep_media(ctx: JobContext) -> int:

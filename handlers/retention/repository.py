@@ -104,6 +104,29 @@ def _not_removed(column: Any, how: str | None = None) -> Any:
     return mark.is_(None) if how is None else or_(mark.is_(None), mark != how)
 
 
+# The daily trims, built once with bound parameters (b_group, b_before, b_started): the journal keeps
+# every statement a job executes until its commit, and a statement built per group weighs kilobytes.
+_BEFORE, _GROUP = bindparam("b_before"), bindparam("b_group")
+_TRIM_EVIDENCE = (update(AD_OFFENCES).where(and_(AD_OFFENCES.c.group_id == _GROUP, AD_OFFENCES.c.ts < _BEFORE,
+                                                 AD_OFFENCES.c.evidence != ""))
+                  .values(evidence="").returning(AD_OFFENCES.c.event_id))
+_TRIM_NOTES = (update(LEDGER).where(and_(LEDGER.c.group_id == _GROUP, LEDGER.c.ts < _BEFORE,
+                                         LEDGER.c.note.is_not(None)))
+               .values(note=None).returning(LEDGER.c.id))
+_ENDED = and_(CHAINS.c.group_id == _GROUP, or_(CHAINS.c.closed_at < _BEFORE,
+                                               CHAINS.c.started_at < bindparam("b_started")))
+_TRIM_LINES = _blank_lines(ENTRIES.c.chain_id.in_(select(CHAINS.c.id).where(_ENDED)))
+_TRIM_EXAMPLES = (update(CHAINS).where(and_(_ENDED, CHAINS.c.example.is_not(None))).values(example=None)
+                  .returning(CHAINS.c.id))
+_TRIM_QUOTES = (update(ROLL_CALLS).where(and_(ROLL_CALLS.c.group_id == _GROUP, ROLL_CALLS.c.ends_at < _BEFORE,
+                                              ROLL_CALLS.c.text != ""))
+                .values(text="").returning(ROLL_CALLS.c.id))
+_TRIM_QUEUE = (update(RED_PACKET_QUEUE).where(and_(RED_PACKET_QUEUE.c.group_id == _GROUP,
+                                                   RED_PACKET_QUEUE.c.queued_at < _BEFORE,
+                                                   RED_PACKET_QUEUE.c.user_name.is_not(None)))
+               .values(user_name=None).returning(RED_PACKET_QUEUE.c.event_id))
+
+
 class RetentionRepository(Repository):
     """Reads the rows whose texts go; rewrites them without their texts."""
 
@@ -130,9 +153,6 @@ class RetentionRepository(Repository):
 
     def scrub_after_commit(self, *, vacuum: bool, full: bool = False) -> None:
         self.journal.scrub_after_commit(Scrub(TOUCHED, vacuum, full))
-
-    async def _count(self, stmt: Any) -> int:
-        return len(await self.journal.write_now(stmt, {}))
 
     # -- retention --------------------------------------------------------------------------------
 
@@ -171,12 +191,9 @@ class RetentionRepository(Repository):
     async def trim_details(self, group: str, before: datetime) -> int:
         """Blank the ad evidence and the owners' ledger notes of the group older than `before`."""
         self.journal.seal()  # after the rows buffered so far
-        n = await self._count(update(AD_OFFENCES).where(and_(
-            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.ts < before, AD_OFFENCES.c.evidence != ""))
-            .values(evidence="").returning(AD_OFFENCES.c.event_id))
-        return n + await self._count(update(LEDGER).where(and_(
-            LEDGER.c.group_id == group, LEDGER.c.ts < before, LEDGER.c.note.is_not(None)))
-            .values(note=None).returning(LEDGER.c.id))
+        params = {"b_group": group, "b_before": before}
+        return len(await self.journal.write_now(_TRIM_EVIDENCE, params)) + len(
+            await self.journal.write_now(_TRIM_NOTES, params))
 
     async def trim_tools(self, group: str, before: datetime, chain_days: int) -> dict[str, int]:
         """Blank what the group's community tools keep of members' texts older than `before`: the lines,
@@ -184,23 +201,13 @@ class RetentionRepository(Repository):
         jielong.expire_days — earlier), the quotes of 扣1 roll calls whose window ended before it, and
         the names in the red-packet queue. Counts of rows touched."""
         self.journal.seal()  # after the rows buffered so far
-        ended = and_(CHAINS.c.group_id == group, or_(CHAINS.c.closed_at < before,
-                                                     CHAINS.c.started_at < before - timedelta(days=chain_days)))
+        params = {"b_group": group, "b_before": before, "b_started": before - timedelta(days=chain_days)}
 
         async def steps(run: Any) -> dict[str, int]:
-            lines = len(await run(_blank_lines(ENTRIES.c.chain_id.in_(select(CHAINS.c.id).where(ended))), {}))
-            examples = len(await run(update(CHAINS).where(and_(ended, CHAINS.c.example.is_not(None)))
-                                     .values(example=None).returning(CHAINS.c.id), {}))
-            return {
-                "jielong": lines + examples,
-                "roll_calls": len(await run(update(ROLL_CALLS).where(and_(
-                    ROLL_CALLS.c.group_id == group, ROLL_CALLS.c.ends_at < before, ROLL_CALLS.c.text != ""))
-                    .values(text="").returning(ROLL_CALLS.c.id), {})),
-                "red_packets": len(await run(update(RED_PACKET_QUEUE).where(and_(
-                    RED_PACKET_QUEUE.c.group_id == group, RED_PACKET_QUEUE.c.queued_at < before,
-                    RED_PACKET_QUEUE.c.user_name.is_not(None))).values(user_name=None)
-                    .returning(RED_PACKET_QUEUE.c.event_id), {})),
-            }
+            lines = len(await run(_TRIM_LINES, params))
+            examples = len(await run(_TRIM_EXAMPLES, params))
+            return {"jielong": lines + examples, "roll_calls": len(await run(_TRIM_QUOTES, params)),
+                    "red_packets": len(await run(_TRIM_QUEUE, params))}
 
         return await self.journal.write_steps(steps)
 

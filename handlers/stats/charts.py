@@ -32,6 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 from PIL import Image
 
+from handlers.stats.draw import FontMissing
+
 ENV_FONT = "QUNBOT_CJK_FONT"
 # Known places of a CJK font on Debian (keep in step with CJK_FONTS in the Makefile).
 FONT_PATHS: tuple[str, ...] = (
@@ -65,10 +67,6 @@ _GRID = "#d8dee4"
 _AVG_BAR = "#a9c4eb"
 _LATEST = "#e8590c"
 _SERIES_COLOURS = ("#3b7ddd", "#2ba471", "#f08c00", "#8e44ad", "#d6336c", "#0c8599")
-
-
-class FontMissing(RuntimeError):
-    """No usable CJK font: the message says how to install one."""
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ four-week trend too)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 from bot.events import Action
 from bot.feature import JobContext, JobSpec
+from handlers.stats.draw import IN_THREAD, ChartFailed, ChartWorker, Drawer
 from handlers.stats.series import TREND_DAYS, daily_trend, numbers, render_hourly_chart
 from rules.config import Config
 from rules.schema import GroupSettings
@@ -21,13 +21,15 @@ def build(config: Config) -> list[JobSpec]:
 
 async def run(at: str, ctx: JobContext) -> list[Action]:
     actions: list[Action] = []
-    for group, name, settings in await served_groups(ctx):
-        if settings.stats.enabled and settings.stats.time == at:
-            actions += await report(ctx, group, name, settings)
+    async with ChartWorker() as draw:  # one child process draws the run's charts (started on the first)
+        for group, name, settings in await served_groups(ctx):
+            if settings.stats.enabled and settings.stats.time == at:
+                actions += await report(ctx, group, name, settings, draw)
     return actions
 
 
-async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                 draw: Drawer = IN_THREAD) -> list[Action]:
     stats = settings.stats
     if not settings.report_to:
         ctx.note(f"group {group}: no operators or admins configured; stats report not sent")
@@ -44,18 +46,16 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
     actions = to_operators(settings, "stats_report", text=text, **data)
     try:
         chart = await render_hourly_chart(ctx.repo, ctx.config, group, name, day, stats.chart_days,
-                                          folder / f"stats-{safe_name(group)}-{day}.png", until=now)
+                                          folder / f"stats-{safe_name(group)}-{day}.png", until=now, draw=draw)
         actions += to_operators(settings, "stats_report", image=str(chart), group=group, chart="hourly")
         if stats.weekly_chart and day.weekday() == 0:
-            from handlers.stats import charts
-
             labels, series = await daily_trend(ctx.repo, group, day - timedelta(days=1), TREND_DAYS, ctx.config.tz,
                                                dict(stats.trend_series))
             title = fill(ctx, stats.trend_title, name, settings, days=TREND_DAYS)
-            trend = await asyncio.to_thread(charts.render_trend, title, labels, series,
-                                            folder / f"trend-{safe_name(group)}-{day}.png",
-                                            labels=stats.labels.model_dump())
+            trend = await draw.trend(title, labels, series, folder / f"trend-{safe_name(group)}-{day}.png",
+                                     labels=stats.labels.model_dump())
             actions += to_operators(settings, "stats_report", image=str(trend), group=group, chart="trend")
     except Exception as exc:  # a chart that cannot be drawn (no CJK font …) must not cost the report
-        ctx.note(f"group {group}: chart not drawn: {type(exc).__name__}: {exc}")
+        reason = str(exc) if isinstance(exc, ChartFailed) else f"{type(exc).__name__}: {exc}"
+        ctx.note(f"group {group}: chart not drawn: {reason}")
     return actions

@@ -3,12 +3,12 @@ daily trend of four weeks, and the activity-by-hour chart drawn from them."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from handlers.checkin.rates import percent
+from handlers.stats.draw import IN_THREAD, Drawer
 from handlers.stats.repository import StatsRepository
 from handlers.stats.settings import StatsSettings
 from rules.config import Config
@@ -53,18 +53,16 @@ async def daily_trend(repo: StatsRepository, group: str, last_day: date, days: i
 
 
 async def render_hourly_chart(repo: StatsRepository, config: Config, group: str, name: str | None, last_day: date,
-                              days: int, path: Path, until: datetime | None = None) -> Path:
-    """The activity-by-hour chart of a group as a PNG (rendered in a worker thread)."""
-    from handlers.stats import charts
-
+                              days: int, path: Path, until: datetime | None = None, draw: Drawer = IN_THREAD) -> Path:
+    """The activity-by-hour chart of a group as a PNG, drawn by `draw` (draw.py: the job's child process;
+    by default a worker thread of this process)."""
     stats = config.group(group, name).settings.stats
     series = await hourly_series(repo, group, last_day, days, config.tz, until, stats)
     total = sum(sum(c) for _, c in series)
     fields = {"group_name": name or group, "days": days}
     title = render(stats.chart_title, **fields)
     subtitle = render(stats.chart_subtitle, **fields, first=series[0][0], last=series[-1][0], total=total)
-    return await asyncio.to_thread(charts.render_hourly, title, series, path, subtitle=subtitle,
-                                   labels=stats.labels.model_dump())
+    return await draw.hourly(title, series, path, subtitle=subtitle, labels=stats.labels.model_dump())
 
 
 async def numbers(repo: StatsRepository, group: str, day: date, tz: Any, until: datetime, talkers: int
