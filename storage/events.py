@@ -19,11 +19,39 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_KNOWN_IDS = 1_000_000
+FILTER_BITS = 1 << 24  # 2 MB: about 0.2% false positives at MAX_KNOWN_IDS ids, with FILTER_HASHES places each
+FILTER_HASHES = 4
 _ACTIVITY = sorted(ACTIVITY_TYPES)
 
 
 def _events_insert(engine: AsyncEngine) -> Any:
     return dialect.upsert(engine, EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.id])
+
+
+class IdFilter:
+    """A Bloom filter of the event ids this process handled: an id it does not hold was not handled
+    here; one it holds may have been (the database says). 2 MB, however many ids: a set of the ids
+    themselves took about 90 bytes an id."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray(FILTER_BITS // 8)
+        self.count = 0
+
+    @staticmethod
+    def _places(key: str) -> list[int]:
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF  # str hashes are 64-bit SipHash (seeded per process)
+        low, step = h & 0xFFFF_FFFF, (h >> 32) | 1
+        return [(low + n * step) % FILTER_BITS for n in range(FILTER_HASHES)]
+
+    def add(self, key: str) -> None:
+        bits = self._bits
+        for place in self._places(key):
+            bits[place >> 3] |= 1 << (place & 7)
+        self.count += 1
+
+    def __contains__(self, key: object) -> bool:
+        bits = self._bits
+        return isinstance(key, str) and all(bits[p >> 3] & (1 << (p & 7)) for p in self._places(key))
 
 
 class EventLog(Repository):
@@ -34,12 +62,12 @@ class EventLog(Repository):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self._rows = store.buffer("events")
-        self._all_ids: set[str] | None = None
+        self._all_ids: IdFilter | None = None
 
     def opened(self, empty: bool) -> None:
-        # On a database that starts empty, this process is the only writer of events: the ids it
-        # handled answer "seen before?" without a query (until there are too many to keep).
-        self._all_ids = set() if empty else None
+        # On a database that starts empty, this process is the only writer of events: an id its filter
+        # does not hold was never handled, without a query (until there are too many for the filter).
+        self._all_ids = IdFilter() if empty else None
 
     def record_event(self, event_id: str, ts: datetime, group: str | None, user: str | None, type_: str,
                      payload: dict[str, Any] | str, handled_at: datetime) -> None:
@@ -47,7 +75,7 @@ class EventLog(Repository):
         self.journal.pending_event(event_id)
         if self._all_ids is not None:
             self._all_ids.add(event_id)
-            if len(self._all_ids) > MAX_KNOWN_IDS:
+            if self._all_ids.count > MAX_KNOWN_IDS:
                 self._all_ids = None
         self._rows.append({"id": event_id, "ts": ts, "group_id": group, "user_id": user,
                            "type": type_, "payload": payload, "handled_at": handled_at})
@@ -55,7 +83,9 @@ class EventLog(Repository):
     async def seen_events(self, event_ids: Sequence[str]) -> set[str]:
         """Which of these event ids were handled before (committed or pending)."""
         if self._all_ids is not None and not self.journal.recovered:
-            return {i for i in event_ids if i in self._all_ids}
+            event_ids = [i for i in event_ids if i in self._all_ids]  # the others are certainly new
+            if not event_ids:
+                return set()
         seen: set[str] = set()
         for start in range(0, len(event_ids), 500):
             chunk = list(event_ids[start:start + 500])

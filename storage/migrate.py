@@ -1,21 +1,54 @@
-"""Bring a database to the newest schema with Alembic (run at start-up, and by `qunbot migrate`)."""
+"""Bring a database to the newest schema with Alembic (run at start-up, and by `qunbot migrate`).
+
+Alembic is imported only when a database is behind: at start-up the database's revision is read with
+one query and compared with the head of the chain read from the migration files (11 MB of a running
+bot's memory stay free when there is nothing to migrate)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|None)', re.M)
+
+
+@lru_cache(maxsize=1)
+def chain_head() -> str:
+    """The newest revision, read from the migration files (the one no other revision comes before)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = {key: value for key, value in _REVISION.findall(path.read_text(encoding="utf-8"))}
+        if found.get("revision"):
+            revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migration chain has {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def current_sync(connection: Connection) -> str | None:
+    """The database's revision (None: not migrated yet), without Alembic."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -24,6 +57,10 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 
 def upgrade_sync(connection: Connection, on_revision: Callable[[str], None] | None = None) -> None:
     """Upgrade to head on an open connection; `on_revision(id)` after each revision applied."""
+    if current_sync(connection) == chain_head():
+        return
+    from alembic import command
+
     cfg = _alembic_config(connection)
     if on_revision is not None:  # storage/migrations/env.py hands it to Alembic
         cfg.attributes["on_version_apply"] = lambda *, step, **_: on_revision(step.up_revision_id)
@@ -38,6 +75,9 @@ async def upgrade(engine: AsyncEngine, on_revision: Callable[[str], None] | None
 
 def head_revision() -> str:
     """The newest revision of the chain."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
@@ -47,6 +87,9 @@ def head_revision() -> str:
 
 def pending_sync(connection: Connection) -> tuple[str | None, list[str]]:
     """The database's revision (None: none yet) and the revisions an upgrade would apply, oldest first."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     current = MigrationContext.configure(connection).get_current_revision()
     script = ScriptDirectory.from_config(_alembic_config(connection))
     return current, [s.revision for s in reversed(list(script.iterate_revisions("heads", current or "base")))]

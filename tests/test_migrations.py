@@ -81,3 +81,30 @@ async def test_a_database_of_the_first_version_upgrades_in_place_and_keeps_servi
     reminders = con.execute("select group_id, user_id, first_on, count, open from rename_reminders").fetchall()
     assert reminders == [("g1", "u1", "2026-03-01", 1, 1)]
     con.close()
+
+
+def test_a_current_database_opens_without_loading_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from storage.migrate import chain_head, head_revision
+
+    assert chain_head() == head_revision()  # the files read without Alembic name the same head
+    script = (
+        "import asyncio, sys\n"
+        "from bot.app import open_store\n"
+        "async def main(url):\n"
+        "    store = open_store(url)\n"
+        "    await store.open()\n"
+        "    await store.close()\n"
+        f"url = 'sqlite+aiosqlite:///{tmp_path / 'x.db'}'\n"
+        "asyncio.run(main(url))\n"
+        "first = 'alembic' in sys.modules\n"
+        "for name in [m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')]:\n"
+        "    del sys.modules[name]\n"
+        "asyncio.run(main(url))\n"
+        "print(first, 'alembic' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]  # a new database is migrated; a current one is only read

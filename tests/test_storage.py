@@ -287,3 +287,28 @@ async def test_group_names_come_from_memory_and_the_database_for_the_rest(any_db
         assert await store.members.group_names(["g1"]) == {"g1": "新名字"}
     finally:
         await store.close()
+
+
+async def test_on_a_new_database_seen_ids_are_answered_by_a_filter_and_only_its_hits_are_asked(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from storage.events import IdFilter
+
+    ids = IdFilter()
+    for n in range(20_000):
+        ids.add(f"e{n}")
+    assert all(f"e{n}" in ids for n in range(20_000))
+    assert sum(f"x{n}" in ids for n in range(20_000)) < 20  # false positives: well under 0.1% here
+    assert len(ids._bits) == 2 * 1024 * 1024  # the same 2 MB for a million ids
+
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    await store.open()
+    try:
+        ts = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+        for n in range(3):
+            store.events.record_event(f"e{n}", ts, "g1", "u1", "text", {"text": "x"}, ts)
+        assert await store.events.seen_events(["e0", "e9"]) == {"e0"}  # pending
+        await store.commit()
+        assert await store.events.seen_events(["e1", "e2", "e7", "e8"]) == {"e1", "e2"}  # committed
+    finally:
+        await store.close()
