@@ -55,14 +55,16 @@ _INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])"
 
 class _Readings:
     """Character -> syllable, compact: an index into ~1,300 syllables for each code point of the main CJK
-    blocks (an array of 2-byte numbers), a small dict for the rest."""
+    blocks and of extensions B-H (arrays of 2-byte numbers), a small dict for the rest."""
 
     BASE, END = 0x3400, 0xA000
+    EXT_BASE, EXT_END = 0x20000, 0x32400
 
     def __init__(self, text: str) -> None:
         self.syllables: list[str] = [""]
         index: dict[str, int] = {}
         self.codes = array("H", bytes(2 * (self.END - self.BASE)))
+        self.ext = array("H", bytes(2 * (self.EXT_END - self.EXT_BASE)))
         self.other: dict[str, str] = {}
         for line in io.StringIO(text):
             if line.startswith("#") or len(line) < 3:
@@ -72,15 +74,20 @@ class _Readings:
             if n is None:
                 n = index[syllable] = len(self.syllables)
                 self.syllables.append(syllable)
-            if self.BASE <= ord(ch) < self.END:
-                self.codes[ord(ch) - self.BASE] = n
+            code = ord(ch)
+            if self.BASE <= code < self.END:
+                self.codes[code - self.BASE] = n
+            elif self.EXT_BASE <= code < self.EXT_END:
+                self.ext[code - self.EXT_BASE] = n
             else:
-                self.other[ch] = syllable
+                self.other[ch] = self.syllables[n]
 
     def get(self, ch: str) -> str | None:
         code = ord(ch)
         if self.BASE <= code < self.END:
             return self.syllables[self.codes[code - self.BASE]] or None
+        if self.EXT_BASE <= code < self.EXT_END:
+            return self.syllables[self.ext[code - self.EXT_BASE]] or None
         return self.other.get(ch)
 
 

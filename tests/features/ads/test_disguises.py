@@ -69,6 +69,14 @@ def test_word_list_knows_the_words_that_veto() -> None:
     assert not is_word("薇芯") and not is_word("带款")
 
 
+def test_readings_cover_the_main_block_and_the_extensions() -> None:
+    from handlers.ads.sounds import readings
+
+    assert readings("一") == ("yi",) and readings("龙") == ("long",)
+    assert readings("𠀀") == ("he",) and readings("𪀈") == ("yuan",) and readings("𱍐") == ("qi",)  # ext B, C, G
+    assert readings("a") == () and readings("\U000323ff") == ()
+
+
 # -- the families, ad next to ham -------------------------------------------------------------------
 
 @pytest.mark.parametrize(("ad", "ham"), [

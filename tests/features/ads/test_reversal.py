@@ -3,10 +3,13 @@ ordinary chat (short lines, poems, lists, code, mixed English, traditional chara
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from handlers.ads.reversal import (
     DEFAULT_BIGRAMS_PATH,
+    MAGIC,
     MIN_CJK,
     BigramModel,
     Reversal,
@@ -14,7 +17,6 @@ from handlers.ads.reversal import (
     decode_model,
     encode_model,
     load_bigrams,
-    pair_key,
     reversal_margin,
     reversal_score,
     reversed_view,
@@ -171,7 +173,8 @@ def test_the_model_file_round_trips() -> None:
     model = decode_model(encode_model(header, pairs, {"|": 3, "微": 8}, {"微": 60, "信": 70, "|": 20},
                                       {"貸": "贷"}))
     assert isinstance(model, BigramModel)
-    assert model.pairs == {pair_key(k): v for k, v in pairs.items()}
+    assert dict(model.pairs) == pairs and len(model.pairs) == 3 and model.pairs["微信"] == 5
+    assert "信微" not in model.pairs and "微" not in model.pairs
     assert model.tokens("貸") == "|贷|"
     # "|微信|" costs 20 + 5 + 10; backwards "|信微|": (3 + 70) + (0 + 60) + (8 + 20)
     assert model.cost("|微信|") == 35
@@ -184,6 +187,27 @@ def test_the_shipped_model_is_small_and_loads() -> None:
     model = load_bigrams()
     assert model.header["format"] == "qunbot-chat-bigrams"
     assert len(model.pairs) > 10_000
+
+
+def test_the_loaded_model_charges_each_stored_pair_its_own_cost() -> None:
+    model = load_bigrams()
+    pairs = list(model.pairs.items())
+    assert len(pairs) == len(model.pairs)
+    for pair, cost in pairs[:: len(pairs) // 2000]:  # ~2,000 spread over the table
+        assert model.cost(pair) == cost
+    # a pair not stored costs the backoff of its first token plus the continuation of its second
+    first, second = "微", "屌"
+    assert first + second not in model.pairs
+    assert model.cost(first + second) == model.backoff[first] + model.continuation[second]
+
+
+def test_a_model_with_unsorted_pairs_is_refused() -> None:
+    data = encode_model({"step": 0.1, "backoff_unknown": 0, "continuation_unknown": 1},
+                        {"ab": 1, "ba": 2, "ac": 3}, {}, {}, {})
+    raw = zlib.decompress(data[len(MAGIC):])
+    assert b"abacba" in raw
+    with pytest.raises(ValueError, match="sorted"):
+        decode_model(MAGIC + zlib.compress(raw.replace(b"abacba", b"abbaac")))
 
 
 def test_a_file_that_is_not_a_model_is_refused() -> None:
