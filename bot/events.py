@@ -6,15 +6,19 @@ Both are frozen pydantic models with extra=forbid. An event is parsed from one J
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from rules.names import ad_like_name
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-_Id = Annotated[str, Field(min_length=1, max_length=128)]  # as long as the database's id columns
+# Group and member ids are interned: the maps keyed by them (points, check-ins, names …) then share one
+# string per id instead of holding the copy of whichever event created their entry.
+_Interned = AfterValidator(sys.intern)
+_Id = Annotated[str, Field(min_length=1, max_length=128), _Interned]  # as long as the database's id columns
 
 
 class _EventBase(BaseModel):
@@ -22,9 +26,9 @@ class _EventBase(BaseModel):
 
     id: Annotated[str, Field(min_length=1, max_length=256)]
     ts: AwareDatetime
-    group: Annotated[str, Field(max_length=128)] | None = None
+    group: Annotated[str, Field(max_length=128), _Interned] | None = None
     group_name: str | None = None
-    user: Annotated[str, Field(max_length=128)] | None = None
+    user: Annotated[str, Field(max_length=128), _Interned] | None = None
     user_name: str | None = None
 
     @model_validator(mode="after")

@@ -68,9 +68,27 @@ def upgrade_sync(connection: Connection, on_revision: Callable[[str], None] | No
 
 
 async def upgrade(engine: AsyncEngine, on_revision: Callable[[str], None] | None = None) -> None:
-    """Upgrade the database behind `engine` to the newest revision."""
+    """Upgrade the database behind `engine` to the newest revision (a new SQLite file: see `create_new`)."""
     async with engine.begin() as conn:
+        if on_revision is None and engine.dialect.name == "sqlite" and await conn.run_sync(create_new):
+            return
         await conn.run_sync(upgrade_sync, on_revision)
+
+
+def create_new(connection: Connection) -> bool:
+    """An SQLite database with no table yet gets the tables of every feature as they are declared, and
+    the head revision, without Alembic (tests/test_migrations.py checks that this builds the very schema
+    the chain builds). False when the database has tables: the chain upgrades it."""
+    if inspect(connection).get_table_names():
+        return False
+    import handlers  # noqa: F401 - every feature's tables, whatever this process serves
+    from storage.base import Base
+
+    Base.metadata.create_all(connection)
+    connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+    connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": chain_head()})
+    return True
 
 
 def head_revision() -> str:

@@ -31,7 +31,7 @@ class Member(Base):
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reminded_on: Mapped[str | None] = mapped_column(String(10))  # local date of the last rename reminder
 
     # SQLite keeps the rows in key order (a group's members together); see migration 0005

@@ -83,7 +83,7 @@ async def test_a_database_of_the_first_version_upgrades_in_place_and_keeps_servi
     con.close()
 
 
-def test_a_current_database_opens_without_loading_alembic(tmp_path: Path) -> None:
+def test_a_new_or_current_database_opens_without_loading_alembic(tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -100,11 +100,36 @@ def test_a_current_database_opens_without_loading_alembic(tmp_path: Path) -> Non
         f"url = 'sqlite+aiosqlite:///{tmp_path / 'x.db'}'\n"
         "asyncio.run(main(url))\n"
         "first = 'alembic' in sys.modules\n"
-        "for name in [m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')]:\n"
-        "    del sys.modules[name]\n"
         "asyncio.run(main(url))\n"
         "print(first, 'alembic' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "False"]  # a new database is migrated; a current one is only read
+    assert done.stdout.split() == ["False", "False"]  # a new file is created from the tables; a current one read
+
+
+async def test_a_new_sqlite_file_gets_the_very_schema_the_chain_builds(tmp_path: Path) -> None:
+    import re
+
+    from storage import dialect, migrate
+
+    chained = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'chain.db'}")
+    async with chained.begin() as conn:
+        await conn.run_sync(migrate.upgrade_sync)  # Alembic's upgrade, revision by revision
+    await chained.dispose()
+    created = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    await migrate.upgrade(created)  # a file with no table: created from the declared tables and stamped
+    await created.dispose()
+
+    def schema(path: Path) -> dict[tuple[str, str], str]:
+        con = sqlite3.connect(path)
+        try:
+            found = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            version = con.execute("SELECT version_num FROM alembic_version").fetchall()
+        finally:
+            con.close()
+        flat = {(t, n): re.sub(r"\s*([(),])\s*", r"\1", " ".join((sql or "").replace('"', "").split()))
+                for t, n, sql in found}
+        return {**flat, ("version", ""): str(version)}
+
+    assert schema(tmp_path / "new.db") == schema(tmp_path / "chain.db")

@@ -3,6 +3,7 @@ the per-message award (one conditional upsert), boards and places, and the highe
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +163,7 @@ class PointsRepository(Repository):
     def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None]) -> None:
         if len(self._message_award) > MAX_CACHED_AWARDS:
             self._message_award.clear()
-        self._message_award[key] = state
+        self._message_award[key] = (state[0], sys.intern(state[1]), *state[2:])  # one string per day
 
     def add_ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
                    actor: str | None, note: str | None) -> None:

@@ -44,7 +44,7 @@ class PointsBalance(Base):
     message_points: Mapped[int] = mapped_column(Integer, default=0)
     last_message_award_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    top_level: Mapped[int] = mapped_column(Integer, default=0)  # the highest level announced (its place)
+    top_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # highest level announced (place)
 
     __table_args__ = (Index("ix_points_balances_group_balance", "group_id", "balance"),
                       {"sqlite_with_rowid": False})
