@@ -44,10 +44,10 @@ async def run(at: str, ctx: JobContext) -> list[Action]:
     groups = await repo.followup_groups((today - timedelta(days=1)).isoformat())  # follow-ups are 1+ days on
     if not groups:
         return []
-    named = await ctx.members.groups_named()
     if ctx.serve is not None:  # several accounts: the groups this process holds, each claimed for this run
         kept = await ctx.serve(groups)
         groups = [g for g in groups if g in kept]
+    named = await ctx.members.group_names(groups)
     actions: list[Action] = []
     for group in groups:
         runtime = ctx.config.group(group, named.get(group))
