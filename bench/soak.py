@@ -643,7 +643,7 @@ def import_bot(say: Callable[..., None]) -> tuple[SimpleNamespace, list[dict[str
         ("python + bench", ()),
         ("asyncio, pydantic, yaml", ("asyncio", "pydantic", "yaml")),
         ("sqlalchemy + aiosqlite", ("sqlalchemy", "sqlalchemy.ext.asyncio", "aiosqlite")),
-        ("alembic (migrations)", ("alembic", "alembic.command", "alembic.config")),
+        # alembic is not imported here: the bot loads it only for a database that is behind (storage/migrate.py)
         ("apscheduler, re2, ahocorasick, opencc", ("apscheduler.triggers.cron", "re2", "ahocorasick", "opencc")),
         ("rules, storage, bot core", ("rules.config", "rules.reload", "storage.store", "bot.core", "bot.app")),
         ("handlers (FEATURES)", ("handlers",)),

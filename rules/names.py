@@ -14,7 +14,7 @@ _AD_NAME = re.compile(
     r"(?<![a-z0-9])[a-z][a-z0-9_-]*\d{5,}|\d{7,}|1[3-9]\d{9}|vx|wx|v信|微信|薇信|威信号|加v|加微|qq|扣扣|"
     r"https?|www|\.com|\.cn|兼职|日结|刷单|返利|贷款|网贷|代理|招聘|招募|赚钱|引流|涨粉|套现|代购|微商|客服|推广|"
     r"接单|派单|彩票|博彩|荐股")
-MAX_CACHED = 20_000
+MAX_CACHED = 4_096
 
 
 @lru_cache(maxsize=MAX_CACHED)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MAX_RULE_USES = 200_000
 MAX_SEARCH = 500  # rows one search answers at most (the web console pages through the log)
-MAX_RUNS_KEPT = 20_000  # job runs of this process remembered, so that most "ran before?" need no query
+MAX_RUNS_KEPT = 4_096  # job runs of this process remembered, so that most "ran before?" need no query
 _UNKNOWN: Any = object()
 
 
