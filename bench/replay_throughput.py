@@ -669,9 +669,9 @@ async def run_chain(ns: SimpleNamespace, config: Any, transcript: Path, db_path:
     job_times: dict[str, list[float]] = {}
     run_job = bot.run_job
 
-    async def timed_run_job(job: Any, due: datetime) -> bool:
+    async def timed_run_job(job: Any, due: datetime, **how: Any) -> bool:
         t = time.perf_counter()
-        ran = await run_job(job, due)
+        ran = await run_job(job, due, **how)
         if ran:
             kind = f"timer {job.timer.feature}/{job.timer.name}" if job.timer is not None else job.id.split(":")[0]
             job_times.setdefault(kind, []).append(time.perf_counter() - t)
