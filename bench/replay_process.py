@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +37,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.replay_throughput import events_ddl, run_raw  # noqa: E402
+from bench.sends import ADS, CHAT, transcript  # noqa: E402  (the realistic mix, with pools of our choosing)
 
-CST = timezone(timedelta(hours=8))
-GROUPS, MEMBERS = 50, 2_000
 TARGET = 5_000
 CORPUS = ROOT.parent / "shared" / "data" / "spam-zh.jsonl"
-FIXED_CHAT = ["大家早上好", "今天的分享太有收获了", "有人一起去听周六的线下活动吗", "哈哈哈哈", "收到，谢谢老师",
-              "这个问题我也遇到过，后来是重启解决的", "周末愉快", "晚安各位", "我觉得第二个方案更好一些", "👍👍"]
-FIXED_ADS = ["兼职刷单日结300，加V：abc12345", "低息贷款秒批，联系微信 dk88886",
-             "代理招募，躺赚佣金，私聊我 qq 12345678"]
-CITIES = ["北京", "上海", "深圳", "杭州", "成都"]
 
 
 def texts(chat: str) -> tuple[list[str], list[str], str]:
@@ -59,42 +51,7 @@ def texts(chat: str) -> tuple[list[str], list[str], str]:
             row = json.loads(line)
             (spam if row["label"] == "spam" else ham).append(row["text"])
         return ham, spam, f"corpus ({len(ham)} ham, {len(spam)} spam lines)"
-    return FIXED_CHAT, FIXED_ADS, "fixed sentences"
-
-
-def transcript(events: int, days: int, seed: int, chat: list[str], ads: list[str]) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-
-    def name(n: int) -> str:
-        if rng.random() < 1 / 3:
-            return rng.choice(["小王", "Amy", "快乐每一天", "🌸"])
-        return f"成员{n}-公司{n % 97}-运营-{rng.choice(CITIES)}"
-
-    names = {f"u{n}": name(n) for n in range(MEMBERS)}
-    home = {u: f"g{rng.randrange(GROUPS)}@chatroom" for u in names}
-    users = list(names)
-    start = datetime(2026, 3, 2, 8, 0, tzinfo=CST)
-    out = []
-    for n, offset in enumerate(sorted(rng.uniform(0, days * 86_400) for _ in range(events))):
-        ts = start + timedelta(seconds=offset)
-        if not 8 <= ts.hour < 23:
-            ts = ts.replace(hour=8 + ts.hour % 15)
-        user = rng.choice(users)
-        base = {"id": f"e{n}", "ts": ts.isoformat(), "group": home[user], "group_name": f"城市群{home[user][1:3]}",
-                "user": user, "user_name": names[user]}
-        roll = rng.random()
-        if roll < 0.80:
-            out.append({**base, "type": "text", "text": rng.choice(chat)})
-        elif roll < 0.92:
-            out.append({**base, "type": "text", "text": "签到"})
-        elif roll < 0.95:
-            out.append({**base, "type": "join", "user": f"n{n}", "user_name": name(MEMBERS + n)})
-        elif roll < 0.98:
-            out.append({**base, "type": "red_packet"})
-        else:
-            out.append({**base, "type": "text", "text": rng.choice(ads)})
-    out.sort(key=lambda e: e["ts"])
-    return out
+    return CHAT, ADS, "fixed sentences"
 
 
 def run_replay(config: Path, mix: Path, db_url: str) -> dict[str, Any]:

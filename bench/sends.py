@@ -50,7 +50,9 @@ def member_name(rng: random.Random, n: int) -> str:
     return f"成员{n}-公司{n % 97}-运营-{rng.choice(CITIES)}"
 
 
-def transcript(events: int, days: int, seed: int) -> list[dict[str, Any]]:
+def transcript(events: int, days: int, seed: int, chat: list[str] = CHAT, ads: list[str] = ADS
+               ) -> list[dict[str, Any]]:
+    """The realistic mix (seeded); `chat` and `ads`: the texts its chat and its ads are drawn from."""
     rng = random.Random(seed)
     names = {f"u{n}": member_name(rng, n) for n in range(MEMBERS)}
     home = {u: f"g{rng.randrange(GROUPS)}@chatroom" for u in names}
@@ -67,7 +69,7 @@ def transcript(events: int, days: int, seed: int) -> list[dict[str, Any]]:
         base = {"id": f"s{n}", "ts": ts.isoformat(), "group": home[user], "group_name": f"城市群{home[user][1:3]}",
                 "user": user, "user_name": names[user]}
         if roll < 0.80:
-            out.append({**base, "type": "text", "text": rng.choice(CHAT)})
+            out.append({**base, "type": "text", "text": rng.choice(chat)})
         elif roll < 0.92:
             out.append({**base, "type": "text", "text": "签到"})
         elif roll < 0.95:
@@ -76,7 +78,7 @@ def transcript(events: int, days: int, seed: int) -> list[dict[str, Any]]:
         elif roll < 0.98:
             out.append({**base, "type": "red_packet"})
         else:
-            out.append({**base, "type": "text", "text": rng.choice(ADS)})
+            out.append({**base, "type": "text", "text": rng.choice(ads)})
     out.sort(key=lambda e: e["ts"])
     return out
 
