@@ -12,10 +12,11 @@ threshold. Printed:
 1. for each split: recall (share of spam flagged) and FPR (share of ham flagged), overall and per
    source (sms80w, mudou, fbs), for the whole pipeline and for each check alone (its own score
    reaching the threshold), plus the new-member threshold (ads.new_member_threshold) for the pipeline;
-2. the evasion set (tests/data/ad_evasions.jsonl): ads flagged and hams flagged; the chat challenge set
-   tests/data/chat_challenge.jsonl (v1, all of it DEVELOPMENT data now: tuned on), per family, with its
-   misses under --show; with --heldout, tests/data/chat_challenge_v2.jsonl (v2, the HELD-OUT set: never
-   tuned on), per family as aggregate figures only (no text of it is ever printed or stored);
+2. the evasion set (tests/data/ad_evasions.jsonl): ads flagged and hams flagged; the chat challenge sets
+   tests/data/chat_challenge.jsonl and chat_challenge_v2.jsonl (v1 and v2, DEVELOPMENT data now: tuned
+   on), per family, with their misses under --show; with --heldout, tests/data/chat_challenge_v3.jsonl
+   (v3, the HELD-OUT set: never tuned on), per family as aggregate figures only (no text of it is ever
+   printed or stored);
 3. per-message time of `TextDetector.score` (median and p99 over the corpus, and the median for
    messages of 20-40 characters);
 4. one line of JSON with all of the above. Targets (TEST: recall >= 95%, FPR <= 0.5%) are printed
@@ -44,8 +45,10 @@ from rules.config import Config  # noqa: E402
 
 SOURCES = ("sms80w", "mudou", "fbs")
 EVASIONS = ROOT / "tests" / "data" / "ad_evasions.jsonl"
-CHALLENGE = ROOT / "tests" / "data" / "chat_challenge.jsonl"  # v1: development data (both halves, see its .md)
-HELD_OUT = ROOT / "tests" / "data" / "chat_challenge_v2.jsonl"  # v2: held out; see chat_challenge_v2.md
+# Development data (tuned on; see their .md files): v1, and v2 since its one held-out run.
+CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
+              "v2": ROOT / "tests" / "data" / "chat_challenge_v2.jsonl"}
+HELD_OUT = ROOT / "tests" / "data" / "chat_challenge_v3.jsonl"  # v3: held out; see chat_challenge_v3.md
 TARGET_RECALL, TARGET_FPR = 0.90, 0.005
 
 
@@ -147,9 +150,9 @@ def evasions(detector: TextDetector, threshold: float) -> dict:
             "hams_flagged": len(false), "missed": missed, "false_positives": false}
 
 
-def challenge(detector: TextDetector, threshold: float, path: Path, split: str) -> dict:
-    """Per family of a chat challenge set: ads flagged (recall) or hams flagged (FPR). `split` names the set
-    ("dev" for v1, "held-out" for v2); the texts of wrong verdicts are kept only for the dev set."""
+def challenge(detector: TextDetector, threshold: float, path: Path, split: str, name: str) -> dict:
+    """Per family of a chat challenge set: ads flagged (recall) or hams flagged (FPR). `split` is "dev" or
+    "held-out", `name` the set's version; the texts of wrong verdicts are kept only for a dev set."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     families: dict[str, dict] = {}
     for r in rows:
@@ -161,13 +164,13 @@ def challenge(detector: TextDetector, threshold: float, path: Path, split: str) 
             f["wrong"].append(r["text"])
     ads = [f for f in families.values() if f["label"] == "ad"]
     hams = [f for f in families.values() if f["label"] == "ham"]
-    return {"split": split, "families": families,
+    return {"split": split, "name": name, "families": families,
             "recall": sum(f["flagged"] for f in ads) / max(1, sum(f["n"] for f in ads)),
             "fpr": sum(f["flagged"] for f in hams) / max(1, sum(f["n"] for f in hams))}
 
 
 def print_challenge(result: dict, show: int) -> None:
-    name = "v1, dev" if result["split"] == "dev" else "v2, held-out"
+    name = f"{result['name']}, {result['split']}"
     print(f"\nchat challenge ({name}): ads flagged {pct(result['recall'])}, hams flagged {100 * result['fpr']:.2f}% "
           f"(targets: recall >= 97%, FPR <= 0.5%, on the held-out set)")
     for name, f in sorted(result["families"].items(), key=lambda kv: (kv[1]["label"], kv[0])):
@@ -209,9 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one line of JSON holding every figure")
     parser.add_argument("--test", action="store_true",
                         help="also score the corpus TEST split (only for the final figures, never while tuning)")
-    parser.add_argument("--no-challenge", action="store_true", help="skip the v1 chat challenge set (dev)")
+    parser.add_argument("--no-challenge", action="store_true", help="skip the v1 and v2 chat challenge sets (dev)")
     parser.add_argument("--heldout", action="store_true",
-                        help="also score the v2 chat challenge set, aggregates only (held out: once, at the end, "
+                        help="also score the v3 chat challenge set, aggregates only (held out: once, at the end, "
                              "never while tuning)")
     args = parser.parse_args(argv)
 
@@ -270,11 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         for text in ev["false_positives"]:
             print(f"  flagged ham: {text}")
         report["evasions"] = ev
-    if not args.no_challenge and CHALLENGE.exists():
-        report["challenge"] = challenge(detector, threshold, CHALLENGE, "dev")
-        print_challenge(report["challenge"], args.show)
+    for name, path in CHALLENGES.items():
+        if not args.no_challenge and path.exists():
+            report[f"challenge_{name}"] = challenge(detector, threshold, path, "dev", name)
+            print_challenge(report[f"challenge_{name}"], args.show)
     if args.heldout:
-        report["challenge_heldout"] = challenge(detector, threshold, HELD_OUT, "held-out")
+        report["challenge_heldout"] = challenge(detector, threshold, HELD_OUT, "held-out", "v3")
         print_challenge(report["challenge_heldout"], 0)
     report["timing"] = timing(detector, [r["text"] for r in rows])
     t = report["timing"]
