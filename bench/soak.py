@@ -16,8 +16,10 @@ and answers, 接龙 copies, 抽奖, shop visits with an admin's 加分). Chat in
 (我的积分, 签到榜 …), keyword questions, topic-hour words, @-mentions and allowed links.
 
 How it is driven: config.yaml's defaults with two admins and one operator in `defaults` (so the
-tools' admin commands are obeyed and the purge lists, the daily stats reports with their charts and
-the alerts go out), a SQLite file in a temporary folder, the real Bot, FEATURES and Outbox from
+tools' admin commands are obeyed and the purge lists, the daily stats reports and the alerts go out:
+with the shipped `bot.report_digest_from` the operator of 1,000 groups gets one purge digest and one
+stats digest, without charts; `--config` with `report_digest_from: 0` measures the 1,000 per-group
+reports and their charts instead), a SQLite file in a temporary folder, the real Bot, FEATURES and Outbox from
 bot/app.py start_runtime on a DrivenClock, a platform that can do everything (merges texts, as
 Wechaty) and forgets what it is sent. `--drive live` (default): events go through `Bot.dispatch`
 (one worker and queue per group, as `qunbot run`) with the live committer task (`run_committer`);
@@ -44,7 +46,8 @@ the peak RSS of the stats job's chart processes (it draws in a child process: ha
 
 The database starts empty (a bot's first day): the caches keyed by member fill as members first
 speak, so part of the day's growth is warm-up a second day would not repeat. The default size takes
-about 8 minutes on 2 cores (the 22:00 stats job alone, 1,000 charts, 2-3 of them); the bench's own
+about 4 minutes on 2 cores (8 with the per-group charts: the 22:00 stats job alone, 1,000 charts,
+2-3 of them); the bench's own
 books (the samples, the generator's member list) stay under 2 MB.
 """
 

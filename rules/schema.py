@@ -131,6 +131,8 @@ class BotSettings(Section):
     media_dir: str = "data/media"
     ad_model: str = "data/ad_model.json.gz"  # written by `qunbot train-ads`; the shipped model until then
     reports_dir: str = "data/reports"  # CSV purge lists and PNG charts sent to operators
+    # a recipient of one job run's reports for at least this many groups gets one digest instead (0: never)
+    report_digest_from: Annotated[int, Field(ge=0)] = 10
     # to the operators when a reload turns on a risky setting (rules/guardrails.py); {risks}: one a line
     risk_notice: template("risks") = (  # type: ignore[valid-type]
         "【配置提醒】刚重新加载的配置打开了有风险的设置：\n{risks}\n如果不是有意的，请改回 config.yaml。")

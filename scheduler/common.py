@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -88,6 +89,20 @@ def to_operators(settings: GroupSettings, rule: str, *, text: str | None = None,
         if file is not None:
             actions.append(Action(action="send_file", rule=rule, user=operator, path=file, data=data))
     return actions
+
+
+def digest_recipients(reports: Iterable[GroupSettings], threshold: int) -> frozenset[str]:
+    """Who gets one digest instead of per-group reports from one job run: the recipients (`report_to`) of at
+    least `threshold` of the groups reported on (`bot.report_digest_from`; 0: nobody)."""
+    if threshold <= 0:
+        return frozenset()
+    counts = Counter(r for settings in reports for r in set(settings.report_to))
+    return frozenset(r for r, n in counts.items() if n >= threshold)
+
+
+def besides(actions: list[Action], digest: Collection[str]) -> list[Action]:
+    """The per-group actions for the recipients not in `digest` (those get the digest instead)."""
+    return [a for a in actions if a.user not in digest] if digest else actions
 
 
 def daily_memo(ctx: JobContext, kind: str, group: str) -> dict[str, Any]:

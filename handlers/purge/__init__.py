@@ -6,8 +6,10 @@ longest inactive first (`listing.py`). Operators get a summary (count, the longe
 a CSV — member id, display name, joined, last active, days silent, messages, points, tier — in UTF-8
 with BOM (rule `purge_report`, `data`: `group`, `members`). `auto_kick: dry_run` tells operators whom
 it would remove; `on` removes up to `auto_kick_daily_cap` a day (rule `purge_report/auto_kick`). One
-job per distinct `purge.time` (`purge:21:30`). The same list offline: `qunbot purge-list`. No tables
-of its own: the repository reads members, balances, events and check-ins.
+job per distinct `purge.time` (`purge:21:30`). A recipient of `bot.report_digest_from` (10) or more
+groups' lists at one run gets one digest instead (`digest.py`, rule `purge_report/digest`). The same
+list offline: `qunbot purge-list`. No tables of its own: the repository reads members, balances,
+events and check-ins.
 """
 
 from __future__ import annotations

@@ -7,10 +7,20 @@ from pathlib import Path
 
 from bot.events import OTHERWISE, Action
 from bot.feature import JobContext, JobSpec
+from handlers.purge.digest import PurgeDigest
 from handlers.purge.listing import Candidate, purge_list, write_csv
 from rules.config import Config
 from rules.schema import GroupSettings
-from scheduler.common import daily_jobs, fill, local_now, safe_name, served_groups, to_operators
+from scheduler.common import (
+    besides,
+    daily_jobs,
+    digest_recipients,
+    fill,
+    local_now,
+    safe_name,
+    served_groups,
+    to_operators,
+)
 
 
 def build(config: Config) -> list[JobSpec]:
@@ -18,29 +28,37 @@ def build(config: Config) -> list[JobSpec]:
 
 
 async def run(at: str, ctx: JobContext) -> list[Action]:
+    served = [(g, n, s) for g, n, s in await served_groups(ctx) if s.purge.enabled and s.purge.time == at]
+    digest = PurgeDigest(ctx, digest_recipients((s for _, _, s in served), ctx.config.model.bot.report_digest_from))
     actions: list[Action] = []
-    for group, name, settings in await served_groups(ctx):
-        purge = settings.purge
-        if not purge.enabled or purge.time != at:
-            continue
-        actions += await report(ctx, group, name, settings)
-    return actions
+    try:
+        for group, name, settings in served:
+            actions += await report(ctx, group, name, settings, digest)
+        return actions + digest.actions()
+    finally:
+        digest.close()
 
 
-async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> list[Action]:
+async def report(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                 digest: PurgeDigest | None = None) -> list[Action]:
+    """The group's list to its recipients, but to those in `digest` as part of their digest."""
     purge = settings.purge
     now = ctx.clock.now()
     candidates = await purge_list(ctx.repo, ctx.config, group, settings, now)
     ids = [c.user_id for c in candidates]
     members = (await ctx.members.group_sizes([group])).get(group, (None, 0))[1]
     ctx.note(f"group {group}: {len(candidates)} inactive for {purge.inactive_days}+ days of {members}")
+    skip = digest.recipients if digest is not None else frozenset()
+    own = [r for r in settings.report_to if r not in skip]  # who gets the group's own report
     actions: list[Action] = []
     if not settings.report_to:
         ctx.note(f"group {group}: no operators or admins configured; purge list not sent")
-    elif not candidates:
+    if digest is not None:
+        digest.add(group, name, settings, candidates)
+    if own and not candidates:
         text = fill(ctx, purge.empty_text, name, settings, days=purge.inactive_days, members=members)
-        actions += to_operators(settings, "purge_report", text=text, group=group, members=[])
-    else:
+        actions += besides(to_operators(settings, "purge_report", text=text, group=group, members=[]), skip)
+    elif own:
         day = local_now(ctx).date()
         path = write_csv(candidates, Path(ctx.config.model.bot.reports_dir) / f"purge-{safe_name(group)}-{day}.csv",
                          ctx.config.tz, header=purge.csv_header, never=purge.csv_never)
@@ -48,9 +66,9 @@ async def report(ctx: JobContext, group: str, name: str | None, settings: GroupS
                             days_silent=c.days_silent) for c in candidates[:purge.top])
         text = fill(ctx, purge.report_text, name, settings, count=len(candidates), days=purge.inactive_days,
                     members=members, top=top, csv=path.name)
-        actions += to_operators(settings, "purge_report", text=text, group=group, members=ids)
+        actions += besides(to_operators(settings, "purge_report", text=text, group=group, members=ids), skip)
         # the file names the list by its size only: every id is in the CSV and on the text already
-        actions += to_operators(settings, "purge_report", file=str(path), group=group, count=len(ids))
+        actions += besides(to_operators(settings, "purge_report", file=str(path), group=group, count=len(ids)), skip)
     if purge.auto_kick != "off" and candidates:
         actions += _auto_kick(ctx, group, name, settings, candidates)
     return actions

@@ -4,6 +4,7 @@ least `grace_days` ago, minus admins, operators, the whitelist and the bot; long
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -67,16 +68,22 @@ def write_csv(candidates: list[Candidate], path: Path, tz: Any, *, header: tuple
     """The list as CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names), local times;
     names that look like formulas are quoted as text."""
     path.parent.mkdir(parents=True, exist_ok=True)
-
-    def when(t: datetime | None) -> str:
-        return t.astimezone(tz).isoformat(" ", "minutes")[:16] if t else ""  # strftime's "%Y-%m-%d %H:%M", faster
-
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as handle, paused_gc():
         writer = csv.writer(handle)
         writer.writerow(header or CSV_COLUMNS)
-        for c in candidates:
-            writer.writerow((_cell(c.user_id), _cell(c.display_name or ""), when(c.joined_at),
-                             when(c.last_active_at) or never, c.days_silent, c.messages, c.points, _cell(c.tier)))
+        writer.writerows(csv_rows(candidates, tz, never))
     tmp.replace(path)  # a reader never sees half a file
     return path
+
+
+def csv_rows(candidates: Iterable[Candidate], tz: Any, never: str = "", *lead: str) -> Iterator[tuple[Any, ...]]:
+    """The CSV rows of the candidates (`lead` cells first: the digest's group id and name)."""
+    first = tuple(_cell(x) for x in lead)
+
+    def when(t: datetime | None) -> str:
+        return t.astimezone(tz).isoformat(" ", "minutes")[:16] if t else ""  # strftime's "%Y-%m-%d %H:%M", faster
+
+    for c in candidates:
+        yield (*first, _cell(c.user_id), _cell(c.display_name or ""), when(c.joined_at),
+               when(c.last_active_at) or never, c.days_silent, c.messages, c.points, _cell(c.tier))

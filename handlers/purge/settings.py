@@ -42,6 +42,17 @@ class PurgeSettings(Section):
     csv_header: Annotated[tuple[str, ...], Field(min_length=8, max_length=8)] = (
         "成员ID", "群昵称", "进群时间（或首次记录）", "最后活跃", "未活跃天数", "消息数", "积分", "活跃度")
     csv_never: str = "从未"  # the last-active cell of a member who never spoke
+    # one digest for a recipient of many groups' lists (bot.report_digest_from; the texts of `defaults`):
+    # {groups} the groups, {listed} those with someone proposed, {empty} those with nobody, {count} members in all
+    digest_text: template("groups", "listed", "empty", "count", "days", "top", "csv") = (  # type: ignore[valid-type]
+        "【清理名单汇总】{date}\n{groups} 个群中，{listed} 个群共 {count} 人超过 {days} 天没有发言、签到或发红包"
+        "（另有 {empty} 个群没有）。\n人数最多的群：{top}\n完整名单（含群ID、群名）见附件 {csv}"
+    )
+    digest_top_item: template("name", "count") = "{name}（{count} 人）"  # type: ignore[valid-type]
+    digest_empty_text: template("groups", "days") = (  # type: ignore[valid-type]
+        "【清理名单汇总】{date}：{groups} 个群都没有超过 {days} 天不活跃的成员👍"
+    )
+    csv_group_header: Annotated[tuple[str, ...], Field(min_length=2, max_length=2)] = ("群ID", "群名")  # digest CSV
 
     @field_validator("auto_kick", mode="before")
     @classmethod

@@ -5,7 +5,9 @@ red packets, ads caught, top talkers (`series.py`), and a PNG of messages by loc
 `chart_days` days — the latest day as a line over the week's average per hour, Chinese labels in a
 real CJK font (`charts.py`; a missing font is an error, never tofu). Mondays add a 28-day trend
 (messages, speakers, check-ins per day). Rule `stats_report` (`data.chart`: `hourly` or `trend` on
-images). One job per distinct time (`stats:22:00`). Offline: `qunbot stats`. No tables of its own.
+images). One job per distinct time (`stats:22:00`). A recipient of `bot.report_digest_from` (10) or
+more groups' reports at one run gets one digest (text + CSV, no charts) instead (`digest.py`, rule
+`stats_report/digest`). Offline: `qunbot stats`. No tables of its own.
 """
 
 from __future__ import annotations
