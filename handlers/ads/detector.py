@@ -10,9 +10,12 @@ and why, even when they found nothing (score 0):
 - ``contact``: WeChat / QQ ids, phone numbers, e-mail addresses and Telegram handles next to a lure
   (加V, 加我, 私聊, 扫码, 拉你进群 ...), the disguised spellings of 微信 (vx, 薇信, 威❤, ➕V, jia wei ...),
   and the evasion tricks the normaliser undid (zero-width characters, ①②③, homoglyphs ...). A contact
-  next to an offer (`patterns.OFFER_WORDS`: a job, a loan, a pitch) or a contact label is an ad, and
-  so is an offer with a way to take it private (想月入过万的私我) or into another group; a contact
-  alone is not. An ad word that is only the start of a longer word (带单 in 带单位) does not count;
+  next to an offer (`patterns.OFFER_LEXICON` and `OFFER_PATTERNS`: a job, a loan, a pitch) or a contact
+  label is an ad, and so is an offer with a way to take it private (想月入过万的私我) or into another group;
+  a contact alone is not. Next to an offer, a contact may also be an id after 加/联系, a t.me link, another
+  messenger's handle (WhatsApp, Signal, Line ...) or a bare id (letters and three digits, or a pinyin
+  name and two: liuyu49). An ad word that is only the start of a longer word (带单 in 带单位) does not
+  count, unless spacing or punctuation stood after it (上热门，点赞);
 - ``pitch``: the owner's weighted pitch words (config ``ads.pitch_words``), and the unsubscribe line
   of a bulk text message (回T退订). One word is never enough on its own (我以前做过兼职 is not an ad);
   a second word, a contact or the classifier tips it over. A message that talks *about* ads (是骗局吗,
@@ -29,23 +32,27 @@ Build a `TextDetector` once per config load: it compiles the pitch words and all
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handlers.ads.components import recompose
-from handlers.ads.folds import AdsText, analyse_for_ads, flatten, normalize_for_ads
+from handlers.ads.folds import AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
+    CONTACT_WORDS,
     META,
     META_VOID,
+    OFFER_WORDS,
     RE_AD_WORDS,
+    RE_ADD_ID,
     RE_ADD_PLAIN,
     RE_ASKING,
     RE_BARE_ID,
     RE_BARE_QQ,
+    RE_CHANNEL_ID,
     RE_EMAIL,
     RE_EVASIVE,
     RE_EVASIVE_ID,
@@ -56,11 +63,13 @@ from handlers.ads.patterns import (
     RE_LONE_V,
     RE_LURE,
     RE_LURE_ALONE,
+    RE_NAME_ID,
     RE_OFFER,
     RE_PHONE,
     RE_PHONE_PITCH,
     RE_PLAIN_ID,
     RE_TELEGRAM,
+    RE_TELEGRAM_LINK,
     RE_VERIFIED,
     URL,
     WEIGHTS,
@@ -70,7 +79,7 @@ from handlers.ads.patterns import (
     without_links,
 )
 from handlers.ads.reversal import reversed_view
-from handlers.ads.sounds import SoundDecoder, whole_words
+from handlers.ads.sounds import SoundDecoder, pinyin_letters, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 TRICK_SPLIT = "拆字"
@@ -82,6 +91,7 @@ CLASSIFIER_ALONE_MIN_CHARS = 20  # shorter than this, the model alone cannot rea
 CHUNK_CHARS = 1000  # a longer message is checked in overlapping pieces of this size...
 CHUNK_OVERLAP = 100  # ...overlapping so that an ad cut at a boundary is whole in one of them
 MAX_CHUNKS = 24  # ...at most this many, spread over the whole text (24,000 characters read in full)
+Breaks = Callable[[], frozenset[int]]
 _PHONE_NUMBER = re.compile(r"(?<!\d)(?:0{0,2}86)?(?:1[3-9]\d{9}|0\d{9,11})(?!\d)")
 
 
@@ -111,7 +121,8 @@ class TextDetector:
         keys = sorted(pitch, key=lambda k: (-len(k), k))
         self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
         self.model = (model if model is not None else load_default_model()) if classifier else None
-        self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE)
+        self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE,
+                                   lexicon=OFFER_WORDS, contacts=CONTACT_WORDS)
         self._memo: ShortTextMemo[tuple[float, str | None, tuple[CheckResult, ...]]] = ShortTextMemo()
 
     # -- the checks -------------------------------------------------------------------------------
@@ -119,7 +130,7 @@ class TextDetector:
     def check_link(self, t: AdsText) -> CheckResult:
         return CheckResult("link", *link_finding(t, self.allow_domains, self.weights))
 
-    def check_contact(self, t: AdsText, plain: str) -> CheckResult:
+    def check_contact(self, t: AdsText, plain: str, breaks: Breaks | None = None) -> CheckResult:
         w = self.weights
         flat = plain
         hits: list[tuple[float, str, str]] = []
@@ -141,6 +152,9 @@ class TextDetector:
             m = RE_ADD_PLAIN.search(flat)
             if m:
                 hits.append((w.contact_add_plain, "让人加微信/QQ", m.group(0)))
+            elif any(c in flat for c in "加联戳") and (m := RE_ADD_ID.search(joined_ids(t.light))) is not None \
+                    and not any(m.group(1) in h[2] for h in hits):
+                hits.append((w.contact_plain_id_lure, "账号加引流话术", m.group(0)))  # 加 liukai11, 联系yuehe80
         m = RE_GROUP_ID.search(flat)
         if m:
             hits.append((w.contact_group_id, "群号引流", m.group(0)))
@@ -158,12 +172,13 @@ class TextDetector:
         m = RE_EMAIL.search(flat)
         if m:
             hits.append((w.contact_email, "邮箱/QQ 邮箱", m.group(0)))
-        intents = whole_words(RE_INTENT, flat) or (whole_words(self._pitch_re, flat) if self._pitch_re else [])
+        intents = whole_words(RE_INTENT, flat, breaks) or (
+            whole_words(self._pitch_re, flat, breaks) if self._pitch_re else [])
         if intents:
-            self._intent_hits(t, flat, hits, intents)
+            self._intent_hits(t, flat, hits, intents, breaks)
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
-            offers = whole_words(RE_OFFER, flat) if m else []
+            offers = whole_words(RE_OFFER, flat, breaks) if m else []
             if offers:  # 想月入过万的私我: an offer and a way to take it private, no contact needed
                 hits.append((w.contact_lure_offer, f"引流话术加广告意图（{offers[0]}）", m.group(0)))
             elif m:
@@ -186,7 +201,8 @@ class TextDetector:
         score = min(w.contact_cap, score)
         return CheckResult("contact", round(score, 3), "；".join(reasons), " ".join(h[2] for h in hits)[:200])
 
-    def _intent_hits(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]], intents: list[str]) -> None:
+    def _intent_hits(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]], intents: list[str],
+                     breaks: Breaks | None = None) -> None:
         """A contact next to what the message wants (an ad word, a contact label): an ad, whatever else."""
         w = self.weights
         intent = intents[0]
@@ -194,22 +210,20 @@ class TextDetector:
                     if h[1].startswith(ACCOUNT_REASONS) and any(c.isdigit() or c == "@" for c in h[2])]
         if not contacts:
             light = joined_ids(URL.sub(" ", t.light) if "." in t.light else t.light)
-            for pattern, what in ((RE_TELEGRAM, "Telegram"), (RE_BARE_QQ, "账号"), (RE_BARE_ID, "账号")):
-                m = pattern.search(light)
-                if m and m.group(0) not in intent:
-                    hits.append((0.0, f"{what} {m.group(0).strip()}", m.group(0)))
-                    contacts.append(m.group(0))
-                    break
+            found = _bare_contact(light, intent, t.light)
+            if found:
+                hits.append((0.0, f"{found[0]} {found[1].strip()}", found[1]))
+                contacts.append(found[1])
         if contacts:
             hits.append((w.contact_intent, f"联系方式加广告意图（{intent}）", intent))
         m = None if contacts else RE_GROUP_LURE.search(flat)
-        offer = whole_words(RE_OFFER, flat) if m else None
+        offer = whole_words(RE_OFFER, flat, breaks) if m else None
         if m and offer:
             hits.append((w.contact_intent, f"拉人进群加广告意图（{offer[0]}）", m.group(0)))
 
-    def check_pitch(self, t: AdsText, plain: str) -> CheckResult:
+    def check_pitch(self, t: AdsText, plain: str, breaks: Breaks | None = None) -> CheckResult:
         w = self.weights
-        found = set(whole_words(self._pitch_re, plain)) if self._pitch_re is not None else set()
+        found = set(whole_words(self._pitch_re, plain, breaks)) if self._pitch_re is not None else set()
         hits = [(self.pitch_words[k][1], self.pitch_words[k][0]) for k in found]
         if "退订" in t.flat or "拒收" in t.flat:  # the unsubscribe line of a bulk text message (回T退订)
             hits += [(w.pitch_footer, f"群发短信的退订尾巴（{m.group(0)}）") for m in RE_FOOTER.finditer(t.flat)][:1]
@@ -237,6 +251,7 @@ class TextDetector:
             # The model learnt from SMS, where a bare greeting (你好) opens many ads; a short chat line is
             # not enough to judge, so only the explicit checks speak for it.
             return CheckResult("classifier", 0.0, f"太短（少于 {CLASSIFIER_MIN_CHARS} 个字），模型不判断")
+        text = model.reads(t, text)  # the form it was trained on: decoded words are the other checks' part
         z = model.logit(text)
         score = model.check_score(z)
         p = sigmoid(z)
@@ -281,7 +296,12 @@ class TextDetector:
         plain = without_links(t)
         if "v" in plain:
             plain = RE_VERIFIED.sub("", plain)  # 加V认证 on Weibo is a badge, not a contact
-        return [self.check_link(raw), self.check_contact(t, plain), self.check_pitch(t, plain),
+
+        def breaks() -> frozenset[int]:  # where `plain` had spacing or punctuation (asked for seldom)
+            spaced = URL.sub(" ", t.light) if "." in t.light else t.light
+            return flat_breaks(spaced) if flatten(spaced) == plain else frozenset()
+
+        return [self.check_link(raw), self.check_contact(t, plain, breaks), self.check_pitch(t, plain, breaks),
                 self.check_classifier(t, plain)]
 
     def score(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
@@ -350,3 +370,25 @@ def _content_chars(t: AdsText, numbers: bool = True) -> int:
     without `numbers`, phone numbers do not count."""
     flat = t.flat if numbers else _PHONE_NUMBER.sub("", t.flat)
     return sum(ch.isalnum() for ch in flat)
+
+
+_BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_ID, "账号"), (RE_BARE_QQ, "账号"),
+                  (RE_BARE_ID, "账号"))
+
+
+def _bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
+    """(what, written) of the first way to reach the sender in `light` (links taken out) without a WeChat/QQ
+    label: a t.me link (in `with_links`), a Telegram handle, another messenger's handle or number, an id
+    after 加/联系, a bare "Q 12345", an account of letters and digits; an id of two digits only when its
+    letters read as pinyin (liuyu49)."""
+    m = RE_TELEGRAM_LINK.search(with_links) if "t.me" in with_links else None
+    if m:
+        return "Telegram", m.group(0)
+    for pattern, what in _BARE_CONTACTS:
+        m = pattern.search(light)
+        if m and m.group(0) not in intent:
+            return what, m.group(0)
+    for m in RE_NAME_ID.finditer(light):
+        if pinyin_letters(m.group(1)) and m.group(0) not in intent:
+            return "账号", m.group(0)
+    return None

@@ -41,8 +41,12 @@ _EMOJI_WORDS = {
     "○": "o", "◯": "o", "⭕": "o", "⚪": "o", "〇": "〇",
     "✌": "v", "💰": "钱", "💴": "钱", "💵": "钱", "💸": "钱", "💲": "钱", "🤑": "钱", "📞": "电话", "☎": "电话",
     "📲": "手机", "📱": "手机", "🏠": "家", "🏡": "家", "🆓": "免费", "🎰": "博彩", "✈": "飞机",
+    # pictures read as the character or word they show (☀️结 is 日结, 🐧 is QQ's penguin, 📈粉 is 涨粉)
+    "☀": "日", "🌞": "日", "🌙": "月", "🐧": "企鹅", "✉": "信", "💌": "信", "📧": "邮箱", "🧧": "红包", "💳": "卡",
+    "🐂": "牛", "🐻": "熊", "📈": "涨", "📉": "跌", "🚗": "车", "🚙": "车", "🚘": "车", "⛏": "挖", "⏰": "时",
+    "🤱": "宝妈", "🆕": "新",
 }
-for _heart in "❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞💌":
+for _heart in "❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞":
     _EMOJI_WORDS[_heart] = "心"
 
 # Styled digits that NFKC leaves alone: dingbat / double / sans-serif circled digits.
@@ -67,15 +71,26 @@ _HOMOGLYPHS = {
     "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n", "Ο": "o",
     "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ϲ": "c",
 }
+# Cherokee (capital and small forms) and Lisu letters drawn like Latin capitals.
+for _latin, _cherokee in zip("abcdeghijklmprstvwz", "ᎪᏴᏟᎠᎬᏀᎻᏆᎫᏦᏞᎷᏢᎡᏚᎢᏙᎳᏃ", strict=True):
+    _HOMOGLYPHS[_cherokee] = _HOMOGLYPHS[_cherokee.lower()] = _latin
+_HOMOGLYPHS.update(zip("ꓮꓐꓚꓓꓰꓝꓖꓧꓲꓙꓗꓡꓟꓠꓳꓑꓣꓢꓔꓴꓦꓪꓫꓬꓜ", "abcdefghijklmnoprstuvwxyz", strict=True))
 
 # Variant characters OpenCC's t2s leaves alone (Japanese shinjitai, ad-specific variants).
 _VARIANTS = {"単": "单", "売": "卖", "発": "发", "広": "广", "楽": "乐", "気": "气", "転": "转", "婇": "彩",
-             "徴": "征", "験": "验", "仮": "假", "実": "实", "圧": "压", "済": "济"}
+             "徴": "征", "験": "验", "仮": "假", "実": "实", "圧": "压", "済": "济", "営": "营"}
 # Financial numerals that ordinary text (almost) never uses: always digits.
 _FINANCIAL = {"壹": "1", "贰": "2", "弍": "2", "叁": "3", "弎": "3", "柒": "7", "捌": "8", "玖": "9"}
 # Numerals that are digits only inside a run of at least five (a phone number or id spelt out).
-_RUN_NUMERALS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-                 "肆": "4", "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "八": "8", "九": "9"}
+# 洞 幺 两 拐 勾 are the radio readings of 0 1 2 7 9.
+_RUN_NUMERALS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+                 "肆": "4", "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "拐": "7", "八": "8", "九": "9",
+                 "勾": "9"}
+# Digits spelt out in English or pinyin, five or more in a row (a phone number or an id read aloud).
+_DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "seven": "7", "eight": "8", "nine": "9", "ling": "0", "dong": "0", "yao": "1", "yi": "1", "er": "2",
+                "liang": "2", "san": "3", "si": "4", "wu": "5", "liu": "6", "qi": "7", "guai": "7", "ba": "8",
+                "jiu": "9", "gou": "9"}
 
 
 _LETTER_FORM = re.compile(r"LATIN (?:LETTER SMALL CAPITAL|SMALL LETTER SCRIPT|SMALL LETTER DOTLESS) ([A-Z])")
@@ -115,6 +130,8 @@ def _build_table() -> dict[int, str | None]:
         digit = unicodedata.digit(chr(cp), None)
         if digit is not None:
             table[cp] = str(digit)
+    for cp in range(0x3021, 0x302A):  # Suzhou (Hangzhou) numerals 〡〢〣 ... 〩: numbers only
+        table[cp] = str(int(unicodedata.numeric(chr(cp))))
     for src in (_EMOJI_WORDS, _STYLED_DIGITS, _HOMOGLYPHS):
         table.update({ord(k): v for k, v in src.items()})
     return table
@@ -122,16 +139,19 @@ def _build_table() -> dict[int, str | None]:
 
 _TABLE = _build_table()
 # Digits that NFKC would spell out with punctuation (⒈ -> "1.", ⑴ -> "(1)", 🄂 -> "1,"): digits, before NFKC.
-_PRE_NFKC = str.maketrans({**{chr(0x2488 + i): str(i + 1) for i in range(20)},
-                           **{chr(0x2474 + i): str(i + 1) for i in range(20)},
-                           **{chr(0x1F101 + i): str(i) for i in range(10)}})
+_PRE_NFKC = str.maketrans({chr(cp): re.sub(r"\D", "", unicodedata.normalize("NFKC", chr(cp)))
+                           for cp in (*range(0x2474, 0x249C), *range(0x1F100, 0x1F10B))})
 _POST_T2S = str.maketrans({**_VARIANTS, **_FINANCIAL})
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _DIGITISH = re.compile(r"(?<![a-z])[0-9o〇l]{6,}(?![a-z])")
 _NUMERAL_RUN = re.compile("[0-9" + "".join(_RUN_NUMERALS) + r"](?:[\s\-_.·•*/|~,，、]{0,2}[0-9"
                           + "".join(_RUN_NUMERALS) + "]){4,}")
-_PLUS_WORD = re.compile(r"\+(?=\s*[^\d\s+\-.,，。!！?？)）])")
+_PLUS_WORD = re.compile(r"(?<!/)\+(?=\s*[^\d\s+\-.,，。!！?？)）])")
+_PLUS_BETWEEN = re.compile(f"(?<=[{_CJK}])\\+(?=[{_CJK}])")
+_SPELT_DIGITS = re.compile(r"(?<![a-z])(?:{w})(?:[\s,，、.\-]*(?:{w})){{4,}}(?![a-z])".format(
+    w="|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))))
+_DIGIT_WORD = re.compile("|".join(sorted(_DIGIT_WORDS, key=len, reverse=True)))
 _FLAT_DROP = re.compile(r"(?:[^\w.@]|_)+")
 _FLAT_DOTS = re.compile(r"(?:(?<![a-z0-9])[.@]|[.@](?![a-z0-9]))+")
 _RUN_TABLE = str.maketrans(_RUN_NUMERALS)
@@ -142,7 +162,7 @@ _TRICK_INVISIBLE = re.compile(f"[\\w{_CJK}][{re.escape(_ZW_CLASS)}]+[\\w{_CJK}]"
 _LOOKALIKE = re.escape("".join(_HOMOGLYPHS))
 _TRICK_HOMOGLYPH = re.compile(f"[A-Za-z0-9{_CJK}][{_LOOKALIKE}]|[{_LOOKALIKE}][A-Za-z0-9{_CJK}]")
 _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251-\u325f\u32b1-\u32bf" \
-    "\U0001d7ce-\U0001d7ff\U0001f100-\U0001f10a\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089" \
+    "\U0001d7ce-\U0001d7ff\U0001f100-\U0001f10a\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089\u3021-\u3029" \
     + "".join(_FINANCIAL)
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
@@ -158,6 +178,7 @@ TRICK_INVISIBLE = "零宽字符"
 TRICK_HOMOGLYPH = "形近字母"
 TRICK_STYLED = "花式数字"
 TRICK_NUMERALS = "中文数字号码"
+TRICK_SPELT = "英文或拼音数字号码"
 TRICK_SPACED = "字间插符号"
 TRICK_EMOJI = "表情代字"
 TRICK_BIDI = "反向排版"
@@ -178,7 +199,7 @@ class AdsText(NamedTuple):
     tricks: tuple[str, ...]
 
 
-_WORDY_NUMERALS = "陆伍肆"  # also ordinary words (大陆, 队伍, 放肆): not the first digit after a character
+_WORDY_NUMERALS = "陆伍肆洞拐勾"  # also ordinary words (大陆, 队伍, 放肆): not the first digit after a character
 
 
 def _numeral_run(m: re.Match[str]) -> str:
@@ -202,6 +223,25 @@ def flatten(light: str) -> str:
     return _FLAT_DOTS.sub("", _FLAT_DROP.sub("", light))
 
 
+def flat_breaks(light: str) -> frozenset[int]:
+    """The positions of `flatten(light)` where `light` had spacing or punctuation (兼职 日结 -> {2}): an ad
+    word followed by another clause is not cut by a word that would span the two (上热门 点赞: 门点)."""
+    breaks: list[int] = []
+    n = 0
+    pieces = _FLAT_DROP.split(light)
+    for k, piece in enumerate(pieces):
+        if k and n:
+            breaks.append(n)
+        n += len(piece)
+    joined = "".join(pieces)
+    if "." in joined or "@" in joined:
+        dropped = [(m.start(), m.end()) for m in _FLAT_DOTS.finditer(joined)]
+        shift = [(start, end - start) for start, end in dropped]
+        breaks = [b - sum(size for start, size in shift if start < b) for b in breaks]
+        breaks += [start - sum(size for st, size in shift if st < start) for start, _ in shift]
+    return frozenset(breaks)
+
+
 def _drop_interleaved(text: str) -> tuple[str, bool]:
     """Drop a filler that stands between characters again and again (引丶流丶涨丶粉, 兼❤职❤日❤结): a stroke or
     a symbol that would otherwise be read as a character or a letter (❤ is 心, ○ is o)."""
@@ -214,19 +254,26 @@ def _drop_interleaved(text: str) -> tuple[str, bool]:
     return _SEP_BETWEEN.sub(lambda m: "" if m.group(1) in seps else m.group(0), text), True
 
 
-def _light(nfkc: str) -> tuple[str, bool]:
+def _light(nfkc: str) -> tuple[str, str | None]:
     text = nfkc.translate(_TABLE).lower()
     if not text.isascii():
         text = to_simplified(text).translate(_POST_T2S)
     if "+" in text:
+        if len(_PLUS_BETWEEN.findall(text)) >= 2:  # 贷+款+秒+批: a filler between characters, not 加
+            text = _PLUS_BETWEEN.sub("", text)
         text = _PLUS_WORD.sub("加", text)
     if any(ch.isdigit() for ch in text):
         text = _DIGITISH.sub(_digitish, text)
-    converted = False
+    converted = None
+    if any("a" <= ch <= "z" for ch in text):
+        before = text
+        text = _SPELT_DIGITS.sub(lambda m: _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)],
+                                                           re.sub(r"[\s,，、.\-]+", "", m.group(0))), text)
+        converted = TRICK_SPELT if text != before else None
     if not text.isascii():
         before = text
         text = _NUMERAL_RUN.sub(_numeral_run, text)
-        converted = text != before
+        converted = TRICK_NUMERALS if text != before else converted
     return text, converted
 
 
@@ -259,7 +306,7 @@ def analyse_for_ads(text: str) -> AdsText:
         if _TRICK_EMOJI.search(nfkc):
             tricks.append(TRICK_EMOJI)
     if numerals:
-        tricks.append(TRICK_NUMERALS)
+        tricks.append(numerals)
     if interleaved or _TRICK_SPACED.search(nfkc):
         tricks.append(TRICK_SPACED)
     if text.count("\n") >= 3 and _vertical(text):

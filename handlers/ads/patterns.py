@@ -53,6 +53,29 @@ def clean_domain(domain: str) -> str:
     return d.lstrip("*").strip(".").removeprefix("www.")
 
 
+def trie_regex(words: Sequence[str]) -> str:
+    """One regex alternative for many literal words, as a trie (兼(?:职|...)): the engine tries only the
+    branches of the character at hand, so hundreds of words cost little more than a few."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def walk(node: dict[str, dict]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + walk(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?" if len(branches) == 1 else body + "?"
+        return body
+
+    return "(?:" + walk(root) + ")"
+
+
 # ------------------------------------------------------------------------------------------------
 # Contacts
 # ------------------------------------------------------------------------------------------------
@@ -69,7 +92,7 @@ WX_WEAK = r"(?:威信|维信|唯信|微心|卫信)"
 # An id that is clearly an account: letters with at least one digit, or a phone / QQ number.
 ID_STRICT = r"(?:号码|号|id|是|为|账号|帐号|搜)*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}|1[3-9]\d{9}|\d{6,12})"
 WX_PLAIN = r"(?:微信|wechat|微信号)"
-QQ = r"(?:qq|扣扣|企鹅|q号|扣号|球球|qq号|q群|qq群|扣群)"
+QQ = r"(?:qq|扣扣|企鹅|q号|扣号|球球|秋秋|qq号|q群|qq群|扣群)"
 ADD_V = r"(?:加|(?<![a-z])jia)v"
 RE_EVASIVE_ID = re.compile(f"{WX_EVASIVE}(?:号|同号)?{ID}|(?:{WX_WEAK}|{ADD_V})(?:号|同号)?{ID_STRICT}")
 RE_EVASIVE = re.compile(f"{WX_EVASIVE}")
@@ -88,7 +111,7 @@ RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
-                           r"我\w{0,2}拉(?:你|$)|扣1\w{0,2}拉|回(?:复)?666")
+                           r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
 LURE_ALONE = (r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可|"
               r"上车找我")
 RE_LURE = re.compile(LURE_ALONE + r"|详聊|找我|想赚钱|想了解|了解详情|联系我")
@@ -99,44 +122,92 @@ RE_AD_WORDS = re.compile(r"兼职|日结|返利|代理|招募|招聘|赚钱|收�
                           r"放款|彩票|投资|理财|回馈|酬宾|免费|领取|红包|福利")
 
 # What the message wants from readers: with a contact it makes an ad (a contact alone does not).
-# The offers of chat ads, by kind: jobs and easy money, loans and credit, trading and coins, followers and
-# traffic, gambling, buying and selling accounts and papers; and the labels that ask for a private contact.
-OFFER_WORDS = (
-    # jobs and easy money
-    r"兼职|副业|日结|当天结|[每当][天日]结算|日结算|一单\w{0,2}结|计件|手工活|打字员|点赞员|刷手|"
-    r"(?:申请|领取?|做|接)\w?任务|任务[群单]|在家\w{0,2}(?:赚|兼职|手工)|在家(?:就能|也能|可以|可|轻松)做|手机就能|"
-    r"一部手机(?=就|即|在家|轻松|月|日)|时间自由|零门槛|无门槛|零投资|零成本|(?:无|不|零)[需收要用交]{0,2}押金|"
-    r"招代理|招(?:区域|全国|各地|城市|县级|省级|市级|微商|一级|二级|总)代理|(?:代理|刷手)招募|急招|诚招|招学生|零基础|小白可做|新手可做|无需经验|"
-    r"赚|[日月周](?:入|进)(?=[\d一二三四五六七八九十两几百千万过])|过万|佣金|返利|返佣|提现|零风险|保本|翻倍|"
+# The vocabulary of chat ads by kind, as literal words (also read when written in pinyin or initials:
+# handlers.ads.sounds), then the offers that need a pattern. Only words that people seldom write next to
+# a phone number or an id unless they sell something: 宝妈, 客服, 理财 or 项目 alone are ordinary chat.
+OFFER_LEXICON: dict[str, tuple[str, ...]] = {
+    "jobs and easy money": (
+        "兼职", "副业", "日结", "当天结", "日结算", "周结", "计件", "手工活", "外发", "打字员", "点赞员", "试玩员",
+        "录入员", "抄写员", "试睡员", "刷手", "任务群", "任务单", "手机就能", "时间自由", "零门槛", "无门槛",
+        "零投资", "零成本", "零投入", "招代理", "招客服", "居家客服", "代理招募", "刷手招募", "急招", "诚招",
+        "招学生", "零基础", "小白可做", "新手可做", "无需经验", "赚", "挣钱", "过万", "月入过万", "日入", "高薪",
+        "高佣", "时薪", "日薪", "底薪", "提成", "包吃住", "佣金", "返利", "返佣", "返现", "提现", "零风险", "保本",
+        "翻倍", "福利群", "上不封顶", "拉人进群", "陪玩", "招主播", "主播招募", "红包雨", "红包群", "薅羊毛",
+        "羊毛群", "领福利", "免费领", "拉新", "地推", "推广员", "打码", "拉人头", "零元购", "0元购"),
+    "papers and services": (
+        "代写", "代考", "代练", "代充", "代还", "代办", "代开", "代运营", "代刷", "代发", "代挂", "代做", "代实名",
+        "办证", "包过", "收号", "卖号", "租号", "实名号", "收卡", "卡出租", "替考", "刷课", "学历提升", "外挂",
+        "代购", "货源", "裸聊", "约炮", "特殊服务"),
+    "loans and credit": (
+        "网贷", "贷款", "借款", "借贷", "放款", "下款", "秒批", "秒下", "秒到", "当天到", "低息", "免息", "利息低",
+        "额度", "提额", "还贷", "垫资", "套现", "花呗", "借呗", "白条", "黑户", "白户", "征信", "不看征信",
+        "无抵押", "抵押贷", "车抵贷", "房抵", "二押", "经营贷", "信用贷", "小额贷", "急用钱", "逾期", "协商还款",
+        "停息挂账", "芝麻分", "下卡", "过桥"),
+    "trading and coins": (
+        "荐股", "牛股", "妖股", "内幕", "配资", "杠杆", "带单", "喊单", "跟单", "实盘", "炒币", "币圈", "usdt",
+        "承兑", "收币", "搬砖", "套利", "跑分", "空投", "撸毛", "撸羊毛", "撸口子", "原始股",
+        "认购", "挖矿", "矿机", "出金", "入金", "场外", "日息", "月息", "高息", "高收益", "量化交易", "量化套利",
+        "抄底", "涨停", "跟主力", "主力资金", "稳赚", "躺赚", "网赚", "回本", "u商", "矿池", "资金盘", "复利"),
+    "followers and traffic": (
+        "涨粉", "刷粉", "吸粉", "买粉", "引粉", "引流", "精准粉", "真人粉", "刷赞", "刷单", "补单", "刷量",
+        "刷销量", "刷好评", "刷评论", "刷阅读", "阅读量", "点赞量", "播放量", "刷人气", "刷流水", "上热门", "客源",
+        "获客", "拓客", "推广单", "水军", "刷票", "刷榜", "控评"),
+    "gambling": (
+        "彩票", "博彩", "彩金", "首充", "首存", "返水", "百家乐", "包赢", "时时彩", "竞彩", "网赌", "赌场", "下注",
+        "押注", "竞猜", "棋牌", "回血", "推单", "网投", "六合彩", "特码", "老虎机"),
+    "goods and schemes": (
+        "加盟", "微商", "翻墙", "vpn", "流量卡"),
+}
+OFFER_PATTERNS = (
+    r"[每当][天日]结算|一单\w{0,2}结|(?:申请|领取?|做|接|注册|点赞|关注|评论|转发|下载|试玩)\w{0,2}任务|"
+    r"在家\w{0,2}(?:赚钱?|兼职|手工活?)|在家(?:就能|也能|可以|可|轻松)做|"
+    r"一部手机(?=就|即|在家|轻松|月|日)|(?:无|不|零)[需收要用交]{0,2}押金|"
+    r"招(?:聘|募)?(?:区域|全国|各地|城市|县级|省级|市级|微商|一级|二级|总)?(?:代理|主播|客服|陪玩|打字员|学员|宝妈|模特)|"
+    r"(?:招|诚聘|急聘|招聘|招募)\w{0,3}员(?!工)|"
+    r"[日月周](?:入|进)(?=[\d一二三四五六七八九十两几百千万过])|"
     r"(?:一天|每天|一单|每单|一小时)(?:能|可|就|轻松)?(?:赚|挣|收入)\w{0,2}?(?:\d|[一二三四五六七八九十两几][十百千万])|"
     r"(?:一单|每单|[时日月]薪)(?:\d+|[一二三四五六七八九十两几]+[十百千万]*)(?:元|块|\+|起|多)|"
-    r"(?:每天|天天|每日)\w{0,3}红包|领\w{0,4}红包|带你(?:赚钱?|翻倍?|撸|稳赚?)|福利群|"
-    r"上不封顶|邀请\w{0,2}好友\w{0,6}(?:奖|返|送|得)|拉\w{0,4}人\w{0,4}(?:返|奖|送|得)|拉人进群|"
-    # loans and credit
-    r"网贷|贷款|借款|放款|下款|秒批|秒下|(?:当天|秒|极速|快速|马上|立即)到账|低息|免息|利息低|额度|提额|"
-    r"代还|还贷|垫资|套现|花呗|白条|黑户|白户|不看征信|无抵押|急用钱|"
-    # trading and coins
-    r"荐股|牛股|妖股|内幕|内部消息|配资|杠杆|带单|喊单|跟单|炒币|币圈|usdt|承兑|收币|搬砖|套利|跑分|空投|"
-    r"撸毛|撸羊毛|撸口子|"
-    # followers and traffic
-    r"涨粉|刷粉|吸粉|引流|精准粉|真人粉|刷赞|刷单|刷量|刷销量|刷好评|刷评论|上热门|"
-    # gambling
-    r"彩票|博彩|彩金|首充|百家乐|包赢|"
-    # accounts and papers
-    r"回收\w{0,3}号|收号|(?:收购|高价收)\w{0,4}号|收(?:微信|qq|vx|抖音|快手|游戏)号|代开\w{0,3}发票|[开办]\w{0,2}(?:各类|各种|正规)\w?发票|"
-    r"代办|办证|代开|包过|"
-    # gray-market goods and services
-    r"加盟|微商|翻墙|vpn")
+    r"(?:每天|天天|每日)\w{0,3}红包|领\w{0,4}红包|带你(?:赚钱?|翻倍?|撸|稳赚?|做|飞|上岸)|"
+    r"老师\w{0,2}带(?:单|盘|做|赚|你)|带\w{0,2}实盘|(?:一对一|短线|操盘|实盘)\w{0,2}(?:指导|带)|"
+    r"内部\w{0,2}(?:消息|渠道|名额|资料|推荐|价|票|群)|"
+    r"(?:日|月|年|每天|每日|保底|稳定|静态|动态)收益|(?:每月|每周|每天|月月|天天|按月|高额)分红|小额\w{0,2}(?:贷款?|借款?|周转)|(?:币|usdt)\w{0,2}(?:兑换|承兑|出售|回收)|收益\w{0,2}(?:百分|\d|翻)|年化\w{0,4}(?:百分|\d)|翻\w{1,2}倍|"
+    r"量化\w{0,2}(?:交易|套利|机器人)|注册\w{0,2}(?:就送|送|就领|返)|挂机\w{0,2}(?:赚|项目|软件)|(?:代|专业)解封|(?:理财|股票|炒股|荐股|投资|赚钱|领钱|红包|福利|刷单|兼职|彩票|外汇|期货|"
+    r"撸毛|羊毛|空投|点赞|任务|带单|喊单|币圈|挂机)\w{0,3}群|"
+    r"邀请\w{0,2}好友\w{0,6}(?:奖|返|送|得)|拉\w{0,4}人\w{0,4}(?:返|奖|送|得)|"
+    r"(?:回收|收购|高价收|出售|出租(?!车)|转让)[^\d]{0,4}?[号卡]|[号卡](?:出售|出租|回收|转让)|"
+    r"(?<![a-z])[收出](?:u|usdt)(?![a-z盘])|"
+    r"收(?:微信|qq|vx|抖音|快手|游戏)号|"
+    r"代开\w{0,3}发票|[开办]\w{0,2}(?:各类|各种|正规)\w?发票")
 # Labels that ask for a private contact or pull people elsewhere: intent too, next to a contact.
+# Words of contact, read in pinyin and initials besides the offers (lian xi wo, dh, sjh).
+CONTACT_WORDS = ("联系", "联系我", "加我", "添加", "添加好友", "加好友", "电话", "手机号", "微信", "私聊", "进群",
+                 "群号", "扫码")
 CONTACT_LABELS = "加v|加微|私聊|私我|私信|滴滴我|dd我|有意者|(?:tg|telegram|电报|飞机|微信|vx|qq|企鹅)搜"
-RE_OFFER = re.compile(OFFER_WORDS)
-RE_INTENT = re.compile(f"{OFFER_WORDS}|{CONTACT_LABELS}")
+OFFER_WORDS = tuple(dict.fromkeys(w for words in OFFER_LEXICON.values() for w in words))
+_OFFERS = f"{OFFER_PATTERNS}|{trie_regex(OFFER_WORDS)}"
+RE_OFFER = re.compile(_OFFERS)
+RE_INTENT = re.compile(f"{_OFFERS}|{CONTACT_LABELS}")
 # Accounts written bare (a letter, then letters, digits, _ or - with at least one digit), a bare "Q 12345",
 # Telegram handles: read on the light form, where token boundaries are still there.
 RE_BARE_ID = re.compile(r"(?<![a-z0-9_.@/-])(?=(?:[a-z_-]*\d){3})[a-z][a-z0-9_-]{5,19}(?![a-z0-9_@/.-])")
 RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
 RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id|搜索?)?\s*[:：=]?\s*"
                          r"@?([a-z][a-z0-9_]{4,31})|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
+RE_TELEGRAM_LINK = re.compile(r"(?<![a-z0-9.-])t\.me/\+?([a-z0-9_]{4,})")  # a Telegram account or group invitation
+# Other messengers and platforms with a handle (@name, or with a digit or _) or a number after them (WhatsApp
+# +852 5646 6266, Signal 联系 rich_bull914, 抖音号 abc123): read on the light form, next to an offer only.
+RE_CHANNEL_ID = re.compile(
+    r"(?:(?<![a-z])(?:whatsapp|signal|line|skype|instagram|ins|twitter|facebook|kakao|viber|discord|wickr)"
+    r"|抖音|快手|小红书|视频号|微博|推特|脸书)(?:号|id|账号)?\s*(?:[:：=]|联系|联络|搜索?|加)?\s*"
+    r"(@[a-z][a-z0-9_.]{3,31}|(?=[a-z0-9_.-]*[\d_])[a-z][a-z0-9_.-]{3,31}|\+?\d[\d\s-]{6,16}\d)(?![a-z0-9_])")
+# An id (two digits at least) right after "add" or "contact", on the light form (加 liukai11, 联系yuehe80,
+# 加 7252346; a number after 加 only: 联系 + a number is a phone call): a way to reach the sender.
+RE_ADD_ID = re.compile(r"(?:(?:(?<![增追参附叠外更施])加|添加)(?:我|一下|下)?[:：]?\s*"
+                       r"|(?:联系|联络|戳)(?:我|一下|下)?[:：]?\s*(?=[a-z]))"
+                       r"((?=[a-z_-]*\d[a-z_-]*\d)[a-z][a-z0-9_-]{3,19}|[1-9]\d{5,11})(?![a-z0-9_-])")
+# Accounts with only two digits are taken when their letters read as pinyin (liuyu49, xin-qiu19, weihe80):
+# how Chinese handles are made; win10, iphone15 or mu53 are not.
+RE_NAME_ID = re.compile(r"(?<![a-z0-9_.@/-])([a-z][a-z_-]{2,15})(\d{2,8})[a-z]{0,3}(?![a-z0-9_@/.-])")
 
 # Invitations to look elsewhere: with the same words from several newcomers, a raid (not a greeting).
 RE_PROMO = re.compile(r"直播间|关注我|我的主页|店铺|橱窗|抖音|快手|小红书|视频号|公众号|链接|下载|注册|点击|进群|加我|"
@@ -157,7 +228,7 @@ RE_FOOTER = re.compile(r"回(?:复)?[a-z0-9]{1,4}(?:即可)?退订|退订(?:请)
 # Talking *about* ads or scams rather than making one.
 META = re.compile(r"骗局|骗子|诈骗|被骗|上当|别信|不要信|别上当|小心|注意|提醒大家|举报|群规|不能发|禁止|不准|不许|"
                    r"违规|别发|不要发|踢|是真的吗|靠谱吗|可信吗|能信吗|骗人|有人做过|警惕|防范|谁拉的|被拉进|已退|广告号|发广告|"
-                   r"是广告|的广告|打广告|割韭菜|别加|别点")
+                   r"是广告|的广告|打广告|割韭菜|别加|别点|拉黑|被坑|坑惨|坑了")
 META_VOID = re.compile(r"(?<!是)不是骗|非骗|绝不骗|不骗人|拒绝骗|零风险|无风险")
 
 

@@ -1,17 +1,22 @@
 """Ad words written by sound: homophones (薇芯 for 微信, 带款 for 贷款), pinyin (jia wei xin, dai kuan) and
 initials (dk, jz, rj).
 
-`SoundDecoder(words).decode(light)` rewrites such spellings back to the ad word and says what it did,
-so the checks read 微信 / 贷款 and the reason names the trick. Ordinary text is protected three ways:
+`SoundDecoder(words, lexicon=..., contacts=...).decode(light)` rewrites such spellings back to the ad word
+and says what it did, so the checks read 微信 / 贷款 and the reason names the trick. The words looked for
+are the curated lists below, the group's pitch words and the whole ad vocabulary (patterns.OFFER_WORDS;
+words of contact such as 联系 or 电话 in pinyin and initials only). Ordinary text is protected three ways:
 
 - a homophone is taken only when it is not itself a word and does not cut through a word of the word
   list (handlers/ads/words.txt.gz, from jieba's dictionary): 威信 (prestige), 宝马 (BMW) and
   李薇，信息 stay as they are; and not when the message also writes the ad word itself (someone talking
-  about the word: 打错字了，“带款”是“贷款”);
-- pinyin is read only as whole syllable runs between non-letters (jian zhi, jianzhi), never inside an
-  English word;
-- initials (dk, jz) are weak: read only when the message also carries an account or a phone number,
-  because chat uses them for other things (今天 dk 了吗 = 打卡).
+  about the word: 打错字了，“带款”是“贷款”); and only next to money words or an account;
+- pinyin is read only as runs of whole tokens (jian zhi, jianzhi, ti e dai huan), never inside an English
+  word or an id, and only when the tokens read as many syllables as the word has characters (tie is
+  one syllable, not 提额);
+- initials are weak: the curated ones (dk, jz) are read only when the message also carries an account or
+  a phone number, because chat uses them for other things (今天 dk 了吗 = 打卡); those of the rest of the
+  vocabulary only two or more together and next to a mobile number or an id (wd yq 都能做 + a phone);
+  common chat abbreviations (hh, xd, ok) never.
 
 Readings come from pypinyin's character table, shipped as handlers/ads/readings.txt.gz (the common
 reading of each character, toneless; scripts/build_readings.py).
@@ -23,7 +28,7 @@ import gzip
 import io
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -48,9 +53,25 @@ _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a
                       r"|(?<!\d)\d{6,12}(?!\d)")
 # Homophones and initials are read only next to evidence that the message wants something.
 _CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私我|私聊|找我|加我|联系")
+# A mobile number or an id of letters and digits (not a bare number: 回复HS 查第7930235期 is a service text).
+_PERSONAL_ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])"
+                               r"|(?<!\d)1[3-9]\d{9}(?!\d)")
 _JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 _LATIN_XIN = re.compile(r"(?<![a-z])(v|w|wei)([\u4e00-\u9fff])")
-_INITIALS = re.compile(r"(?<![a-z0-9])(" + "|".join(INITIALS) + r")(?![a-z0-9])")
+# Abbreviations chat uses for other things: never read as initials of an ad word.
+CHAT_ABBREVIATIONS = frozenset("ok hi no so go do me my we us he it is am an at be by if in of on or to up id tv pc "
+                               "vs pk hr ui qq vx wx ad cv pr ps gg mm bb dd hh hhh xd lol omg wtf nb yyds xdm jms "
+                               "awsl dbq tql zqsg".split())
+# A run of letter tokens separated only by spaces, apostrophes or hyphens, not part of an id, a path or a
+# domain; and its tokens (a tone digit after a syllable is allowed: jian1 zhi2).
+_PHRASE = re.compile(r"(?<![a-z0-9_./@:-])[a-z]+[1-5]?(?:[\s'-]+[a-z]+[1-5]?)*(?![a-z0-9_./@-])")
+_TOKEN = re.compile(r"([a-z]+)[1-5]?")
+_INITIAL_TOKEN = re.compile(r"(?<![a-z0-9])([a-z]{2,4})(?![a-z0-9])")
+# Characters whose common reading is not the one their ad words use (代还 dai huan, 银行 yin hang).
+_OTHER_READINGS = {"还": "huan", "行": "hang", "长": "chang", "重": "chong", "调": "tiao", "乐": "yue", "单": "shan",
+                   "着": "zhao", "便": "pian", "率": "shuai", "传": "zhuan", "藏": "zang", "种": "zhong", "发": "fa",
+                   "量": "liang", "分": "fen", "得": "dei", "系": "ji", "省": "xing", "降": "xiang", "曾": "zeng",
+                   "薄": "bo", "参": "shen", "数": "shu", "觉": "jiao", "朝": "zhao", "仔": "zi", "空": "kong"}
 
 
 class _Readings:
@@ -81,6 +102,7 @@ class _Readings:
                 self.ext[code - self.EXT_BASE] = n
             else:
                 self.other[ch] = self.syllables[n]
+        self.known = frozenset(self.syllables[1:])  # every syllable (to split pinyin: jianzhi -> jian zhi)
 
     def get(self, ch: str) -> str | None:
         code = ord(ch)
@@ -143,19 +165,31 @@ def is_word(text: str) -> bool:
 class SoundDecoder:
     """Finds ad words written by sound; build once per config load (from the group's pitch words)."""
 
-    def __init__(self, words: Iterable[str] = (), keep: re.Pattern[str] | None = None) -> None:
+    def __init__(self, words: Iterable[str] = (), keep: re.Pattern[str] | None = None,
+                 lexicon: Iterable[str] = (), contacts: Iterable[str] = ()) -> None:
         """`words`: more ad words (the group's pitch words); `keep`: spellings left as written because a
-        check already knows them (薇信 is a stronger sign as it stands than as 微信)."""
+        check already knows them (薇信 is a stronger sign as it stands than as 微信); `lexicon`: the ad
+        vocabulary (patterns.OFFER_WORDS), read as homophones, pinyin and initials; `contacts`: words of
+        contact (联系, 电话), read in pinyin and initials only (as homophones they would match ordinary chat)."""
         self.keep = keep
         words = tuple(w for w in words if 2 <= len(w) <= 4 and all(_CJK.fullmatch(c) for c in w))
-        targets = _keyed((*HOMOPHONE_WORDS, *words))
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for key, word in sorted(targets.items(), key=lambda kv: -len(kv[0])):
-            self._by_first.setdefault(key[0], []).append((key, word))
-        runs = sorted(_keyed((*PINYIN_WORDS, *words)).items(), key=lambda kv: (-len("".join(kv[0])), kv[1]))
-        self._pinyin = re.compile("|".join(
-            r"(?<![a-z0-9_./@:-])" + r"[1-5]?[\s'-]*".join(key) + r"[1-5]?(?![a-z0-9_./@-])" for key, _w in runs))
-        self._pinyin_words = {"".join(key): word for key, word in runs}
+        lexicon = tuple(w for w in lexicon if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
+        targets = _keyed((*HOMOPHONE_WORDS, *words, *lexicon))
+        self._targets = targets  # syllables -> word
+        self._lengths = sorted({len(key) for key in targets}, reverse=True)
+        lexicon += tuple(w for w in contacts if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
+        # pinyin: the letters of the word's syllables, however they are spaced (jian zhi, jianzhi, jian1-zhi2)
+        self._pinyin_words: dict[str, str] = {}
+        for word in (*PINYIN_WORDS, *words, *lexicon):
+            for key in _spellings(word):
+                self._pinyin_words.setdefault("".join(key), word)
+        # initials: the curated ones count alone; those of the rest of the vocabulary only two together
+        self._initials: dict[str, str] = dict(INITIALS)
+        for word in (*PINYIN_WORDS, *words, *lexicon):
+            for key in _spellings(word):
+                self._initials.setdefault("".join(s[0] for s in key), word)
+        for common in CHAT_ABBREVIATIONS:
+            self._initials.pop(common, None)
 
     def decode(self, light: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
         """(light text with sound spellings rewritten, tricks used, (written, read as) pairs)."""
@@ -180,22 +214,48 @@ class SoundDecoder:
             if rewrites:
                 tricks.append(TRICK_HOMOPHONE)
 
-        def pinyin_word(m: re.Match[str]) -> str:
-            word = self._pinyin_words[re.sub(r"[\s'1-5-]+", "", m.group(0))]
-            rewrites.append((m.group(0), word))
-            return word
-
-        out = self._pinyin.sub(pinyin_word, text)
+        out = self._decode_pinyin(text, rewrites)
         if out != text:
             tricks.append(TRICK_PINYIN)
-        if _INITIALS.search(out) and _ACCOUNT.search(_JOINED_DIGITS.sub("", _INITIALS.sub(" ", out))):
-            def initial(m: re.Match[str]) -> str:
-                rewrites.append((m.group(1), INITIALS[m.group(1)]))
-                return INITIALS[m.group(1)]
+        found = {m.group(1) for m in _INITIAL_TOKEN.finditer(out)} & self._initials.keys()
+        rest = _JOINED_DIGITS.sub("", _INITIAL_TOKEN.sub(" ", out)) if found else ""
+        if not (len(found) >= 2 and _PERSONAL_ACCOUNT.search(rest)):  # jk 不看 zx + a phone or an id: all
+            found = found & INITIALS.keys() if _ACCOUNT.search(rest) else set()  # dk 秒下 + an account
 
-            out = _INITIALS.sub(initial, out)
+        def initial(m: re.Match[str]) -> str:
+            if m.group(1) not in found:
+                return m.group(0)
+            rewrites.append((m.group(1), self._initials[m.group(1)]))
+            return self._initials[m.group(1)]
+
+        if found:
+            out = _INITIAL_TOKEN.sub(initial, out)
             tricks.append(TRICK_INITIALS)
         return out
+
+    def _decode_pinyin(self, text: str, rewrites: list[tuple[str, str]]) -> str:
+        """Runs of whole pinyin tokens that spell an ad word, syllable for character (ti e dai huan -> 提额
+        代还, ShouJi -> 手机); a token is never cut (no match inside an English word), and a token that
+        reads as fewer syllables than the word has characters is not it (tie is not ti e)."""
+        pieces: list[str] = []
+        last = 0
+        for phrase in _PHRASE.finditer(text):
+            tokens = [(m.start() + phrase.start(), m.end() + phrase.start(), m.group(1))
+                      for m in _TOKEN.finditer(phrase.group(0))]
+            i = 0
+            while i < len(tokens):
+                for j in range(min(len(tokens), i + 8), i, -1):
+                    joined = "".join(t[2] for t in tokens[i:j])
+                    word = self._pinyin_words.get(joined) if len(joined) <= 30 else None
+                    if word is not None and sum(_fewest_syllables(t[2]) for t in tokens[i:j]) == len(word):
+                        rewrites.append((text[tokens[i][0]:tokens[j - 1][1]], word))
+                        pieces += (text[last:tokens[i][0]], word)
+                        last = tokens[j - 1][1]
+                        i = j
+                        break
+                else:
+                    i += 1
+        return "".join(pieces) + text[last:] if pieces else text
 
     def _decode_homophones(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
         where = [i for i, ch in enumerate(text) if "\u4e00" <= ch <= "\u9fff"]
@@ -203,11 +263,14 @@ class SoundDecoder:
             return text
         chars = [text[i] for i in where]
         joined = "".join(chars)
+        table = reading_table()
+        # a character is read by its common (first) reading: every reading of 了 would make 死了 私聊
+        syl = [table.get(ch) for ch in chars]
         chosen: list[tuple[int, int, str]] = []  # (start, end) in `chars`, the word
         p = 0
         n = len(chars)
         while p < n - 1:
-            hit = self._homophone_at(chars, joined, p)
+            hit = self._homophone_at(syl, joined, p)
             if hit is None:
                 p += 1
                 continue
@@ -224,19 +287,17 @@ class SoundDecoder:
             tricks.append(TRICK_HOMOPHONE)
         return "".join(out)
 
-    def _homophone_at(self, chars: list[str], joined: str, p: int) -> str | None:
-        first = readings(chars[p])
-        if not first:
+    def _homophone_at(self, syl: list[str | None], joined: str, p: int) -> str | None:
+        if syl[p] is None:
             return None
-        # a character is read by its common (first) reading: every reading of 了 would make 死了 私聊
-        for key, word in self._by_first.get(first[0], ()):
-            k = len(key)
-            if p + k > len(chars):
+        for k in self._lengths:
+            if p + k > len(syl):
+                continue
+            word = self._targets.get(tuple(syl[p:p + k]))  # type: ignore[arg-type]
+            if word is None:
                 continue
             written = joined[p:p + k]
             if written == word or word in joined:
-                continue
-            if not all(readings(chars[p + j])[:1] == (key[j],) for j in range(1, k)):
                 continue
             if (self.keep is not None and self.keep.fullmatch(written)) or is_word(written) \
                     or _cuts_a_word(joined, p, p + k):
@@ -245,16 +306,27 @@ class SoundDecoder:
         return None
 
 
-def whole_words(pattern: re.Pattern[str], text: str) -> list[str]:
+def whole_words(pattern: re.Pattern[str], text: str,
+                breaks: Callable[[], frozenset[int]] | None = None) -> list[str]:
     """What `pattern` finds in `text`, less the finds whose end a word of the list runs past: 带单 in 带单位 is
     not the ad word 带单, nor 代理 in 代理商. The part of that word after the find may be read otherwise: as part
     of another find (刷单日结 is 刷单 and 日结, though 单日 is a word) or of a word that starts where the find
     ends (套现金额: 金额). Only the end is looked at: what comes before an ad word is mostly a verb or a
     modifier that happens to make a word with its first character (承接引流, 申请任务). One character finds
-    are kept (赚 is always 赚)."""
+    are kept (赚 is always 赚), and so are finds followed by a break of the written text (`breaks()`: the
+    positions of `text` where spacing or punctuation stood; 上热门，点赞 is not cut by 门点)."""
     spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
-    return [text[start:end] for start, end in spans
-            if end - start < 2 or not _cut_into(text, start, end, spans)]
+    kept = []
+    where: frozenset[int] | None = None
+    for start, end in spans:
+        if end - start >= 2 and _cut_into(text, start, end, spans):
+            if breaks is None:
+                continue
+            where = breaks() if where is None else where
+            if end not in where:
+                continue
+        kept.append(text[start:end])
+    return kept
 
 
 def _cut_into(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
@@ -270,6 +342,38 @@ def _cut_into(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
                 continue  # a word starts where the find ends and takes in that part
             return True
     return False
+
+
+def _spellings(word: str) -> list[tuple[str, ...]]:
+    """The syllables of `word` by the common reading of each character, and with the other reading of
+    the characters in _OTHER_READINGS (at most a few spellings per word)."""
+    key = syllables(word)
+    if key is None:
+        return []
+    out = [key]
+    for i, ch in enumerate(word):
+        other = _OTHER_READINGS.get(ch)
+        if other and other != key[i]:
+            out += [(*k[:i], other, *k[i + 1:]) for k in out]
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _fewest_syllables(token: str) -> int:
+    """How few pinyin syllables spell `token` (0 when none do): jianzhi 2, tie 1, win 0."""
+    known = reading_table().known
+    n = len(token)
+    best = [0] + [n + 1] * n
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 6), end):
+            if best[start] <= n and token[start:end] in known:
+                best[end] = min(best[end], best[start] + 1)
+    return best[n] if best[n] <= n else 0
+
+
+def pinyin_letters(letters: str) -> bool:
+    """Do `letters` (hyphens and underscores aside) spell whole pinyin syllables? (liuyu, xin-qiu; not win)"""
+    return _fewest_syllables(letters.replace("-", "").replace("_", "")) > 0
 
 
 def _keyed(words: Iterable[str]) -> dict[tuple[str, ...], str]:
