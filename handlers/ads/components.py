@@ -15,8 +15,16 @@ rewritten:
   entry's ad words with its neighbours (加我, 加 + an ASCII id, 套现, 私聊, 进群 ...; spaces are skipped;
   现金 and 现结 after 王见 do not count: 老王见金价). One split that is surely an ad licenses the
   others in the message (耳卯耳卯天 -> 聊聊天);
-- matching runs left to right and takes the longest sequence (彳山攵亻言 -> 微信, not 彳山 + ...).
-A message without any bound component or context sequence is returned at once (one regex search).
+- a "free" split (米青 -> 精, 贝才 -> 财, 言十 -> 计, 女子 -> 好 ...; generated from the table for every
+  character of the ad vocabulary) is rebuilt only where it completes a vocabulary word with its neighbours,
+  literal or rebuilt themselves (米青准米分 -> 精准粉, 兼耳只 -> 兼职), never on its own (米青神, 女子的).
+  A split that is itself a word (女子, 上下) needs a word of 3+ characters that cuts no word of the list
+  at its edges (加女子友 -> 加好友; 参加女子友谊赛 stays). Context entries take part with their own words
+  and the vocabulary words of 3+ characters (米青准米分 -> 精准粉);
+- matching runs left to right and takes the longest sequence (彳山攵亻言 -> 微信, not 彳山 + ...);
+- a digit 1, a stroke 丨 or a bar | before 言 弋 壬 尔 昔 氏 stands for 亻 (v1言, 丨言 -> 信), not after
+  another digit (11言 stays).
+A message without any bound component or split sequence is returned at once (two regex searches).
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
+
+from handlers.ads.patterns import trie_regex
+from handlers.ads.sounds import is_word
 
 DATA_PATH = Path(__file__).with_name("components.json")
 
@@ -44,6 +55,12 @@ _SUPPLEMENT_RANGE = "\u2e80-\u2eff"
 _KANGXI_RANGE = "\u2f00-\u2fdf"
 # Katakana that look like a component and are typed for it on a Japanese keyboard layout (イ言 for 信).
 _KATAKANA = {"イ": "亻", "ヨ": "彐", "ム": "厶"}
+# Right parts that 1 / 丨 / | stand before for 亻 (1言 信, 1弋 代, 1壬 任, 1尔 你, 1昔 借, 1氏 低); not 用 立 直 ...,
+# which start ordinary words after a number (第1用户).
+_PERSON_RIGHTS = "言弋壬尔昔氏"
+
+
+_FOLDABLE = re.compile(f"[{_SUPPLEMENT_RANGE}{_KANGXI_RANGE}{''.join(_KATAKANA)}]")
 
 
 class _Tables(NamedTuple):
@@ -52,7 +69,11 @@ class _Tables(NamedTuple):
     first: frozenset[str]  # first characters of all keys, in the table's forms
     longest: int
     trigger: re.Pattern[str]  # anything that could start a recomposition
+    person: re.Pattern[str]  # 1 / 丨 / | written for 亻 before the right part of a 亻 composition
     fold: dict[int, str]  # str.translate map: supplement and Kangxi forms -> table forms
+    free: dict[str, tuple[tuple[str, tuple[tuple[int, str, bool], ...]], ...]]  # split -> (character, slots)
+    common: dict[str, str]  # free splits met in ordinary text -> "chat" (a bigram of chat) or "word" (a word)
+    find: re.Pattern[str]  # a free or context split (a trie: a search costs little more than one of a few)
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +88,23 @@ def _tables(path: str | None = None) -> _Tables:
     bound = re.escape(data["bound"])
     alternatives = "|".join(sorted(map(re.escape, context), key=len, reverse=True))
     trigger = re.compile(f"[{bound}{''.join(_KATAKANA)}{_SUPPLEMENT_RANGE}{_KANGXI_RANGE}]|{alternatives}")
-    return _Tables(compositions, context, frozenset(k[0] for k in keys), max(map(len, keys)), trigger, fold)
+    rights = sorted({key[1:] for key in compositions if key[0] == "亻" and key[1] in _PERSON_RIGHTS}, key=len,
+                    reverse=True)
+    person = re.compile(r"(?<![0-9])[1丨|](?=(?:" + "|".join(map(re.escape, rights)) + "))")
+    by_char: dict[str, list[str]] = {}
+    for word in data.get("words", ()):
+        for letter in set(word):
+            by_char.setdefault(letter, []).append(word)
+    slots = {c: (c, _word_slots(c, words)) for c, words in by_char.items()}  # shared by the splits of c
+    free = {key: tuple(slots.get(c, (c, ())) for c in chars) for key, (chars, _) in data.get("free", {}).items()}
+    # a context entry also completes the longer vocabulary words (米青准米分 = 精准粉), not the two-character
+    # ones its own list leaves out on purpose (老王见金价 is no 现金)
+    free.update({key: ((char, own + tuple(s for s in slots.get(char, ("", ()))[1] if len(s[1]) > 2)),)
+                 for key, (char, own) in context.items()})
+    common = {key: kind for key, (_, kind) in data.get("free", {}).items() if kind}
+    find = re.compile(trie_regex(list(free)))
+    return _Tables(compositions, context, frozenset(k[0] for k in keys), max(map(len, keys)), trigger, person, fold,
+                   free, common, find)
 
 
 def _supplement(char: str) -> bool:
@@ -100,10 +137,18 @@ def _word_slots(char: str, words: list[str]) -> tuple[tuple[int, str, bool], ...
 
 def recompose(text: str) -> tuple[str, list[tuple[str, str]]]:
     """`text` with split characters put back together, and the (written, character) pairs it replaced."""
+    out, changes = _recompose_bound(text)
+    more_out, more = _recompose_free(out)
+    return more_out, changes + more
+
+
+def _recompose_bound(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Compositions, and context entries licensed by one of them or by one of their words."""
     tables = _tables()
-    if not text or tables.trigger.search(text) is None:
+    person = bool(text) and tables.person.search(text) is not None
+    if not text or (not person and tables.trigger.search(text) is None):
         return text, []
-    mapped = text.translate(tables.fold)
+    mapped = (tables.person.sub("亻", text) if person else text).translate(tables.fold)
     first, compositions, context, longest = tables.first, tables.compositions, tables.context, tables.longest
     # spans: (start, end, character, bound): bound = a composition, or written with radical-supplement forms
     spans: list[tuple[int, int, str, bool]] = []
@@ -157,6 +202,117 @@ def _any_licensed(text: str, spans: list[tuple[int, int, str, bool]],
     joined = "".join(squeezed)
     return any(_licensed(joined, pos, context[mapped[span[0]:span[1]]][1])
                for span, pos in zip(spans, positions, strict=True))
+
+
+class _Split(NamedTuple):
+    start: int
+    end: int
+    chars: tuple[tuple[str, tuple[tuple[int, str, bool], ...]], ...]  # (character, its word slots)
+    common: str  # "" (rare in ordinary text), "chat" or "word"
+
+
+def _recompose_free(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Free (and not yet rebuilt context) splits that complete one of their words with their neighbours."""
+    tables = _tables()
+    if not text:
+        return text, []
+    mapped = text.translate(tables.fold) if _FOLDABLE.search(text) else text
+    found = tables.find.search(mapped)
+    if found is None:
+        return text, []
+    splits: list[_Split] = []
+    while found is not None:  # overlapping finds: search again from the next character
+        key = found.group(0)
+        splits.append(_Split(found.start(), found.end(), tables.free[key], tables.common.get(key, "")))
+        found = tables.find.search(mapped, found.start() + 1)
+    starts: dict[int, list[_Split]] = {}
+    ends: dict[int, list[_Split]] = {}
+    for split in splits:
+        starts.setdefault(split.start, []).append(split)
+        ends.setdefault(split.end, []).append(split)
+    chosen: dict[_Split, str] = {}
+    for split in splits:
+        if split in chosen:
+            continue
+        for char, slots in split.chars:
+            used = next((u for slot in slots if (u := _complete(mapped, split, char, slot, starts, ends))), None)
+            if used:
+                chosen.update(used)
+                break
+    if not chosen:
+        return text, []
+    pieces: list[str] = []
+    changes: list[tuple[str, str]] = []
+    last = 0
+    for split in sorted(chosen):
+        if split.start < last:
+            continue  # overlaps a split already rebuilt
+        pieces += (text[last:split.start], chosen[split])
+        changes.append((text[split.start:split.end], chosen[split]))
+        last = split.end
+    pieces.append(text[last:])
+    return "".join(pieces), changes
+
+
+def _complete(mapped: str, split: _Split, char: str, slot: tuple[int, str, bool],
+              starts: dict[int, list[_Split]], ends: dict[int, list[_Split]]) -> dict[_Split, str] | None:
+    """The splits (with their characters) that write `slot`'s word around `split` read as `char`, or None.
+    Whitespace between the characters is skipped; a neighbour split counts only when the word is one of its
+    own. When a split is common in ordinary text, no word of the list may run across an edge of the word or
+    of a split (私人言论 is no 私信, 这才是现实 no 提现); when it is a word itself, the word needs 3+ characters."""
+    offset, word, alnum_after = slot
+    used = {split: char}
+    left = _walk(mapped, split.start, word[:offset][::-1], -1, ends, word, used)
+    if left is None:
+        return None
+    right = _walk(mapped, split.end, word[offset + 1:], 1, starts, word, used)
+    if right is None:
+        return None
+    if alnum_after:
+        after = _skip(mapped, right, 1)
+        if after >= len(mapped) or not (mapped[after].isascii() and mapped[after].isalnum()):
+            return None
+    if any(s.common for s in used):
+        if any(s.common == "word" for s in used) and len(word) < 3:
+            return None
+        edges = {left, right, *(e for s in used for e in (s.start, s.end))}
+        if any(_crossed(mapped, edge) for edge in edges):
+            return None
+    return used
+
+
+def _walk(mapped: str, pos: int, letters: str, step: int, splits: dict[int, list[_Split]], word: str,
+          used: dict[_Split, str]) -> int | None:
+    """Match `letters` from `pos` going `step` (+1 right, -1 left), literally or by splits (recorded in
+    `used`); the position reached, or None."""
+    for letter in letters:
+        here = _skip(mapped, pos if step > 0 else pos - 1, step)
+        if 0 <= here < len(mapped) and mapped[here].lower() == letter:
+            pos = here + 1 if step > 0 else here
+            continue
+        edge = here if step > 0 else here + 1
+        found = next((s for s in splits.get(edge, ()) for c, slots in s.chars
+                      if c == letter and any(w == word for _, w, _ in slots)), None)
+        if found is None:
+            return None
+        used[found] = letter
+        pos = found.end if step > 0 else found.start
+    return pos
+
+
+def _skip(mapped: str, pos: int, step: int) -> int:
+    while 0 <= pos < len(mapped) and mapped[pos].isspace():
+        pos += step
+    return pos
+
+
+def _crossed(mapped: str, edge: int) -> bool:
+    """Does a word of the list (2-4 characters) run across `edge` of the text as written?"""
+    for a in range(max(0, edge - 3), edge):
+        for b in range(edge + 1, min(len(mapped), a + 4) + 1):
+            if b - a >= 2 and is_word(mapped[a:b]):
+                return True
+    return False
 
 
 if __name__ == "__main__":
