@@ -36,11 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handlers.ads import model as ad_model  # noqa: E402
 from handlers.ads.detector import CHECKS, TextDetector  # noqa: E402
-from handlers.ads.folds import analyse_for_ads  # noqa: E402
-from handlers.ads.model import DEFAULT_MODEL_PATH, AdModel, load_default_model  # noqa: E402
-from handlers.ads.patterns import without_links  # noqa: E402
+from handlers.ads.model import DEFAULT_MODEL_PATH, AdModel, clean_text, load_default_model  # noqa: E402
+from handlers.ads.training import oof_logits  # noqa: E402
 from rules.config import Config  # noqa: E402
 
 SOURCES = ("sms80w", "mudou", "fbs")
@@ -79,7 +77,7 @@ class _Lookup(AdModel):
 
     def __init__(self, model: AdModel, logits: dict[str, float]) -> None:
         super().__init__(model.weights, model.bias, n=model.n, z_low=model.z_low, z_high=model.z_high, cap=model.cap,
-                         meta=model.meta)
+                         meta=model.meta, syllables=model.syllables)
         self.logits = logits
 
     def logit(self, flat: str) -> float:
@@ -88,17 +86,11 @@ class _Lookup(AdModel):
 
 
 def out_of_fold(model: AdModel, dev: list[dict]) -> AdModel:
-    """Retrain the shipped model's recipe on k-1 folds of DEV, k times (the folds train_model uses for
-    its calibration), so that every DEV line is scored by a model that never saw it."""
-    fit = dict(model.meta["fit"])
-    folds = int(model.meta.get("folds") or 5)
-    rows = ad_model._features([(r["text"], r["label"] == "spam", 1.0) for r in dev], fit["n"])
-    logits: dict[str, float] = {}
-    for fold in range(folds):
-        weights, bias = ad_model._train_raw([row for i, row in enumerate(rows) if i % folds != fold], **fit)
-        for i in range(fold, len(rows), folds):
-            logits[without_links(analyse_for_ads(dev[i]["text"]))] = ad_model._logit(weights, bias, rows[i][0])
-    return _Lookup(model, logits)
+    """Retrain the shipped model's recipe (its meta: features, generated disguises) on k-1 folds of DEV, k
+    times (the folds train_model uses for its calibration), so that every DEV line is scored by a model
+    that saw neither it nor the disguises made from it; looked up by what the classifier check reads."""
+    logits = oof_logits([(r["text"], r["label"] == "spam") for r in dev], model.meta)
+    return _Lookup(model, {clean_text(r["text"]): z for r, z in zip(dev, logits, strict=True)})
 
 
 def evaluate(detector: TextDetector, rows: list[dict], threshold: float, new_member: float) -> dict:

@@ -101,8 +101,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_train_ads(args: argparse.Namespace) -> int:
     """Retrain the ad classifier: the corpus's DEV part plus the owners' /ad and /notad decisions."""
     from bot.cli import _with_store
-    from handlers.ads.model import corpus_split, train_model, train_steps
+    from handlers.ads.model import corpus_split
     from handlers.ads.repository import AdsRepository
+    from handlers.ads.training import train_model, train_steps
 
     config = _config(args.config)
     corpus = Path(args.corpus)

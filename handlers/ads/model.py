@@ -1,19 +1,22 @@
-"""The ad classifier: a logistic regression over character 1-3-grams of the normalised text.
+"""The ad classifier: a logistic regression over the character 1-3-grams of the cleaned text (`clean_text`:
+what the detector's classifier check reads) and the syllable bigrams of its pinyin view (薇芯 and 微信
+share "wei xin").
 
-Trained by `scripts/train_ad_model.py` on the DEV part of the spam-zh corpus (the shipped model,
-ad_model.json.gz beside this file) and retrainable with extra (text, label) rows such as the owners'
-/ad and /notad decisions (`qunbot train-ads`).
+Trained (handlers/ads/training.py) by `scripts/train_ad_model.py` on the DEV part of the spam-zh corpus
+plus generated disguises (the shipped model, ad_model.json.gz beside this file), and retrainable with
+extra (text, label) rows such as the owners' /ad and /notad decisions (`qunbot train-ads`).
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
-import io
+import heapq
 import json
 import math
-import random
+import sys
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
@@ -21,8 +24,8 @@ from typing import Any
 
 import ahocorasick
 
-from handlers.ads.folds import analyse_for_ads
-from handlers.ads.patterns import without_links
+from handlers.ads.folds import AdsText, analyse_for_ads
+from handlers.ads.patterns import RE_VERIFIED, without_links
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("ad_model.json.gz")
 MODEL_FORMAT = "qunbot-ad-model"
@@ -32,16 +35,88 @@ MODEL_FORMAT = "qunbot-ad-model"
 # ------------------------------------------------------------------------------------------------
 
 _DIGITS = str.maketrans("0123456789", "0000000000")
+# The pinyin view writes each Chinese character as one private-use character that stands for its toneless
+# syllable (U+E001 + the syllable's place in the model's list), anything else as _MARK: its grams can never
+# meet the character grams (the folds drop private-use characters from a message).
+_MARK = "\ue000"
+_SYLLABLE_0 = 0xE001
+_READ_END = "\ua000"  # the pinyin table covers U+0000..U+9FFF
 
 
-def ngrams(flat: str, n: int = 3) -> set[str]:
-    """Character 1..n-grams of a normalised message, digits folded to 0, with ^/$ at the ends."""
-    s = "^" + flat.translate(_DIGITS) + "$"
+def syllable_list() -> tuple[str, ...]:
+    """Every toneless syllable of the reading table (handlers/ads/readings.txt.gz), sorted."""
+    from handlers.ads.sounds import reading_table
+
+    get = reading_table().get
+    return tuple(sorted({s for s in map(get, map(chr, range(0x3400, 0xA000))) if s}))
+
+
+@lru_cache(maxsize=2)
+def pinyin_table(syllables: tuple[str, ...]) -> str:
+    """A `str.translate` table for U+0000..U+9FFF: a character with a reading in `syllables` -> its
+    private-use stand-in, anything else -> _MARK (80 KB; translating is a C loop, ~1 µs a message)."""
+    from handlers.ads.sounds import reading_table
+
+    get = reading_table().get
+    code = {s: chr(_SYLLABLE_0 + i) for i, s in enumerate(syllables)}
+    return _MARK * 0x3400 + "".join(code.get(get(chr(cp)) or "", _MARK) for cp in range(0x3400, 0xA000))
+
+
+def pinyin_view(flat: str, table: str) -> str:
+    """The toneless syllables of `flat`'s Chinese characters, _MARK for anything else and at both ends."""
+    if max(flat, default=" ") >= _READ_END:
+        flat = "".join(c if c < _READ_END else " " for c in flat)
+    return _MARK + flat.translate(table) + _MARK
+
+
+def features(flat: str, n: int = 3, table: str | None = None) -> set[str]:
+    """The model's binary features of a normalised message: its character 1..n-grams (digits folded to 0,
+    ^ and $ at the ends) and, with a pinyin `table`, the bigrams of adjacent syllables of its pinyin view
+    (syllable unigrams, found in every message, would cost a third of the scoring time and add nothing
+    measurable; bigrams with _MARK, "a syllable next to a digit or a letter", were noise)."""
+    s, p, _count = _view(flat, n, table)
     grams = {s[i : i + k] for k in range(1, n + 1) for i in range(len(s) - k + 1)}
     grams.discard("^")
     grams.discard("$")
+    if p:
+        grams.update(g for g in (p[i : i + 2] for i in range(len(p) - 1)) if _MARK not in g)
     return grams
 
+
+def _view(flat: str, n: int, table: str | None) -> tuple[str, str, int]:
+    """(the strings the model's tries search for the features of `flat`: its characters, its pinyin view
+    ("" without); the count that scales the features, from the lengths alone: the n-gram places of the
+    first and one for each syllable of the second, so scoring builds no set)."""
+    s = "^" + flat.translate(_DIGITS) + "$"
+    count = sum(max(0, len(s) - k + 1) for k in range(1, n + 1)) - 2
+    p = ""
+    if table is not None and not flat.isascii():
+        p = pinyin_view(flat, table)
+        count += len(p) - p.count(_MARK)
+    return s, p, count
+
+
+def feature_count(flat: str, n: int = 3, table: str | None = None) -> int:
+    """The count that scales the features of `flat` (see `_view`): the model's logit is the bias plus the
+    sum of the weights of its features over the square root of this."""
+    return _view(flat, n, table)[2]
+
+
+def clean_text(text: str) -> str:
+    """What the model reads of a raw message: the folds' flat form (handlers/ads/folds.py: look-alikes,
+    emoji, traditional characters, spacing ... undone) without links, and without 加V认证 (a badge) as the
+    detector drops it. Split characters and sound spellings are not read back: as written, they are
+    themselves a sign the model learns from generated disguises (see `AdModel.reads`)."""
+    plain = without_links(analyse_for_ads(text))
+    return RE_VERIFIED.sub("", plain) if "v" in plain else plain
+
+
+@lru_cache(maxsize=1)
+def _decoding_tricks() -> frozenset[str]:
+    from handlers.ads.detector import TRICK_REVERSED, TRICK_SPLIT
+    from handlers.ads.sounds import TRICK_HOMOPHONE, TRICK_INITIALS, TRICK_PINYIN
+
+    return frozenset((TRICK_REVERSED, TRICK_SPLIT, TRICK_HOMOPHONE, TRICK_INITIALS, TRICK_PINYIN))
 
 
 _second = itemgetter(1)
@@ -52,106 +127,151 @@ def sigmoid(z: float) -> float:
 
 
 class AdModel:
-    """A logistic regression over binary character n-grams, scaled by 1/sqrt(number of n-grams).
+    """A logistic regression over binary features, scaled by 1/sqrt(`feature_count`): character n-grams
+    and, when the model has a syllable list, the syllable bigrams of the pinyin view (`features`).
 
     `z_low` and `z_high` calibrate the check: a logit at or below `z_low` scores 0, `z_high` scores
     1.0 (the classifier alone reaches the default threshold), linear in between, capped at `cap`.
 
-    Held compactly (about 5 MB for the shipped 115k n-grams, against 24 MB as a dict of floats): a trie
-    (pyahocorasick, integers stored in C) maps each n-gram to its place in an array of doubles, where
-    place 0 is 0.0 for the n-grams the model does not know. `weights` is a read-only mapping view.
+    Held compactly (about 45 bytes a feature, against ~200 in a dict of floats): two tries (pyahocorasick,
+    integers stored in C; one for the character n-grams, one for the syllable bigrams: searching the
+    pinyin view in one trie with the characters' thousands of first letters costs 4 times as much) map
+    each feature to its place in an array of single-precision floats (weights have 4 decimal places, as
+    training rounds them), where place 0 is 0.0 for the features the model does not know. `weights` is
+    a read-only mapping view.
     """
 
-    __slots__ = ("_grams", "_values", "bias", "cap", "meta", "n", "z_high", "z_low")
+    __slots__ = ("_pinyin", "_tries", "_values", "bias", "cap", "meta", "n", "syllables", "z_high", "z_low")
 
     def __init__(self, weights: Mapping[str, float] | Iterable[tuple[str, float]], bias: float, *, n: int = 3,
                  z_low: float = 0.0, z_high: float = 3.0, cap: float = 1.5,
-                 meta: Mapping[str, Any] | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, syllables: Sequence[str] | None = None) -> None:
         if z_high <= z_low:
             raise ValueError("z_high must be above z_low")
-        self._grams = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        self._values = array("d", [0.0])
+        self._tries = (ahocorasick.Automaton(ahocorasick.STORE_INTS), ahocorasick.Automaton(ahocorasick.STORE_INTS))
+        self._values = array("f", [0.0])  # 4-place weights: single precision holds them
         for gram, weight in weights.items() if isinstance(weights, Mapping) else weights:
             if not 0 < len(gram) <= n or gram in ("^", "$"):
-                continue  # `ngrams` never makes it: it would never count, and `logit` finds every key it holds
-            if self._grams.add_word(gram, len(self._values)):
+                continue  # `features` never makes it: it would never count, and `logit` finds every key it holds
+            trie = self._tries[gram[0] >= _MARK]
+            if trie.add_word(gram, len(self._values)):
                 self._values.append(float(weight))
-            else:  # the same n-gram again: the last weight counts, as in a dict
-                self._values[self._grams.get(gram)] = float(weight)
-        if len(self._grams):
-            self._grams.make_automaton()  # `logit` finds a message's known n-grams in one pass
+            else:  # the same feature again: the last weight counts, as in a dict
+                self._values[trie.get(gram)] = float(weight)
+        for trie in self._tries:
+            if len(trie):
+                trie.make_automaton()  # `logit` finds a message's known features in one pass
         self.bias = float(bias)
         self.n = int(n)
         self.z_low = float(z_low)
         self.z_high = float(z_high)
         self.cap = float(cap)
         self.meta = dict(meta or {})
+        self.syllables = tuple(syllables) if syllables else None
+        self._pinyin = pinyin_table(self.syllables) if self.syllables else None
 
     def __len__(self) -> int:
-        return len(self._grams)
+        return len(self._values) - 1
 
     @property
     def weights(self) -> Mapping[str, float]:
-        """The n-gram weights (a view: building a dict of them costs what this class saves)."""
-        return _Weights(self._grams, self._values)
+        """The feature weights (a view: building a dict of them costs what this class saves)."""
+        return _Weights(self._tries, self._values)
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the weights (the trie's nodes and the array)."""
-        return int(self._grams.get_stats()["total_size"]) + self._values.itemsize * len(self._values)
+        """Memory held by the weights (the tries' nodes and the array)."""
+        return sum(int(t.get_stats()["total_size"]) for t in self._tries) + self._values.itemsize * len(self._values)
+
+    def _found(self, flat: str) -> tuple[list[tuple[str, Any]], int]:
+        """([(searched string, its matches (end, place))], the feature count) for `flat`."""
+        s, p, count = _view(flat, self.n, self._pinyin)
+        chars, sounds = self._tries
+        out = [(s, chars.iter(s))] if len(chars) else []
+        if p and len(sounds):
+            out.append((p, sounds.iter(p)))
+        return out, count
 
     def logit(self, flat: str) -> float:
-        """The log-odds that a message is an ad; `flat` is its `without_links` form."""
-        grams = ngrams(flat, self.n)
-        if not grams or not len(self._grams):
-            return self.bias
-        # the known n-grams of the message: every key found in it, once (the trie holds only 1..n-grams)
-        found = dict.fromkeys(map(_second, self._grams.iter("^" + flat.translate(_DIGITS) + "$")))
-        return self.bias + sum(map(self._values.__getitem__, found)) / math.sqrt(len(grams))
+        """The log-odds that a message is an ad; `flat` is what the classifier check reads (`clean_text`)."""
+        searched, count = self._found(flat)
+        # the known features of the message: every key found in it, once (the tries hold only features)
+        found = dict.fromkeys(i for _s, matches in searched for i in map(_second, matches))
+        return self.bias + sum(map(self._values.__getitem__, found)) / math.sqrt(count)
+
+    def reads(self, t: AdsText, plain: str) -> str:
+        """The text the model reads of a message the detector prepared (`t`, `plain` its checks' text):
+        `plain`, unless the detector decoded it (split characters, sounds) or read it backwards; then
+        `clean_text` of the message as written, the form the model was trained on."""
+        return plain if _decoding_tricks().isdisjoint(t.tricks) else clean_text(t.original)
 
     def probability(self, text: str) -> float:
         """P(ad) for a raw message."""
-        return sigmoid(self.logit(without_links(analyse_for_ads(text))))
+        return sigmoid(self.logit(clean_text(text)))
 
     def check_score(self, z: float) -> float:
         """The classifier check's score for a logit (see the class doc)."""
         return max(0.0, min(self.cap, (z - self.z_low) / (self.z_high - self.z_low)))
 
     def top_features(self, flat: str, k: int = 3) -> list[str]:
-        """The `k` n-grams of `flat` that push hardest towards "ad" (the check's evidence)."""
-        get, values = self._grams.get, self._values
-        scored = sorted(((values[get(g, 0)], g) for g in ngrams(flat, self.n)), reverse=True)
-        picked: list[str] = []
-        for w, g in scored:
-            if w <= 0 or len(picked) >= k:
+        """The `k` features of `flat` that push hardest towards "ad" (the check's evidence; pinyin ones
+        written as syllables: "wei xin"), none inside another one picked."""
+        values = self._values
+        ends = {i: (s, end) for s, matches in self._found(flat)[0] for end, i in matches}  # where each one ends
+        scored = []
+        for i in heapq.nlargest(4 * k, ends, key=values.__getitem__):  # a few spare for the overlaps
+            if values[i] <= 0:
                 break
-            if not any(g in p for p in picked):
-                picked.append(g.replace("^", "").replace("$", ""))
-        return picked
+            s, end = ends[i]
+            trie = self._tries[s[:1] == _MARK]
+            gram = next(g for g in (s[max(0, end + 1 - m) : end + 1] for m in range(1, self.n + 1))
+                        if trie.get(g, 0) == i)
+            scored.append((values[i], gram))
+        picked: list[str] = []
+        for _w, g in sorted(scored, reverse=True):
+            if len(picked) < k and not any(g in p for p in picked):
+                picked.append(g)
+        return [self._shown(g) for g in picked]
+
+    def _shown(self, gram: str) -> str:
+        if gram[0] < _MARK or not self.syllables:
+            return gram.replace("^", "").replace("$", "")
+        return " ".join(self.syllables[ord(c) - _SYLLABLE_0] for c in gram if c != _MARK)
 
     def to_dict(self) -> dict[str, Any]:
-        """The file's content (format version 2): the n-grams sorted, one a line, and their weights in that
-        order (version 1 had a JSON object of n-gram -> weight; it still loads)."""
-        grams = sorted(self._grams.keys())
+        """The file's content (format version 3): the features sorted, one a line; their weights in that
+        order as little-endian single-precision floats, base64 (no list of 145k floats to parse on load);
+        the pinyin view's syllable list ("pinyin", space-separated). Versions 2 (weights a JSON list, no
+        pinyin view) and 1 (a JSON object of n-gram -> weight) still load."""
+        view = self.weights
+        grams = sorted(view)
         if any("\n" in g for g in grams):
-            raise ValueError("an n-gram holds a line break")
-        get, values = self._grams.get, self._values
-        return {"format": MODEL_FORMAT, "version": 2, "n": self.n, "bias": round(self.bias, 6),
+            raise ValueError("a feature holds a line break")
+        weights = array("f", map(view.held, grams))
+        if sys.byteorder == "big":  # pragma: no cover
+            weights.byteswap()
+        return {"format": MODEL_FORMAT, "version": 3, "n": self.n, "bias": round(self.bias, 6),
                 "calibration": {"z_low": round(self.z_low, 6), "z_high": round(self.z_high, 6), "cap": self.cap},
-                "meta": self.meta, "grams": "\n".join(grams), "weights": [values[get(g)] for g in grams]}
+                "meta": self.meta, "grams": "\n".join(grams), "weights": base64.b64encode(weights.tobytes()).decode(),
+                "pinyin": " ".join(self.syllables or ())}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdModel:
         if data.get("format") != MODEL_FORMAT:
             raise ValueError(f"not a {MODEL_FORMAT} file")
         cal = data["calibration"]
-        if data.get("version", 1) >= 2:
-            grams = (line.rstrip("\n") for line in io.StringIO(data["grams"])) if data["grams"] else iter(())
-            weights: Any = zip(grams, data["weights"], strict=True)
+        version = data.get("version", 1)
+        if version >= 3 and isinstance(data["weights"], str):
+            values = array("f", base64.b64decode(data["weights"]))
+            if sys.byteorder == "big":  # pragma: no cover
+                values.byteswap()
+            weights: Any = zip(_lines(data["grams"]), values, strict=True)
+        elif version >= 2:
+            weights = zip(_lines(data["grams"]), data["weights"], strict=True)
         else:
             weights = data["weights"]
         return cls(weights, data["bias"], n=data["n"], z_low=cal["z_low"], z_high=cal["z_high"],
-                   cap=cal.get("cap", 1.5), meta=data.get("meta"))
+                   cap=cal.get("cap", 1.5), meta=data.get("meta"), syllables=(data.get("pinyin") or "").split())
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON (gzip when the name ends in .gz; byte-for-byte deterministic)."""
@@ -173,23 +293,38 @@ class AdModel:
         return cls.from_dict(json.loads(raw))
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, one at a time (a model's 145k features: no list of them, no copy of the text)."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop
+        yield text[start:stop]
+        start = stop + 1
+
+
 class _Weights(Mapping[str, float]):
     """A read-only view of a model's weights."""
 
-    def __init__(self, grams: Any, values: array) -> None:
-        self._grams, self._values = grams, values
+    def __init__(self, tries: tuple[Any, Any], values: array) -> None:
+        self._tries, self._values = tries, values
 
-    def __getitem__(self, gram: str) -> float:
-        i = self._grams.get(gram, 0) if isinstance(gram, str) else 0
+    def held(self, gram: str) -> float:
+        """The weight as held (single precision)."""
+        i = self._tries[gram[:1] >= _MARK].get(gram, 0) if isinstance(gram, str) else 0
         if not i:
             raise KeyError(gram)
         return self._values[i]
 
+    def __getitem__(self, gram: str) -> float:
+        return round(self.held(gram), 4)
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._grams.keys())
+        for trie in self._tries:
+            yield from trie.keys()
 
     def __len__(self) -> int:
-        return len(self._grams)
+        return len(self._values) - 1
 
 
 def corpus_split(text: str) -> str:
@@ -213,123 +348,3 @@ def load_default_model() -> AdModel | None:
     if not DEFAULT_MODEL_PATH.exists():
         return None
     return AdModel.load(DEFAULT_MODEL_PATH)
-
-
-Sample = tuple[str, "bool | str | int"]
-
-
-def _is_ad(label: bool | str | int) -> bool:
-    if isinstance(label, str):
-        if label.lower() not in ("ad", "spam", "ham", "notad", "not_ad"):
-            raise ValueError(f"unknown label {label!r} (ad/spam or ham/notad)")
-        return label.lower() in ("ad", "spam")
-    return bool(label)
-
-
-def _fit(data: Sequence[tuple[list[str], bool, float]], *, epochs: int, l2: float, rate: float,
-         seed: int, on_step: Callable[[], None] | None = None) -> tuple[dict[str, float], float]:
-    """Logistic regression by AdaGrad SGD over (sorted n-grams, is_ad, sample weight) rows."""
-    w: dict[str, float] = {}
-    g2: dict[str, float] = {}
-    bias, bias_g2 = 0.0, 1e-8
-    order = list(range(len(data)))
-    rnd = random.Random(seed)
-    for _ in range(epochs):
-        rnd.shuffle(order)
-        for i in order:
-            grams, y, sw = data[i]
-            if not grams:
-                continue
-            v = 1.0 / math.sqrt(len(grams))
-            z = bias + v * math.fsum(w.get(g, 0.0) for g in grams)
-            err = (sigmoid(z) - y) * sw
-            for g in grams:
-                wg = w.get(g, 0.0)
-                grad = err * v + l2 * wg
-                acc = g2.get(g, 1e-8) + grad * grad
-                g2[g] = acc
-                w[g] = wg - rate * grad / math.sqrt(acc)
-            bias_g2 += err * err
-            bias -= rate * err / math.sqrt(bias_g2)
-        if on_step is not None:
-            on_step()
-    return w, bias
-
-
-def _features(samples: Iterable[tuple[str, bool, float]], n: int) -> list[tuple[list[str], bool, float]]:
-    return [(sorted(ngrams(without_links(analyse_for_ads(text)), n)), y, sw) for text, y, sw in samples]
-
-
-def _train_raw(rows: Sequence[tuple[list[str], bool, float]], *, n: int, epochs: int, l2: float, rate: float,
-               min_df: int, seed: int, on_step: Callable[[], None] | None = None) -> tuple[dict[str, float], float]:
-    df: dict[str, int] = {}
-    for grams, _y, _sw in rows:
-        for g in grams:
-            df[g] = df.get(g, 0) + 1
-    kept = [([g for g in grams if df[g] >= min_df], y, sw) for grams, y, sw in rows]
-    return _fit(kept, epochs=epochs, l2=l2, rate=rate, seed=seed, on_step=on_step)
-
-
-def _logit(w: Mapping[str, float], bias: float, grams: Sequence[str]) -> float:
-    if not grams:
-        return bias
-    return bias + math.fsum(w.get(g, 0.0) for g in grams) / math.sqrt(len(grams))
-
-
-def _quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered))))]
-
-
-def train_steps(folds: int = 5, epochs: int = 15) -> int:
-    """How many times `train_model` calls `on_step`: the features, then each epoch of each fit."""
-    return 1 + ((folds + 1) if folds > 1 else 1) * epochs
-
-
-def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extra_weight: float = 3.0,
-                n: int = 3, epochs: int = 15, l2: float = 1e-5, rate: float = 0.5, min_df: int = 2,
-                prune: float = 0.02, folds: int = 5, high_fpr: float = 0.004, low_fpr: float = 0.006,
-                seed: int = 0, meta: Mapping[str, Any] | None = None,
-                on_step: Callable[[], None] | None = None) -> AdModel:
-    """Train an `AdModel` on (text, label) rows; deterministic for the same rows in the same order.
-
-    `samples` is the base corpus, `extra` more rows (e.g. owners' /ad and /notad decisions) that weigh
-    `extra_weight` times as much. A label is a bool (True = ad) or "ad"/"spam"/"ham"/"notad".
-    With `folds` > 1 the calibration comes from out-of-fold logits of the base samples (each row
-    scored by a model that did not see it): `z_high` is the logit that only `high_fpr` of the ham rows
-    exceed (the classifier alone flags them), `z_low` the one `low_fpr` of them exceed (below it the
-    check adds nothing). n-grams whose |weight| < `prune` are dropped from the shipped model.
-    `on_step()` is called once the features are made and after each epoch of each fit:
-    `train_steps(folds, epochs)` times in all (a progress bar's total).
-    """
-    base = [(text, _is_ad(label), 1.0) for text, label in samples]
-    more = [(text, _is_ad(label), float(extra_weight)) for text, label in extra]
-    rows = _features(base + more, n)
-    if on_step is not None:
-        on_step()
-    if not any(y for _g, y, _w in rows) or all(y for _g, y, _w in rows):
-        raise ValueError("training needs both ads and non-ads")
-    fit = {"n": n, "epochs": epochs, "l2": l2, "rate": rate, "min_df": min_df, "seed": seed}
-    oof: list[tuple[float, bool]] = []
-    if folds > 1:
-        nbase = len(base)
-        for fold in range(folds):
-            train_rows = [r for i, r in enumerate(rows) if i >= nbase or i % folds != fold]
-            w, b = _train_raw(train_rows, **fit, on_step=on_step)
-            oof.extend((_logit(w, b, rows[i][0]), rows[i][1]) for i in range(fold, nbase, folds))
-    w, b = _train_raw(rows, **fit, on_step=on_step)
-    weights = {g: round(v, 4) for g, v in w.items() if abs(v) >= prune}
-    if not oof:  # no cross-validation: calibrate on the training rows themselves (optimistic)
-        oof = [(_logit(weights, b, g), y) for g, y, _w in rows]
-    ham = [z for z, y in oof if not y] or [0.0]
-    z_high = _quantile(ham, 1.0 - high_fpr)
-    z_low = min(_quantile(ham, 1.0 - low_fpr), z_high - 0.5)
-    info = {"samples": len(base), "extra": len(more), "ads": sum(y for _g, y, _w in rows),
-            "features": len(weights), "fit": fit, "prune": prune, "folds": folds,
-            "high_fpr": high_fpr, "low_fpr": low_fpr, **(meta or {})}
-    return AdModel(weights, b, n=n, z_low=z_low, z_high=z_high, meta=info)
-
-
-# ------------------------------------------------------------------------------------------------
-# Links
-# ------------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from handlers.ads.folds import (
     analyse_for_ads,
     normalize_for_ads,
 )
-from handlers.ads.model import AdModel, load_default_model, train_model
+from handlers.ads.model import AdModel, load_default_model
+from handlers.ads.training import train_model
 from rules.normalize import clean, fold, to_simplified
 
 ROOT = Path(__file__).resolve().parents[3]
