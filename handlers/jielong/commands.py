@@ -3,7 +3,6 @@ chain of the group or the one named after the word (`接龙统计 周六羽毛�
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.events import OTHERWISE, THEN, Action, Event, Note, Outcome, reply
+from bot.spreadsheet import csv_file, text_cell
 from handlers.jielong.chain import CANCELLED, OK, Entry, title_key
 from handlers.jielong.repository import Chain, JielongRepository
 from handlers.jielong.settings import JielongSettings
@@ -144,28 +144,17 @@ async def export(event: Event, ctx: Context, chain: Chain, entries: list[Entry],
                         OTHERWISE: [failed.model_dump(mode="json", exclude_none=True)]})
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text: a leading = + - @ would make it a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_csv(path: Path, signed: list[Entry], names: dict[str, str | None], tz: Any,
               header: tuple[str, ...]) -> Path:
     """序号, 成员id, 群昵称 (now, else when they signed), 内容, 时间 (local) in UTF-8 with a BOM, so Excel and
     WPS read the Chinese; written whole, then moved into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
     def when(t: datetime) -> str:
         return t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
+    with csv_file(path, header) as writer:
         for n, e in enumerate(signed, 1):
-            writer.writerow((n, _cell(e.user), _cell(names.get(e.user) or e.user_name or ""), _cell(e.content),
-                             when(e.added_at)))
-    tmp.replace(path)
+            writer.writerow((n, text_cell(e.user), text_cell(names.get(e.user) or e.user_name or ""),
+                             text_cell(e.content), when(e.added_at)))
     return path
 
 

@@ -3,12 +3,12 @@ least `grace_days` ago, minus admins, operators, the whitelist and the bot; long
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bot.spreadsheet import csv_file, text_cell
 from handlers.levels.ladder import tier_of
 from handlers.purge.repository import PurgeRepository
 from rules.config import Config
@@ -58,32 +58,22 @@ async def _purge_list(repo: PurgeRepository, config: Config, group: str, setting
             for user, name, joined, last, count, points in rows]
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text: a leading = + - @ would make it a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def write_csv(candidates: list[Candidate], path: Path, tz: Any, *, header: tuple[str, ...] = (),
               never: str = "") -> Path:
     """The list as CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names), local times;
     names that look like formulas are quoted as text."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as handle, paused_gc():
-        writer = csv.writer(handle)
-        writer.writerow(header or CSV_COLUMNS)
+    with csv_file(path, header or CSV_COLUMNS) as writer, paused_gc():
         writer.writerows(csv_rows(candidates, tz, never))
-    tmp.replace(path)  # a reader never sees half a file
     return path
 
 
 def csv_rows(candidates: Iterable[Candidate], tz: Any, never: str = "", *lead: str) -> Iterator[tuple[Any, ...]]:
     """The CSV rows of the candidates (`lead` cells first: the digest's group id and name)."""
-    first = tuple(_cell(x) for x in lead)
+    first = tuple(text_cell(x) for x in lead)
 
     def when(t: datetime | None) -> str:
         return t.astimezone(tz).isoformat(" ", "minutes")[:16] if t else ""  # strftime's "%Y-%m-%d %H:%M", faster
 
     for c in candidates:
-        yield (*first, _cell(c.user_id), _cell(c.display_name or ""), when(c.joined_at),
-               when(c.last_active_at) or never, c.days_silent, c.messages, c.points, _cell(c.tier))
+        yield (*first, text_cell(c.user_id), text_cell(c.display_name or ""), when(c.joined_at),
+               when(c.last_active_at) or never, c.days_silent, c.messages, c.points, text_cell(c.tier))

@@ -6,13 +6,13 @@ not listed in the text)."""
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.events import Action
 from bot.feature import JobContext
+from bot.spreadsheet import csv_file, text_cell
 from handlers.checkin.rates import percent
 from rules.schema import GroupSettings
 from scheduler.common import day_start, fill, local_now, safe_name
@@ -21,11 +21,6 @@ from storage.tables import ACTIVITY_TYPES
 RULE = "stats_report/digest"
 FIGURES = ("members", "joins", "leaves", "messages", "active", "checkins", "checkin_rate", "red_packets", "ads")
 TOTALS = ("members", "joins", "leaves", "messages", "active", "checkins", "red_packets", "ads")
-
-
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text (group names are chosen by members): no formulas."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class StatsDigest:
@@ -93,13 +88,8 @@ class StatsDigest:
 
     def _write(self, path: Path, groups: list[str], usual: dict[str, float]) -> Path:
         """The CSV, UTF-8 with a BOM (Excel and WPS then read the Chinese names)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(self.ctx.config.model.defaults.stats.digest_csv_header)
+        with csv_file(path, self.ctx.config.model.defaults.stats.digest_csv_header) as writer:
             for g in groups:
                 name, figures = self.rows[g]
-                writer.writerow((_cell(g), _cell(name), *figures, round(usual.get(g, 0.0), 1)))
-        tmp.replace(path)  # a reader never sees half a file
+                writer.writerow((text_cell(g), text_cell(name), *figures, round(usual.get(g, 0.0), 1)))
         return path
