@@ -70,12 +70,12 @@ from handlers.ads.patterns import (
     RE_PLAIN_ID,
     RE_TELEGRAM,
     RE_TELEGRAM_LINK,
-    RE_VERIFIED,
     URL,
     WEIGHTS,
     Weights,
     clean_domain,
     joined_ids,
+    without_badges,
     without_links,
 )
 from handlers.ads.reversal import reversed_view
@@ -293,9 +293,7 @@ class TextDetector:
     def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
         """The link check reads the message as written (a domain is never "decoded"); the others read
         the decoded form."""
-        plain = without_links(t)
-        if "v" in plain:
-            plain = RE_VERIFIED.sub("", plain)  # 加V认证 on Weibo is a badge, not a contact
+        plain = without_badges(without_links(t))
 
         def breaks() -> frozenset[int]:  # where `plain` had spacing or punctuation (asked for seldom)
             spaced = URL.sub(" ", t.light) if "." in t.light else t.light

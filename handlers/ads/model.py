@@ -25,7 +25,7 @@ from typing import Any
 import ahocorasick
 
 from handlers.ads.folds import AdsText, analyse_for_ads
-from handlers.ads.patterns import RE_VERIFIED, without_links
+from handlers.ads.patterns import without_badges, without_links
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("ad_model.json.gz")
 MODEL_FORMAT = "qunbot-ad-model"
@@ -107,8 +107,7 @@ def clean_text(text: str) -> str:
     emoji, traditional characters, spacing ... undone) without links, and without 加V认证 (a badge) as the
     detector drops it. Split characters and sound spellings are not read back: as written, they are
     themselves a sign the model learns from generated disguises (see `AdModel.reads`)."""
-    plain = without_links(analyse_for_ads(text))
-    return RE_VERIFIED.sub("", plain) if "v" in plain else plain
+    return without_badges(without_links(analyse_for_ads(text)))
 
 
 @lru_cache(maxsize=1)

@@ -216,6 +216,12 @@ RE_PROMO = re.compile(r"直播间|关注我|我的主页|店铺|橱窗|抖音|�
 # Verified-account badges (微博加V认证, 大V): the V is a badge, not WeChat.
 RE_VERIFIED = re.compile(r"加v认证|v认证|加v用户|大v(?=[^0-9a-z]|$)")
 
+
+def without_badges(plain: str) -> str:
+    """A flat text without 加V认证 / 大V (on Weibo a badge, not a contact): what the checks and the model read."""
+    return RE_VERIFIED.sub("", plain) if "v" in plain else plain
+
+
 ACCOUNT_REASONS = ("变形的微信/QQ 写法加账号", "微信/QQ 号", "群号", "电话号码", "邮箱", "账号", "Telegram")
 
 # Asking for advice rather than offering (做过兼职的私聊我，想请教一下): an offer word and 私聊 are not an ad.
