@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handlers.ads.components import recompose
-from handlers.ads.folds import AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
+from handlers.ads.folds import DIGIT_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
@@ -152,7 +152,7 @@ class TextDetector:
             m = RE_ADD_PLAIN.search(flat)
             if m:
                 hits.append((w.contact_add_plain, "让人加微信/QQ", m.group(0)))
-            elif any(c in flat for c in "加联戳") and (m := RE_ADD_ID.search(joined_ids(t.light))) is not None \
+            elif any(c in flat for c in "加联戳找私滴") and (m := RE_ADD_ID.search(joined_ids(t.light))) is not None \
                     and not any(m.group(1) in h[2] for h in hits):
                 hits.append((w.contact_plain_id_lure, "账号加引流话术", m.group(0)))  # 加 liukai11, 联系yuehe80
         m = RE_GROUP_ID.search(flat)
@@ -194,6 +194,9 @@ class TextDetector:
         if t.tricks:
             score += w.contact_trick
             reasons.append("用了" + "、".join(t.tricks))
+        if account and (not DIGIT_TRICKS.isdisjoint(t.tricks) or _over_lines(t.light, hits)):
+            score += w.contact_disguised  # nobody disguises a number a friend is meant to read
+            reasons.append("号码写得让人认不出")
         meta = None if account else META.search(flat)
         if meta and not META_VOID.search(flat):
             score *= w.pitch_meta
@@ -251,6 +254,10 @@ class TextDetector:
             # The model learnt from SMS, where a bare greeting (你好) opens many ads; a short chat line is
             # not enough to judge, so only the explicit checks speak for it.
             return CheckResult("classifier", 0.0, f"太短（少于 {CLASSIFIER_MIN_CHARS} 个字），模型不判断")
+        if is_chain_list(t.light):
+            # a 接龙 list (a title, then numbered names and counts) reads like an SMS price list to the model;
+            # an ad posted as one is still the other checks' to find
+            return CheckResult("classifier", 0.0, "接龙名单，模型不判断")
         text = model.reads(t, text)  # the form it was trained on: decoded words are the other checks' part
         z = model.logit(text)
         score = model.check_score(z)
@@ -361,6 +368,32 @@ def chunks(text: str) -> list[str]:
         last = len(text) - CHUNK_CHARS
         starts = [round(i * last / (MAX_CHUNKS - 1)) for i in range(MAX_CHUNKS)]
     return [text[i : i + CHUNK_CHARS] for i in starts]
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _over_lines(light: str, hits: list[tuple[float, str, str]]) -> bool:
+    """A phone number or an id that no single line holds: broken over lines so no line shows it whole."""
+    if "\n" not in light:
+        return False
+    lines = [_NOT_ALNUM.sub("", line) for line in light.splitlines()]
+    for _s, reason, evidence in hits:
+        if reason.startswith(ACCOUNT_REASONS):
+            compact = _NOT_ALNUM.sub("", evidence)
+            digits = sum(c.isdigit() for c in compact)
+            if digits >= 4 and not any(compact in line for line in lines):
+                return True
+    return False
+
+
+_CHAIN_TITLE = re.compile(r"\s*#?\s*接龙")
+_CHAIN_ENTRY = re.compile(r"^\s*\d{1,3}\s*[.、)）:：]?\s*\S", re.MULTILINE)
+
+
+def is_chain_list(light: str) -> bool:
+    """A 接龙 list: a first line that opens with 接龙 (or #接龙) and two numbered entries or more."""
+    return "接龙" in light[:40] and _CHAIN_TITLE.match(light) is not None and len(_CHAIN_ENTRY.findall(light)) >= 2
 
 
 def _content_chars(t: AdsText, numbers: bool = True) -> int:

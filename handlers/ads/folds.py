@@ -132,6 +132,13 @@ def _build_table() -> dict[int, str | None]:
             table[cp] = str(digit)
     for cp in range(0x3021, 0x302A):  # Suzhou (Hangzhou) numerals 〡〢〣 ... 〩: numbers only
         table[cp] = str(int(unicodedata.numeric(chr(cp))))
+    for cp in range(0x1FBF0, 0x1FBFA):  # segmented digits 🯰-🯹
+        table[cp] = str(cp - 0x1FBF0)
+    # Pictures of a count of one to nine: counting rods (units and tens) 𝍠-𝍱, mahjong tiles of characters,
+    # bamboos and circles 🀇-🀡, die faces ⚀-⚅
+    for first, count in ((0x1D360, 9), (0x1D369, 9), (0x1F007, 9), (0x1F010, 9), (0x1F019, 9), (0x2680, 6)):
+        for i in range(count):
+            table[first + i] = str(i + 1)
     for src in (_EMOJI_WORDS, _STYLED_DIGITS, _HOMOGLYPHS):
         table.update({ord(k): v for k, v in src.items()})
     return table
@@ -139,8 +146,10 @@ def _build_table() -> dict[int, str | None]:
 
 _TABLE = _build_table()
 # Digits that NFKC would spell out with punctuation (⒈ -> "1.", ⑴ -> "(1)", 🄂 -> "1,"): digits, before NFKC.
-_PRE_NFKC = str.maketrans({chr(cp): re.sub(r"\D", "", unicodedata.normalize("NFKC", chr(cp)))
-                           for cp in (*range(0x2474, 0x249C), *range(0x1F100, 0x1F10B))})
+# Parenthesised and circled ideographs ㈠-㈨ ㊀-㊈ (NFKC: "(一)", 一): the digit, before NFKC.
+_PRE_NFKC = str.maketrans({**{chr(cp): re.sub(r"\D", "", unicodedata.normalize("NFKC", chr(cp)))
+                              for cp in (*range(0x2474, 0x249C), *range(0x1F100, 0x1F10B))},
+                           **{chr(base + i): str(i + 1) for base in (0x3220, 0x3280) for i in range(9)}})
 _POST_T2S = str.maketrans({**_VARIANTS, **_FINANCIAL})
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -163,6 +172,7 @@ _LOOKALIKE = re.escape("".join(_HOMOGLYPHS))
 _TRICK_HOMOGLYPH = re.compile(f"[A-Za-z0-9{_CJK}][{_LOOKALIKE}]|[{_LOOKALIKE}][A-Za-z0-9{_CJK}]")
 _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251-\u325f\u32b1-\u32bf" \
     "\U0001d7ce-\U0001d7ff\U0001f100-\U0001f10a\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089\u3021-\u3029" \
+    "\u3220-\u3228\u3280-\u3288\U0001d360-\U0001d371\U0001f007-\U0001f021\u2680-\u2685\U0001fbf0-\U0001fbf9" \
     + "".join(_FINANCIAL)
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
@@ -179,10 +189,13 @@ TRICK_HOMOGLYPH = "形近字母"
 TRICK_STYLED = "花式数字"
 TRICK_NUMERALS = "中文数字号码"
 TRICK_SPELT = "英文或拼音数字号码"
+TRICK_SOUND_DIGITS = "谐音数字号码"
 TRICK_SPACED = "字间插符号"
 TRICK_EMOJI = "表情代字"
 TRICK_BIDI = "反向排版"
 TRICK_VERTICAL = "竖排断行"
+# Tricks that disguise the digits of a number (a phone, a QQ or an id written so a filter cannot read it).
+DIGIT_TRICKS = frozenset((TRICK_STYLED, TRICK_NUMERALS, TRICK_SPELT, TRICK_SOUND_DIGITS))
 
 # A right-to-left override (or embedding/isolate) shows the characters after it in reverse order, up to
 # its end mark (or the end of the line): an advertiser writes "8899iuh加" so readers see "加hui9988".
@@ -205,8 +218,9 @@ _WORDY_NUMERALS = "陆伍肆洞拐勾"  # also ordinary words (大陆, 队伍, �
 def _numeral_run(m: re.Match[str]) -> str:
     run = m.group(0)
     keep = ""
-    if run[0] in _WORDY_NUMERALS and m.start() and "\u3400" <= m.string[m.start() - 1] <= "\u9fff":
-        keep, run = run[0], run[1:]
+    before = m.string[m.start() - 1] if m.start() else ""
+    if (run[0] in _WORDY_NUMERALS and "\u3400" <= before <= "\u9fff") or (before and before in "十百千万亿"):
+        keep, run = run[0], run[1:]  # 队伍, 两百五: a word or an amount, not the first digit of a number
     digits = sum(ch.isdigit() or ch in _RUN_NUMERALS for ch in run)
     return keep + (run.translate(_RUN_TABLE) if digits >= 5 and not run.isascii() else run)
 
@@ -273,15 +287,35 @@ def _light(nfkc: str) -> tuple[str, str | None]:
     if not text.isascii():
         before = text
         text = _NUMERAL_RUN.sub(_numeral_run, text)
-        converted = TRICK_NUMERALS if text != before else converted
+        sounded = _sound_digit_runs().sub(_sound_digits, text)
+        converted = TRICK_SOUND_DIGITS if sounded != text else TRICK_NUMERALS if text != before else converted
+        text = sounded
     return text, converted
+
+
+@lru_cache(maxsize=1)
+def _sound_digit_runs() -> re.Pattern[str]:
+    """Seven or more characters in a row that each read as a digit (药舞妻思铃酒: yao wu qi si ling jiu)."""
+    from handlers.ads.sounds import digit_sounds
+
+    chars = re.escape("".join(sorted(digit_sounds())))
+    return re.compile(f"[{chars}](?:[\\s\\-_.·•*/|~,，、]{{0,2}}[{chars}]){{6,}}")
+
+
+def _sound_digits(m: re.Match[str]) -> str:
+    """A run of digit sounds as digits when it has three different ones or more (呜呜呜呜呜呜呜 is a sob)."""
+    from handlers.ads.sounds import digit_sounds
+
+    sounds = digit_sounds()
+    digits = "".join(sounds.get(ch, "") for ch in m.group(0))
+    return digits if len(set(digits)) >= 3 else m.group(0)
 
 
 def _vertical(text: str) -> bool:
     """Many lines of one to three characters: text written down the screen (or ids broken over lines)
     so that no line holds a word a filter knows. Poems and lists have longer lines."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return len(lines) >= 4 and sum(len(line) <= 3 for line in lines) >= 0.7 * len(lines)
+    return len(lines) >= 4 and sum(len(line) <= 4 for line in lines) >= 0.7 * len(lines)
 
 
 def analyse_for_ads(text: str) -> AdsText:

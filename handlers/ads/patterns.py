@@ -203,7 +203,7 @@ RE_CHANNEL_ID = re.compile(
 # An id (two digits at least) right after "add" or "contact", on the light form (加 liukai11, 联系yuehe80,
 # 加 7252346; a number after 加 only: 联系 + a number is a phone call): a way to reach the sender.
 RE_ADD_ID = re.compile(r"(?:(?:(?<![增追参附叠外更施])加|添加)(?:我|一下|下)?[:：]?\s*"
-                       r"|(?:联系|联络|戳)(?:我|一下|下)?[:：]?\s*(?=[a-z]))"
+                       r"|(?:联系|联络|戳|找我|私我|私聊|滴滴)(?:我|一下|下)?[:：]?\s*(?=[a-z]))"
                        r"((?=[a-z_-]*\d[a-z_-]*\d)[a-z][a-z0-9_-]{3,19}|[1-9]\d{5,11})(?![a-z0-9_-])")
 # Accounts with only two digits are taken when their letters read as pinyin (liuyu49, xin-qiu19, weihe80):
 # how Chinese handles are made; win10, iphone15 or mu53 are not.
@@ -263,6 +263,7 @@ class Weights:
     contact_lure: float = 0.4
     contact_lure_offer: float = 1.0
     contact_trick: float = 0.4
+    contact_disguised: float = 0.4
     contact_ad_words: float = 0.2
     contact_cap: float = 1.5
     contact_intent: float = 1.0
@@ -284,7 +285,7 @@ WEIGHTS = Weights()
 
 
 
-_LINE_IN_ID = re.compile(r"(?<=[a-z0-9_])[^\S\n]*\n\s*(?=[a-z0-9_])")
+_LINE_IN_ID = re.compile(r"(?<=[a-z0-9_-])[^\S\n]*\n\s*(?=[a-z0-9_])")
 _SPELT_OUT = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][^\w\s]){3,}[a-z0-9](?![a-z0-9])")
 
 
