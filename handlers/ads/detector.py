@@ -53,6 +53,7 @@ from handlers.ads.patterns import (
     RE_BARE_ID,
     RE_BARE_QQ,
     RE_CHANNEL_ID,
+    RE_COMMERCE,
     RE_EMAIL,
     RE_EVASIVE,
     RE_EVASIVE_ID,
@@ -63,7 +64,9 @@ from handlers.ads.patterns import (
     RE_LONE_V,
     RE_LURE,
     RE_LURE_ALONE,
+    RE_MOBILE,
     RE_NAME_ID,
+    RE_NOTICE,
     RE_OFFER,
     RE_PHONE,
     RE_PHONE_PITCH,
@@ -176,6 +179,8 @@ class TextDetector:
             whole_words(self._pitch_re, flat, breaks) if self._pitch_re else [])
         if intents:
             self._intent_hits(t, flat, hits, intents, breaks)
+        if not any(h[0] >= w.contact_intent for h in hits):
+            self._commerce_hit(t, flat, hits)
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
             offers = whole_words(RE_OFFER, flat, breaks) if m else []
@@ -223,6 +228,17 @@ class TextDetector:
         offer = whole_words(RE_OFFER, flat, breaks) if m else None
         if m and offer:
             hits.append((w.contact_intent, f"拉人进群加广告意图（{offer[0]}）", m.group(0)))
+
+    def _commerce_hit(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]]) -> None:
+        """A personal contact (a mobile number, an id, an e-mail) next to the terms of a deal (a price, a
+        rate, a return, 回收, 代办, 上门 ...) is an offer whatever its words, unless it reads like a notice."""
+        cue = RE_COMMERCE.search(flat)
+        if cue is None or RE_NOTICE.search(flat):
+            return
+        light = joined_ids(t.light)
+        m = RE_MOBILE.search(flat) or RE_BARE_ID.search(light) or RE_EMAIL.search(light)
+        if m is not None:
+            hits.append((self.weights.contact_commerce, f"联系方式加交易话术（{cue.group(0)}）", m.group(0)))
 
     def check_pitch(self, t: AdsText, plain: str, breaks: Breaks | None = None) -> CheckResult:
         w = self.weights

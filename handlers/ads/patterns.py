@@ -187,6 +187,18 @@ OFFER_WORDS = tuple(dict.fromkeys(w for words in OFFER_LEXICON.values() for w in
 _OFFERS = f"{OFFER_PATTERNS}|{trie_regex(OFFER_WORDS)}"
 RE_OFFER = re.compile(_OFFERS)
 RE_INTENT = re.compile(f"{_OFFERS}|{CONTACT_LABELS}")
+# The terms of a deal, whatever is on offer: a price or a pay rate (一条三百, 50元), a return, a trade
+# (回收, 代办, 上门, 开户), a giveaway. Next to a personal contact they make an offer (`RE_NOTICE` aside).
+_AMOUNT = r"[\d一二两三四五六七八九十百千万半几]"
+RE_COMMERCE = re.compile(
+    rf"{_AMOUNT}+\s*(?:元|块|毛|万|w|k|千|百)(?![a-z])|(?:一|每)(?:条|单|篇|个|张|份|套|节|盒|天|晚|局|集|次|件|周|月|小时){_AMOUNT}+"
+    r"|年化|收益|利息|回报|翻倍|百倍|保底|稳赚|胜率|日赚|月入|日入|躺赚|佣金|提成|返现|包月|按小时|起投|月付|首付|分期"
+    r"|到账|秒批|下款|回收|出售|代办|代买|代发|代购|接单|批量|承接|加盟|招商|急聘|开户|上门|包邮|低价|高价|半价"
+    r"|免费|福利|名额|先到先得|限时|汇率|额度|放款|周转|抵押")
+# What a business's service text says (尊敬的客户, 您的订单, 单号, 余额, 验证码 …): a notice, not a member's offer.
+RE_NOTICE = re.compile(r"【|尊敬的|您的|您有|您好|您已|您当月|订单|单号|余额|积分|验证码|账户|帐号|保单|航班|通知|提醒"
+                       r"|师傅|物业|快递|快件")
+RE_MOBILE = re.compile(r"(?<!\d)(?:0{0,2}86)?1[3-9]\d{9}(?!\d)")
 # Accounts written bare (a letter, then letters, digits, _ or - with at least one digit), a bare "Q 12345",
 # Telegram handles: read on the light form, where token boundaries are still there.
 RE_BARE_ID = re.compile(r"(?<![a-z0-9_.@/-])(?=(?:[a-z_-]*\d){3})[a-z][a-z0-9_-]{5,19}(?![a-z0-9_@/.-])")
@@ -267,6 +279,7 @@ class Weights:
     contact_ad_words: float = 0.2
     contact_cap: float = 1.5
     contact_intent: float = 1.0
+    contact_commerce: float = 1.0
     pitch_first: float = 0.5
     pitch_first_cap: float = 1.2
     pitch_more: float = 0.4
