@@ -31,9 +31,12 @@ Build a `TextDetector` once per config load: it compiles the pitch words and all
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 from handlers.ads.components import recompose
 from handlers.ads.folds import DIGIT_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
@@ -86,6 +89,7 @@ from handlers.ads.sounds import SoundDecoder, pinyin_letters, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 TRICK_SPLIT = "拆字"
+TRICK_PICTURES = "表情当字"
 TRICK_REVERSED = "倒序"
 REVERSAL_JUDGE_CHARS = 120  # the direction of a message is judged on its start (bounded cost)
 STRONG_TOTAL = 2.0  # a forward reading this sure needs no backward one
@@ -300,9 +304,12 @@ class TextDetector:
         return self.decode(analyse_for_ads(text[: CHUNK_CHARS + CHUNK_OVERLAP]))
 
     def decode(self, t: AdsText) -> AdsText:
-        """`t` with split characters and sound spellings read back (unchanged when there are none)."""
+        """`t` with split characters, pictures and sound spellings read back (unchanged when there are none)."""
         light, split = recompose(t.light)
+        light, pictures = self._read_pictures(light)
         light, tricks, _rewrites = self.sounds.decode(light)
+        if pictures:
+            tricks = (TRICK_PICTURES, *tricks)
         flat = flatten(light)
         if not light.isascii():
             flat, split_flat = recompose(flat)  # splits written with spaces between the parts (亻 言)
@@ -312,6 +319,24 @@ class TextDetector:
         if not tricks:
             return t
         return AdsText(t.original, light, flat, t.tricks + tricks)
+
+    def _read_pictures(self, light: str) -> tuple[str, bool]:
+        """Emoji read as the word their Chinese name gives (🥚 蛋, 🍐 梨, 🪙 硬币 or 币), but only where that makes
+        more ad words, by sight or by sound (刷🥚返🍐 -> 刷单返利); otherwise `light` as it was."""
+        found = emoji_words(light)
+        if not found:
+            return light, False
+        best, best_count = light, self._ad_word_count(self.sounds.decode(light)[0])
+        for pick in (lambda w: w, lambda w: w[-1], lambda w: w[0]):
+            read = "".join(pick(found[ch]) if ch in found else ch for ch in light)
+            count = self._ad_word_count(self.sounds.decode(read)[0])
+            if count > best_count:
+                best, best_count = read, count
+        return best, best is not light
+
+    def _ad_word_count(self, light: str) -> int:
+        flat = flatten(light)
+        return len(RE_INTENT.findall(flat)) + (len(self._pitch_re.findall(flat)) if self._pitch_re else 0)
 
     def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
         """The link check reads the message as written (a domain is never "decoded"); the others read
@@ -410,6 +435,19 @@ _CHAIN_ENTRY = re.compile(r"^\s*\d{1,3}\s*[.、)）:：]?\s*\S", re.MULTILINE)
 def is_chain_list(light: str) -> bool:
     """A 接龙 list: a first line that opens with 接龙 (or #接龙) and two numbered entries or more."""
     return "接龙" in light[:40] and _CHAIN_TITLE.match(light) is not None and len(_CHAIN_ENTRY.findall(light)) >= 2
+
+
+@lru_cache(maxsize=1)
+def _emoji_table() -> dict[str, str]:
+    return json.loads(resources.files("handlers.ads").joinpath("emoji_chars.json").read_text(encoding="utf-8"))
+
+
+def emoji_words(light: str) -> dict[str, str]:
+    """The emoji of `light` that have a word (handlers/ads/emoji_chars.json, scripts/build_emoji_chars.py)."""
+    if light.isascii():
+        return {}
+    table = _emoji_table()
+    return {ch: table[ch] for ch in set(light) if ch in table}
 
 
 def _content_chars(t: AdsText, numbers: bool = True) -> int:
