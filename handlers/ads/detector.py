@@ -31,14 +31,12 @@ Build a `TextDetector` once per config load: it compiles the pitch words and all
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 from handlers.ads.components import recompose
+from handlers.ads.contacts import bare_contact, deal_contact, over_lines
 from handlers.ads.folds import DIGIT_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
@@ -53,10 +51,6 @@ from handlers.ads.patterns import (
     RE_ADD_ID,
     RE_ADD_PLAIN,
     RE_ASKING,
-    RE_BARE_ID,
-    RE_BARE_QQ,
-    RE_CHANNEL_ID,
-    RE_COMMERCE,
     RE_EMAIL,
     RE_EVASIVE,
     RE_EVASIVE_ID,
@@ -67,25 +61,22 @@ from handlers.ads.patterns import (
     RE_LONE_V,
     RE_LURE,
     RE_LURE_ALONE,
-    RE_MOBILE,
-    RE_NAME_ID,
-    RE_NOTICE,
     RE_OFFER,
     RE_PHONE,
     RE_PHONE_PITCH,
     RE_PLAIN_ID,
-    RE_TELEGRAM,
-    RE_TELEGRAM_LINK,
     URL,
     WEIGHTS,
     Weights,
     clean_domain,
+    is_chain_list,
     joined_ids,
     without_badges,
     without_links,
 )
+from handlers.ads.pictures import read_pictures
 from handlers.ads.reversal import reversed_view
-from handlers.ads.sounds import SoundDecoder, pinyin_letters, whole_words
+from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 TRICK_SPLIT = "拆字"
@@ -183,8 +174,8 @@ class TextDetector:
             whole_words(self._pitch_re, flat, breaks) if self._pitch_re else [])
         if intents:
             self._intent_hits(t, flat, hits, intents, breaks)
-        if not any(h[0] >= w.contact_intent for h in hits):
-            self._commerce_hit(t, flat, hits)
+        if not any(h[0] >= w.contact_intent for h in hits) and (deal := deal_contact(t.light, flat)) is not None:
+            hits.append((w.contact_commerce, f"联系方式加交易话术（{deal[0]}）", deal[1]))
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
             offers = whole_words(RE_OFFER, flat, breaks) if m else []
@@ -203,7 +194,7 @@ class TextDetector:
         if t.tricks:
             score += w.contact_trick
             reasons.append("用了" + "、".join(t.tricks))
-        if account and (not DIGIT_TRICKS.isdisjoint(t.tricks) or _over_lines(t.light, hits)):
+        if account and (not DIGIT_TRICKS.isdisjoint(t.tricks) or over_lines(t.light, hits)):
             score += w.contact_disguised  # nobody disguises a number a friend is meant to read
             reasons.append("号码写得让人认不出")
         meta = None if account else META.search(flat)
@@ -222,7 +213,7 @@ class TextDetector:
                     if h[1].startswith(ACCOUNT_REASONS) and any(c.isdigit() or c == "@" for c in h[2])]
         if not contacts:
             light = joined_ids(URL.sub(" ", t.light) if "." in t.light else t.light)
-            found = _bare_contact(light, intent, t.light)
+            found = bare_contact(light, intent, t.light)
             if found:
                 hits.append((0.0, f"{found[0]} {found[1].strip()}", found[1]))
                 contacts.append(found[1])
@@ -232,17 +223,6 @@ class TextDetector:
         offer = whole_words(RE_OFFER, flat, breaks) if m else None
         if m and offer:
             hits.append((w.contact_intent, f"拉人进群加广告意图（{offer[0]}）", m.group(0)))
-
-    def _commerce_hit(self, t: AdsText, flat: str, hits: list[tuple[float, str, str]]) -> None:
-        """A personal contact (a mobile number, an id, an e-mail) next to the terms of a deal (a price, a
-        rate, a return, 回收, 代办, 上门 ...) is an offer whatever its words, unless it reads like a notice."""
-        cue = RE_COMMERCE.search(flat)
-        if cue is None or RE_NOTICE.search(flat):
-            return
-        light = joined_ids(t.light)
-        m = RE_MOBILE.search(flat) or RE_BARE_ID.search(light) or RE_EMAIL.search(light)
-        if m is not None:
-            hits.append((self.weights.contact_commerce, f"联系方式加交易话术（{cue.group(0)}）", m.group(0)))
 
     def check_pitch(self, t: AdsText, plain: str, breaks: Breaks | None = None) -> CheckResult:
         w = self.weights
@@ -306,7 +286,7 @@ class TextDetector:
     def decode(self, t: AdsText) -> AdsText:
         """`t` with split characters, pictures and sound spellings read back (unchanged when there are none)."""
         light, split = recompose(t.light)
-        light, pictures = self._read_pictures(light)
+        light, pictures = read_pictures(light, self._ad_word_count)
         light, tricks, _rewrites = self.sounds.decode(light)
         if pictures:
             tricks = (TRICK_PICTURES, *tricks)
@@ -320,22 +300,9 @@ class TextDetector:
             return t
         return AdsText(t.original, light, flat, t.tricks + tricks)
 
-    def _read_pictures(self, light: str) -> tuple[str, bool]:
-        """Emoji read as the word their Chinese name gives (🥚 蛋, 🍐 梨, 🪙 硬币 or 币), but only where that makes
-        more ad words, by sight or by sound (刷🥚返🍐 -> 刷单返利); otherwise `light` as it was."""
-        found = emoji_words(light)
-        if not found:
-            return light, False
-        best, best_count = light, self._ad_word_count(self.sounds.decode(light)[0])
-        for pick in (lambda w: w, lambda w: w[-1], lambda w: w[0]):
-            read = "".join(pick(found[ch]) if ch in found else ch for ch in light)
-            count = self._ad_word_count(self.sounds.decode(read)[0])
-            if count > best_count:
-                best, best_count = read, count
-        return best, best is not light
-
     def _ad_word_count(self, light: str) -> int:
-        flat = flatten(light)
+        """How many ad words (offers, contact labels, the group's pitch words) `light` reads as, by sound too."""
+        flat = flatten(self.sounds.decode(light)[0])
         return len(RE_INTENT.findall(flat)) + (len(self._pitch_re.findall(flat)) if self._pitch_re else 0)
 
     def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
@@ -411,69 +378,8 @@ def chunks(text: str) -> list[str]:
     return [text[i : i + CHUNK_CHARS] for i in starts]
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-def _over_lines(light: str, hits: list[tuple[float, str, str]]) -> bool:
-    """A phone number or an id that no single line holds: broken over lines so no line shows it whole."""
-    if "\n" not in light:
-        return False
-    lines = [_NOT_ALNUM.sub("", line) for line in light.splitlines()]
-    for _s, reason, evidence in hits:
-        if reason.startswith(ACCOUNT_REASONS):
-            compact = _NOT_ALNUM.sub("", evidence)
-            digits = sum(c.isdigit() for c in compact)
-            if digits >= 4 and not any(compact in line for line in lines):
-                return True
-    return False
-
-
-_CHAIN_TITLE = re.compile(r"\s*#?\s*接龙")
-_CHAIN_ENTRY = re.compile(r"^\s*\d{1,3}\s*[.、)）:：]?\s*\S", re.MULTILINE)
-
-
-def is_chain_list(light: str) -> bool:
-    """A 接龙 list: a first line that opens with 接龙 (or #接龙) and two numbered entries or more."""
-    return "接龙" in light[:40] and _CHAIN_TITLE.match(light) is not None and len(_CHAIN_ENTRY.findall(light)) >= 2
-
-
-@lru_cache(maxsize=1)
-def _emoji_table() -> dict[str, str]:
-    return json.loads(resources.files("handlers.ads").joinpath("emoji_chars.json").read_text(encoding="utf-8"))
-
-
-def emoji_words(light: str) -> dict[str, str]:
-    """The emoji of `light` that have a word (handlers/ads/emoji_chars.json, scripts/build_emoji_chars.py)."""
-    if light.isascii():
-        return {}
-    table = _emoji_table()
-    return {ch: table[ch] for ch in set(light) if ch in table}
-
-
 def _content_chars(t: AdsText, numbers: bool = True) -> int:
     """Letters and digits of the normalised text (what a message says, without spacing or symbols);
     without `numbers`, phone numbers do not count."""
     flat = t.flat if numbers else _PHONE_NUMBER.sub("", t.flat)
     return sum(ch.isalnum() for ch in flat)
-
-
-_BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_ID, "账号"), (RE_BARE_QQ, "账号"),
-                  (RE_BARE_ID, "账号"))
-
-
-def _bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
-    """(what, written) of the first way to reach the sender in `light` (links taken out) without a WeChat/QQ
-    label: a t.me link (in `with_links`), a Telegram handle, another messenger's handle or number, an id
-    after 加/联系, a bare "Q 12345", an account of letters and digits; an id of two digits only when its
-    letters read as pinyin (liuyu49)."""
-    m = RE_TELEGRAM_LINK.search(with_links) if "t.me" in with_links else None
-    if m:
-        return "Telegram", m.group(0)
-    for pattern, what in _BARE_CONTACTS:
-        m = pattern.search(light)
-        if m and m.group(0) not in intent:
-            return what, m.group(0)
-    for m in RE_NAME_ID.finditer(light):
-        if pinyin_letters(m.group(1)) and m.group(0) not in intent:
-            return "账号", m.group(0)
-    return None

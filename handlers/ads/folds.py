@@ -13,6 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from handlers.ads.digits import sound_digits
 from rules.normalize import INVISIBLE, to_simplified
 
 # ---------------------------------------------------------------------------------------------
@@ -287,28 +288,10 @@ def _light(nfkc: str) -> tuple[str, str | None]:
     if not text.isascii():
         before = text
         text = _NUMERAL_RUN.sub(_numeral_run, text)
-        sounded = _sound_digit_runs().sub(_sound_digits, text)
+        sounded = sound_digits(text)
         converted = TRICK_SOUND_DIGITS if sounded != text else TRICK_NUMERALS if text != before else converted
         text = sounded
     return text, converted
-
-
-@lru_cache(maxsize=1)
-def _sound_digit_runs() -> re.Pattern[str]:
-    """Seven or more characters in a row that each read as a digit (药舞妻思铃酒: yao wu qi si ling jiu)."""
-    from handlers.ads.sounds import digit_sounds
-
-    chars = re.escape("".join(sorted(digit_sounds())))
-    return re.compile(f"[{chars}](?:[\\s\\-_.·•*/|~,，、]{{0,2}}[{chars}]){{6,}}")
-
-
-def _sound_digits(m: re.Match[str]) -> str:
-    """A run of digit sounds as digits when it has three different ones or more (呜呜呜呜呜呜呜 is a sob)."""
-    from handlers.ads.sounds import digit_sounds
-
-    sounds = digit_sounds()
-    digits = "".join(sounds.get(ch, "") for ch in m.group(0))
-    return digits if len(set(digits)) >= 3 else m.group(0)
 
 
 def _vertical(text: str) -> bool:

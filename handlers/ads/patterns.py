@@ -317,3 +317,12 @@ def without_links(t: AdsText) -> str:
     if "." in t.light:
         return flatten(URL.sub(" ", t.light))
     return t.flat
+
+
+_CHAIN_TITLE = re.compile(r"\s*#?\s*接龙")
+_CHAIN_ENTRY = re.compile(r"^\s*\d{1,3}\s*[.、)）:：]?\s*\S", re.MULTILINE)
+
+
+def is_chain_list(light: str) -> bool:
+    """A 接龙 list: a first line that opens with 接龙 (or #接龙) and two numbered entries or more."""
+    return "接龙" in light[:40] and _CHAIN_TITLE.match(light) is not None and len(_CHAIN_ENTRY.findall(light)) >= 2

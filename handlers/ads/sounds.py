@@ -56,7 +56,7 @@ _CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|
 # A mobile number or an id of letters and digits (not a bare number: 回复HS 查第7930235期 is a service text).
 _PERSONAL_ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])"
                                r"|(?<!\d)1[3-9]\d{9}(?!\d)")
-_ALNUM_RUN = re.compile(r"([a-z0-9]+)")
+_ALNUM_RUN = re.compile(r"([a-z0-9]+)")  # no word is read by sound across a number (陈姐 3袋 is not 借贷)
 _JOINED_DIGITS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 _LATIN_XIN = re.compile(r"(?<![a-z])(v|w|wei)([\u4e00-\u9fff])")
 # Abbreviations chat uses for other things: never read as initials of an ad word.
@@ -119,18 +119,6 @@ def reading_table() -> _Readings:
     """Character -> its common toneless pinyin (handlers/ads/readings.txt.gz, from pypinyin's table)."""
     raw = resources.files("handlers.ads").joinpath("readings.txt.gz").read_bytes()
     return _Readings(gzip.decompress(raw).decode("utf-8"))
-
-
-_DIGIT_SYLLABLES = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4", "wu": "5",
-                    "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
-
-
-@lru_cache(maxsize=1)
-def digit_sounds() -> dict[str, str]:
-    """Every character of the main CJK block whose common reading is a digit's (药 -> 1, 伞 -> 3, 酒 -> 9)."""
-    table = reading_table()
-    return {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
-            if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
 
 
 def readings(ch: str) -> tuple[str, ...]:
@@ -212,7 +200,8 @@ class SoundDecoder:
         if any("a" <= c <= "z" for c in text):
             text = self._decode_latin(text, tricks, rewrites)
         if not text.isascii() and (_CONTEXT.search(text) or _ACCOUNT.search(_JOINED_DIGITS.sub("", text))):
-            text = self._decode_homophones(text, tricks, rewrites)
+            text = "".join(piece if k % 2 else self._decode_homophones(piece, tricks, rewrites)
+                           for k, piece in enumerate(_ALNUM_RUN.split(text)))
         return text, tuple(tricks), tuple(rewrites)
 
     def _decode_latin(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
@@ -271,12 +260,6 @@ class SoundDecoder:
         return "".join(pieces) + text[last:] if pieces else text
 
     def _decode_homophones(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
-        if _ALNUM_RUN.search(text):  # a word is never read across a number or a Latin word (陈姐 3袋 is not 借贷)
-            return "".join(piece if k % 2 else self._decode_homophones_in(piece, tricks, rewrites)
-                           for k, piece in enumerate(_ALNUM_RUN.split(text)))
-        return self._decode_homophones_in(text, tricks, rewrites)
-
-    def _decode_homophones_in(self, text: str, tricks: list[str], rewrites: list[tuple[str, str]]) -> str:
         where = [i for i, ch in enumerate(text) if "\u4e00" <= ch <= "\u9fff"]
         if len(where) < 2:
             return text

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.ads.detector import TextDetector, is_chain_list
+from handlers.ads.detector import TextDetector
 from handlers.ads.folds import TRICK_SOUND_DIGITS, analyse_for_ads
 from handlers.ads.model import load_default_model
+from handlers.ads.patterns import is_chain_list
 from handlers.ads.sounds import SoundDecoder
 
 THRESHOLD = 1.0

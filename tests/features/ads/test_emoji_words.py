@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.ads.detector import TRICK_PICTURES, TextDetector, emoji_words
+from handlers.ads.detector import TRICK_PICTURES, TextDetector
 from handlers.ads.model import load_default_model
+from handlers.ads.pictures import emoji_words
 
 THRESHOLD = 1.0
 
