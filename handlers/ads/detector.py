@@ -74,7 +74,7 @@ from handlers.ads.patterns import (
     without_badges,
     without_links,
 )
-from handlers.ads.pictures import read_pictures
+from handlers.ads.pictures import picture_readings
 from handlers.ads.reversal import reversed_view
 from handlers.ads.sounds import SoundDecoder, whole_words
 
@@ -286,8 +286,15 @@ class TextDetector:
     def decode(self, t: AdsText) -> AdsText:
         """`t` with split characters, pictures and sound spellings read back (unchanged when there are none)."""
         light, split = recompose(t.light)
-        light, pictures = read_pictures(light, self._ad_word_count)
-        light, tricks, _rewrites = self.sounds.decode(light)
+        decoded, pictures = self.sounds.decode(light), False
+        readings = picture_readings(light)
+        if readings:
+            most = self._ad_word_count(decoded[0])
+            for read in readings:
+                other = self.sounds.decode(read)
+                if (count := self._ad_word_count(other[0])) > most:
+                    decoded, most, pictures = other, count, True
+        light, tricks, _rewrites = decoded
         if pictures:
             tricks = (TRICK_PICTURES, *tricks)
         flat = flatten(light)
@@ -300,9 +307,9 @@ class TextDetector:
             return t
         return AdsText(t.original, light, flat, t.tricks + tricks)
 
-    def _ad_word_count(self, light: str) -> int:
-        """How many ad words (offers, contact labels, the group's pitch words) `light` reads as, by sound too."""
-        flat = flatten(self.sounds.decode(light)[0])
+    def _ad_word_count(self, decoded: str) -> int:
+        """How many ad words (offers, contact labels, the group's pitch words) a decoded text holds."""
+        flat = flatten(decoded)
         return len(RE_INTENT.findall(flat)) + (len(self._pitch_re.findall(flat)) if self._pitch_re else 0)
 
     def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
