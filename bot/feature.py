@@ -7,7 +7,7 @@ all, and the handler chain, the group settings and the scheduled jobs are assemb
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -93,6 +93,8 @@ class JobContext:
 
 
 JobBuilder = Callable[["Config"], list[JobSpec]]
+# events a replay will handle next (it reads its transcript ahead): start slow, pure work on them meanwhile
+ReadAhead = Callable[[Sequence["Event"], "Config"], None]
 # what runs when a timer of the feature fires: its actions (the context's clock is at the timer's due time)
 TimerFn = Callable[[JobContext, "Timer"], Awaitable[list["Action"]]]
 Compile = Callable[["GroupSettings"], Any]
@@ -107,8 +109,9 @@ class Feature:
     class built once per store), its tables, and the placeholders it offers every template of a group
     (`fields`: name -> value from the group's settings, e.g. welcome's {name_format}), and what runs
     when one of its timers fires (`timers`: timer name -> TimerFn; a handler sets a timer with
-    `Outcome(timers=(Timer(name=…, key=…, due=…, data=…),))`). Handlers, jobs and timers get the repository as
-    `ctx.repo` and their own `ctx.memory`."""
+    `Outcome(timers=(Timer(name=…, key=…, due=…, data=…),))`), and what it may start on events a replay
+    will handle next (`read_ahead`, e.g. the ad scores of their texts in a worker process). Handlers, jobs
+    and timers get the repository as `ctx.repo` and their own `ctx.memory`."""
 
     name: str
     handlers: tuple[Handler, ...] = ()
@@ -119,6 +122,7 @@ class Feature:
     tables: tuple[Any, ...] = ()
     fields: Mapping[str, Callable[[GroupSettings], str]] = field(default_factory=dict)
     timers: Mapping[str, TimerFn] = field(default_factory=dict)
+    read_ahead: ReadAhead | None = None
 
     def build_repository(self, store: Store) -> Any:
         """This feature's repository on `store` (a Repository class is built once per store)."""

@@ -100,6 +100,16 @@ def read_transcript(lines: Iterator[str], base: Path, errors: TextIO) -> Iterato
             print(f"{number}: {describe_validation_error(exc)}", file=errors)
 
 
+def read_ahead(bot: Bot, events: list[Event]) -> None:
+    """Tell the features that read ahead (`Feature.read_ahead`) which events come next."""
+    for feature in bot.features:
+        if feature.read_ahead is not None:
+            try:
+                feature.read_ahead(events, bot.config)
+            except Exception:  # reading ahead only saves time: the events are handled all the same
+                log.exception("reading ahead failed in %s; the events are handled as usual", feature.name)
+
+
 async def run_jobs_until(bot: Bot, clock: DrivenClock, due_jobs: DueJobs | None, until: datetime) -> None:
     """Run every job due at or before `until`, in time order, with the clock at each due instant."""
     if due_jobs is None:
@@ -147,10 +157,11 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     try:
         with transcript.open(encoding="utf-8", errors="replace") as handle:
             events = read_transcript(iter(handle), transcript.parent, errors)
-            while True:
-                chunk = _take(events)
-                if not chunk:
-                    break
+            coming = _take(events)
+            while coming:
+                chunk, coming = coming, _take(events)
+                if coming:  # the features may start on the next chunk while this one is handled
+                    read_ahead(bot, coming)
                 await bot.prefetch_seen([e.id for e in chunk])
                 for event in chunk:
                     if due_jobs is None:

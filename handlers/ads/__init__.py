@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from bot.feature import Feature
 from handlers.ads import tables
-from handlers.ads.handler import HANDLER
+from handlers.ads.handler import HANDLER, read_ahead
 from handlers.ads.repository import AdsRepository
 from handlers.ads.settings import AdsSettings
 
 FEATURE = Feature("ads", handlers=(HANDLER,), settings={"ads": (AdsSettings, AdsSettings())},
-                  repository=AdsRepository, tables=(tables.AD_OFFENCES, tables.AD_SAMPLES))
+                  repository=AdsRepository, tables=(tables.AD_OFFENCES, tables.AD_SAMPLES), read_ahead=read_ahead)

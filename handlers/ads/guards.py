@@ -47,7 +47,6 @@ async def is_new_member(event: Event, ctx: Context, *, ask_store: bool = True) -
     return joined is not None and ctx.now - joined <= timedelta(minutes=minutes)
 
 
-
 def prune(table: dict[Any, Any], keep: Any, limit: int = PRUNE_OVER) -> None:
     """Short-lived state stays small: past `limit` keys, drop the ones `keep` rejects."""
     if len(table) > limit:
@@ -114,9 +113,11 @@ async def raid(event: Event, ctx: Context, ad_like: Callable[[str], bool]) -> li
     大家好，很高兴认识大家 are a welcome, not a raid."""
     ads = ctx.settings.ads
     assert event.type == "text" and event.group is not None and event.user is not None
-    key_text = normalize_for_ads(event.text)
     # only the joins seen by this process: a raid is a matter of minutes, and every text passes here
-    if len(key_text) < 4 or not await is_new_member(event, ctx, ask_store=False) or not ad_like(event.text):
+    if not await is_new_member(event, ctx, ask_store=False):
+        return []
+    key_text = normalize_for_ads(event.text)
+    if len(key_text) < 4 or not ad_like(event.text):
         return []
     window = timedelta(minutes=ads.raid_window_minutes)
     posts: dict[tuple[str, str], dict[str, datetime]] = ctx.memory.setdefault("raid", {})
@@ -140,11 +141,12 @@ CROSS_POST_MIN_CHARS = 12  # shorter texts (签到, 早上好, 收到) are poste
 MAX_GROUPS_PER_TEXT = 50
 
 
-def cross_posts(event: Event, ctx: Context, text: str) -> int:
-    """In how many other groups the same text (normalised) was posted within `cross_group_minutes`:
-    an advertiser pastes one ad into every group they are in, a member seldom does with a long text."""
+def cross_posts(event: Event, ctx: Context, text: str, key: str | None = None) -> int:
+    """In how many other groups the same text (normalised; `key` when it is known) was posted within
+    `cross_group_minutes`: an advertiser pastes one ad into every group they are in, a member seldom
+    does with a long text."""
     minutes = ctx.settings.ads.cross_group_minutes
-    key = normalize_for_ads(text)
+    key = normalize_for_ads(text) if key is None else key
     if minutes <= 0 or len(key) < CROSS_POST_MIN_CHARS:
         return 0
     assert event.group is not None

@@ -4,6 +4,7 @@ repeat offenders; a red packet settles the open offence."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -11,13 +12,15 @@ from urllib.parse import urlsplit
 from bot.context import Context
 from bot.events import OTHERWISE, THEN, Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
-from handlers.ads.detector import TextDetector
+from handlers.ads.ahead import AHEAD, Spec
+from handlers.ads.detector import CheckResult, TextDetector
 from handlers.ads.folds import normalize_for_ads
 from handlers.ads.guards import cross_posts, flood, is_new_member, prune, raid, recent_joins, short, tell_operators
 from handlers.ads.model import load_model
 from handlers.ads.patterns import RE_PROMO
 from handlers.ads.qrcode import QR_KINDS, qr_kind, scan_image
 from handlers.ads.settings import AdsSettings
+from rules.config import Config
 from rules.names import ad_like_name
 
 
@@ -47,6 +50,36 @@ def detector(ctx: Context) -> TextDetector:
     return found
 
 
+def _spec(config: Config, ads: AdsSettings) -> Spec:
+    """What a worker needs to build the same detector as `detector` (see ahead.py)."""
+    key = ("ads.spec.of", id(ads))
+    found = config.cache.get(key)
+    if found is None:
+        found = config.cache[key] = (tuple(sorted(ads.pitch_words.items())), tuple(ads.allow_domains),
+                                     config.model.bot.ad_model)
+    return found
+
+
+def read_ahead(events: Sequence[Event], config: Config) -> None:
+    """Have the texts of the events a replay handles next scored by the worker meanwhile (ahead.py)."""
+    texts: dict[Spec, list[str]] = {}
+    for event in events:
+        if event.type == "text" and event.group is not None:
+            ads = config.group(event.group, event.group_name).settings.ads
+            if ads.enabled:
+                texts.setdefault(_spec(config, ads), []).append(event.text)
+    for spec, batch in texts.items():
+        AHEAD.submit(spec, batch)
+
+
+def _score(ctx: Context, text: str) -> tuple[float, str | None, list[CheckResult], str | None]:
+    """The detector's (total, kind, results), and the normal form when the worker gave it."""
+    ahead = AHEAD.take(_spec(ctx.config, ctx.settings.ads), text)
+    if ahead is not None:
+        return ahead[0], ahead[1], list(ahead[2]), ahead[3]
+    return (*detector(ctx).score(text), None)
+
+
 def _exempt(event: Event, ctx: Context) -> bool:
     ads = ctx.settings.ads
     return ctx.is_admin or event.user in ads.allow_members
@@ -59,8 +92,8 @@ def _domain_allowed(url: str, ads: AdsSettings) -> bool:
 
 async def _text_verdict(event: Event, ctx: Context, text: str, notes: list[Note]) -> Verdict | None:
     ads = ctx.settings.ads
-    total, kind, results = detector(ctx).score(text)
-    others = cross_posts(event, ctx, text) if event.type == "text" else 0
+    total, kind, results, key = _score(ctx, text)
+    others = cross_posts(event, ctx, text, key) if event.type == "text" else 0
     if others and total > 0:
         # the same text pasted into several groups within minutes: strong, but never a verdict alone
         extra = ads.cross_group_weight * min(others, 2)
@@ -193,7 +226,7 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
         return Outcome(notes=(*notes, flooding), stop=True)
     if event.type == "text":
         actions += await raid(event, ctx, lambda text: RE_PROMO.search(normalize_for_ads(text)) is not None
-                              or detector(ctx).score(text)[0] > 0)
+                              or _score(ctx, text)[0] > 0)
     return Outcome(actions=tuple(actions), notes=tuple(notes), stop=bool(actions))
 
 

@@ -1,0 +1,139 @@
+"""Ad scores computed ahead in a worker process (handlers/ads/ahead.py): the same verdicts as in place, a
+replay with the worker acts exactly as one without it, and a failing worker only costs time."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import random
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.replay import replay
+from handlers.ads import ahead
+from handlers.ads.ahead import ScoresAhead
+from handlers.ads.detector import TextDetector
+from handlers.ads.folds import normalize_for_ads
+from handlers.ads.handler import _spec
+from handlers.ads.model import load_model
+from rules.config import Config
+from tests.conftest import ROOT
+
+TEXTS = ["大家早上好", "兼职刷单日结300，加V：abc12345", "薇芯 d k 8 8 8 8 6 低息秒批", "ba696gnim信微加",
+         "周末一起去爬山吗？" * 3, "正常聊天，" * 400 + "加微信 abc12345 兼职日结", ""]
+
+
+def wait_for(scores: ScoresAhead, spec: ahead.Spec, text: str) -> ahead.Scored:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = scores.take(spec, text)
+        if found is not None:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("the worker gave no verdict within a minute")
+
+
+def test_the_worker_gives_the_verdicts_scoring_in_place_gives() -> None:
+    config = Config.from_file(ROOT / "config.yaml")
+    spec = _spec(config, config.model.defaults.ads)
+    here = TextDetector(dict(spec[0]), spec[1], load_model(spec[2]))
+    scores = ScoresAhead()
+    try:
+        assert scores.take(spec, TEXTS[1]) is None  # nothing asked for yet
+        scores.submit(spec, TEXTS)
+        for text in TEXTS:
+            total, kind, results, flat = wait_for(scores, spec, text)
+            assert (total, kind, list(results)) == here.score(text)
+            assert flat == normalize_for_ads(text)
+        assert wait_for(scores, spec, TEXTS[1])[0] >= config.model.defaults.ads.threshold  # the ad is one
+    finally:
+        scores.close()
+
+
+def test_a_worker_that_fails_is_logged_once_and_texts_are_scored_in_place(caplog: pytest.LogCaptureFixture) -> None:
+    scores = ScoresAhead()
+    broken_spec = (((1, 2, 3),), (), None)  # pitch words the worker cannot build a detector from
+    with caplog.at_level(logging.WARNING, logger="qunbot.ads"):
+        scores.submit(broken_spec, ["加V abc12345"])  # type: ignore[arg-type]
+        deadline = time.monotonic() + 60
+        while scores.usable and time.monotonic() < deadline:
+            scores.take(broken_spec, "加V abc12345")  # type: ignore[arg-type]
+            time.sleep(0.02)
+    assert not scores.usable
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+    assert "scored in place" in caplog.records[0].message
+    scores.submit(broken_spec, ["x"])  # type: ignore[arg-type]  # no new worker
+    assert scores._pool is None
+
+
+def test_the_worker_never_runs_ahead_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = Config.from_file(ROOT / "config.yaml")
+    spec = _spec(config, config.model.defaults.ads)
+    scores = ScoresAhead()
+    monkeypatch.setattr(ahead, "MAX_READY", 50)
+    try:
+        for n in range(10):
+            scores.submit(spec, [f"第{n}批的第{i}句话" for i in range(20)])
+        assert len(scores._in_flight) <= ahead.MAX_IN_FLIGHT
+        deadline = time.monotonic() + 60
+        while scores._in_flight and time.monotonic() < deadline:
+            scores.take(spec, "")
+            time.sleep(0.02)
+        assert len(scores._ready) <= 50
+    finally:
+        scores.close()
+
+
+def transcript(path: Path, n: int) -> None:
+    rng = random.Random(5)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    chat = ["大家好", "今天的课太有用了", "有人一起吃饭吗", "收到", "签到"]
+    ads = ["兼职刷单日结300，加V：abc12345", "低息贷款秒批，联系微信 dk88886", "代里招募，躺赚佣金，私聊 qq 12345678"]
+    lines = []
+    for i in range(n):
+        text = rng.choice(ads) if rng.random() < 0.1 else f"{rng.choice(chat)}{'' if rng.random() < 0.5 else i}"
+        lines.append({"id": f"e{i}", "ts": (start + timedelta(seconds=20 * i)).isoformat(), "type": "text",
+                      "group": f"g{i % 7}", "group_name": f"群{i % 7}", "user": f"u{rng.randrange(60)}",
+                      "user_name": "小明", "text": text})
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+
+
+def run_replay(tmp_path: Path, name: str) -> list[dict]:
+    config = Config.from_file(ROOT / "config.yaml")
+    out = io.StringIO()
+    status = asyncio.run(replay(config, tmp_path / "t.jsonl", db_url=f"sqlite+aiosqlite:///{tmp_path / name}",
+                                until=None, out=out))
+    assert status == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_replay_reading_ahead_acts_exactly_as_one_scoring_in_place(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    transcript(tmp_path / "t.jsonl", 1_600)  # more than one chunk: the later chunks are read ahead
+    used: list[int] = []
+    take = ScoresAhead.take
+
+    def counted(self: ScoresAhead, spec: ahead.Spec, text: str) -> ahead.Scored | None:
+        found = take(self, spec, text)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(ScoresAhead, "take", counted)
+    monkeypatch.setattr(ahead, "AHEAD", fresh := ScoresAhead())
+    monkeypatch.setattr("handlers.ads.handler.AHEAD", fresh)
+    if not fresh.usable:
+        pytest.skip("one CPU: the worker is never used")
+    try:
+        with_worker = run_replay(tmp_path, "a.db")
+    finally:
+        fresh.close()
+    monkeypatch.setattr(ScoresAhead, "usable", property(lambda self: False))
+    in_place = run_replay(tmp_path, "b.db")
+    assert with_worker == in_place
+    assert any(a["rule"].startswith("ads/") for a in in_place)  # the ads were caught both ways
+    assert sum(used) > 0  # and the worker's verdicts were used
