@@ -121,12 +121,14 @@ class EventLog(Repository):
             EVENTS.c.type.in_(sorted(types)))), only=("events",))
         return int(result.scalar() or 0)
 
-    async def event_counts_by_group(self, types: Iterable[str], since: datetime, until: datetime
-                                    ) -> dict[tuple[str, str], int]:
-        """Events of these types per (group, type) in [since, until), all groups at once."""
+    async def event_counts_by_group(self, types: Iterable[str], since: datetime, until: datetime,
+                                    groups: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
+        """Events of these types per (group, type) in [since, until), all groups (or `groups`) at once.
+        Naming the groups lets the database seek each one in the (group, ts) index instead of reading all."""
+        where = EVENTS.c.group_id.in_(sorted(groups)) if groups is not None else EVENTS.c.group_id.is_not(None)
         result = await self.journal.read(select(EVENTS.c.group_id, EVENTS.c.type, func.count()).where(and_(
             EVENTS.c.ts >= since, EVENTS.c.ts < until, EVENTS.c.type.in_(sorted(types)),
-            EVENTS.c.group_id.is_not(None))).group_by(EVENTS.c.group_id, EVENTS.c.type), only=("events",))
+            where)).group_by(EVENTS.c.group_id, EVENTS.c.type), only=("events",))
         return {(g, t): int(n) for g, t, n in result}
 
     async def daily_counts_by_group(self, groups: Sequence[str], types: Iterable[str], bounds: Sequence[datetime]

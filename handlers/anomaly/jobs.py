@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,23 @@ def build(config: Config) -> list[JobSpec]:
     return [JobSpec("anomaly:hourly", CronTrigger(minute=0, timezone=config.tz), run)]
 
 
+@dataclass
+class Survey:
+    """What an hourly run reads once for all groups instead of once per group: ads in the last 24
+    hours, activity since the local day began, and (when a group has enough ads to be looked at
+    closely) the ads of the baseline days before those 24 hours."""
+
+    ads_today: dict[str, int]
+    active_today: dict[str, int]
+    ads_before: dict[int, dict[str, int]] = field(default_factory=dict)  # baseline days -> group -> ads
+
+    async def ads_in_baseline(self, ctx: JobContext, group: str, days: int) -> int:
+        if days not in self.ads_before:
+            day_ago = ctx.due - timedelta(days=1)
+            self.ads_before[days] = await ctx.repo.ads.ads_by_group(day_ago - timedelta(days=days), day_ago)
+        return self.ads_before[days].get(group, 0)
+
+
 async def run(ctx: JobContext) -> list[Action]:
     actions: list[Action] = []
     groups = [g for g in await served_groups(ctx) if g[2].anomaly.enabled]
@@ -29,8 +47,14 @@ async def run(ctx: JobContext) -> list[Action]:
     # one look at all groups first: most hours, most groups have nothing to check closely
     longest = max(max(s.anomaly.join_raid_minutes, s.anomaly.mass_leave_minutes) for _, _, s in groups)
     since = ctx.due - timedelta(hours=1, minutes=longest)
-    recent = await ctx.repo.events.event_counts_by_group(("join", "leave"), since, ctx.due)
+    ids = [g for g, _, _ in groups]
+    recent = await ctx.repo.events.event_counts_by_group(("join", "leave"), since, ctx.due, ids)
     ads = await ctx.repo.ads.ads_by_group(ctx.due - timedelta(days=1), ctx.due)
+    active: dict[str, int] = {}
+    for (group, _type), n in (await ctx.repo.events.event_counts_by_group(
+            ACTIVITY_TYPES, day_start(local_now(ctx).date(), ctx.config.tz), ctx.due, ids)).items():
+        active[group] = active.get(group, 0) + n
+    survey = Survey(ads, active)
     for group, name, settings in groups:
         a = settings.anomaly
         probes = [_quiet]
@@ -40,15 +64,15 @@ async def run(ctx: JobContext) -> list[Action]:
             probes.insert(0, _mass_leave)
         if ads.get(group, 0) >= a.ad_spike_min:
             probes.insert(0, _ad_spike)
-        actions += await check(ctx, group, name, settings, probes)
+        actions += await check(ctx, group, name, settings, probes, survey)
     return actions
 
 
 async def check(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
-                probes: list[Any] | None = None) -> list[Action]:
+                probes: list[Any] | None = None, survey: Survey | None = None) -> list[Action]:
     found: list[Action] = []
     for probe in probes or (_join_raid, _mass_leave, _ad_spike, _quiet):
-        alert = await probe(ctx, group, name, settings)
+        alert = await probe(ctx, group, name, settings, survey)
         if alert is None:
             continue
         kind, text, data = alert
@@ -98,7 +122,8 @@ async def _recent_burst(ctx: JobContext, group: str, kind: str, type_: str, wind
     return found
 
 
-async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
+async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                      _survey: Survey | None = None) -> Alert | None:
     a = settings.anomaly
     window = timedelta(minutes=a.join_raid_minutes)
     found = await _recent_burst(ctx, group, "join_raid", "join", window, a.join_raid_count)
@@ -115,7 +140,8 @@ async def _join_raid(ctx: JobContext, group: str, name: str | None, settings: Gr
                                "first": first.isoformat(), "last": last.isoformat()}
 
 
-async def _mass_leave(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
+async def _mass_leave(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                      _survey: Survey | None = None) -> Alert | None:
     a = settings.anomaly
     window = timedelta(minutes=a.mass_leave_minutes)
     found = await _recent_burst(ctx, group, "mass_leave", "leave", window, a.mass_leave_count)
@@ -129,14 +155,16 @@ async def _mass_leave(ctx: JobContext, group: str, name: str | None, settings: G
                                 "first": first.isoformat(), "last": last.isoformat()}
 
 
-async def _ad_spike(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
+async def _ad_spike(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                    survey: Survey | None = None) -> Alert | None:
     a = settings.anomaly
     day_ago = ctx.due - timedelta(days=1)
-    today = await ctx.repo.ads.ads_caught(group, day_ago, ctx.due)
+    today = survey.ads_today.get(group, 0) if survey else await ctx.repo.ads.ads_caught(group, day_ago, ctx.due)
     if today < a.ad_spike_min:
         return None
-    usual = _usual_per_day(await ctx.repo.ads.ads_caught(group, day_ago - timedelta(days=a.baseline_days), day_ago),
-                           a.baseline_days)
+    before = (await survey.ads_in_baseline(ctx, group, a.baseline_days) if survey else
+              await ctx.repo.ads.ads_caught(group, day_ago - timedelta(days=a.baseline_days), day_ago))
+    usual = _usual_per_day(before, a.baseline_days)
     last_alert = await ctx.repo.audit.last_rule_use(group, "anomaly/ad_spike")
     if today < a.ad_spike_ratio * usual or (last_alert is not None and last_alert > day_ago):
         return None  # (the same 24 hours were reported already)
@@ -144,7 +172,8 @@ async def _ad_spike(ctx: JobContext, group: str, name: str | None, settings: Gro
     return "ad_spike", text, {"today": today, "usual": usual}
 
 
-async def _quiet(ctx: JobContext, group: str, name: str | None, settings: GroupSettings) -> Alert | None:
+async def _quiet(ctx: JobContext, group: str, name: str | None, settings: GroupSettings,
+                 survey: Survey | None = None) -> Alert | None:
     a = settings.anomaly
     local = local_now(ctx)
     if local.strftime("%H:%M") < a.quiet_from or await _already_today(ctx, group, "quiet"):
@@ -161,7 +190,8 @@ async def _quiet(ctx: JobContext, group: str, name: str | None, settings: GroupS
     usual = round(sum(memo["by_hour"][:local.hour]) / a.baseline_days, 1)
     if usual < a.quiet_min_usual:
         return None
-    so_far = await ctx.repo.events.event_count(group, ACTIVITY_TYPES, day_start(today, tz), ctx.due)
+    so_far = (survey.active_today.get(group, 0) if survey else
+              await ctx.repo.events.event_count(group, ACTIVITY_TYPES, day_start(today, tz), ctx.due))
     if so_far >= a.quiet_ratio * usual:
         return None
     text = fill(ctx, a.quiet_text, name, settings, today=so_far, usual=usual, hour=local.hour)
