@@ -11,7 +11,7 @@ from bot.events import Action, Event, Note, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.levels.handler import level_up
 from handlers.levels.ladder import level_of
-from rules.normalize import command_form, command_words, split_command
+from rules.normalize import command_form, command_heads, command_words, head, split_command
 
 _AMOUNT = re.compile(r"^[+-]?\d{1,9}$")
 
@@ -167,8 +167,12 @@ def _command_matches(event: Event, ctx: Context) -> bool:
     settings = ctx.settings.points
     if not settings.enabled:
         return False
+    board = tuple(settings.board_words)
+    if head(event.text) not in command_heads(settings.my_points_words, board, settings.grant_words,
+                                             settings.deduct_words, settings.ledger_words):
+        return False  # ordinary chat, turned away by its first character
     form = command_form(event.text)
-    if form in command_words(settings.my_points_words) or form in command_words(tuple(settings.board_words)):
+    if form in command_words(settings.my_points_words) or form in command_words(board):
         return True
     return any(split_command(event.text, words) is not None
                for words in (settings.grant_words, settings.deduct_words, settings.ledger_words))
