@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import UTC as _UTC
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, Table, event
@@ -211,6 +212,11 @@ class DriverBulk:
 def _sqlite_datetime(value: Any) -> str | None:
     if value is None:
         return None
+    return _sqlite_datetime_text(value)
+
+
+@lru_cache(maxsize=4096)  # one event's instant is written in several rows (event, group, member, audit)
+def _sqlite_datetime_text(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database")
     if value.utcoffset():

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 MAX_CACHED_NAMES = 100_000
 SIZE_TTL = timedelta(hours=1)  # cached group sizes (moved by joins and leaves) are re-read this often
 MAX_CACHED_SIZES = 100_000
+MAX_SIZES_ALONG = 400  # groups refreshed along with one whose size expired
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,10 @@ class Members(Repository):
             cache.clear()  # before the misses are counted: every group asked for is then read again
         missing = [g for g in groups if g not in cache or now - cache[g][0] > SIZE_TTL]
         if missing:
+            # the groups read more than half the time ago come along: one read an hour, not one per group
+            wanted = set(missing)
+            missing += [g for g, (at, _n, _c) in cache.items()
+                        if now - at > SIZE_TTL / 2 and g not in wanted][:MAX_SIZES_ALONG]
             found = await self.group_sizes(missing)
             for g in missing:
                 name, n = found.get(g, (None, 0))
