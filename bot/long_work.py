@@ -49,7 +49,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
         try:
             status = asyncio.run(replay(config, transcript, db_url=args.db, until=args.until, out=out,
-                                        errors=errors, stats=stats))
+                                        errors=errors, stats=stats, read_ahead=True))
         finally:
             errors.flush()
             if args.out:

@@ -100,7 +100,7 @@ def read_transcript(lines: Iterator[str], base: Path, errors: TextIO) -> Iterato
             print(f"{number}: {describe_validation_error(exc)}", file=errors)
 
 
-def read_ahead(bot: Bot, events: list[Event]) -> None:
+def start_ahead(bot: Bot, events: list[Event]) -> None:
     """Tell the features that read ahead (`Feature.read_ahead`) which events come next."""
     for feature in bot.features:
         if feature.read_ahead is not None:
@@ -121,8 +121,11 @@ async def run_jobs_until(bot: Bot, clock: DrivenClock, due_jobs: DueJobs | None,
 
 async def replay(config: Config, transcript: Path, *, db_url: str | None, until: datetime | None,
                  out: TextIO, errors: TextIO = sys.stderr, jobs: list[JobSpec] | None = None,
-                 stats: ReplayStats | None = None) -> int:
-    """Replay a transcript; returns the exit status (0 when the transcript was read)."""
+                 stats: ReplayStats | None = None, read_ahead: bool = False) -> int:
+    """Replay a transcript; returns the exit status (0 when the transcript was read). `read_ahead`: the
+    features may start on the next chunk of events meanwhile (`Feature.read_ahead`: the ads feature
+    scores its texts in a worker process, which imports the program's main module as every spawned
+    Python process does; the command line asks for it, a program calling this guards its main module)."""
     tmp = None
     if db_url is None:
         # a dry run leaves nothing behind: its database, reports and media live in a temporary folder
@@ -160,8 +163,8 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
             coming = _take(events)
             while coming:
                 chunk, coming = coming, _take(events)
-                if coming:  # the features may start on the next chunk while this one is handled
-                    read_ahead(bot, coming)
+                if coming and read_ahead:  # the features may start on the next chunk while this one is handled
+                    start_ahead(bot, coming)
                 await bot.prefetch_seen([e.id for e in chunk])
                 for event in chunk:
                     if due_jobs is None:
