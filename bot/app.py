@@ -42,13 +42,14 @@ class Runtime:
         await self.store.close()
 
 
-def open_store(db_url: str, features: Iterable[Feature] | None = None) -> Store:
-    """A store on `db_url` with the repositories of `features` (default: every feature); call `open()`."""
+def open_store(db_url: str, features: Iterable[Feature] | None = None, *, inline: bool = False) -> Store:
+    """A store on `db_url` with the repositories of `features` (default: every feature); call `open()`.
+    `inline`: SQLite statements on the event loop's thread (a replay; storage/sqlite_onehop.py)."""
     if features is None:
         from handlers import FEATURES
 
         features = FEATURES
-    store = Store.from_url(db_url)
+    store = Store.from_url(db_url, inline=inline)
     for feature in features:
         feature.build_repository(store)
     return store
@@ -77,15 +78,17 @@ def operator_fallback(holder: ConfigHolder) -> callable:  # type: ignore[valid-t
 
 async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platform: Platform,
                         features: Iterable[Feature | Handler], *, resend_all: bool = False,
-                        resend_only: Callable[[dict[str, Any]], bool] | None = None) -> Runtime:
+                        resend_only: Callable[[dict[str, Any]], bool] | None = None,
+                        inline_sqlite: bool = False) -> Runtime:
     """Open the database (migrating it), wire bot and outbox, and resend what a crash left undelivered.
 
     Undelivered actions younger than `outbox.resend_within_minutes` are sent again (older ones are
     marked expired); with `resend_all` (replay) every one is. `resend_only` (several accounts on one
     database, bot/fleet/): only the rows it accepts are this process's to resend or expire.
+    `inline_sqlite` (replay): SQLite statements run on the event loop's thread.
     """
     features = as_features(features)
-    store = open_store(db_url, features)
+    store = open_store(db_url, features, inline=inline_sqlite)
     await store.open()
     settings = holder.current.model.outbox
     outbox = Outbox(platform, clock, settings, store, fallback=operator_fallback(holder))

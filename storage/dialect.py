@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys, a busy timeout and its folder created."""
+def make_engine(url: str, *, inline: bool = False) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys, a busy timeout and its folder created. `inline`
+    (SQLite, a replay): statements run on the event loop's thread (see storage/sqlite_onehop.py)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -30,8 +31,10 @@ def make_engine(url: str) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         from storage import sqlite_onehop
 
-        module = sqlite_onehop.dbapi() if parsed.drivername == "sqlite+aiosqlite" else None
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        module = sqlite_onehop.dbapi(inline) if parsed.drivername == "sqlite+aiosqlite" else None
+        inline = inline and module is not None
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                        **({"check_same_thread": False} if inline else {})},
                                      **({"module": module} if module is not None else {}))
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -7,6 +7,12 @@ most of its time (p99 of a check-in 11-18 ms before, about 5 ms after, in bench/
 --parts mix). Here the cursor runs execute, fetch and close in one call on that thread; rows are
 buffered as the stock adapter buffers them, errors are translated by the adapter's own handler.
 
+`dbapi(inline=True)` goes further, for a replay (one process working through a transcript, where
+nothing else waits on the event loop): statements run on the calling thread itself, with no trip at
+all (the connection is opened with check_same_thread=False; commits and the rest still go through
+aiosqlite's thread, and the store's journal lock keeps one statement at a time on the connection).
+A live bot keeps the trip, so that a long query never holds up the other groups' answers.
+
 It relies on internals of SQLAlchemy 2.1's asyncio connector and of aiosqlite (the same ones
 SQLAlchemy's adapter uses), so `dbapi()` returns None -- the stock adapter is used, with a log
 line -- on any other SQLAlchemy series or when those internals are missing.
@@ -21,7 +27,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_DBAPI: Any = None
+_DBAPI: dict[bool, Any] = {}  # inline or not -> the adapted module (False: the stock adapter)
 
 
 def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> tuple[Any, ...]:
@@ -41,16 +47,18 @@ def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) 
         cur.close()
 
 
-def dbapi() -> Any:
-    """The adapted DB-API module for `create_async_engine(..., module=...)`, or None."""
-    global _DBAPI
-    if _DBAPI is not None:
-        return _DBAPI or None
-    _DBAPI = _build() or False
-    return _DBAPI or None
+async def _nothing() -> None:
+    return None
 
 
-def _build() -> Any:
+def dbapi(inline: bool = False) -> Any:
+    """The adapted DB-API module for `create_async_engine(..., module=...)`, or None; `inline`: no trip."""
+    if inline not in _DBAPI:
+        _DBAPI[inline] = _build(inline) or False
+    return _DBAPI[inline] or None
+
+
+def _build(inline: bool) -> Any:
     import aiosqlite
     import sqlalchemy
 
@@ -115,7 +123,11 @@ def _build() -> Any:
                     return await driver._execute(_run, driver._conn, many, operation, parameters)
 
             try:
-                description, rows, rowcount, lastrowid = await_(one_trip())
+                if inline:
+                    await_(_nothing())  # the async engine wants every statement to await something
+                    description, rows, rowcount, lastrowid = _run(driver._conn, many, operation, parameters)
+                else:
+                    description, rows, rowcount, lastrowid = await_(one_trip())
             except Exception as error:
                 adapt._handle_exception(error)
             self._description, self._rowcount, self._lastrowid = description, rowcount, lastrowid

@@ -48,8 +48,9 @@ class Store(Journal):
             self.repository(kind)
 
     @classmethod
-    def from_url(cls, url: str, repositories: Iterable[type[Repository]] = ()) -> Store:
-        return cls(dialect.make_engine(url), repositories)
+    def from_url(cls, url: str, repositories: Iterable[type[Repository]] = (), *, inline: bool = False) -> Store:
+        """A store on `url`; `inline`: SQLite statements on the event loop's thread (a replay)."""
+        return cls(dialect.make_engine(url, inline=inline), repositories)
 
     def repository(self, kind: type[R]) -> R:
         """The store's one repository of this kind (built on first use)."""

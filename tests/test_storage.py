@@ -234,6 +234,50 @@ async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread_and_errors_st
         await engine.dispose()
 
 
+async def test_an_inline_sqlite_engine_runs_statements_on_the_calling_thread_with_no_trip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import aiosqlite
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import dialect, sqlite_onehop
+
+    assert sqlite_onehop.dbapi(inline=True) is not None
+    engine = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}", inline=True)
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    threads: list[int] = []
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("create table t (k integer primary key, v text)"))
+            await conn.execute(text("insert into t values (:k, :v)"), [{"k": 1, "v": "一"}, {"k": 2, "v": "二"}])
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            raw.driver_connection._conn.create_function("here", 0, lambda: threads.append(threading.get_ident()) or 1)
+            trips = 0
+            rows = (await conn.execute(text("select k, v, here() from t order by k"))).all()
+            assert rows == [(1, "一", 1), (2, "二", 1)] and trips == 0
+            assert set(threads) == {threading.get_ident()}  # SQLite ran on this thread
+            back = (await conn.execute(text("update t set v = v || '!' where k = 2 returning v"))).all()
+            assert back == [("二!",)] and trips == 0
+            with pytest.raises(IntegrityError):
+                await conn.execute(text("insert into t values (1, 'dup')"))
+            await conn.commit()  # commits still go through aiosqlite's thread
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("select v from t where k = 2"))).scalar() == "二!"
+    finally:
+        await engine.dispose()
+
+
 async def test_job_runs_are_known_without_a_query_after_the_mark_and_by_a_new_process(any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -137,7 +137,8 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     if stats is not None:
         sink.kinds = stats.actions
     holder = ConfigHolder(config)
-    runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True)
+    # one event at a time, nothing else waiting on the loop: SQLite statements need no trip to a thread
+    runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True, inline_sqlite=True)
     bot = runtime.bot
     job_list = jobs if jobs is not None else jobs_from_config(config, bot.features)
     due_jobs: DueJobs | None = None
