@@ -16,6 +16,7 @@ INVISIBLE = dict.fromkeys(
     [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
      *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), *range(0xFE00, 0xFE10)],
 )
+INVISIBLE_CHARS = frozenset(map(chr, INVISIBLE))
 _DROP_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"})
 
 
@@ -84,8 +85,20 @@ CACHED_TEXT_CHARS = 64  # caches keyed by what members send hold short texts onl
 
 def command_form(text: str) -> str:
     """The form a command or trigger word is compared in: `fold` without emoji and symbols, simplified
-    Chinese ("簽到 ✅!" -> "签到"). Short texts (commands, triggers) are cached; long ones are not."""
-    return _command_form_cached(text) if len(text) <= CACHED_TEXT_CHARS else _command_form(text)
+    Chinese ("簽到 ✅!" -> "签到"). Short texts (commands, triggers) are cached; of long ones, the last
+    (the handlers of one message ask about it in turn)."""
+    global _last_long
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _command_form_cached(text)
+    last = _last_long
+    if last[0] is text:
+        return last[1]
+    form = _command_form(text)
+    _last_long = (text, form)  # one assignment: a reader on another thread sees a matching pair
+    return form
+
+
+_last_long: tuple[str | None, str] = (None, "")
 
 
 @lru_cache(maxsize=4096)  # the repeated short texts (签到, 我的积分, a poll's options); chat rarely repeats
@@ -109,6 +122,18 @@ def command_words(words: tuple[str, ...]) -> frozenset[str]:
 def meaningful_length(text: str) -> int:
     """Letters, digits and CJK characters in `text` (emoji, punctuation and spaces do not count)."""
     return sum(1 for ch in strip_invisible(text) if unicodedata.category(ch)[0] in "LN")
+
+
+def has_meaningful(text: str, count: int) -> bool:
+    """`meaningful_length(text) >= count`, reading no further than needed."""
+    if count <= 0:
+        return True
+    for ch in text:
+        if ch not in INVISIBLE_CHARS and unicodedata.category(ch)[0] in "LN":
+            count -= 1
+            if count == 0:
+                return True
+    return False
 
 
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me"})

@@ -63,3 +63,29 @@ def test_caches_keyed_by_member_text_hold_short_texts_only() -> None:
     command_form("签到 ✅ 缓存测试")
     command_form("签到 ✅ 缓存测试")
     assert _command_form_cached.cache_info().hits == hits + 1  # a short text is cached
+
+
+def test_of_long_texts_only_the_last_is_remembered_and_only_for_that_very_text() -> None:
+    from rules import normalize
+
+    first, second = "簽到！" * 40, "打卡" * 40
+    assert normalize.command_form(first) == "签到" * 40
+    assert normalize.command_form(first) == "签到" * 40  # the handlers of one message ask in turn
+    assert normalize._last_long[0] is first
+    assert normalize.command_form(second) == "打卡" * 40
+    assert normalize._last_long[0] is second  # one entry: the first text is let go
+    same_text_other_object = "".join(["簽到！"] * 40)
+    assert normalize.command_form(same_text_other_object) == "签到" * 40
+
+
+def test_has_meaningful_agrees_with_meaningful_length() -> None:
+    import random
+
+    from rules.normalize import has_meaningful, meaningful_length
+
+    chars = ["a", "1", "中", "😀", " ", "\u200b", "\u3164", "!", "\x00", "Ａ", "٣", "\ufe0f"]
+    rng = random.Random(3)
+    for _ in range(5_000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randrange(14)))
+        for count in range(-1, 9):
+            assert has_meaningful(text, count) == (meaningful_length(text) >= count), (text, count)

@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.events import Action, Event, Outcome, reply
 from bot.feature import Band, Handler
 from handlers.levels.ladder import level_of, level_rank, tier_of, tier_since
-from rules.normalize import command_form, command_words
+from rules.normalize import command_form, command_heads, command_words, head
 
 if TYPE_CHECKING:
     from handlers.points.repository import PointsRepository
@@ -19,8 +19,8 @@ async def level_up(ctx: Context, points: PointsRepository, event: Event, user: s
     """The announcement when a balance moves from `before` to `after` across a level's threshold
     upward, the first time the member reaches that level (falling back and climbing again is quiet)."""
     settings = ctx.settings.levels
-    if not settings.enabled or after <= before:
-        return None
+    if not settings.enabled or after <= before or not any(before < m <= after for m in settings.thresholds.values()):
+        return None  # no threshold crossed (most awards)
     old, new = level_of(before, settings), level_of(after, settings)
     if old.name == new.name:
         return None
@@ -58,7 +58,8 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
 def _matches(event: Event, ctx: Context) -> bool:
     if event.type != "text" or event.group is None or ctx.group is None or not ctx.settings.levels.enabled:
         return False
-    return command_form(event.text) in command_words(ctx.settings.levels.my_level_words)
+    words = ctx.settings.levels.my_level_words
+    return head(event.text) in command_heads(words) and command_form(event.text) in command_words(words)
 
 
 HANDLER = Handler("levels", Band.COMMAND, handle, matches=_matches, order=30)

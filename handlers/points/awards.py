@@ -9,14 +9,13 @@ from bot.context import Context
 from bot.events import Event, Note, Outcome
 from bot.feature import Band, Handler
 from handlers.levels.handler import level_up
-from rules.normalize import meaningful_length
+from rules.normalize import has_meaningful
 
 
 async def award(event: Event, ctx: Context) -> Outcome | None:
     """Points for a message (when nothing earlier in the chain took it) or a red packet."""
     assert event.group is not None and event.user is not None
     settings = ctx.settings.points
-    day = event.ts.astimezone(ctx.config.tz).date().isoformat()
     if event.type == "red_packet":
         if settings.red_packet_points <= 0:
             return None
@@ -27,8 +26,9 @@ async def award(event: Event, ctx: Context) -> Outcome | None:
         assert event.type == "text"
         points = settings.message_points
         if (points <= 0 or settings.message_daily_cap < points
-                or meaningful_length(event.text) < settings.message_min_length):
+                or not has_meaningful(event.text, settings.message_min_length)):
             return None
+        day = event.ts.astimezone(ctx.config.tz).date().isoformat()
         balance = await ctx.repo.award_message_points(event.group, event.user, points, event.ts, day,
                                                        settings.message_cooldown_seconds, settings.message_daily_cap,
                                                        event.id)

@@ -15,7 +15,7 @@ from bot.context import Context
 from bot.events import Action, Event, Note, Outcome, Timer, reply
 from bot.feature import Band, Handler, JobContext
 from handlers.retention.forget import forget_member
-from rules.normalize import split_command
+from rules.normalize import command_heads, head, split_command
 from scheduler.common import fill
 
 
@@ -46,6 +46,7 @@ async def handle(event: Event, ctx: Context) -> Outcome | None:
 
 def _matches(event: Event, ctx: Context) -> bool:
     return (event.type == "text" and event.group is not None and event.user is not None and ctx.group is not None
+            and head(event.text) in command_heads(ctx.settings.retention.forget_words)
             and split_command(event.text, ctx.settings.retention.forget_words) is not None)
 
 
