@@ -11,7 +11,7 @@ from bot.feature import Band, Handler
 from handlers.checkin.rates import rate_fields
 from handlers.checkin.settings import CheckinSettings
 from handlers.levels.handler import level_up
-from rules.normalize import command_form, command_words
+from rules.normalize import command_form, command_heads, command_words, head
 from rules.templates import template_fields
 
 
@@ -145,9 +145,11 @@ def _matches(event: Event, ctx: Context) -> bool:
     settings = ctx.settings.checkin
     if not settings.enabled or len(event.text) > 40:
         return False
+    every = (settings.triggers, settings.board_words, settings.streak_words, settings.rate_words)
+    if head(event.text) not in command_heads(*every):
+        return False  # ordinary chat, turned away by its first character
     form = command_form(event.text)
-    return any(form in command_words(words) for words in
-               (settings.triggers, settings.board_words, settings.streak_words, settings.rate_words))
+    return any(form in command_words(words) for words in every)
 
 
 HANDLER = Handler("checkin", Band.COMMAND, handle, matches=_matches, order=10)
