@@ -182,7 +182,11 @@ class PointsRepository(Repository):
         return bool(rows)
 
     async def balance(self, group: str, user: str) -> int:
-        """The member's points (0 before any award)."""
+        """The member's points (0 before any award): from memory when the message awards know it (every
+        way a balance moves here says so: `balance_moved`), else from the database."""
+        last = self._message_award.get((group, user))
+        if last is not None and last[3] is not None and not self.journal.recovered:
+            return last[3]
         result = await self.journal.read(self._balance, {"g": group, "u": user}, only=(MESSAGE_AWARDS,))
         return int(result.scalar() or 0)
 
