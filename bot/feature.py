@@ -93,7 +93,8 @@ class JobContext:
 
 
 JobBuilder = Callable[["Config"], list[JobSpec]]
-# events a replay will handle next (it reads its transcript ahead): start slow, pure work on them meanwhile
+# events a replay will handle next (it reads its transcript ahead): start slow, pure work on them meanwhile;
+# called with no events when the replay ends (stop that work)
 ReadAhead = Callable[[Sequence["Event"], "Config"], None]
 # what runs when a timer of the feature fires: its actions (the context's clock is at the timer's due time)
 TimerFn = Callable[[JobContext, "Timer"], Awaitable[list["Action"]]]

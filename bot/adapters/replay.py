@@ -101,7 +101,7 @@ def read_transcript(lines: Iterator[str], base: Path, errors: TextIO) -> Iterato
 
 
 def start_ahead(bot: Bot, events: list[Event]) -> None:
-    """Tell the features that read ahead (`Feature.read_ahead`) which events come next."""
+    """Tell the features that read ahead (`Feature.read_ahead`) which events come next (none: the end)."""
     for feature in bot.features:
         if feature.read_ahead is not None:
             try:
@@ -187,6 +187,8 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
             clock.set(until)
         await runtime.close()
     finally:
+        if read_ahead:
+            start_ahead(bot, [])  # the features stop what they started ahead
         if tmp is not None:
             tmp.cleanup()
     return 0

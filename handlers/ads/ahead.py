@@ -5,7 +5,9 @@ is most of a replay's work on chat. A replay hands the texts of the events it wi
 `ScoresAhead.submit`; one worker process (spawned on first use, with its own detectors) scores them
 while the bot handles the events before them, and `take` gives a verdict back when it is ready. A
 verdict that is not ready is computed in place as usual: the worker only ever saves time, and a
-worker that dies is logged once and no longer used. A live bot never reads ahead, so it has no worker.
+worker that dies is logged once and no longer used. The worker ends with the bot's process, however
+that ends (a kill -9 included), and a verdict is kept until it is taken, for a few chunks at most and
+for texts of ordinary length only. A live bot never reads ahead, so it has no worker.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,6 +32,7 @@ Spec = tuple[tuple[tuple[str, float], ...], tuple[str, ...], str | None]  # pitc
 Scored = tuple[float, "str | None", "tuple[CheckResult, ...]", str]  # total, kind, results, normal form
 MAX_READY = 4_000  # verdicts kept before they are asked for (a replay chunk is 500 events)
 MAX_IN_FLIGHT = 3  # batches submitted and not yet collected
+MAX_TEXT_CHARS = 4_000  # longer texts (a long 接龙 copy) are scored in place: the kept verdicts stay small
 
 
 def cpus() -> int:
@@ -40,6 +46,26 @@ def cpus() -> int:
 # -- in the worker process ---------------------------------------------------------------------------
 
 _DETECTORS: dict[Spec, TextDetector] = {}
+
+
+def die_with_parent(parent: int) -> None:
+    """The worker's initializer: end when the bot's process ends (Linux tells at once through
+    PR_SET_PDEATHSIG; a watcher thread notices within a second anywhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except Exception:  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent went before the signal was asked for
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _detector(spec: Spec) -> TextDetector:
@@ -82,6 +108,7 @@ class ScoresAhead:
 
     def submit(self, spec: Spec, texts: Sequence[str]) -> None:
         """Have the worker score `texts` (a batch at most MAX_IN_FLIGHT ahead; further batches wait)."""
+        texts = [t for t in texts if len(t) <= MAX_TEXT_CHARS]
         if not texts or not self.usable:
             return
         self._collect()
@@ -89,8 +116,9 @@ class ScoresAhead:
             return  # the worker is behind: these are scored in place when their turn comes
         try:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            future = self._pool.submit(score_batch, spec, list(texts))
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=die_with_parent, initargs=(os.getpid(),))
+            future = self._pool.submit(score_batch, spec, texts)
         except Exception as exc:  # a pool that cannot start or has broken
             self._give_up(exc)
             return
@@ -98,10 +126,10 @@ class ScoresAhead:
         self._in_flight.append(future)
 
     def take(self, spec: Spec, text: str) -> Scored | None:
-        """The worker's verdict on `text`, if it is ready (else None: score it in place)."""
+        """The worker's verdict on `text`, if it is ready (else None: score it in place); given once."""
         if self._in_flight:
             self._collect()
-        return self._ready.get((spec, text))
+        return self._ready.pop((spec, text), None)
 
     def _collect(self) -> None:
         while self._in_flight and self._in_flight[0].done():
@@ -125,8 +153,10 @@ class ScoresAhead:
         self.close()
 
     def close(self) -> None:
-        """Stop the worker (verdicts already kept stay usable)."""
+        """Stop the worker and drop what it was asked and gave (a replay's end)."""
         pool, self._pool = self._pool, None
+        self._in_flight.clear()
+        self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 

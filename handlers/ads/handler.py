@@ -61,7 +61,11 @@ def _spec(config: Config, ads: AdsSettings) -> Spec:
 
 
 def read_ahead(events: Sequence[Event], config: Config) -> None:
-    """Have the texts of the events a replay handles next scored by the worker meanwhile (ahead.py)."""
+    """Have the texts of the events a replay handles next scored by the worker meanwhile (ahead.py);
+    no events: the replay is over, the worker stops."""
+    if not events:
+        AHEAD.close()
+        return
     texts: dict[Spec, list[str]] = {}
     for event in events:
         if event.type == "text" and event.group is not None:

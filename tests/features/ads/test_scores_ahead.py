@@ -7,7 +7,11 @@ import asyncio
 import io
 import json
 import logging
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -50,7 +54,11 @@ def test_the_worker_gives_the_verdicts_scoring_in_place_gives() -> None:
             total, kind, results, flat = wait_for(scores, spec, text)
             assert (total, kind, list(results)) == here.score(text)
             assert flat == normalize_for_ads(text)
-        assert wait_for(scores, spec, TEXTS[1])[0] >= config.model.defaults.ads.threshold  # the ad is one
+            if text == TEXTS[1]:
+                assert total >= config.model.defaults.ads.threshold  # the ad is one
+        assert scores.take(spec, TEXTS[1]) is None  # a verdict is given once
+        scores.submit(spec, ["字" * (ahead.MAX_TEXT_CHARS + 1)])
+        assert not scores._in_flight  # a very long text is scored in place
     finally:
         scores.close()
 
@@ -141,3 +149,47 @@ def test_a_replay_reading_ahead_acts_exactly_as_one_scoring_in_place(tmp_path: P
     assert not any(used) and empty._pool is None  # no worker: every text scored in place
     assert with_worker == in_place
     assert any(a["rule"].startswith("ads/") for a in in_place)  # the ads were caught both ways
+
+
+WORKER_THEN_KILLED = """
+import sys, time
+from handlers.ads.ahead import ScoresAhead
+from handlers.ads.handler import _spec
+from rules.config import Config
+if __name__ == "__main__":
+    config = Config.from_file("config.yaml")
+    spec = _spec(config, config.model.defaults.ads)
+    scores = ScoresAhead()
+    scores.submit(spec, ["大家好"])
+    while scores._in_flight:
+        scores.take(spec, "")
+        time.sleep(0.05)
+    print(*scores._pool._processes, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_worker_ends_when_the_bot_is_killed() -> None:
+    bot = subprocess.Popen([sys.executable, "-c", WORKER_THEN_KILLED], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in bot.stdout.readline().split()]  # type: ignore[union-attr]
+        assert workers and all(Path(f"/proc/{pid}").exists() for pid in workers)
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        bot.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "the worker outlived the bot"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # not our child: raises; reaps nothing
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
