@@ -58,12 +58,13 @@ def to_simplified(text: str) -> str:
     return text if text.isascii() else _convert(text)
 
 
-def head(text: str, within: int = 12) -> str:
-    """The first letter, digit or CJK character among the first `within` characters, case-folded and
-    simplified ('' if none): the character a command must start with, found without normalising the
-    whole message."""
+def head(text: str, within: int = 64) -> str:
+    """The first letter, digit or CJK character among the first `within` characters (invisible ones
+    skipped: a Hangul filler is a "letter" that `fold` drops), case-folded and simplified ('' if none):
+    the character a command must start with, found without normalising the whole message. Emoji with
+    skin tones and joiners take several characters each, hence the generous window."""
     for ch in text[:within]:
-        if ch.isalnum():
+        if ch.isalnum() and ch not in INVISIBLE_CHARS:
             return ch.casefold() if ch.isascii() else _simplified_char(ch)
     return ""
 
@@ -76,8 +77,16 @@ def _simplified_char(ch: str) -> str:
 @lru_cache(maxsize=1024)
 def command_heads(*words: tuple[str, ...]) -> frozenset[str]:
     """The first characters that messages naming one of these command words start with: `head(text) not in
-    command_heads(...)` turns ordinary chat away before `command_form`."""
-    return frozenset(form[0] for group in words for form in map(command_form, group) if form)
+    command_heads(...)` turns ordinary chat away before `command_form`. Each word gives the first
+    character of its form and its first letter or digit (a word of the owner's such as "+1" or "#points"
+    keeps its symbol in the form, while `head` skips symbols)."""
+    heads: set[str] = set()
+    for form in (command_form(w) for group in words for w in group):
+        if form:
+            heads.add(form[0])
+            heads.add(head(form, within=len(form)))
+    heads.discard("")
+    return frozenset(heads)
 
 
 CACHED_TEXT_CHARS = 64  # caches keyed by what members send hold short texts only (bounded memory)

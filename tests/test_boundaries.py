@@ -89,3 +89,25 @@ def test_has_meaningful_agrees_with_meaningful_length() -> None:
         text = "".join(rng.choice(chars) for _ in range(rng.randrange(14)))
         for count in range(-1, 9):
             assert has_meaningful(text, count) == (meaningful_length(text) >= count), (text, count)
+
+
+def test_a_command_after_emoji_a_hangul_filler_or_a_word_with_a_symbol_passes_the_first_character_filter() -> None:
+    from rules.normalize import command_form, command_heads, head
+
+    cases = [(("签到",), "👍🏻" * 6 + "签到"), (("签到",), "👨‍👩‍👧‍👦" * 2 + "签到"), (("签到",), "\u3164签到"),
+             (("签到",), "簽到！"), (("+1",), "+1"), (("#points",), "#POINTS"), (("我的积分",), "\u2005我的積分")]
+    for words, text in cases:
+        assert command_form(text) in {command_form(w) for w in words}, text
+        assert head(text) in command_heads(words), text
+    assert head("今天天气不错") not in command_heads(("签到", "打卡"))
+
+
+def test_sqlite_times_of_the_hour_repeated_in_autumn_stay_an_hour_apart() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.dialect import _sqlite_datetime
+
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))  # EDT
+    assert _sqlite_datetime(first) == "2026-11-01 05:30:00.000000"
+    assert _sqlite_datetime(first.replace(fold=1)) == "2026-11-01 06:30:00.000000"  # EST, equal to `first` in Python
