@@ -215,11 +215,13 @@ class DriverBulk:
 def _sqlite_datetime(value: Any) -> str | None:
     if value is None:
         return None
-    return _sqlite_datetime_text(value)
+    return _sqlite_datetime_text(value, value.fold)
 
 
-@lru_cache(maxsize=4096)  # one event's instant is written in several rows (event, group, member, audit)
-def _sqlite_datetime_text(value: datetime) -> str:
+# one event's instant is written in several rows (event, group, member, audit); keyed with `fold` too,
+# since two wall times of one zone that differ only by it (the hour repeated in autumn) compare equal
+@lru_cache(maxsize=4096)
+def _sqlite_datetime_text(value: datetime, _fold: int) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database")
     if value.utcoffset():
