@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
@@ -29,12 +29,27 @@ def announcer(job_id: str, text: str, hour: int, minute: int = 0) -> JobSpec:
     return JobSpec(job_id, CronTrigger(hour=hour, minute=minute, timezone="Asia/Shanghai"), run)
 
 
+async def _noop(ctx: JobContext) -> list[Action]:
+    return []
+
+
 def test_due_jobs_come_in_time_order_across_days() -> None:
     jobs = [announcer("night", "晚上好", 21), announcer("morning", "早上好", 9)]
     due = DueJobs(jobs, datetime(2026, 3, 2, 10, 0, tzinfo=CST))
     fired = [(d.astimezone(CST).strftime("%d %H:%M"), j.id) for d, j in due.due_until(
         datetime(2026, 3, 3, 21, 0, tzinfo=CST))]
     assert fired == [("02 21:00", "night"), ("03 09:00", "morning"), ("03 21:00", "night")]
+
+
+def test_due_jobs_pass_the_hour_repeated_in_autumn_once_each_in_time_order() -> None:
+    from zoneinfo import ZoneInfo
+
+    new_york = ZoneInfo("America/New_York")  # 2026-11-01 01:00-02:00 happens twice (EDT, then EST)
+    jobs = [JobSpec("hourly", CronTrigger(minute=0, timezone=new_york), _noop)]
+    due = DueJobs(jobs, datetime(2026, 11, 1, 4, 30, tzinfo=UTC))
+    fired = [when.astimezone(UTC).hour for when, _job in
+             due.due_until(datetime(2026, 11, 1, 9, 30, tzinfo=UTC))]  # it used to loop for ever
+    assert fired == [5, 6, 7, 8, 9]  # 01:00 EDT, 01:00 EST, 02:00, 03:00, 04:00 EST
 
 
 def test_live_scheduler_finds_the_instant_a_late_run_belongs_to() -> None:
