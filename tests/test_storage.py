@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import open_store
 from bot.clock import DrivenClock
@@ -195,9 +196,27 @@ async def test_after_a_failed_commit_reads_and_the_retry_count_each_write_once(a
         await store.close()
 
 
+async def table_then_count_trips(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Table t with two rows; from then on the trips to aiosqlite's thread are counted (the list's item)."""
+    import aiosqlite
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text("create table t (k integer primary key, v text)"))
+        await conn.execute(text("insert into t values (:k, :v)"), [{"k": 1, "v": "一"}, {"k": 2, "v": "二"}])
+    trips = [0]
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips[0] += 1
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
 async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread_and_errors_stay_sqlalchemy_errors(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import aiosqlite
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
@@ -205,26 +224,15 @@ async def test_a_sqlite_statement_is_one_trip_to_the_driver_thread_and_errors_st
 
     assert sqlite_onehop.dbapi() is not None, "the pinned SQLAlchemy/aiosqlite should take the one-trip cursor"
     engine = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
-    trips = 0
-    real = aiosqlite.Connection._execute
-
-    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args, **kwargs)
-
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("create table t (k integer primary key, v text)"))
-            await conn.execute(text("insert into t values (:k, :v)"), [{"k": 1, "v": "一"}, {"k": 2, "v": "二"}])
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = await table_then_count_trips(engine, monkeypatch)
         async with engine.connect() as conn:
-            trips = 0
+            trips[0] = 0
             rows = (await conn.execute(text("select k, v from t order by k"))).all()
-            assert rows == [(1, "一"), (2, "二")] and trips == 1
-            trips = 0
+            assert rows == [(1, "一"), (2, "二")] and trips == [1]
+            trips[0] = 0
             back = (await conn.execute(text("update t set v = v || '!' where k = 2 returning v"))).all()
-            assert back == [("二!",)] and trips == 1
+            assert back == [("二!",)] and trips == [1]
             many = await conn.execute(text("update t set v = :v where k = :k"),
                                       [{"k": 1, "v": "a"}, {"k": 2, "v": "b"}])
             assert many.rowcount == 2
@@ -238,7 +246,6 @@ async def test_an_inline_sqlite_engine_runs_statements_on_the_calling_thread_wit
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    import aiosqlite
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
@@ -246,29 +253,18 @@ async def test_an_inline_sqlite_engine_runs_statements_on_the_calling_thread_wit
 
     assert sqlite_onehop.dbapi(inline=True) is not None
     engine = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}", inline=True)
-    trips = 0
-    real = aiosqlite.Connection._execute
-
-    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal trips
-        trips += 1
-        return await real(self, fn, *args, **kwargs)
-
     threads: list[int] = []
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("create table t (k integer primary key, v text)"))
-            await conn.execute(text("insert into t values (:k, :v)"), [{"k": 1, "v": "一"}, {"k": 2, "v": "二"}])
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        trips = await table_then_count_trips(engine, monkeypatch)
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             raw.driver_connection._conn.create_function("here", 0, lambda: threads.append(threading.get_ident()) or 1)
-            trips = 0
+            trips[0] = 0
             rows = (await conn.execute(text("select k, v, here() from t order by k"))).all()
-            assert rows == [(1, "一", 1), (2, "二", 1)] and trips == 0
+            assert rows == [(1, "一", 1), (2, "二", 1)] and trips == [0]
             assert set(threads) == {threading.get_ident()}  # SQLite ran on this thread
             back = (await conn.execute(text("update t set v = v || '!' where k = 2 returning v"))).all()
-            assert back == [("二!",)] and trips == 0
+            assert back == [("二!",)] and trips == [0]
             with pytest.raises(IntegrityError):
                 await conn.execute(text("insert into t values (1, 'dup')"))
             await conn.commit()  # commits still go through aiosqlite's thread
