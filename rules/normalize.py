@@ -128,21 +128,19 @@ def command_words(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(command_form(w) for w in words)
 
 
+def _meaningful(ch: str) -> bool:
+    """A letter, digit or CJK character that is not invisible (emoji, punctuation, spaces are not)."""
+    return ch not in INVISIBLE_CHARS and unicodedata.category(ch)[0] in "LN"
+
+
 def meaningful_length(text: str) -> int:
     """Letters, digits and CJK characters in `text` (emoji, punctuation and spaces do not count)."""
-    return sum(1 for ch in strip_invisible(text) if unicodedata.category(ch)[0] in "LN")
+    return sum(map(_meaningful, text))
 
 
 def has_meaningful(text: str, count: int) -> bool:
     """`meaningful_length(text) >= count`, reading no further than needed."""
-    if count <= 0:
-        return True
-    for ch in text:
-        if ch not in INVISIBLE_CHARS and unicodedata.category(ch)[0] in "LN":
-            count -= 1
-            if count == 0:
-                return True
-    return False
+    return count <= 0 or next((True for n, _ in enumerate(filter(_meaningful, text), 1) if n >= count), False)
 
 
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me"})
