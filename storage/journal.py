@@ -111,6 +111,7 @@ class Journal:
         self._scrub: Scrub | None = None  # asked for by the writes since the last commit
         self.scrubbed: list[str] = []  # what the last scrub did (for the log and the command line)
         self.recovered = False  # a rollback reset the caches: flush before every read until the next commit
+        self.alone = True  # no other process writes to this database (see Store.not_alone)
 
     # -- what repositories register ---------------------------------------------------------------
 

@@ -73,8 +73,10 @@ class Store(Journal):
 
     def not_alone(self) -> None:
         """Other processes write to this database too (several accounts, bot/fleet/): no cache may take
-        a miss for "none" because the database started empty."""
+        a miss for "none" because the database started empty, and counters are moved in SQL, not
+        decided in memory (`alone` is False)."""
         self._opened = False
+        self.alone = False
         for repo in list(self._repositories.values()):
             repo.opened(False)
 
