@@ -13,7 +13,7 @@ from bot.feature import Band, Handler
 from handlers.roll_call.repository import Call, RollCallRepository
 from handlers.roll_call.settings import RollCallSettings
 from handlers.roll_call.summary import RULE, end_timer, fact_data, facts, names
-from rules.normalize import command_form, command_heads, command_words
+from rules.normalize import command_form, command_heads, command_words, head
 from storage.members import free_text
 
 MAX_WORD_CHARS = 20  # an answer or 扣1统计 is a whole short message
@@ -113,7 +113,7 @@ def _matches(event: Event, ctx: Context) -> bool:
     s: RollCallSettings = ctx.settings.roll_call
     if not s.enabled:
         return False
-    if len(text) <= MAX_WORD_CHARS:
+    if len(text) <= MAX_WORD_CHARS and head(text) in command_heads(s.answer_words, s.stats_words):
         form = command_form(text)
         if form in command_words(s.answer_words) or form in command_words(s.stats_words):
             return True
