@@ -14,7 +14,7 @@ from rules.config import Config, GroupRuntime
 from rules.names import mask_names
 from rules.schema import GroupSettings, shared_fields
 from rules.templates import render
-from storage.members import MemberInfo, Members
+from storage.members import Members
 
 WEEKDAYS = "一二三四五六日"
 MENTION = re.compile(r"@([^\s\u2005@]+)")  # an @name typed in a message
@@ -34,8 +34,6 @@ class Context:
     clock: Clock
     repo: Any = None
     memory: dict[str, Any] = field(default_factory=dict)
-    _member: MemberInfo | None = field(default=None, repr=False)
-    _member_loaded: bool = field(default=False, repr=False)
     ambiguous: int = 0  # set by mentioned_member: how many members share the name typed (0: not ambiguous)
 
     @property
@@ -60,13 +58,6 @@ class Context:
         """The event's user is an admin of this group or an operator."""
         user = self.event.user
         return user is not None and (user in self.settings.admins or user in self.settings.operators)
-
-    async def member(self) -> MemberInfo | None:
-        """The member's stored record (as of before this event), loaded once."""
-        if not self._member_loaded and self.event.group and self.event.user:
-            self._member = await self.members.member(self.event.group, self.event.user)
-            self._member_loaded = True
-        return self._member
 
     def repeated(self, rule: str) -> Note | None:
         """For a member command answered by `rule`: when this member was answered by it in this group less

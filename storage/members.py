@@ -24,6 +24,8 @@ MAX_CACHED_NAMES = 100_000
 SIZE_TTL = timedelta(hours=1)  # cached group sizes (moved by joins and leaves) are re-read this often
 MAX_CACHED_SIZES = 100_000
 MAX_SIZES_ALONG = 400  # groups refreshed along with one whose size expired
+MAX_CACHED_PRESENCE = 500_000
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,15 @@ class MemberInfo:
     last_active_at: datetime | None
     message_count: int
     reminded_on: str | None
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What the member table says of a member: present (not left), and when they joined (None: never
+    seen joining; the roster or a message made them known)."""
+
+    present: bool
+    joined_at: datetime | None
 
 
 def free_text(text: str) -> str:
@@ -143,10 +154,45 @@ class Members(Repository):
         # group -> (read at, name, members present), moved by joins and leaves
         self._sizes: dict[str, tuple[datetime, str | None, int]] = {}
         self._names: dict[str, str | None] = {}  # group -> its last known name (events and reads)
+        # (group, member) -> Presence (None: no row), for the database's one writer (`Journal.alone`):
+        # only joins, leaves, first sightings and the roster move it, and this process writes them all
+        self._presence: dict[tuple[str, str], Presence | None] = {}
+        self._all = False  # a miss in _presence means "no row" (a database that started empty)
+
+    def opened(self, empty: bool) -> None:
+        self._all = empty
 
     def forget(self) -> None:
         self._sizes.clear()
         self._names.clear()
+        self._presence.clear()
+        self._all = False
+
+    def _remember_presence(self, key: tuple[str, str], value: Presence | None) -> None:
+        if len(self._presence) >= MAX_CACHED_PRESENCE and key not in self._presence:
+            self._presence.clear()
+            self._all = False
+        self._presence[key] = value
+
+    def _move_presence(self, key: tuple[str, str], ts: datetime, *, joined: bool = False, left: bool = False,
+                       listed: bool = False) -> None:
+        """Follow a member row's upsert in `_presence`: a join sets both fields, a leave or the roster
+        one, a first sighting makes a present row; a change it cannot follow forgets the member."""
+        before = self._presence.get(key, _UNKNOWN)
+        if before is _UNKNOWN and not self._all:
+            if joined:
+                self._remember_presence(key, Presence(True, ts))
+            return
+        was = before if isinstance(before, Presence) else None
+        if joined:
+            now = Presence(True, ts)
+        elif left or listed:
+            now = Presence(listed, was.joined_at if was else None)
+        elif was is None:
+            now = Presence(True, None)
+        else:
+            return
+        self._remember_presence(key, now)
 
     def _remember_name(self, group: str, name: str | None) -> None:
         if len(self._names) >= MAX_CACHED_NAMES and group not in self._names:
@@ -166,6 +212,7 @@ class Members(Repository):
             return
         if joined or left:
             self._move_size(group, 1 if joined else -1)
+        self._move_presence((group, user), ts, joined=joined, left=left)
         self._members.append({
             "group_id": group, "user_id": user, "display_name": user_name, "first_seen_at": ts,
             "joined_at": ts if joined else None, "left_at": ts if left else None,
@@ -185,6 +232,7 @@ class Members(Repository):
         for user, name in listed.items():
             roster.append({"group_id": group, "user_id": user, "display_name": name, "first_seen_at": ts,
                            "message_count": 0})
+            self._move_presence((group, user), ts, listed=True)
         self.journal.seal(("roster",))
         if not complete:
             return 0
@@ -197,6 +245,7 @@ class Members(Repository):
                 MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(chunk),
                 MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
             for user in chunk:  # a leave the platform never announced: recorded, so the reports count it
+                self._move_presence((group, user), ts, left=True)
                 key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
                 self._events.record_event(ROSTER_LEAVE + key, ts, group, user, "leave", {"via": "roster"}, ts)
         return len(gone)
@@ -207,6 +256,20 @@ class Members(Repository):
         result = await self.journal.read(self._member, {"g": group, "u": user}, only=("members", "roster"))
         row = result.first()
         return MemberInfo(**row._mapping) if row else None
+
+    async def presence(self, group: str, user: str) -> Presence | None:
+        """The member's presence as the table has it (None: no row), from memory for the one writer."""
+        key = (group, user)
+        mine = self.journal.alone and not self.journal.recovered
+        if mine:
+            known = self._presence.get(key, _UNKNOWN)
+            if known is not _UNKNOWN or self._all:
+                return known if isinstance(known, Presence) else None
+        member = await self.member(group, user)
+        found = None if member is None else Presence(member.left_at is None, member.joined_at)
+        if mine:
+            self._remember_presence(key, found)
+        return found
 
     async def members_among(self, group: str, users: Sequence[str]) -> dict[str, MemberInfo]:
         """The stored records of these members of the group (those the roster knows), by id."""

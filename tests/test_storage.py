@@ -352,3 +352,52 @@ async def test_on_a_new_database_seen_ids_are_answered_by_a_filter_and_only_its_
         assert await store.events.seen_events(["e1", "e2", "e7", "e8"]) == {"e1", "e2"}  # committed
     finally:
         await store.close()
+
+
+async def test_presence_from_memory_follows_joins_leaves_messages_and_the_roster_as_the_table_does(
+        any_db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.members import Presence
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    people = [("g1", f"u{n}") for n in range(6)] + [("g2", "u0")]
+
+    async def stored(store, group: str, user: str) -> Presence | None:  # type: ignore[no-untyped-def]
+        member = await store.members.member(group, user)
+        return None if member is None else Presence(member.left_at is None, member.joined_at)
+
+    async def same(store) -> None:  # type: ignore[no-untyped-def]
+        for group, user in people:
+            assert await store.members.presence(group, user) == await stored(store, group, user), (group, user)
+
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        m = store.members
+        m.note_activity("g1", "群", "u0", "a", t0, message=False, joined=True)
+        m.note_activity("g1", "群", "u1", "b", t0, message=True)
+        m.note_activity("g1", "群", "u2", "c", t0, message=False, left=True)
+        m.note_activity("g1", "群", "u0", "a", t0 + timedelta(minutes=1), message=False, left=True)
+        m.note_activity("g1", "群", "u0", "a", t0 + timedelta(minutes=2), message=True)  # left: stays left
+        m.note_activity("g2", "群2", "u0", "a", t0, message=False, joined=True)
+        await m.sync_roster("g1", "群", [("u3", "d"), ("u1", "b")], t0 + timedelta(minutes=3), complete=True)
+        await same(store)
+        store.events.record_event("e1", t0, "g1", "u1", "text", {"text": "在吗"}, t0)  # the members came with events
+        await store.commit()
+        await same(store)
+    finally:
+        await store.close()
+    store = open_store(any_db_url)  # a database with rows: misses are read, then followed
+    await store.open()
+    try:
+        m = store.members
+        m.note_activity("g1", "群", "u4", "e", t0 + timedelta(hours=1), message=True)
+        m.note_activity("g1", "群", "u3", "d", t0 + timedelta(hours=1), message=False, joined=True)
+        await same(store)
+        m.note_activity("g1", "群", "u1", "b", t0 + timedelta(hours=2), message=False, left=True)
+        m.note_activity("g1", "群", "u5", "f", t0 + timedelta(hours=2), message=False, joined=True)
+        await m.sync_roster("g1", "群", [("u2", "c")], t0 + timedelta(hours=3), complete=False)
+        await same(store)
+    finally:
+        await store.close()

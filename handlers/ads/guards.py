@@ -42,8 +42,8 @@ async def is_new_member(event: Event, ctx: Context, *, ask_store: bool = True) -
     assert event.group is not None and event.user is not None
     joined = recent_joins(ctx).get((event.group, event.user))
     if joined is None and ask_store:
-        member = await ctx.member()
-        joined = member.joined_at if member is not None else None
+        presence = await ctx.members.presence(event.group, event.user)
+        joined = presence.joined_at if presence is not None else None
     return joined is not None and ctx.now - joined <= timedelta(minutes=minutes)
 
 

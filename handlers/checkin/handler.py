@@ -53,8 +53,8 @@ async def check_in(event: Event, ctx: Context) -> Outcome:
     # a member who checked in yesterday is known; only a first check-in (or one after a gap) asks
     newcomer = False
     if not result.already and result.streak == 1:
-        member = await ctx.member()
-        newcomer = member is None or member.left_at is not None
+        presence = await ctx.members.presence(event.group, event.user)
+        newcomer = presence is None or not presence.present
     fields = await rate_fields(ctx, event.group, day, template_fields(template),
                                newcomer=newcomer,
                                count=None if result.already else result.rank)
