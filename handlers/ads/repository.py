@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _TABLES = ("ad_offence", "excuse")  # only ads questions read them; they commute with every other write
 MAX_PAGE = 200  # offences one page of the web console shows at most
+MAX_OFFENDERS = 200_000  # members with an unexcused offence kept in memory (past it, every question asks)
 
 
 def _offence_insert(engine: AsyncEngine) -> Any:
@@ -49,10 +50,37 @@ class AdsRepository(Repository):
         super().__init__(store)
         self._offences, self._excuses = store.buffer("ad_offence"), store.buffer("excuse")
         self._samples = store.buffer("ad_sample")
+        # (group, member) of every offence no red packet excused when loaded, and of every one since
+        # (None: not loaded); a member not in it has no open offence and no warning
+        self._offenders: set[tuple[str, str]] | None = None
+        self._too_many = False
+
+    def forget(self) -> None:
+        self._offenders = None
+        self._too_many = False
+
+    async def _may_have_offences(self, group: str, user: str) -> bool:
+        """False when the member surely has no unexcused offence (known to the database's one writer)."""
+        if not self.journal.alone or self.journal.recovered or self._too_many:
+            return True
+        if self._offenders is None:
+            result = await self.journal.read(select(AD_OFFENCES.c.group_id, AD_OFFENCES.c.user_id).where(
+                AD_OFFENCES.c.excused_by.is_(None)).distinct().limit(MAX_OFFENDERS + 1), only=_TABLES)
+            found = {(g, u) for g, u in result}
+            if len(found) > MAX_OFFENDERS:
+                self._too_many = True
+                return True
+            self._offenders = found
+        return (group, user) in self._offenders
 
     def record_ad_offence(self, event_id: str, group: str, user: str, ts: datetime, kind: str, check: str,
                           evidence: str) -> None:
         """The member was prompted about an ad (a warning until a red packet excuses it)."""
+        if self._offenders is not None:
+            if len(self._offenders) >= MAX_OFFENDERS:
+                self._offenders, self._too_many = None, True
+            else:
+                self._offenders.add((group, user))
         self._offences.append({"event_id": event_id, "group_id": group, "user_id": user, "ts": ts, "kind": kind,
                                "check": check, "evidence": evidence[:2000], "excused_by": None})
 
@@ -68,6 +96,8 @@ class AdsRepository(Repository):
 
     async def ad_warnings(self, group: str, user: str, since: datetime) -> int:
         """Offences of the member in the group since `since` that no red packet excused."""
+        if not await self._may_have_offences(group, user):
+            return 0
         result = await self.journal.read(select(func.count()).select_from(AD_OFFENCES).where(and_(
             AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
             AD_OFFENCES.c.excused_by.is_(None))), only=_TABLES)
@@ -75,6 +105,8 @@ class AdsRepository(Repository):
 
     async def open_ad_offence(self, group: str, user: str, since: datetime) -> dict[str, Any] | None:
         """The member's latest offence since `since` that is not excused yet."""
+        if not await self._may_have_offences(group, user):
+            return None
         result = await self.journal.read(select(AD_OFFENCES).where(and_(
             AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
             AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1), only=_TABLES)

@@ -260,3 +260,40 @@ async def test_where_the_bot_cannot_remove_nobody_is_told_it_did(db_url: str, cl
     assert all("已请出群" not in (a.text or "") and "已移出" not in (a.text or "") for a in after_kick)
     assert "未能移出，已通知管理员手动处理" in after_kick[0].text and "请手动移出" in after_kick[1].text
     assert "小明" in after_kick[1].text  # names, not raw ids
+
+
+async def test_offences_are_asked_once_and_then_known_from_memory_also_after_a_restart(any_db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import open_store
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    since = t0 - timedelta(days=1)
+    for run in range(2):
+        store = open_store(any_db_url)
+        await store.open()
+        repo = store.repository(AdsRepository)
+        asked = []
+        real = store.read
+
+        async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            asked.append(args[0])
+            return await real(*args, **kwargs)
+
+        store.read = counted  # type: ignore[method-assign]
+        try:
+            if run == 0:
+                assert await repo.ad_warnings("g1", "u1", since) == 0  # loads the (empty) set of offenders
+                repo.record_ad_offence("e1", "g1", "u1", t0, "link", "link", "https://x.example")
+                store.events.record_event("e1", t0, "g1", "u1", "link", {"url": "https://x.example"}, t0)
+                assert await repo.open_ad_offence("g2", "u9", since) is None  # nobody's offence: no question
+                assert await repo.ad_warnings("g1", "u1", since) == 1  # an offender's count is asked
+                assert len(asked) == 2
+                await store.commit()
+            else:  # a new process: the offenders are loaded once from the table
+                assert await repo.ad_warnings("g1", "u2", since) == 0
+                assert (await repo.open_ad_offence("g1", "u1", since) or {}).get("event_id") == "e1"
+                assert await repo.ad_warnings("g1", "u3", since) == 0
+                assert len(asked) == 2
+        finally:
+            await store.close()
