@@ -9,11 +9,12 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.checkin.tables import CHECKIN_DAYS, CHECKINS
 from handlers.points.repository import PointsRepository, balance_row
 from storage import dialect
-from storage.journal import Run
+from storage.journal import BulkWrite, Run
 from storage.repository import Repository
 from storage.tables import MEMBERS
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_CACHED_MEMBERS = 500_000
+MAX_CACHED_DAYS = 100_000  # (group, local day) counters known in memory
+CHECKIN_ROWS, DAY_COUNTS = "checkin_rows", "checkin_day_counts"  # buffers of check-ins decided in memory
+CHECKIN_BUFFERS = (CHECKIN_ROWS, DAY_COUNTS)  # what a question about check-ins flushes first
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,38 @@ def _following_days(day: str, later: list[str]) -> list[str]:
     return out
 
 
+def _checkin_insert(_engine: AsyncEngine) -> Any:
+    return CHECKINS.insert()
+
+
+def _day_count_upsert(engine: AsyncEngine) -> Any:
+    c = dialect.upsert(engine, CHECKIN_DAYS)
+    return c.on_conflict_do_update(index_elements=[CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.local_date],
+                                   set_={"count": CHECKIN_DAYS.c.count + c.excluded.count})
+
+
+def _merge_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (group, day): the increments added up."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["group_id"], row["local_date"])
+        seen = out.get(key)
+        out[key] = dict(row) if seen is None else {**seen, "count": seen["count"] + row["count"]}
+    return list(out.values())
+
+
 class CheckinRepository(Repository):
-    """Check-ins, their day counters and boards. Ranks, streaks and balances are answered by the
+    """Check-ins, their day counters and boards.
+
+    A process that is its database's one writer (`Journal.alone`: SQLite, or one account alone on
+    PostgreSQL) decides a check-in in memory: the day's counter and the member's latest days are
+    known once read, and the counter increment, the check-in row and the points join the journal's
+    next flush (no statement per check-in). Otherwise ranks, streaks and balances are answered by the
     database itself: a counter row incremented in SQL (`count = count + 1 RETURNING count`), a unique
     (group, member, local date) key, balances moved by `balance = balance + :delta`."""
+
+    writes = (BulkWrite(DAY_COUNTS, 127, _day_count_upsert, _merge_counts, before_writes=True),
+              BulkWrite(CHECKIN_ROWS, 128, _checkin_insert, before_writes=True))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -76,13 +108,19 @@ class CheckinRepository(Repository):
         # (group, user) -> {local day: (rank, streak, points)} of the member's latest check-ins (two days)
         self._checkins: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
         self._all = False  # a miss in _checkins means "none" (a database that started empty)
+        # (group, local day) -> the day's check-ins, when this process is the one writer (`alone`)
+        self._day_counts: dict[tuple[str, str], int] = {}
+        self._all_days = False  # a miss in _day_counts means "none"
+        self._rows = store.buffer(CHECKIN_ROWS)
+        self._counts = store.buffer(DAY_COUNTS)
 
     def opened(self, empty: bool) -> None:
-        self._all = empty
+        self._all = self._all_days = empty
 
     def forget(self) -> None:
         self._checkins.clear()
-        self._all = False
+        self._day_counts.clear()
+        self._all = self._all_days = False
 
     async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
                        points_for_streak: Callable[[int], int], *, late: bool = False) -> CheckinResult:
@@ -104,6 +142,10 @@ class CheckinRepository(Repository):
         key = {"g": group, "d": day}
         streak = known[yesterday][1] + 1 if yesterday in known else 1
         points = points_for_streak(streak)
+        if not late and self.journal.alone and not self.journal.recovered:
+            buffered = await self._check_in_buffered(group, user, day, ts, event_id, streak, points)
+            if buffered is not None:
+                return buffered
 
         async def steps(run: Run) -> tuple[int, int, list[str]] | None:
             rank = (await run(self._checkin_count_up, key))[0][0]
@@ -124,11 +166,16 @@ class CheckinRepository(Repository):
                                                           "last": following[-1], "by": streak})
             return rank, int(balance), following
 
+        if self.journal.alone:
+            # a check-in decided in memory meanwhile must not take a rank from before this one's
+            self._day_counts.pop((group, day), None)
         done = await self.journal.write_steps(steps)
         if done is None:
             rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.points.balance(group, user))
         rank, balance, following = done
+        if self.journal.alone:  # the one writer's rank is the day's count
+            self._remember_count(group, day, max(rank, self._day_counts.get((group, day), 0)))
         self.points.balance_moved(group, user, balance)
         self._raise_cached_streaks(group, user, following, streak)
         # a late day is cached where the member's latest days are (it stays only if among them)
@@ -136,6 +183,60 @@ class CheckinRepository(Repository):
             self._remember_checkin(group, user, day, (rank, streak, points))
         self.points.add_ledger(group, user, points, "checkin", ts, event_id, None, None)
         return CheckinResult(False, rank, streak, points, balance)
+
+    async def _check_in_buffered(self, group: str, user: str, day: str, ts: datetime, event_id: str | None,
+                                 streak: int, points: int) -> CheckinResult:
+        """`check_in` decided in memory (the one writer, a member not checked in on `day`): the rank
+        from the day's counter, the balance from the points feature; the rows are buffered. None when
+        memory lost what it needs meanwhile (the caller asks the database)."""
+        await self._counts_of([group], day)
+        await self.points.balance(group, user)
+        # Nothing awaits from here on, so check-ins handled at the same time take their ranks in turn.
+        again = self._checkins.get((group, user), {}).get(day)
+        balance = self.points.known_balance(group, user)
+        count = self._day_counts.get((group, day), 0 if self._all_days else None)
+        if balance is None or (count is None and again is None):
+            return None
+        if again is not None:  # the same member, a moment ago
+            return CheckinResult(True, again[0], again[1], 0, balance)
+        assert count is not None
+        rank, balance = count + 1, balance + points
+        self._counts.append({"group_id": group, "local_date": day, "count": 1})
+        self._rows.append({"group_id": group, "user_id": user, "local_date": day, "rank": rank, "streak": streak,
+                           "points": points, "ts": ts, "event_id": event_id})
+        self._remember_count(group, day, rank)
+        self.points.add_buffered(group, user, points, ts, balance)
+        self._remember_checkin(group, user, day, (rank, streak, points))
+        self.points.add_ledger(group, user, points, "checkin", ts, event_id, None, None)
+        return CheckinResult(False, rank, streak, points, balance)
+
+    def _remember_count(self, group: str, day: str, count: int) -> None:
+        if len(self._day_counts) > MAX_CACHED_DAYS:
+            self._day_counts.clear()
+            self._all_days = False
+        self._day_counts[(group, day)] = count
+
+    async def _counts_of(self, groups: Sequence[str], day: str) -> dict[str, int]:
+        """The day's counters of these groups: from memory for the one writer when it knows them."""
+        out: dict[str, int] = {}
+        ask = list(groups)
+        if self.journal.alone and not self.journal.recovered:
+            ask = []
+            for g in groups:
+                n = self._day_counts.get((g, day))
+                if n is not None:
+                    out[g] = n
+                elif not self._all_days:
+                    ask.append(g)
+        if ask:
+            result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
+                CHECKIN_DAYS.c.group_id.in_(ask), CHECKIN_DAYS.c.local_date == day)), only=CHECKIN_BUFFERS)
+            stored = {g: int(n) for g, n in result}
+            for g in ask:
+                out[g] = stored.get(g, 0)
+                if self.journal.alone:
+                    self._remember_count(g, day, out[g])
+        return {g: n for g, n in out.items() if n}
 
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
         """The member's check-ins on these days, from the cache of latest days when it has them."""
@@ -147,7 +248,8 @@ class CheckinRepository(Repository):
 
     async def _checkins_stored(self, group: str, user: str, days: tuple[str, ...]
                                ) -> dict[str, tuple[int, int, int]]:
-        result = await self.journal.read(self._days_stmt, {"g": group, "u": user, "days": list(days)}, flush=False)
+        result = await self.journal.read(self._days_stmt, {"g": group, "u": user, "days": list(days)},
+                                         only=CHECKIN_BUFFERS)
         return {d: (r, s, p) for d, r, s, p in result}
 
     def _raise_cached_streaks(self, group: str, user: str, days: list[str], by: int) -> None:
@@ -167,10 +269,8 @@ class CheckinRepository(Repository):
             del known[old]
 
     async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
-        """How many members of each group checked in on the local `day`."""
-        result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
-            CHECKIN_DAYS.c.group_id.in_(list(groups)), CHECKIN_DAYS.c.local_date == day)), flush=False)
-        return {g: int(n) for g, n in result}
+        """How many members of each group checked in on the local `day` (groups with none are left out)."""
+        return await self._counts_of(groups, day)
 
     async def checkin_board(self, group: str, day: str, limit: int) -> list[dict[str, Any]]:
         """The day's check-ins in order: rank, user, name, ts, streak."""
@@ -179,7 +279,7 @@ class CheckinRepository(Repository):
             .select_from(CHECKINS.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == CHECKINS.c.group_id,
                                                           MEMBERS.c.user_id == CHECKINS.c.user_id)))
             .where(and_(CHECKINS.c.group_id == group, CHECKINS.c.local_date == day))
-            .order_by(CHECKINS.c.rank).limit(limit), only=("members",))
+            .order_by(CHECKINS.c.rank).limit(limit), only=("members", *CHECKIN_BUFFERS))
         return [dict(r._mapping) for r in result]
 
     async def streak_board(self, group: str, day: str, yesterday: str, limit: int) -> list[dict[str, Any]]:
@@ -192,5 +292,5 @@ class CheckinRepository(Repository):
             select(inner.c.user_id, MEMBERS.c.display_name, inner.c.streak)
             .select_from(inner.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
                                                        MEMBERS.c.user_id == inner.c.user_id)))
-            .order_by(inner.c.streak.desc(), inner.c.user_id).limit(limit), only=("members",))
+            .order_by(inner.c.streak.desc(), inner.c.user_id).limit(limit), only=("members", *CHECKIN_BUFFERS))
         return [dict(r._mapping) for r in result]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, func, literal, select
 
+from handlers.checkin.repository import CHECKIN_BUFFERS
 from handlers.checkin.tables import CHECKINS
 from handlers.points.repository import PointsRepository
 from storage.repository import Repository
@@ -41,7 +42,7 @@ class LevelsRepository(Repository):
         for uid, kind, n in result:
             out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
         result = await self.journal.read(select(CHECKINS.c.user_id, func.count()).where(and_(*cwhere))
-                                  .group_by(CHECKINS.c.user_id), flush=False)
+                                  .group_by(CHECKINS.c.user_id), only=CHECKIN_BUFFERS)
         for uid, n in result:
             out.setdefault(uid, [0, 0, 0])[1] += int(n)
         return {u: (m, c, r) for u, (m, c, r) in out.items()}

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 MAX_CACHED_AWARDS = 500_000
 MESSAGE_AWARDS = "message_awards"  # the buffer of message awards judged from memory
+BALANCE_ADDS = "balance_adds"  # the buffer of other amounts decided in memory (a check-in's points)
+BALANCE_BUFFERS = (MESSAGE_AWARDS, BALANCE_ADDS)  # what a question about balances flushes first
 
 
 def balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
@@ -46,8 +48,16 @@ def _message_awards_upsert(engine: AsyncEngine) -> Any:
               "updated_at": ex.updated_at})
 
 
+def _balance_adds_upsert(engine: AsyncEngine) -> Any:
+    """An amount added to a balance decided in memory (the upsert's excluded row: `balance_row`)."""
+    b = dialect.upsert(engine, BALANCES)
+    return b.on_conflict_do_update(
+        index_elements=[BALANCES.c.group_id, BALANCES.c.user_id],
+        set_={"balance": BALANCES.c.balance + b.excluded.balance, "updated_at": b.excluded.updated_at})
+
+
 def _merge_awards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per member: the amounts added up, the day's figures of the latest award."""
+    """One row per member: the amounts added up, the other fields (the day's figures) of the latest row."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["group_id"], row["user_id"])
@@ -63,7 +73,8 @@ class PointsRepository(Repository):
     """Points: every award or deduction is a ledger row; balances are its sums, never read and written back."""
 
     writes = (BulkWrite("ledger", 130, _ledger_insert),
-              BulkWrite(MESSAGE_AWARDS, 125, _message_awards_upsert, _merge_awards, before_writes=True))
+              BulkWrite(MESSAGE_AWARDS, 125, _message_awards_upsert, _merge_awards, before_writes=True),
+              BulkWrite(BALANCE_ADDS, 126, _balance_adds_upsert, _merge_awards, before_writes=True))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -102,17 +113,49 @@ class PointsRepository(Repository):
         # award, as last written or read: most messages are judged and paid without a query
         self._message_award: dict[tuple[str, str], tuple[datetime, str, int, int | None]] = {}
         self._awards = store.buffer(MESSAGE_AWARDS)
+        self._adds = store.buffer(BALANCE_ADDS)
+        # (group, user) -> balance, as last moved or read by the database's one writer (`Journal.alone`)
+        self._balances: dict[tuple[str, str], int] = {}
 
     def forget(self) -> None:
         self._message_award.clear()
+        self._balances.clear()
+
+    def known_balance(self, group: str, user: str) -> int | None:
+        """The member's balance when memory has it (None: ask `balance`)."""
+        if self.journal.recovered:
+            return None
+        key = (group, user)
+        if self.journal.alone and key in self._balances:
+            return self._balances[key]
+        last = self._message_award.get(key)
+        return last[3] if last is not None else None
+
+    def _know_balance(self, key: tuple[str, str], balance: int | None) -> None:
+        if balance is None or not self.journal.alone:
+            self._balances.pop(key, None)
+            return
+        if len(self._balances) > MAX_CACHED_AWARDS:
+            self._balances.clear()
+        self._balances[key] = balance
 
     async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
                            event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
-        """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance."""
-        rows = await self.journal.write_now(self.balance_add, balance_row(group, user, delta, ts))
+        """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance.
+        The one writer (`Journal.alone`) buffers it, with the balance it knows or reads."""
+        known = None
+        if self.journal.alone and not self.journal.recovered:
+            await self.balance(group, user)
+            known = self.known_balance(group, user)  # read again after the await: nothing moves it from here on
+        if known is not None:
+            balance = known + delta
+            self.add_buffered(group, user, delta, ts, balance)
+        else:
+            rows = await self.journal.write_now(self.balance_add, balance_row(group, user, delta, ts))
+            balance = int(rows[0][0])
+            self.balance_moved(group, user, balance)
         self.add_ledger(group, user, delta, reason, ts, event_id, actor, note)
-        self.balance_moved(group, user, int(rows[0][0]))
-        return int(rows[0][0])
+        return balance
 
     async def award_message_points(self, group: str, user: str, points: int, ts: datetime, day: str,
                                    cooldown_seconds: float, daily_cap: int, event_id: str) -> int | None:
@@ -144,7 +187,7 @@ class PointsRepository(Repository):
             result = await self.journal.read(select(
                 BALANCES.c.last_message_award_at, BALANCES.c.message_day, BALANCES.c.message_points,
                 BALANCES.c.balance).where(and_(BALANCES.c.group_id == group, BALANCES.c.user_id == user)),
-                only=(MESSAGE_AWARDS,))
+                only=BALANCE_BUFFERS)
             row = result.first()
             if row is not None and row[0] is not None:
                 self._remember_message_award(key, (row[0], row[1] or "", row[2], int(row[3])))
@@ -153,17 +196,26 @@ class PointsRepository(Repository):
         self.add_ledger(group, user, points, "message", ts, event_id, None, None)
         return int(rows[0][0])
 
+    def add_buffered(self, group: str, user: str, delta: int, ts: datetime, balance: int) -> None:
+        """Add `delta` to a balance known to be `balance - delta` (from `balance`) in the journal's next
+        flush instead of a statement now (the ledger row is the caller's: `add_ledger`). Only for a
+        process that is its database's one writer (`Journal.alone`), as the message awards."""
+        self._adds.append(balance_row(group, user, delta, ts))
+        self.balance_moved(group, user, balance)
+
     def balance_moved(self, group: str, user: str, balance: int | None = None) -> None:
         """A balance moved other than by a message award (a check-in, the shop): the new balance, or
         None when the caller does not know it (the next award then asks the database)."""
         last = self._message_award.get((group, user))
         if last is not None:
             self._message_award[(group, user)] = (*last[:3], balance)
+        self._know_balance((group, user), balance)
 
     def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None]) -> None:
         if len(self._message_award) > MAX_CACHED_AWARDS:
             self._message_award.clear()
         self._message_award[key] = (state[0], sys.intern(state[1]), *state[2:])  # one string per day
+        self._know_balance(key, state[3])
 
     def add_ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
                    actor: str | None, note: str | None) -> None:
@@ -182,13 +234,16 @@ class PointsRepository(Repository):
         return bool(rows)
 
     async def balance(self, group: str, user: str) -> int:
-        """The member's points (0 before any award): from memory when the message awards know it (every
-        way a balance moves here says so: `balance_moved`), else from the database."""
-        last = self._message_award.get((group, user))
-        if last is not None and last[3] is not None and not self.journal.recovered:
-            return last[3]
-        result = await self.journal.read(self._balance, {"g": group, "u": user}, only=(MESSAGE_AWARDS,))
-        return int(result.scalar() or 0)
+        """The member's points (0 before any award): from memory when it knows them (every way a balance
+        moves here says so: `balance_moved`), else from the database."""
+        known = self.known_balance(group, user)
+        if known is not None:
+            return known
+        result = await self.journal.read(self._balance, {"g": group, "u": user}, only=BALANCE_BUFFERS)
+        balance = int(result.scalar() or 0)
+        if not self.journal.recovered:
+            self._know_balance((group, user), balance)
+        return balance
 
     def _points_by_member(self, group: str, since: datetime | None) -> Any:
         if since is None:
@@ -207,7 +262,7 @@ class PointsRepository(Repository):
             .select_from(per.outerjoin(MEMBERS, and_(MEMBERS.c.group_id == group,
                                                      MEMBERS.c.user_id == per.c.user_id)))
             .where(per.c.points > 0).order_by(per.c.points.desc(), per.c.user_id).limit(limit),
-            only=("members", "ledger", MESSAGE_AWARDS))
+            only=("members", "ledger", *BALANCE_BUFFERS))
         rows = [dict(r._mapping) for r in result]
         for n, row in enumerate(rows):
             row["place"] = rows[n - 1]["place"] if n and rows[n - 1]["points"] == row["points"] else n + 1
@@ -219,7 +274,7 @@ class PointsRepository(Repository):
         mine = select(per.c.points).where(per.c.user_id == user).scalar_subquery()
         result = await self.journal.read(select(
             mine, select(func.count()).select_from(per).where(per.c.points > mine).scalar_subquery()),
-            only=("ledger", MESSAGE_AWARDS))
+            only=("ledger", *BALANCE_BUFFERS))
         points, ahead = result.one()
         if not points or points <= 0:
             return 0, int(points or 0)
@@ -246,5 +301,5 @@ class PointsRepository(Repository):
 
     async def balances(self, group: str) -> dict[str, int]:
         result = await self.journal.read(
-            select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group), only=(MESSAGE_AWARDS,))
+            select(BALANCES.c.user_id, BALANCES.c.balance).where(BALANCES.c.group_id == group), only=BALANCE_BUFFERS)
         return {u: int(n) for u, n in result}

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import and_, case, func, literal, select
 
+from handlers.checkin.repository import CHECKIN_BUFFERS
 from handlers.checkin.tables import CHECKINS
+from handlers.points.repository import BALANCE_BUFFERS
 from handlers.points.tables import BALANCES
 from storage import dialect
 from storage.gcpause import paused_gc
@@ -54,7 +56,7 @@ class PurgeRepository(Repository):
             out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
         result = await self.journal.read(select(CHECKINS.c.user_id, func.count()).where(and_(
             CHECKINS.c.group_id == group, CHECKINS.c.user_id.in_(recent), CHECKINS.c.ts >= since,
-            CHECKINS.c.ts < until)).group_by(CHECKINS.c.user_id), flush=False)
+            CHECKINS.c.ts < until)).group_by(CHECKINS.c.user_id), only=CHECKIN_BUFFERS)
         for uid, n in result:
             out.setdefault(uid, [0, 0, 0])[1] += int(n)
         return {u: (m, c, r) for u, (m, c, r) in out.items()}
@@ -82,7 +84,7 @@ class PurgeRepository(Repository):
             query = query.limit(limit + len(set(exclude)))
         excluded, utc = set(exclude), dialect.utc_time
         with paused_gc():
-            found = await self.journal.rows(query, only=("members", "roster", "message_awards"))
+            found = await self.journal.rows(query, only=("members", "roster", *BALANCE_BUFFERS))
             rows = [InactiveMember(user, name, utc(joined), utc(last), count, points)
                     for user, name, joined, last, count, points in found if user not in excluded]
         return rows[:limit] if limit is not None else rows
