@@ -6,8 +6,8 @@ is most of a replay's work on chat. A replay hands the texts of the events it wi
 while the bot handles the events before them, and `take` gives a verdict back when it is ready. A
 verdict that is not ready is computed in place as usual: the worker only ever saves time, and a
 worker that dies is logged once and no longer used. The worker ends with the bot's process, however
-that ends (a kill -9 included), and a verdict is kept until it is taken, for a few chunks at most and
-for texts of ordinary length only. A live bot never reads ahead, so it has no worker.
+that ends (a kill -9 included). Verdicts are kept for the texts of the last few chunks (a text repeated
+soon after is answered again) and for texts of ordinary length only. A live bot never reads ahead, so it has no worker.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ log = logging.getLogger("qunbot.ads")
 
 Spec = tuple[tuple[tuple[str, float], ...], tuple[str, ...], str | None]  # pitch words, allowed domains, model path
 Scored = tuple[float, "str | None", "tuple[CheckResult, ...]", str]  # total, kind, results, normal form
-MAX_READY = 4_000  # verdicts kept before they are asked for (a replay chunk is 500 events)
+MAX_READY = 4_000  # verdicts kept, the oldest out first (a replay chunk is 500 events)
 MAX_IN_FLIGHT = 3  # batches submitted and not yet collected
 MAX_TEXT_CHARS = 4_000  # longer texts (a long 接龙 copy) are scored in place: the kept verdicts stay small
 
@@ -108,7 +108,7 @@ class ScoresAhead:
 
     def submit(self, spec: Spec, texts: Sequence[str]) -> None:
         """Have the worker score `texts` (a batch at most MAX_IN_FLIGHT ahead; further batches wait)."""
-        texts = [t for t in texts if len(t) <= MAX_TEXT_CHARS]
+        texts = [t for t in dict.fromkeys(texts) if len(t) <= MAX_TEXT_CHARS and (spec, t) not in self._ready]
         if not texts or not self.usable:
             return
         self._collect()
@@ -126,10 +126,10 @@ class ScoresAhead:
         self._in_flight.append(future)
 
     def take(self, spec: Spec, text: str) -> Scored | None:
-        """The worker's verdict on `text`, if it is ready (else None: score it in place); given once."""
+        """The worker's verdict on `text`, if it is ready (else None: score it in place)."""
         if self._in_flight:
             self._collect()
-        return self._ready.pop((spec, text), None)
+        return self._ready.get((spec, text))
 
     def _collect(self) -> None:
         while self._in_flight and self._in_flight[0].done():

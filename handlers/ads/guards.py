@@ -151,15 +151,23 @@ def cross_posts(event: Event, ctx: Context, text: str, key: str | None = None) -
         return 0
     assert event.group is not None
     window = timedelta(minutes=minutes)
+    # text -> group -> when, in the order of each text's latest post (oldest first)
     posts: dict[str, dict[str, datetime]] = ctx.memory.setdefault("cross_posts", {})
     prune(posts, lambda groups: any(ctx.now - t <= window for t in groups.values()))
     if sweep_due(ctx, "cross_posts"):  # what no group's window reaches (another group's may be longer)
         widest = max(window, timedelta(minutes=max(s.ads.cross_group_minutes for s in ctx.config.variants())))
-        prune(posts, lambda groups: any(ctx.now - t <= widest for t in groups.values()), limit=0)
-    groups = posts.setdefault(key[:300], {})
+        while posts:  # the expired texts are the oldest: the sweep stops at the first one still in reach
+            oldest = next(iter(posts))
+            if any(ctx.now - t <= widest for t in posts[oldest].values()):
+                break
+            del posts[oldest]
+    text_key = key[:300]
+    groups = posts.get(text_key, {})
     for group in [g for g, t in groups.items() if ctx.now - t > window]:
         del groups[group]
     others = sum(g != event.group for g in groups)
     if len(groups) < MAX_GROUPS_PER_TEXT or event.group in groups:
         groups[event.group] = ctx.now
+        posts.pop(text_key, None)
+        posts[text_key] = groups  # now the latest post
     return others

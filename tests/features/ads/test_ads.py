@@ -262,6 +262,19 @@ async def test_where_the_bot_cannot_remove_nobody_is_told_it_did(db_url: str, cl
     assert "小明" in after_kick[1].text  # names, not raw ids
 
 
+def _count_questions(store) -> list:  # type: ignore[no-untyped-def]
+    """The statements the store is asked from now on."""
+    asked = []
+    real = store.read
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(args[0])
+        return await real(*args, **kwargs)
+
+    store.read = counted
+    return asked
+
+
 async def test_offences_are_asked_once_and_then_known_from_memory_also_after_a_restart(any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -273,14 +286,7 @@ async def test_offences_are_asked_once_and_then_known_from_memory_also_after_a_r
         store = open_store(any_db_url)
         await store.open()
         repo = store.repository(AdsRepository)
-        asked = []
-        real = store.read
-
-        async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-            asked.append(args[0])
-            return await real(*args, **kwargs)
-
-        store.read = counted  # type: ignore[method-assign]
+        asked = _count_questions(store)
         try:
             if run == 0:
                 assert await repo.ad_warnings("g1", "u1", since) == 0  # loads the (empty) set of offenders

@@ -56,7 +56,10 @@ def test_the_worker_gives_the_verdicts_scoring_in_place_gives() -> None:
             assert flat == normalize_for_ads(text)
             if text == TEXTS[1]:
                 assert total >= config.model.defaults.ads.threshold  # the ad is one
-        assert scores.take(spec, TEXTS[1]) is None  # a verdict is given once
+        assert scores.take(spec, TEXTS[1]) is not None  # kept for a text repeated soon after
+        in_flight = len(scores._in_flight)
+        scores.submit(spec, [TEXTS[1], TEXTS[1]])
+        assert len(scores._in_flight) == in_flight  # known verdicts are not asked for again
         scores.submit(spec, ["字" * (ahead.MAX_TEXT_CHARS + 1)])
         assert not scores._in_flight  # a very long text is scored in place
     finally:
