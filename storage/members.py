@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import dialect
 from storage.journal import BulkWrite, Rows
+from storage.presence import UNKNOWN, Presence, PresenceMemory
 from storage.repository import Repository
 from storage.tables import GROUPS, MEMBERS, ROSTER_LEAVE
 
@@ -24,8 +25,6 @@ MAX_CACHED_NAMES = 100_000
 SIZE_TTL = timedelta(hours=1)  # cached group sizes (moved by joins and leaves) are re-read this often
 MAX_CACHED_SIZES = 100_000
 MAX_SIZES_ALONG = 400  # groups refreshed along with one whose size expired
-MAX_CACHED_PRESENCE = 500_000
-_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,6 @@ class MemberInfo:
     last_active_at: datetime | None
     message_count: int
     reminded_on: str | None
-
-
-@dataclass(frozen=True)
-class Presence:
-    """What the member table says of a member: present (not left), and when they joined (None: never
-    seen joining; the roster or a message made them known)."""
-
-    present: bool
-    joined_at: datetime | None
 
 
 def free_text(text: str) -> str:
@@ -87,7 +77,8 @@ def _merge_members(rows: Rows) -> Rows:
         if a is None:
             out[key] = dict(row)
             continue
-        a["display_name"] = row["display_name"] or a["display_name"]
+        if row["display_name"] is not None:  # as the upsert's coalesce: an empty name is a name
+            a["display_name"] = row["display_name"]
         a["joined_at"] = row["joined_at"] or a["joined_at"]
         if row["joined_at"] is not None and row["left_at"] is None:
             a["left_at"] = None
@@ -154,45 +145,19 @@ class Members(Repository):
         # group -> (read at, name, members present), moved by joins and leaves
         self._sizes: dict[str, tuple[datetime, str | None, int]] = {}
         self._names: dict[str, str | None] = {}  # group -> its last known name (events and reads)
-        # (group, member) -> Presence (None: no row), for the database's one writer (`Journal.alone`):
-        # only joins, leaves, first sightings and the roster move it, and this process writes them all
-        self._presence: dict[tuple[str, str], Presence | None] = {}
-        self._all = False  # a miss in _presence means "no row" (a database that started empty)
+        self._presence = PresenceMemory()  # for the database's one writer (storage/presence.py)
 
     def opened(self, empty: bool) -> None:
-        self._all = empty
+        self._presence.complete = empty
 
     def forget(self) -> None:
         self._sizes.clear()
         self._names.clear()
         self._presence.clear()
-        self._all = False
 
-    def _remember_presence(self, key: tuple[str, str], value: Presence | None) -> None:
-        if len(self._presence) >= MAX_CACHED_PRESENCE and key not in self._presence:
-            self._presence.clear()
-            self._all = False
-        self._presence[key] = value
-
-    def _move_presence(self, key: tuple[str, str], ts: datetime, *, joined: bool = False, left: bool = False,
-                       listed: bool = False) -> None:
-        """Follow a member row's upsert in `_presence`: a join sets both fields, a leave or the roster
-        one, a first sighting makes a present row; a change it cannot follow forgets the member."""
-        before = self._presence.get(key, _UNKNOWN)
-        if before is _UNKNOWN and not self._all:
-            if joined:
-                self._remember_presence(key, Presence(True, ts))
-            return
-        was = before if isinstance(before, Presence) else None
-        if joined:
-            now = Presence(True, ts)
-        elif left or listed:
-            now = Presence(listed, was.joined_at if was else None)
-        elif was is None:
-            now = Presence(True, None)
-        else:
-            return
-        self._remember_presence(key, now)
+    def renamed(self, group: str, user: str, name: str) -> None:
+        """The member's stored display name was rewritten (an erasure): memory follows."""
+        self._presence.renamed((group, user), name)
 
     def _remember_name(self, group: str, name: str | None) -> None:
         if len(self._names) >= MAX_CACHED_NAMES and group not in self._names:
@@ -212,7 +177,7 @@ class Members(Repository):
             return
         if joined or left:
             self._move_size(group, 1 if joined else -1)
-        self._move_presence((group, user), ts, joined=joined, left=left)
+        self._presence.move((group, user), ts, user_name, joined=joined, left=left)
         self._members.append({
             "group_id": group, "user_id": user, "display_name": user_name, "first_seen_at": ts,
             "joined_at": ts if joined else None, "left_at": ts if left else None,
@@ -232,7 +197,7 @@ class Members(Repository):
         for user, name in listed.items():
             roster.append({"group_id": group, "user_id": user, "display_name": name, "first_seen_at": ts,
                            "message_count": 0})
-            self._move_presence((group, user), ts, listed=True)
+            self._presence.move((group, user), ts, name, listed=True)
         self.journal.seal(("roster",))
         if not complete:
             return 0
@@ -245,7 +210,7 @@ class Members(Repository):
                 MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(chunk),
                 MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
             for user in chunk:  # a leave the platform never announced: recorded, so the reports count it
-                self._move_presence((group, user), ts, left=True)
+                self._presence.move((group, user), ts, None, left=True)
                 key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
                 self._events.record_event(ROSTER_LEAVE + key, ts, group, user, "leave", {"via": "roster"}, ts)
         return len(gone)
@@ -262,14 +227,35 @@ class Members(Repository):
         key = (group, user)
         mine = self.journal.alone and not self.journal.recovered
         if mine:
-            known = self._presence.get(key, _UNKNOWN)
-            if known is not _UNKNOWN or self._all:
+            known = self._presence.get(key)
+            if known is not UNKNOWN:
                 return known if isinstance(known, Presence) else None
-        member = await self.member(group, user)
-        found = None if member is None else Presence(member.left_at is None, member.joined_at)
+        found = Presence.of(await self.member(group, user))
         if mine:
-            self._remember_presence(key, found)
+            self._presence.remember(key, found)
         return found
+
+    async def standing(self, group: str, users: Sequence[str]) -> dict[str, Presence]:
+        """The presence and display name of the members among `users` the table knows (`members_among`
+        for the batched messages), from memory for the one writer."""
+        out: dict[str, Presence] = {}
+        ask: list[str] = []
+        mine = self.journal.alone and not self.journal.recovered
+        for user in users:
+            known = self._presence.get((group, user)) if mine else UNKNOWN
+            if known is UNKNOWN:
+                ask.append(user)
+            elif isinstance(known, Presence):
+                out[user] = known
+        if ask:
+            found = await self.members_among(group, ask)
+            for user in ask:
+                presence = Presence.of(found.get(user))
+                if mine:
+                    self._presence.remember((group, user), presence)
+                if presence is not None:
+                    out[user] = presence
+        return out
 
     async def members_among(self, group: str, users: Sequence[str]) -> dict[str, MemberInfo]:
         """The stored records of these members of the group (those the roster knows), by id."""

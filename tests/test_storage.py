@@ -358,18 +358,23 @@ async def test_presence_from_memory_follows_joins_leaves_messages_and_the_roster
         any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from storage.members import Presence
+    from handlers.retention.repository import RetentionRepository
+    from storage.presence import Presence
 
     t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     people = [("g1", f"u{n}") for n in range(6)] + [("g2", "u0")]
 
     async def stored(store, group: str, user: str) -> Presence | None:  # type: ignore[no-untyped-def]
         member = await store.members.member(group, user)
-        return None if member is None else Presence(member.left_at is None, member.joined_at)
+        return None if member is None else Presence(member.left_at is None, member.joined_at, member.display_name)
 
     async def same(store) -> None:  # type: ignore[no-untyped-def]
         for group, user in people:
             assert await store.members.presence(group, user) == await stored(store, group, user), (group, user)
+        for group in ("g1", "g2"):
+            users = [u for g, u in people if g == group]
+            table = {u: p for u in users if (p := await stored(store, group, u)) is not None}
+            assert await store.members.standing(group, users) == table
 
     store = open_store(any_db_url)
     await store.open()
@@ -379,7 +384,8 @@ async def test_presence_from_memory_follows_joins_leaves_messages_and_the_roster
         m.note_activity("g1", "群", "u1", "b", t0, message=True)
         m.note_activity("g1", "群", "u2", "c", t0, message=False, left=True)
         m.note_activity("g1", "群", "u0", "a", t0 + timedelta(minutes=1), message=False, left=True)
-        m.note_activity("g1", "群", "u0", "a", t0 + timedelta(minutes=2), message=True)  # left: stays left
+        m.note_activity("g1", "群", "u0", "a2", t0 + timedelta(minutes=2), message=True)  # left: stays left
+        m.note_activity("g1", "群", "u1", None, t0 + timedelta(minutes=2), message=True)  # no name: the name stays
         m.note_activity("g2", "群2", "u0", "a", t0, message=False, joined=True)
         await m.sync_roster("g1", "群", [("u3", "d"), ("u1", "b")], t0 + timedelta(minutes=3), complete=True)
         await same(store)
@@ -397,7 +403,11 @@ async def test_presence_from_memory_follows_joins_leaves_messages_and_the_roster
         await same(store)
         m.note_activity("g1", "群", "u1", "b", t0 + timedelta(hours=2), message=False, left=True)
         m.note_activity("g1", "群", "u5", "f", t0 + timedelta(hours=2), message=False, joined=True)
-        await m.sync_roster("g1", "群", [("u2", "c")], t0 + timedelta(hours=3), complete=False)
+        await m.sync_roster("g1", "群", [("u2", "c2")], t0 + timedelta(hours=3), complete=False)
+        await same(store)
+        retention = store.repository(RetentionRepository)
+        retention.rename_member("g1", "u3", "（已删除）")  # an erasure rewrites the stored name
+        await store.commit()
         await same(store)
     finally:
         await store.close()
