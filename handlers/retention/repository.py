@@ -23,6 +23,7 @@ from handlers.points.tables import LEDGER
 from handlers.red_packet.tables import RED_PACKET_QUEUE
 from handlers.roll_call.repository import RollCallRepository
 from handlers.roll_call.tables import ROLL_CALLS
+from handlers.welcome.repository import WelcomeRepository
 from handlers.welcome.tables import WELCOME_QUEUE
 from storage.base import JsonDoc
 from storage.journal import BulkWrite, Scrub
@@ -139,6 +140,7 @@ class RetentionRepository(Repository):
         self._events, self._actions = store.buffer("trimmed_event"), store.buffer("trimmed_action")
         self._names = store.buffer("erased_name")
         self.roll_calls = store.repository(RollCallRepository)  # its cache of open roll calls keeps their text
+        self.welcome = store.repository(WelcomeRepository)  # its memory of the queue keeps the names
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -323,4 +325,6 @@ class RetentionRepository(Repository):
         counts = await self.journal.write_steps(steps)
         if counts["roll_calls"]:
             self.roll_calls.forget()  # an open roll call of theirs is read again, without its quote
+        if counts["queue"]:
+            self.welcome.forget_queue()  # the queued rows are read again, without their name
         return counts

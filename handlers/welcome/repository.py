@@ -90,10 +90,25 @@ class WelcomeRepository(Repository):
         self._all = False  # every member's reminders are in _known: a miss means "never reminded"
         # group -> member -> what was queued (1 welcome, 2 remind) since the group's queue was last taken
         self._queued: dict[str, dict[str, int]] = {}
+        # group -> member -> the queue's row, as written, for the database's one writer (`Journal.alone`);
+        # complete for the groups in _rows_known (all groups when the database started empty)
+        self._rows: dict[str, dict[str, Queued]] = {}
+        self._rows_known: set[str] = set()
+        self._rows_all = False
+
+    def opened(self, empty: bool) -> None:
+        self._rows_all = empty
 
     def forget(self) -> None:
         self._known.clear()
         self._all = False
+        self.forget_queue()
+
+    def forget_queue(self) -> None:
+        """The queue's rows changed behind this repository (an erasure blanked names): read them again."""
+        self._rows.clear()
+        self._rows_known.clear()
+        self._rows_all = False
 
     def reminded(self, group: str, user: str, day: str, before: Reminders | None) -> None:
         """A rename reminder went to the member on the local `day` (`before`: what `reminders` said)."""
@@ -168,20 +183,38 @@ class WelcomeRepository(Repository):
         if had | flags == had:
             return False
         known[user] = had | flags
-        self._queue.append({"group_id": group, "user_id": user, "user_name": cut_name(user_name),
+        row = Queued(user, cut_name(user_name), welcome, remind, cut_name(inviter) and cut_name(inviter)[:128],
+                     event_id, at)
+        self._queue.append({"group_id": group, "user_id": user, "user_name": row.user_name,
                             "welcome": 1 if welcome else 0, "remind": 1 if remind else 0,
-                            "inviter": cut_name(inviter) and cut_name(inviter)[:128], "event_id": event_id,
-                            "queued_at": at})
+                            "inviter": row.inviter, "event_id": event_id, "queued_at": at})
         self.journal.seal(("welcome_queue",))
+        rows = self._rows.setdefault(group, {})
+        was = rows.get(user)
+        if was is not None:  # as the upsert: flags add up, the name is the latest, the rest stays
+            row = was._replace(user_name=row.user_name, welcome=was.welcome or welcome, remind=was.remind or remind,
+                               inviter=was.inviter if was.inviter is not None else row.inviter)
+        rows[user] = row
         return True
 
     async def take(self, group: str) -> list[Queued]:
         """The members queued in the group, first queued first; their rows go with this commit."""
         self._queued.pop(group, None)
-        result = await self.journal.read(
-            select(Q.c.user_id, Q.c.user_name, Q.c.welcome, Q.c.remind, Q.c.inviter, Q.c.event_id, Q.c.queued_at)
-            .where(Q.c.group_id == group).order_by(Q.c.queued_at, Q.c.user_id), only=("welcome_queue", "welcome_taken"))
-        taken = [Queued(u, name, bool(w), bool(r), inviter, event, at) for u, name, w, r, inviter, event, at in result]
+        rows = self._rows.pop(group, {})
+        if (self.journal.alone and not self.journal.recovered
+                and (self._rows_all or group in self._rows_known)):
+            taken = sorted(rows.values(), key=lambda q: (q.queued_at, q.user))
+        else:
+            result = await self.journal.read(
+                select(Q.c.user_id, Q.c.user_name, Q.c.welcome, Q.c.remind, Q.c.inviter, Q.c.event_id, Q.c.queued_at)
+                .where(Q.c.group_id == group).order_by(Q.c.queued_at, Q.c.user_id),
+                only=("welcome_queue", "welcome_taken"))
+            taken = [Queued(u, name, bool(w), bool(r), inviter, event, at)
+                     for u, name, w, r, inviter, event, at in result]
+        # the group's queue is empty now: memory follows it from here (unless a member was queued while
+        # the question was asked, which memory cannot place)
+        if self.journal.alone and not self._rows.get(group) and len(self._rows_known) < MAX_CACHED:
+            self._rows_known.add(group)
         if taken:
             self._taken.extend({"b_g": group, "b_u": q.user} for q in taken)
             self.journal.seal(("welcome_taken",))

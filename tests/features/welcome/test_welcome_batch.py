@@ -218,3 +218,39 @@ async def test_through_the_bot_a_restart_fires_the_pending_batch_once(any_db_url
         assert await rt.store.count("welcome_queue") == 0 and await rt.store.count("timers") == 0
     finally:
         await rt.close()
+
+
+async def test_the_queue_is_taken_from_memory_as_the_table_holds_it(any_db_url: str) -> None:
+    from sqlalchemy import select
+
+    from bot.app import open_store
+    from handlers.welcome.tables import WELCOME_QUEUE as Q
+
+    store = open_store(any_db_url)
+    await store.open()
+    try:
+        repo = store.repository(WelcomeRepository)
+        s = timedelta(seconds=1)
+        repo.queue("g1", "u2", "阿珍", welcome=False, remind=True, inviter=None, event_id="e1", at=T0)
+        repo.queue("g1", "u1", "阿强", welcome=True, remind=False, inviter="老王", event_id="e2", at=T0 + s)
+        # queued again: the flags add up, the name is the latest, the inviter and the time the first
+        repo.queue("g1", "u1", "阿强-上海", welcome=False, remind=True, inviter="小李", event_id="e3", at=T0 + 2 * s)
+        repo.queue("g2", "u3", None, welcome=True, remind=False, inviter=None, event_id="e4", at=T0)
+        table = [tuple(r) for r in await store.read(
+            select(Q.c.user_id, Q.c.user_name, Q.c.welcome, Q.c.remind, Q.c.inviter, Q.c.event_id)
+            .where(Q.c.group_id == "g1").order_by(Q.c.queued_at, Q.c.user_id))]
+        asked = []
+        real = store.read
+
+        async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            asked.append(args[0])
+            return await real(*args, **kwargs)
+
+        store.read = counted  # type: ignore[method-assign]
+        taken = await repo.take("g1")
+        assert asked == []  # the database's one writer knows its queue
+        assert [(q.user, q.user_name, int(q.welcome), int(q.remind), q.inviter, q.event_id) for q in taken] == table
+        assert table == [("u2", "阿珍", 0, 1, None, "e1"), ("u1", "阿强-上海", 1, 1, "老王", "e2")]
+        assert await repo.take("g1") == []
+    finally:
+        await store.close()
