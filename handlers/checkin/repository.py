@@ -111,6 +111,7 @@ class CheckinRepository(Repository):
         # (group, local day) -> the day's check-ins, when this process is the one writer (`alone`)
         self._day_counts: dict[tuple[str, str], int] = {}
         self._all_days = False  # a miss in _day_counts means "none"
+        self._in_sql: dict[tuple[str, str], int] = {}  # (group, day) -> check-ins being counted in SQL now
         self._rows = store.buffer(CHECKIN_ROWS)
         self._counts = store.buffer(DAY_COUNTS)
 
@@ -166,10 +167,15 @@ class CheckinRepository(Repository):
                                                           "last": following[-1], "by": streak})
             return rank, int(balance), following
 
-        if self.journal.alone:
-            # a check-in decided in memory meanwhile must not take a rank from before this one's
-            self._day_counts.pop((group, day), None)
-        done = await self.journal.write_steps(steps)
+        counted = (group, day)  # while this one is counted in SQL, no check-in takes a rank from memory
+        self._in_sql[counted] = self._in_sql.get(counted, 0) + 1
+        try:
+            done = await self.journal.write_steps(steps)
+        finally:
+            if self._in_sql[counted] > 1:
+                self._in_sql[counted] -= 1
+            else:
+                del self._in_sql[counted]
         if done is None:
             rank, streak, _points = (await look(group, user, (day,)))[day]
             return CheckinResult(True, rank, streak, 0, await self.points.balance(group, user))
@@ -194,7 +200,7 @@ class CheckinRepository(Repository):
         # Nothing awaits from here on, so check-ins handled at the same time take their ranks in turn.
         again = self._checkins.get((group, user), {}).get(day)
         balance = self.points.known_balance(group, user)
-        count = self._day_counts.get((group, day), 0 if self._all_days else None)
+        count = None if (group, day) in self._in_sql else self._day_counts.get((group, day))
         if balance is None or (count is None and again is None):
             return None
         if again is not None:  # the same member, a moment ago
@@ -217,16 +223,20 @@ class CheckinRepository(Repository):
         self._day_counts[(group, day)] = count
 
     async def _counts_of(self, groups: Sequence[str], day: str) -> dict[str, int]:
-        """The day's counters of these groups: from memory for the one writer when it knows them."""
+        """The day's counters of these groups: from memory for the one writer when it knows them (a
+        counter that a check-in moves in SQL right now is asked for)."""
         out: dict[str, int] = {}
         ask = list(groups)
         if self.journal.alone and not self.journal.recovered:
             ask = []
             for g in groups:
                 n = self._day_counts.get((g, day))
-                if n is not None:
+                if n is not None and (g, day) not in self._in_sql:
                     out[g] = n
-                elif not self._all_days:
+                elif self._all_days and (g, day) not in self._in_sql:
+                    out[g] = 0
+                    self._remember_count(g, day, 0)  # so a check-in finds it after its awaits
+                else:
                     ask.append(g)
         if ask:
             result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
@@ -235,6 +245,9 @@ class CheckinRepository(Repository):
             for g in ask:
                 out[g] = stored.get(g, 0)
                 if self.journal.alone:
+                    # the one writer's counter only grows: a check-in decided in memory while this
+                    # question was on its way is already counted there, and not in the answer
+                    out[g] = max(out[g], self._day_counts.get((g, day), 0))
                     self._remember_count(g, day, out[g])
         return {g: n for g, n in out.items() if n}
 
