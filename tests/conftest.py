@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,15 @@ async def feed(rt: Runtime, clock: DrivenClock, *events: Event) -> None:
         await rt.bot.process(event)
     await rt.bot.commit()
     await rt.outbox.drain()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until `condition` holds (a step of theirs a test of interleaving waits for)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the other task never got there")
 
 
 async def fire_timers(rt: Runtime, clock: DrivenClock, until: datetime) -> int:

@@ -53,10 +53,11 @@ class AdsRepository(Repository):
         # (group, member) of every offence no red packet excused when loaded, and of every one since
         # (None: not loaded); a member not in it has no open offence and no warning
         self._offenders: set[tuple[str, str]] | None = None
+        self._recorded: set[tuple[str, str]] = set()  # offences recorded while the set was not loaded
         self._too_many = False
 
     def forget(self) -> None:
-        self._offenders = None
+        self._offenders = None  # (what was recorded meanwhile stays in _recorded: it is in the journal)
         self._too_many = False
 
     async def _may_have_offences(self, group: str, user: str) -> bool:
@@ -66,21 +67,24 @@ class AdsRepository(Repository):
         if self._offenders is None:
             result = await self.journal.read(select(AD_OFFENCES.c.group_id, AD_OFFENCES.c.user_id).where(
                 AD_OFFENCES.c.excused_by.is_(None)).distinct().limit(MAX_OFFENDERS + 1), only=_TABLES)
-            found = {(g, u) for g, u in result}
+            # a load answered while another was on its way, or after offences were recorded meanwhile
+            # (they may be newer than the answer), adds to what memory holds: nothing is ever dropped
+            found = {(g, u) for g, u in result} | self._recorded | (self._offenders or set())
             if len(found) > MAX_OFFENDERS:
                 self._too_many = True
                 return True
-            self._offenders = found
+            self._offenders, self._recorded = found, set()
         return (group, user) in self._offenders
 
     def record_ad_offence(self, event_id: str, group: str, user: str, ts: datetime, kind: str, check: str,
                           evidence: str) -> None:
         """The member was prompted about an ad (a warning until a red packet excuses it)."""
-        if self._offenders is not None:
-            if len(self._offenders) >= MAX_OFFENDERS:
-                self._offenders, self._too_many = None, True
-            else:
-                self._offenders.add((group, user))
+        known = self._offenders if self._offenders is not None else self._recorded
+        if len(known) >= MAX_OFFENDERS:
+            self._offenders, self._too_many = None, True
+            self._recorded.clear()
+        else:
+            known.add((group, user))
         self._offences.append({"event_id": event_id, "group_id": group, "user_id": user, "ts": ts, "kind": kind,
                                "check": check, "evidence": evidence[:2000], "excused_by": None})
 

@@ -3,6 +3,7 @@ packet; warnings, then removal or a report; flood and raid; admins exempt; obser
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from handlers import FEATURES
 from handlers.ads.repository import AdsRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
-from tests.conftest import EventFactory, FakePlatform, feed
+from storage.store import Store
+from tests.conftest import EventFactory, FakePlatform, feed, until
 from tests.qr_images import poster
 
 ADS = """
@@ -303,3 +305,46 @@ async def test_offences_are_asked_once_and_then_known_from_memory_also_after_a_r
                 assert len(asked) == 2
         finally:
             await store.close()
+
+
+async def _reopened(url: str) -> Store:
+    """A store on a database with rows (a restart): what memory does not hold is read once."""
+    from datetime import UTC, datetime
+
+    from bot.app import open_store
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    store = open_store(url)
+    await store.open()
+    store.events.record_event("e0", t0, "g", "u1", "join", {}, t0)
+    await store.close()
+    store = open_store(url)
+    await store.open()
+    return store
+
+
+async def test_offences_recorded_while_the_offenders_load_or_between_two_loads_are_kept(any_db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    since = t0 - timedelta(days=1)
+    store = await _reopened(any_db_url)
+    ads = store.repository(AdsRepository)
+    try:
+        loading = asyncio.create_task(ads.ad_warnings("g", "u9", since))
+        await asyncio.sleep(0)  # the offenders are being loaded
+        ads.record_ad_offence("e1", "g", "u1", t0, "text", "contact", "加我微信 abc12345")
+        await loading
+        assert await ads.ad_warnings("g", "u1", since) == 1
+        ads.forget()  # as after a failed commit: loaded again, by two groups' first ads at once
+        first = asyncio.create_task(ads.ad_warnings("g", "u9", since))
+        second = asyncio.create_task(ads.ad_warnings("h", "u8", since))
+        await until(lambda: ads._offenders is not None)  # the first load came back...
+        await until(store._lock.locked)  # ...while the second is on its way
+        assert await ads.ad_warnings("k", "u2", since) == 0
+        ads.record_ad_offence("e2", "k", "u2", t0, "text", "contact", "加我微信 abc12345")
+        await first
+        await second
+        assert await ads.ad_warnings("k", "u2", since) == 1
+    finally:
+        await store.close()

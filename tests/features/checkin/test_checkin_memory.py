@@ -5,12 +5,12 @@ report) is on its way to the database at the same moment."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import open_store
 from handlers.checkin.repository import CheckinRepository
+from tests.conftest import until
 
 T = datetime(2026, 3, 2, 15, 59, 58, tzinfo=UTC)  # 23:59:58 in Shanghai
 DAY, YESTERDAY, BEFORE = "2026-03-02", "2026-03-01", "2026-02-28"
@@ -18,15 +18,6 @@ DAY, YESTERDAY, BEFORE = "2026-03-02", "2026-03-01", "2026-02-28"
 
 def five(_streak: int) -> int:
     return 5
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Let the other tasks run until `condition` holds (a step of theirs the test waits for)."""
-    for _ in range(10_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the other task never got there")
 
 
 async def test_a_check_in_counted_in_sql_beside_one_decided_in_memory_gives_each_its_own_rank(
