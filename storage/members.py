@@ -155,10 +155,6 @@ class Members(Repository):
         self._names.clear()
         self._presence.clear()
 
-    def renamed(self, group: str, user: str, name: str) -> None:
-        """The member's stored display name was rewritten (an erasure): memory follows."""
-        self._presence.renamed((group, user), name)
-
     def _remember_name(self, group: str, name: str | None) -> None:
         if len(self._names) >= MAX_CACHED_NAMES and group not in self._names:
             self._names.clear()
@@ -177,7 +173,7 @@ class Members(Repository):
             return
         if joined or left:
             self._move_size(group, 1 if joined else -1)
-        self._presence.move((group, user), ts, user_name, joined=joined, left=left)
+        self._presence.move((group, user), ts, joined=joined, left=left)
         self._members.append({
             "group_id": group, "user_id": user, "display_name": user_name, "first_seen_at": ts,
             "joined_at": ts if joined else None, "left_at": ts if left else None,
@@ -197,7 +193,7 @@ class Members(Repository):
         for user, name in listed.items():
             roster.append({"group_id": group, "user_id": user, "display_name": name, "first_seen_at": ts,
                            "message_count": 0})
-            self._presence.move((group, user), ts, name, listed=True)
+            self._presence.move((group, user), ts, listed=True)
         self.journal.seal(("roster",))
         if not complete:
             return 0
@@ -210,7 +206,7 @@ class Members(Repository):
                 MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(chunk),
                 MEMBERS.c.left_at.is_(None))).values(left_at=ts), {})
             for user in chunk:  # a leave the platform never announced: recorded, so the reports count it
-                self._presence.move((group, user), ts, None, left=True)
+                self._presence.move((group, user), ts, left=True)
                 key = hashlib.sha1(f"{group}\n{user}\n{ts.isoformat()}".encode()).hexdigest()[:32]
                 self._events.record_event(ROSTER_LEAVE + key, ts, group, user, "leave", {"via": "roster"}, ts)
         return len(gone)
@@ -225,37 +221,19 @@ class Members(Repository):
     async def presence(self, group: str, user: str) -> Presence | None:
         """The member's presence as the table has it (None: no row), from memory for the one writer."""
         key = (group, user)
-        mine = self.journal.alone and not self.journal.recovered
-        if mine:
-            known = self._presence.get(key)
-            if known is not UNKNOWN:
-                return known if isinstance(known, Presence) else None
-        found = Presence.of(await self.member(group, user))
-        if mine:
-            self._presence.remember(key, found)
+        if not (self.journal.alone and not self.journal.recovered):
+            return Presence.of(await self.member(group, user))
+        known = self._presence.get(key)
+        if known is not UNKNOWN:
+            return known if isinstance(known, Presence) else None
+        self._presence.asked(key)
+        try:
+            found = Presence.of(await self.member(group, user))
+        except BaseException:
+            self._presence.answered(key, None, keep=False)
+            raise
+        self._presence.answered(key, found)
         return found
-
-    async def standing(self, group: str, users: Sequence[str]) -> dict[str, Presence]:
-        """The presence and display name of the members among `users` the table knows (`members_among`
-        for the batched messages), from memory for the one writer."""
-        out: dict[str, Presence] = {}
-        ask: list[str] = []
-        mine = self.journal.alone and not self.journal.recovered
-        for user in users:
-            known = self._presence.get((group, user)) if mine else UNKNOWN
-            if known is UNKNOWN:
-                ask.append(user)
-            elif isinstance(known, Presence):
-                out[user] = known
-        if ask:
-            found = await self.members_among(group, ask)
-            for user in ask:
-                presence = Presence.of(found.get(user))
-                if mine:
-                    self._presence.remember((group, user), presence)
-                if presence is not None:
-                    out[user] = presence
-        return out
 
     async def members_among(self, group: str, users: Sequence[str]) -> dict[str, MemberInfo]:
         """The stored records of these members of the group (those the roster knows), by id."""

@@ -1,11 +1,11 @@
 """Who is present in each group, as the member table says, kept in memory by the database's one writer.
 
-A member row's presence (not left), join time and display name move only with joins, leaves, first
-sightings, names given with events, the platform's roster and an erasure, and this process writes them
-all when it is its database's one writer (`Journal.alone`). `PresenceMemory` follows each of those
-writes as the members and roster upserts apply them (storage/members.py), so the handlers that ask
-whether a member is new or still here (check-in rates, the ads' new-member threshold, the batched
-welcomes) need no query per message.
+A member row's presence (not left) and join time move only with joins, leaves, first sightings and
+the platform's roster, and this process writes them all when it is its database's one writer
+(`Journal.alone`). `PresenceMemory` follows each of those writes as the members and roster upserts
+apply them (storage/members.py), so the handlers that ask whether a member is new or still here (the
+check-in rate, the ads' new-member threshold) need no query per message. Names are not kept: an
+erasure run beside the bot rewrites them, so what shows a name reads it from the table.
 """
 
 from __future__ import annotations
@@ -24,26 +24,30 @@ Key = tuple[str, str]  # (group, member)
 
 @dataclass(frozen=True)
 class Presence:
-    """What the member table says of a member: present (not left), when they joined (None: never seen
-    joining; the roster or a message made them known) and their display name."""
+    """What the member table says of a member: present (not left), and when they joined (None: never
+    seen joining; the roster or a message made them known)."""
 
     present: bool
     joined_at: datetime | None
-    display_name: str | None
 
     @classmethod
     def of(cls, member: MemberInfo | None) -> Presence | None:
         """The presence of a stored member row (None: no row)."""
-        return None if member is None else cls(member.left_at is None, member.joined_at, member.display_name)
+        return None if member is None else cls(member.left_at is None, member.joined_at)
 
 
 class PresenceMemory:
     """(group, member) -> Presence, or None for "no row"; `complete`: a miss means "no row" (a database
-    that started empty). Bounded: past MAX_KEPT members it starts again, incomplete."""
+    that started empty). Bounded: past MAX_KEPT members it starts again, incomplete.
+
+    A member read from the table is remembered with `asked` / `answered`: a join or leave that comes
+    while the question is on its way makes the answer old, and it is not kept."""
 
     def __init__(self) -> None:
         self._kept: dict[Key, Presence | None] = {}
         self.complete = False
+        self._asking: dict[Key, int] = {}  # questions on their way, per member
+        self._moved: set[Key] = set()  # members moved while a question about them was on its way
 
     def clear(self) -> None:
         self._kept.clear()
@@ -59,31 +63,39 @@ class PresenceMemory:
             self.clear()
         self._kept[key] = value
 
-    def move(self, key: Key, ts: datetime, name: str | None, *, joined: bool = False, left: bool = False,
-             listed: bool = False) -> None:
+    def asked(self, key: Key) -> None:
+        """A question about the member goes to the table now."""
+        self._asking[key] = self._asking.get(key, 0) + 1
+
+    def answered(self, key: Key, value: Presence | None, *, keep: bool = True) -> None:
+        """The table's answer (None: no row); `keep` False: the question failed, nothing is kept."""
+        left = self._asking.pop(key, 1) - 1
+        if left:
+            self._asking[key] = left
+        stale = key in self._moved
+        if not left:
+            self._moved.discard(key)
+        if keep and not stale:
+            self.remember(key, value)
+
+    def move(self, key: Key, ts: datetime, *, joined: bool = False, left: bool = False, listed: bool = False) -> None:
         """Follow a member row's upsert: a join sets presence and the time, a leave or the roster the
-        presence, a first sighting makes a present row, a name given replaces the name; a member it
-        knows nothing of stays unknown (but for a join with a name, which says everything)."""
+        presence, a first sighting makes a present row; a member it knows nothing of stays unknown
+        (but for a join, which says everything)."""
+        if key in self._asking:
+            self._moved.add(key)
         before = self.get(key)
         if before is UNKNOWN:
-            if joined and name is not None:
-                self.remember(key, Presence(True, ts, name))
+            if joined:
+                self.remember(key, Presence(True, ts))
             return
         was = before if isinstance(before, Presence) else None
-        shown = name if name is not None else (was.display_name if was else None)
         if joined:
-            now = Presence(True, ts, shown)
+            now = Presence(True, ts)
         elif left or listed:
-            now = Presence(listed, was.joined_at if was else None, shown)
+            now = Presence(listed, was.joined_at if was else None)
         elif was is None:
-            now = Presence(True, None, shown)
+            now = Presence(True, None)
         else:
-            now = Presence(was.present, was.joined_at, shown)
-        if now != was:
-            self.remember(key, now)
-
-    def renamed(self, key: Key, name: str) -> None:
-        """The stored display name was rewritten (an erasure)."""
-        known = self._kept.get(key)
-        if known is not None:
-            self._kept[key] = Presence(known.present, known.joined_at, name)
+            return
+        self.remember(key, now)

@@ -75,7 +75,7 @@ async def fire(ctx: JobContext, timer: Timer) -> list[Action]:
     senders: dict[str, Queued] = {}
     for q in taken:
         senders.setdefault(q.user, q)
-    known = await ctx.members.standing(group, list(senders))
+    known = await ctx.members.members_among(group, list(senders))
     hidden = runtime.settings.ad_name_placeholder
     names = []
     for user, q in senders.items():

@@ -152,7 +152,6 @@ class RetentionRepository(Repository):
 
     def rename_member(self, group: str, user: str, name: str) -> None:
         self._names.append({"b_group": group, "b_user": user, "b_name": name})
-        self.members.renamed(group, user, name)
 
     def scrub_after_commit(self, *, vacuum: bool, full: bool = False) -> None:
         self.journal.scrub_after_commit(Scrub(TOUCHED, vacuum, full))

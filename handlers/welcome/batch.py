@@ -92,12 +92,12 @@ async def _message(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRunti
     hidden = runtime.settings.ad_name_placeholder  # said instead of a name that is an ad
     pattern = runtime.compiled["welcome"]
     today = local_now(ctx).date()
-    known = await ctx.members.standing(group, [q.user for q in taken])
+    known = await ctx.members.members_among(group, [q.user for q in taken])
     newcomers: list[tuple[Queued, str]] = []
     due: list[tuple[Queued, str, Reminders | None]] = []
     for q in taken:
         member = known.get(q.user)
-        if member is not None and not member.present:
+        if member is not None and member.left_at is not None:
             ctx.note(f"{q.user} left before the message: dropped")
             continue
         current = member.display_name if member is not None and member.display_name else q.user_name

@@ -62,12 +62,12 @@ async def followup(ctx: JobContext, repo: WelcomeRepository, runtime: GroupRunti
     settings = runtime.settings.welcome
     cutoff = today - timedelta(days=settings.rename_followup_days)
     waiting = await repo.followups_due(group, cutoff.isoformat())
-    known = await ctx.members.standing(group, [user for user, _ in waiting])
+    known = await ctx.members.members_among(group, [user for user, _ in waiting])
     pattern = runtime.compiled["welcome"]
     due = []
     for user, before in waiting:
         member = known.get(user)
-        if member is None or not member.present:
+        if member is None or member.left_at is not None:
             repo.closed(group, user, before)
             ctx.note(f"{group}: {user} {'left' if member else 'is not on the roster'}: no follow-up")
         elif member.display_name is None:
