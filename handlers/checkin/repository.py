@@ -167,6 +167,7 @@ class CheckinRepository(Repository):
                                                           "last": following[-1], "by": streak})
             return rank, int(balance), following
 
+        token = self.points.balance_token(group, user)
         counted = (group, day)  # while this one is counted in SQL, no check-in takes a rank from memory
         self._in_sql[counted] = self._in_sql.get(counted, 0) + 1
         try:
@@ -182,7 +183,7 @@ class CheckinRepository(Repository):
         rank, balance, following = done
         if self.journal.alone:  # the one writer's rank is the day's count
             self._remember_count(group, day, max(rank, self._day_counts.get((group, day), 0)))
-        self.points.balance_moved(group, user, balance)
+        self.points.balance_moved(group, user, balance, since=token)
         self._raise_cached_streaks(group, user, following, streak)
         # a late day is cached where the member's latest days are (it stays only if among them)
         if not late or (group, user) in self._checkins or self._all:

@@ -116,6 +116,10 @@ class PointsRepository(Repository):
         self._adds = store.buffer(BALANCE_ADDS)
         # (group, user) -> balance, as last moved or read by the database's one writer (`Journal.alone`)
         self._balances: dict[tuple[str, str], int] = {}
+        # (group, user) -> how often memory moved the balance: an answer of the database to a question
+        # or write that memory moved meanwhile is older than memory, and is not kept (`balance_token`)
+        self._moves: dict[tuple[str, str], int] = {}
+        self._epoch = 0  # counts the times _moves started again
 
     def forget(self) -> None:
         self._message_award.clear()
@@ -131,7 +135,18 @@ class PointsRepository(Repository):
         last = self._message_award.get(key)
         return last[3] if last is not None else None
 
-    def _know_balance(self, key: tuple[str, str], balance: int | None) -> None:
+    def balance_token(self, group: str, user: str) -> tuple[int, int]:
+        """Taken before a statement that returns the member's balance: `balance_moved(..., since=token)`
+        then keeps that balance only if memory did not move it while the statement was on its way."""
+        return self._epoch, self._moves.get((group, user), 0)
+
+    def _know_balance(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None = None) -> None:
+        if since is not None and since != self.balance_token(*key):
+            balance = None  # overtaken: the next question asks the database
+        if len(self._moves) > MAX_CACHED_AWARDS:
+            self._moves.clear()
+            self._epoch += 1
+        self._moves[key] = self._moves.get(key, 0) + 1
         if balance is None or not self.journal.alone:
             self._balances.pop(key, None)
             return
@@ -151,9 +166,10 @@ class PointsRepository(Repository):
             balance = known + delta
             self.add_buffered(group, user, delta, ts, balance)
         else:
+            token = self.balance_token(group, user)
             rows = await self.journal.write_now(self.balance_add, balance_row(group, user, delta, ts))
             balance = int(rows[0][0])
-            self.balance_moved(group, user, balance)
+            self.balance_moved(group, user, balance, since=token)
         self.add_ledger(group, user, delta, reason, ts, event_id, actor, note)
         return balance
 
@@ -179,6 +195,7 @@ class PointsRepository(Repository):
                 self._remember_message_award(key, (ts, day, paid, balance + points))
                 self.add_ledger(group, user, points, "message", ts, event_id, None, None)
                 return balance + points
+        token = self.balance_token(group, user)
         rows = await self.journal.write_now(self._message_award_stmt, {
             "group_id": group, "user_id": user, "balance": points, "message_day": day, "message_points": points,
             "last_message_award_at": ts, "updated_at": ts, "top_level": 0, "cap": daily_cap,
@@ -190,9 +207,9 @@ class PointsRepository(Repository):
                 only=BALANCE_BUFFERS)
             row = result.first()
             if row is not None and row[0] is not None:
-                self._remember_message_award(key, (row[0], row[1] or "", row[2], int(row[3])))
+                self._remember_message_award(key, (row[0], row[1] or "", row[2], int(row[3])), since=token)
             return None
-        self._remember_message_award(key, (ts, day, int(rows[0][1]), int(rows[0][0])))
+        self._remember_message_award(key, (ts, day, int(rows[0][1]), int(rows[0][0])), since=token)
         self.add_ledger(group, user, points, "message", ts, event_id, None, None)
         return int(rows[0][0])
 
@@ -203,15 +220,22 @@ class PointsRepository(Repository):
         self._adds.append(balance_row(group, user, delta, ts))
         self.balance_moved(group, user, balance)
 
-    def balance_moved(self, group: str, user: str, balance: int | None = None) -> None:
+    def balance_moved(self, group: str, user: str, balance: int | None = None, *,
+                      since: tuple[int, int] | None = None) -> None:
         """A balance moved other than by a message award (a check-in, the shop): the new balance, or
-        None when the caller does not know it (the next award then asks the database)."""
+        None when the caller does not know it (the next award then asks the database); `since`: the
+        `balance_token` taken before the statement that returned it."""
+        if since is not None and since != self.balance_token(group, user):
+            balance = None
         last = self._message_award.get((group, user))
         if last is not None:
             self._message_award[(group, user)] = (*last[:3], balance)
         self._know_balance((group, user), balance)
 
-    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None]) -> None:
+    def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None],
+                                since: tuple[int, int] | None = None) -> None:
+        if since is not None and since != self.balance_token(*key):
+            state = (*state[:3], None)
         if len(self._message_award) > MAX_CACHED_AWARDS:
             self._message_award.clear()
         self._message_award[key] = (state[0], sys.intern(state[1]), *state[2:])  # one string per day
@@ -239,10 +263,11 @@ class PointsRepository(Repository):
         known = self.known_balance(group, user)
         if known is not None:
             return known
+        token = self.balance_token(group, user)
         result = await self.journal.read(self._balance, {"g": group, "u": user}, only=BALANCE_BUFFERS)
         balance = int(result.scalar() or 0)
         if not self.journal.recovered:
-            self._know_balance((group, user), balance)
+            self._know_balance((group, user), balance, since=token)
         return balance
 
     def _points_by_member(self, group: str, since: datetime | None) -> Any:

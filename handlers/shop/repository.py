@@ -108,6 +108,7 @@ class ShopRepository(Repository):
                 return Redeemed("poor", -1, None if left is None else left + 1)
             return Redeemed("pending", int(paid[0][0]), left)
 
+        token = self.points.balance_token(group, user)
         done = await self.journal.write_steps(steps)
         if done.status != "pending":
             return Redeemed(done.status, await self.points.balance(group, user), done.stock_left)
@@ -115,7 +116,7 @@ class ShopRepository(Repository):
                            "took_unit": int(stock is not None), "status": "pending", "event_id": event_id, "ts": ts,
                            "decided_by": None, "decided_at": None})
         self.points.add_ledger(group, user, -cost, "shop", ts, event_id, None, item)
-        self.points.balance_moved(group, user, done.balance)
+        self.points.balance_moved(group, user, done.balance, since=token)
         return done
 
     async def decide(self, group: str, user: str, status: str, actor: str, ts: datetime, event_id: str | None
@@ -137,13 +138,14 @@ class ShopRepository(Repository):
             balance = (await run(self.points.balance_add, balance_row(group, user, int(cost), ts)))[0][0]
             return item, int(cost), int(balance)
 
+        token = self.points.balance_token(group, user)
         done = await self.journal.write_steps(steps)
         if done is None:
             return None
         item, cost, balance = done
         if status == "refused":
             self.points.add_ledger(group, user, cost, "shop_refund", ts, event_id, actor, item)
-            self.points.balance_moved(group, user, balance)
+            self.points.balance_moved(group, user, balance, since=token)
         else:
             balance = await self.points.balance(group, user)
         return Decided(item, cost, status, balance)

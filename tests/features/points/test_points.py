@@ -238,3 +238,33 @@ async def test_awards_judged_from_memory_match_the_database_with_checkins_and_re
     # in memory (the database's one writer) and written with the next commit
     assert trips == 1
     await runtime.close()
+
+
+async def test_a_balance_a_statement_returns_is_not_kept_when_memory_moved_it_meanwhile(any_db_url: str) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.app import open_store
+    from handlers.checkin.repository import CheckinRepository
+    from handlers.points.tables import BALANCES
+    from handlers.shop.repository import ShopRepository
+
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    store = open_store(any_db_url)
+    await store.open()
+    checkin, shop = store.repository(CheckinRepository), store.repository(ShopRepository)
+    try:
+        await checkin.points.award_points("g", "u1", 100, "red_packet", t0)
+        await store.commit()
+        # a redemption (the console, the shop) is written while the member's check-in is decided in memory
+        redeem = asyncio.create_task(shop.redeem("g", "u1", "cup", 50, None, t0, "e-shop"))
+        await asyncio.sleep(0)
+        await checkin.check_in("g", "u1", "2026-03-02", "2026-03-01", t0, "e-ci", lambda _streak: 5)
+        await redeem
+        await store.commit()
+        stored = (await store.read(select(BALANCES.c.balance))).scalar()
+        assert stored == 55 and await checkin.points.balance("g", "u1") == stored
+    finally:
+        await store.close()
