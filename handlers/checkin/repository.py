@@ -192,7 +192,7 @@ class CheckinRepository(Repository):
         return CheckinResult(False, rank, streak, points, balance)
 
     async def _check_in_buffered(self, group: str, user: str, day: str, ts: datetime, event_id: str | None,
-                                 streak: int, points: int) -> CheckinResult:
+                                 streak: int, points: int) -> CheckinResult | None:
         """`check_in` decided in memory (the one writer, a member not checked in on `day`): the rank
         from the day's counter, the balance from the points feature; the rows are buffered. None when
         memory lost what it needs meanwhile (the caller asks the database)."""
