@@ -188,3 +188,36 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("pg_url")
+
+
+class HeldQuery:
+    """Holds the store's statements that start with `prefix` at the database until `release`d (the
+    first `times` of them), so a test can act while a question is on its way."""
+
+    def __init__(self, store: Any, prefix: str, times: int = 1) -> None:
+        self.prefix, self.held = prefix, [asyncio.Event() for _ in range(times)]
+        self._go = [asyncio.Event() for _ in range(times)]
+        self._n = 0
+        real = store._connection
+
+        async def connection() -> Any:
+            conn = await real()
+            gate = self
+
+            class Held:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(conn, name)
+
+                async def execute(self, stmt: Any, params: Any = None) -> Any:
+                    if str(stmt).startswith(gate.prefix) and gate._n < len(gate.held):
+                        n, gate._n = gate._n, gate._n + 1
+                        gate.held[n].set()
+                        await gate._go[n].wait()
+                    return await conn.execute(stmt, params)
+
+            return Held()
+
+        store._connection = connection
+
+    def release(self, n: int = 0) -> None:
+        self._go[n].set()

@@ -112,6 +112,7 @@ class CheckinRepository(Repository):
         self._day_counts: dict[tuple[str, str], int] = {}
         self._all_days = False  # a miss in _day_counts means "none"
         self._in_sql: dict[tuple[str, str], int] = {}  # (group, day) -> check-ins being counted in SQL now
+        self._wiped = 0  # how often _day_counts was dropped: an answer asked for before is not kept
         self._rows = store.buffer(CHECKIN_ROWS)
         self._counts = store.buffer(DAY_COUNTS)
 
@@ -122,6 +123,7 @@ class CheckinRepository(Repository):
         self._checkins.clear()
         self._day_counts.clear()
         self._all = self._all_days = False
+        self._wiped += 1
 
     async def check_in(self, group: str, user: str, day: str, yesterday: str, ts: datetime, event_id: str | None,
                        points_for_streak: Callable[[int], int], *, late: bool = False) -> CheckinResult:
@@ -221,6 +223,7 @@ class CheckinRepository(Repository):
         if len(self._day_counts) > MAX_CACHED_DAYS:
             self._day_counts.clear()
             self._all_days = False
+            self._wiped += 1
         self._day_counts[(group, day)] = count
 
     async def _counts_of(self, groups: Sequence[str], day: str) -> dict[str, int]:
@@ -240,16 +243,20 @@ class CheckinRepository(Repository):
                 else:
                     ask.append(g)
         if ask:
+            wiped = self._wiped
             result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(
                 CHECKIN_DAYS.c.group_id.in_(ask), CHECKIN_DAYS.c.local_date == day)), only=CHECKIN_BUFFERS)
             stored = {g: int(n) for g, n in result}
-            for g in ask:
-                out[g] = stored.get(g, 0)
-                if self.journal.alone:
-                    # the one writer's counter only grows: a check-in decided in memory while this
-                    # question was on its way is already counted there, and not in the answer
-                    out[g] = max(out[g], self._day_counts.get((g, day), 0))
-                    self._remember_count(g, day, out[g])
+            answered = {g: stored.get(g, 0) for g in ask}
+            out.update(answered)
+            if self.journal.alone and wiped == self._wiped:
+                # the one writer's counter only grows: a check-in decided in memory while this question
+                # was on its way is already counted there, and not in the answer (an answer asked for
+                # before memory was dropped may miss such a check-in: it is not kept)
+                grown = {g: max(n, self._day_counts.get((g, day), 0)) for g, n in answered.items()}
+                out.update(grown)
+                for g, n in grown.items():
+                    self._remember_count(g, day, n)
         return {g: n for g, n in out.items() if n}
 
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:

@@ -95,6 +95,7 @@ class WelcomeRepository(Repository):
         self._rows: dict[str, dict[str, Queued]] = {}
         self._rows_known: set[str] = set()
         self._rows_all = False
+        self._rows_wiped = 0  # how often the rows were dropped: a table read from before marks nothing known
 
     def opened(self, empty: bool) -> None:
         self._rows_all = empty
@@ -109,6 +110,7 @@ class WelcomeRepository(Repository):
         self._rows.clear()
         self._rows_known.clear()
         self._rows_all = False
+        self._rows_wiped += 1
 
     def reminded(self, group: str, user: str, day: str, before: Reminders | None) -> None:
         """A rename reminder went to the member on the local `day` (`before`: what `reminders` said)."""
@@ -201,6 +203,7 @@ class WelcomeRepository(Repository):
         """The members queued in the group, first queued first; their rows go with this commit."""
         self._queued.pop(group, None)
         rows = self._rows.pop(group, {})
+        wiped = self._rows_wiped
         if (self.journal.alone and not self.journal.recovered
                 and (self._rows_all or group in self._rows_known)):
             taken = sorted(rows.values(), key=lambda q: (q.queued_at, q.user))
@@ -213,7 +216,8 @@ class WelcomeRepository(Repository):
                      for u, name, w, r, inviter, event, at in result]
         # the group's queue is empty now: memory follows it from here (unless a member was queued while
         # the question was asked, which memory cannot place)
-        if self.journal.alone and not self._rows.get(group) and len(self._rows_known) < MAX_CACHED:
+        if (self.journal.alone and not self.journal.recovered and wiped == self._rows_wiped
+                and not self._rows.get(group) and len(self._rows_known) < MAX_CACHED):
             self._rows_known.add(group)
         if taken:
             self._taken.extend({"b_g": group, "b_u": q.user} for q in taken)

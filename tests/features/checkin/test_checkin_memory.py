@@ -8,9 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.app import open_store
 from handlers.checkin.repository import CheckinRepository
-from tests.conftest import until
+from tests.conftest import HeldQuery, until
 
 T = datetime(2026, 3, 2, 15, 59, 58, tzinfo=UTC)  # 23:59:58 in Shanghai
 DAY, YESTERDAY, BEFORE = "2026-03-02", "2026-03-01", "2026-02-28"
@@ -63,6 +65,43 @@ async def test_a_counter_question_answered_after_a_rank_was_taken_in_memory_neve
         two = await repo.check_in("g", "u3", DAY, YESTERDAY, T, "e3", five)
         await report
         three = await repo.check_in("g", "u4", DAY, YESTERDAY, T, "e4", five)
+        assert [one.rank, two.rank, three.rank] == [1, 2, 3]
+        await store.commit()  # at the first try: a duplicate rank would fail it for ever
+    finally:
+        await store.close()
+
+
+async def test_a_counter_answer_asked_for_before_memory_was_dropped_is_not_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handlers.checkin.repository as checkin_repository
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    store = open_store(url)
+    await store.open()
+    store.events.record_event("e0", T, "g", "u0", "text", {}, T)
+    await store.close()
+    store = open_store(url)
+    await store.open()  # a restart on a database with rows
+    repo = store.repository(CheckinRepository)
+    try:
+        for user in ("u1", "u2", "u3"):
+            await repo.check_in("g", user, YESTERDAY, BEFORE, T, f"y-{user}", five)
+        await store.commit()
+        held = HeldQuery(store, "SELECT checkin_days.group_id", times=2)
+        first = asyncio.create_task(repo.check_in("g", "u1", DAY, YESTERDAY, T, "e1", five))
+        await held.held[0].wait()
+        report = asyncio.create_task(repo.checkin_counts(["h", "g"], DAY))  # another group's campaign rate
+        await asyncio.sleep(0)
+        held.release(0)
+        one = await first
+        await held.held[1].wait()  # the report's answer will say 1
+        two = await repo.check_in("g", "u2", DAY, YESTERDAY, T, "e2", five)
+        # the counters' map is full: remembering the report's first group drops it
+        monkeypatch.setattr(checkin_repository, "MAX_CACHED_DAYS", len(repo._day_counts) - 1)
+        held.release(1)
+        await report
+        monkeypatch.setattr(checkin_repository, "MAX_CACHED_DAYS", 100_000)
+        three = await repo.check_in("g", "u3", DAY, YESTERDAY, T, "e3", five)
         assert [one.rank, two.rank, three.rank] == [1, 2, 3]
         await store.commit()  # at the first try: a duplicate rank would fail it for ever
     finally:

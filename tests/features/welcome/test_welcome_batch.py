@@ -5,6 +5,7 @@ one message that mentions each of them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -252,5 +253,42 @@ async def test_the_queue_is_taken_from_memory_as_the_table_holds_it(any_db_url: 
         assert [(q.user, q.user_name, int(q.welcome), int(q.remind), q.inviter, q.event_id) for q in taken] == table
         assert table == [("u2", "阿珍", 0, 1, None, "e1"), ("u1", "阿强-上海", 1, 1, "老王", "e2")]
         assert await repo.take("g1") == []
+    finally:
+        await store.close()
+
+
+async def test_a_member_queued_while_the_queue_is_read_is_welcomed_even_if_memory_is_dropped_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import func, select
+
+    import handlers.welcome.repository as welcome_repository
+    from bot.app import open_store
+    from handlers.welcome.tables import WELCOME_QUEUE
+    from tests.conftest import HeldQuery
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    store = open_store(url)
+    await store.open()
+    store.events.record_event("e0", T0, "g", "u0", "text", {}, T0)
+    await store.close()
+    store = open_store(url)
+    await store.open()  # a restart on a database with rows: the group's queue is read once
+    repo = store.repository(WelcomeRepository)
+    try:
+        held = HeldQuery(store, "SELECT welcome_queue.user_id")
+        repo.queue("g", "m1", "Ann", welcome=True, remind=False, inviter=None, event_id="j1", at=T0)
+        take = asyncio.create_task(repo.take("g"))  # the window closed: the job reads the queue
+        await held.held[0].wait()
+        repo.queue("g", "m2", "Bob", welcome=True, remind=False, inviter=None, event_id="j2",
+                   at=T0 + timedelta(seconds=1))  # another join meanwhile
+        monkeypatch.setattr(welcome_repository, "MAX_CACHED", -1)  # a full map elsewhere drops every cache
+        repo.reminded("h", "x", "2026-03-02", None)
+        monkeypatch.setattr(welcome_repository, "MAX_CACHED", 500_000)
+        held.release()
+        assert [q.user for q in await take] == ["m1"]
+        await store.commit()
+        assert [q.user for q in await repo.take("g")] == ["m2"]  # its own window
+        await store.commit()
+        assert (await store.read(select(func.count()).select_from(WELCOME_QUEUE))).scalar() == 0
     finally:
         await store.close()
