@@ -221,3 +221,17 @@ class HeldQuery:
 
     def release(self, n: int = 0) -> None:
         self._go[n].set()
+
+
+async def reopened(url: str) -> Any:
+    """A store (every feature) opened as after a restart on a database with rows (one event), so what
+    memory does not hold is read from the tables once."""
+    from bot.app import open_store
+
+    store = open_store(url)
+    await store.open()
+    store.events.record_event("e0", T0, "g0", "u0", "text", {}, T0)
+    await store.close()
+    store = open_store(url)
+    await store.open()
+    return store

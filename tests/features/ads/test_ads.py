@@ -15,8 +15,7 @@ from handlers import FEATURES
 from handlers.ads.repository import AdsRepository
 from rules.config import Config
 from rules.reload import ConfigHolder
-from storage.store import Store
-from tests.conftest import EventFactory, FakePlatform, feed, until
+from tests.conftest import EventFactory, FakePlatform, feed, reopened, until
 from tests.qr_images import poster
 
 ADS = """
@@ -307,28 +306,12 @@ async def test_offences_are_asked_once_and_then_known_from_memory_also_after_a_r
             await store.close()
 
 
-async def _reopened(url: str) -> Store:
-    """A store on a database with rows (a restart): what memory does not hold is read once."""
-    from datetime import UTC, datetime
-
-    from bot.app import open_store
-
-    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-    store = open_store(url)
-    await store.open()
-    store.events.record_event("e0", t0, "g", "u1", "join", {}, t0)
-    await store.close()
-    store = open_store(url)
-    await store.open()
-    return store
-
-
 async def test_offences_recorded_while_the_offenders_load_or_between_two_loads_are_kept(any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
     t0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     since = t0 - timedelta(days=1)
-    store = await _reopened(any_db_url)
+    store = await reopened(any_db_url)
     ads = store.repository(AdsRepository)
     try:
         loading = asyncio.create_task(ads.ad_warnings("g", "u9", since))

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import open_store
 from handlers.checkin.repository import CheckinRepository
-from tests.conftest import HeldQuery, until
+from tests.conftest import HeldQuery, reopened, until
 
 T = datetime(2026, 3, 2, 15, 59, 58, tzinfo=UTC)  # 23:59:58 in Shanghai
 DAY, YESTERDAY, BEFORE = "2026-03-02", "2026-03-01", "2026-02-28"
@@ -46,13 +46,7 @@ async def test_a_check_in_counted_in_sql_beside_one_decided_in_memory_gives_each
 
 
 async def test_a_counter_question_answered_after_a_rank_was_taken_in_memory_never_lowers_it(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    store = open_store(url)
-    await store.open()
-    store.events.record_event("e0", T, "g", "u0", "text", {}, T)
-    await store.close()
-    store = open_store(url)
-    await store.open()  # a restart on a database with rows: a counter is read when first asked
+    store = await reopened(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")  # a counter is read when first asked
     repo = store.repository(CheckinRepository)
     try:
         for user in ("u1", "u3", "u4"):  # yesterday's check-ins: their days and balances are known
@@ -75,13 +69,7 @@ async def test_a_counter_answer_asked_for_before_memory_was_dropped_is_not_kept(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import handlers.checkin.repository as checkin_repository
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    store = open_store(url)
-    await store.open()
-    store.events.record_event("e0", T, "g", "u0", "text", {}, T)
-    await store.close()
-    store = open_store(url)
-    await store.open()  # a restart on a database with rows
+    store = await reopened(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     repo = store.repository(CheckinRepository)
     try:
         for user in ("u1", "u2", "u3"):

@@ -262,17 +262,10 @@ async def test_a_member_queued_while_the_queue_is_read_is_welcomed_even_if_memor
     from sqlalchemy import func, select
 
     import handlers.welcome.repository as welcome_repository
-    from bot.app import open_store
     from handlers.welcome.tables import WELCOME_QUEUE
-    from tests.conftest import HeldQuery
+    from tests.conftest import HeldQuery, reopened
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    store = open_store(url)
-    await store.open()
-    store.events.record_event("e0", T0, "g", "u0", "text", {}, T0)
-    await store.close()
-    store = open_store(url)
-    await store.open()  # a restart on a database with rows: the group's queue is read once
+    store = await reopened(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")  # the group's queue is read once
     repo = store.repository(WelcomeRepository)
     try:
         held = HeldQuery(store, "SELECT welcome_queue.user_id")
