@@ -14,7 +14,7 @@ import logging
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from bot.app import start_runtime
 from bot.clock import DrivenClock
 from bot.core import Bot, JobSpec
 from bot.events import EVENT_TYPES, Event, Timer, parse_event
+from bot.feature import Feature
 from bot.timers import from_row, timer_job
 from handlers import FEATURES
 from rules.config import Config
@@ -100,12 +101,12 @@ def read_transcript(lines: Iterator[str], base: Path, errors: TextIO) -> Iterato
             print(f"{number}: {describe_validation_error(exc)}", file=errors)
 
 
-def start_ahead(bot: Bot, events: list[Event]) -> None:
+def start_ahead(features: Sequence[Feature], config: Config, events: list[Event]) -> None:
     """Tell the features that read ahead (`Feature.read_ahead`) which events come next (none: the end)."""
-    for feature in bot.features:
+    for feature in features:
         if feature.read_ahead is not None:
             try:
-                feature.read_ahead(events, bot.config)
+                feature.read_ahead(events, config)
             except Exception:  # reading ahead only saves time: the events are handled all the same
                 log.exception("reading ahead failed in %s; the events are handled as usual", feature.name)
 
@@ -137,8 +138,24 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
     if stats is not None:
         sink.kinds = stats.actions
     holder = ConfigHolder(config)
-    # one event at a time, nothing else waiting on the loop: SQLite statements need no trip to a thread
-    runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True, inline_sqlite=True)
+    handle = None
+    try:
+        handle = transcript.open(encoding="utf-8", errors="replace")
+        events = read_transcript(iter(handle), transcript.parent, errors)
+        chunk = _take(events)
+        coming = _take(events) if chunk else []
+        if coming and read_ahead:  # a long transcript: the features start on it while the store opens
+            start_ahead(FEATURES, config, chunk)
+        # one event at a time, nothing else waiting on the loop: SQLite statements need no trip to a thread
+        runtime = await start_runtime(holder, db_url, clock, sink, FEATURES, resend_all=True, inline_sqlite=True)
+    except BaseException:
+        if handle is not None:
+            handle.close()
+        if read_ahead:
+            start_ahead(FEATURES, config, [])
+        if tmp is not None:
+            tmp.cleanup()
+        raise
     bot = runtime.bot
     job_list = jobs if jobs is not None else jobs_from_config(config, bot.features)
     due_jobs: DueJobs | None = None
@@ -159,13 +176,10 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
 
     bot.timer_listeners.append(on_timer)
     try:
-        with transcript.open(encoding="utf-8", errors="replace") as handle:
-            events = read_transcript(iter(handle), transcript.parent, errors)
-            coming = _take(events)
-            while coming:
-                chunk, coming = coming, _take(events)
+        with handle:
+            while chunk:
                 if coming and read_ahead:  # the features may start on the next chunk while this one is handled
-                    start_ahead(bot, coming)
+                    start_ahead(bot.features, bot.config, coming)
                 await bot.prefetch_seen([e.id for e in chunk])
                 for event in chunk:
                     if due_jobs is None:
@@ -179,6 +193,7 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
                     stats.position = handle.buffer.tell()
                     if stats.on_read is not None:
                         stats.on_read(stats)
+                chunk, coming = coming, (_take(events) if coming else [])
         await bot.commit()
         if until is not None:
             if due_jobs is None:
@@ -188,7 +203,7 @@ async def replay(config: Config, transcript: Path, *, db_url: str | None, until:
         await runtime.close()
     finally:
         if read_ahead:
-            start_ahead(bot, [])  # the features stop what they started ahead
+            start_ahead(bot.features, bot.config, [])  # the features stop what they started ahead
         if tmp is not None:
             tmp.cleanup()
     return 0

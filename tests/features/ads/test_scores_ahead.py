@@ -146,12 +146,20 @@ def test_a_replay_reading_ahead_acts_exactly_as_one_scoring_in_place(tmp_path: P
     finally:
         fresh.close()
     assert sum(used) > 0  # the worker's verdicts were used
+    assert used[0]  # the first chunk's too: the worker started on it while the store opened
     monkeypatch.setattr("handlers.ads.handler.AHEAD", empty := ScoresAhead())
     used.clear()
     in_place = run_replay(tmp_path, "b.db", read_ahead=False)
     assert not any(used) and empty._pool is None  # no worker: every text scored in place
     assert with_worker == in_place
     assert any(a["rule"].startswith("ads/") for a in in_place)  # the ads were caught both ways
+
+
+def test_a_replay_of_one_chunk_starts_no_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    transcript(tmp_path / "t.jsonl", 300)  # one chunk: handled before a worker could help
+    monkeypatch.setattr(ahead, "AHEAD", fresh := ScoresAhead())
+    monkeypatch.setattr("handlers.ads.handler.AHEAD", fresh)
+    assert run_replay(tmp_path, "a.db") and fresh._pool is None
 
 
 WORKER_THEN_KILLED = """
