@@ -90,6 +90,19 @@ def _merge_members(rows: Rows) -> Rows:
     return list(out.values())
 
 
+def summed_per_key(field: str, *keys: str) -> Any:
+    """A merge keeping one row per key: `field` added up, the other fields of the latest row."""
+    def merge(rows: Rows) -> Rows:
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            seen = out.get(key)
+            out[key] = dict(row) if seen is None else {**row, field: seen[field] + row[field]}
+        return list(out.values())
+
+    return merge
+
+
 def last_per_key(*keys: str) -> Any:
     """A merge keeping the last row of each key."""
     def merge(rows: Rows) -> Rows:
@@ -221,7 +234,7 @@ class Members(Repository):
     async def presence(self, group: str, user: str) -> Presence | None:
         """The member's presence as the table has it (None: no row), from memory for the one writer."""
         key = (group, user)
-        if not (self.journal.alone and not self.journal.recovered):
+        if not self.decides_in_memory:
             return Presence.of(await self.member(group, user))
         known = self._presence.get(key)
         if known is not UNKNOWN:

@@ -27,6 +27,12 @@ class Repository:
             store.register(write)
         store.on_forget(self.forget)
 
+    @property
+    def decides_in_memory(self) -> bool:
+        """The database's one writer (`Journal.alone`) with its caches intact (not `recovered`): what
+        only it moves may be decided from memory and written with the next flush."""
+        return self.journal.alone and not self.journal.recovered
+
     def opened(self, empty: bool) -> None:
         """The database is open; `empty`: it had no event before this process."""
 

@@ -62,7 +62,7 @@ class AdsRepository(Repository):
 
     async def _may_have_offences(self, group: str, user: str) -> bool:
         """False when the member surely has no unexcused offence (known to the database's one writer)."""
-        if not self.journal.alone or self.journal.recovered or self._too_many:
+        if not self.decides_in_memory or self._too_many:
             return True
         if self._offenders is None:
             result = await self.journal.read(select(AD_OFFENCES.c.group_id, AD_OFFENCES.c.user_id).where(

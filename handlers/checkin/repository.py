@@ -3,6 +3,7 @@ incremented in SQL, streaks, boards, and the points of a check-in written in the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +16,7 @@ from handlers.checkin.tables import CHECKIN_DAYS, CHECKINS
 from handlers.points.repository import PointsRepository, balance_row
 from storage import dialect
 from storage.journal import BulkWrite, Run
+from storage.members import summed_per_key
 from storage.repository import Repository
 from storage.tables import MEMBERS
 
@@ -60,16 +62,6 @@ def _day_count_upsert(engine: AsyncEngine) -> Any:
                                    set_={"count": CHECKIN_DAYS.c.count + c.excluded.count})
 
 
-def _merge_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (group, day): the increments added up."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["group_id"], row["local_date"])
-        seen = out.get(key)
-        out[key] = dict(row) if seen is None else {**seen, "count": seen["count"] + row["count"]}
-    return list(out.values())
-
-
 class CheckinRepository(Repository):
     """Check-ins, their day counters and boards.
 
@@ -80,7 +72,8 @@ class CheckinRepository(Repository):
     database itself: a counter row incremented in SQL (`count = count + 1 RETURNING count`), a unique
     (group, member, local date) key, balances moved by `balance = balance + :delta`."""
 
-    writes = (BulkWrite(DAY_COUNTS, 127, _day_count_upsert, _merge_counts, before_writes=True),
+    writes = (BulkWrite(DAY_COUNTS, 127, _day_count_upsert, summed_per_key("count", "group_id", "local_date"),
+                        before_writes=True),
               BulkWrite(CHECKIN_ROWS, 128, _checkin_insert, before_writes=True))
 
     def __init__(self, store: Store) -> None:
@@ -111,7 +104,7 @@ class CheckinRepository(Repository):
         # (group, local day) -> the day's check-ins, when this process is the one writer (`alone`)
         self._day_counts: dict[tuple[str, str], int] = {}
         self._all_days = False  # a miss in _day_counts means "none"
-        self._in_sql: dict[tuple[str, str], int] = {}  # (group, day) -> check-ins being counted in SQL now
+        self._in_sql: Counter[tuple[str, str]] = Counter()  # (group, day) -> check-ins counted in SQL now
         self._wiped = 0  # how often _day_counts was dropped: an answer asked for before is not kept
         self._rows = store.buffer(CHECKIN_ROWS)
         self._counts = store.buffer(DAY_COUNTS)
@@ -145,7 +138,7 @@ class CheckinRepository(Repository):
         key = {"g": group, "d": day}
         streak = known[yesterday][1] + 1 if yesterday in known else 1
         points = points_for_streak(streak)
-        if not late and self.journal.alone and not self.journal.recovered:
+        if not late and self.decides_in_memory:
             buffered = await self._check_in_buffered(group, user, day, ts, event_id, streak, points)
             if buffered is not None:
                 return buffered
@@ -171,13 +164,12 @@ class CheckinRepository(Repository):
 
         token = self.points.balance_token(group, user)
         counted = (group, day)  # while this one is counted in SQL, no check-in takes a rank from memory
-        self._in_sql[counted] = self._in_sql.get(counted, 0) + 1
+        self._in_sql[counted] += 1
         try:
             done = await self.journal.write_steps(steps)
         finally:
-            if self._in_sql[counted] > 1:
-                self._in_sql[counted] -= 1
-            else:
+            self._in_sql[counted] -= 1
+            if not self._in_sql[counted]:
                 del self._in_sql[counted]
         if done is None:
             rank, streak, _points = (await look(group, user, (day,)))[day]
@@ -231,17 +223,17 @@ class CheckinRepository(Repository):
         counter that a check-in moves in SQL right now is asked for)."""
         out: dict[str, int] = {}
         ask = list(groups)
-        if self.journal.alone and not self.journal.recovered:
+        if self.decides_in_memory:
             ask = []
             for g in groups:
-                n = self._day_counts.get((g, day))
-                if n is not None and (g, day) not in self._in_sql:
-                    out[g] = n
-                elif self._all_days and (g, day) not in self._in_sql:
-                    out[g] = 0
+                n = None if (g, day) in self._in_sql else self._day_counts.get((g, day))
+                if n is None and self._all_days and (g, day) not in self._in_sql:
+                    n = 0
                     self._remember_count(g, day, 0)  # so a check-in finds it after its awaits
-                else:
+                if n is None:
                     ask.append(g)
+                else:
+                    out[g] = n
         if ask:
             wiped = self._wiped
             result = await self.journal.read(select(CHECKIN_DAYS.c.group_id, CHECKIN_DAYS.c.count).where(and_(

@@ -14,7 +14,7 @@ from handlers.points.tables import BALANCES, LEDGER
 from storage import dialect
 from storage.base import UTCDateTime
 from storage.journal import BulkWrite
-from storage.members import free_text
+from storage.members import free_text, summed_per_key
 from storage.repository import Repository
 from storage.tables import MEMBERS
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 MAX_CACHED_AWARDS = 500_000
+_summed = summed_per_key("balance", "group_id", "user_id")
 MESSAGE_AWARDS = "message_awards"  # the buffer of message awards judged from memory
 BALANCE_ADDS = "balance_adds"  # the buffer of other amounts decided in memory (a check-in's points)
 BALANCE_BUFFERS = (MESSAGE_AWARDS, BALANCE_ADDS)  # what a question about balances flushes first
@@ -56,25 +57,13 @@ def _balance_adds_upsert(engine: AsyncEngine) -> Any:
         set_={"balance": BALANCES.c.balance + b.excluded.balance, "updated_at": b.excluded.updated_at})
 
 
-def _merge_awards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per member: the amounts added up, the other fields (the day's figures) of the latest row."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["group_id"], row["user_id"])
-        seen = out.get(key)
-        if seen is None:
-            out[key] = dict(row)
-        else:
-            out[key] = {**row, "balance": seen["balance"] + row["balance"]}
-    return list(out.values())
-
-
 class PointsRepository(Repository):
     """Points: every award or deduction is a ledger row; balances are its sums, never read and written back."""
 
     writes = (BulkWrite("ledger", 130, _ledger_insert),
-              BulkWrite(MESSAGE_AWARDS, 125, _message_awards_upsert, _merge_awards, before_writes=True),
-              BulkWrite(BALANCE_ADDS, 126, _balance_adds_upsert, _merge_awards, before_writes=True))
+              # one row per member: the amounts added up, the other fields (the day's figures) of the latest
+              BulkWrite(MESSAGE_AWARDS, 125, _message_awards_upsert, _summed, before_writes=True),
+              BulkWrite(BALANCE_ADDS, 126, _balance_adds_upsert, _summed, before_writes=True))
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -140,9 +129,14 @@ class PointsRepository(Repository):
         then keeps that balance only if memory did not move it while the statement was on its way."""
         return self._epoch, self._moves.get((group, user), 0)
 
+    def _unless_overtaken(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None
+                          ) -> int | None:
+        """`balance` as a statement returned it, or None (the next question asks the database) when
+        memory moved it after the `balance_token` `since` was taken."""
+        return None if since is not None and since != self.balance_token(*key) else balance
+
     def _know_balance(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None = None) -> None:
-        if since is not None and since != self.balance_token(*key):
-            balance = None  # overtaken: the next question asks the database
+        balance = self._unless_overtaken(key, balance, since)
         if len(self._moves) > MAX_CACHED_AWARDS:
             self._moves.clear()
             self._epoch += 1
@@ -159,7 +153,7 @@ class PointsRepository(Repository):
         """Add `delta` (negative: deduct) to the member's balance with its ledger row; the new balance.
         The one writer (`Journal.alone`) buffers it, with the balance it knows or reads."""
         known = None
-        if self.journal.alone and not self.journal.recovered:
+        if self.decides_in_memory:
             await self.balance(group, user)
             known = self.known_balance(group, user)  # read again after the await: nothing moves it from here on
         if known is not None:
@@ -225,8 +219,7 @@ class PointsRepository(Repository):
         """A balance moved other than by a message award (a check-in, the shop): the new balance, or
         None when the caller does not know it (the next award then asks the database); `since`: the
         `balance_token` taken before the statement that returned it."""
-        if since is not None and since != self.balance_token(group, user):
-            balance = None
+        balance = self._unless_overtaken((group, user), balance, since)
         last = self._message_award.get((group, user))
         if last is not None:
             self._message_award[(group, user)] = (*last[:3], balance)
@@ -234,8 +227,7 @@ class PointsRepository(Repository):
 
     def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None],
                                 since: tuple[int, int] | None = None) -> None:
-        if since is not None and since != self.balance_token(*key):
-            state = (*state[:3], None)
+        state = (*state[:3], self._unless_overtaken(key, state[3], since))
         if len(self._message_award) > MAX_CACHED_AWARDS:
             self._message_award.clear()
         self._message_award[key] = (state[0], sys.intern(state[1]), *state[2:])  # one string per day

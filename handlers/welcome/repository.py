@@ -204,8 +204,7 @@ class WelcomeRepository(Repository):
         self._queued.pop(group, None)
         rows = self._rows.pop(group, {})
         wiped = self._rows_wiped
-        if (self.journal.alone and not self.journal.recovered
-                and (self._rows_all or group in self._rows_known)):
+        if self.decides_in_memory and (self._rows_all or group in self._rows_known):
             taken = sorted(rows.values(), key=lambda q: (q.queued_at, q.user))
         else:
             result = await self.journal.read(
@@ -216,7 +215,7 @@ class WelcomeRepository(Repository):
                      for u, name, w, r, inviter, event, at in result]
         # the group's queue is empty now: memory follows it from here (unless a member was queued while
         # the question was asked, which memory cannot place)
-        if (self.journal.alone and not self.journal.recovered and wiped == self._rows_wiped
+        if (self.decides_in_memory and wiped == self._rows_wiped
                 and not self._rows.get(group) and len(self._rows_known) < MAX_CACHED):
             self._rows_known.add(group)
         if taken:
