@@ -14,6 +14,9 @@ from handlers.ads.patterns import (
     RE_CHANNEL_ID,
     RE_COMMERCE,
     RE_EMAIL,
+    RE_GROUP_BAIT,
+    RE_GROUP_JOIN,
+    RE_GROUP_OWN,
     RE_MOBILE,
     RE_NAME_ID,
     RE_NOTICE,
@@ -26,6 +29,18 @@ from handlers.ads.sounds import pinyin_letters
 _BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_ID, "账号"), (RE_BARE_QQ, "账号"),
                   (RE_BARE_ID, "账号"))
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# A personal handle: lower-case letters (or one capital first) with digits, as people name their accounts; not a
+# code of capitals and digits (MU5137, SF3745538597529, A55702) nor a hex key (wx8a9c3b2d1e0f4a5b).
+_HANDLE = re.compile(r"(?<![A-Za-z0-9_.@/:-])((?=[A-Za-z_-]*\d[A-Za-z_-]*\d)(?=(?:[^A-Za-z]*[A-Za-z]){3})"
+                     r"[A-Za-z][a-z0-9_-]{4,19})"
+                     r"(?![A-Za-z0-9_@/.:-])")
+_HEX = re.compile(r"[0-9a-f]{8,}")
+_TAIL = 6
+# What names a code, not a person: 单号 SF…, 工号 A…, 航班 MU…, 密码 …
+_CODE_LABEL = re.compile(r"(?:单号|编号|工号|学号|航班|车次|车牌|型号|版本|订单|合同|密码|验证码|取件码|邀请码|"
+                         r"id|ID|key|token)\s*[:：=]?\s*$")
+_PHRASE_SPLIT = re.compile(r"[\s,，。.;；、!！~～|/]+")
+_CHAT_MARKS = re.compile(r"[?？吗呢啊哦呀嘛]|我们|你们|大家|谢谢|请问|我的|是\s*$")  # 我的游戏 id 是 dragon88
 
 
 def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
@@ -44,6 +59,39 @@ def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | 
         if pinyin_letters(m.group(1)) and m.group(0) not in intent:
             return "账号", m.group(0)
     return None
+
+
+def handle_after_phrases(original: str) -> str | None:
+    """A personal handle that ends (but for a short note) a message of two phrases or more and no chat
+    (蓝海赛道 小白也能做 ouling_43929; chu zu zhang hao, tian tian you qian, manlin2557): how an offer posts its
+    contact, whatever it offers. The handle is read on the text as written (its capitals tell codes from
+    names); None when there is none."""
+    text = original.strip()
+    found = None
+    for m in _HANDLE.finditer(text):
+        found = m
+    if found is None or _HEX.fullmatch(found.group(1).lower()):
+        return None
+    if sum(c.isdigit() for c in found.group(1)) < 3:
+        return None  # iphone15, mate60: a model's name as often as a person's
+    tail = text[found.end():].strip(" \t,，。.!！~")
+    if len(tail) > _TAIL or _CHAT_MARKS.search(tail):  # a short tail is a note for the request (备注暑假工)
+        return None
+    before = text[: found.start()]
+    if _CODE_LABEL.search(before) or _CHAT_MARKS.search(before):
+        return None
+    phrases = [p for p in _PHRASE_SPLIT.split(before) if p and not p.isdigit()]
+    return found.group(1) if len(phrases) >= 2 and sum(map(len, phrases)) >= 6 else None
+
+
+def group_bait(flat: str) -> tuple[str, str] | None:
+    """(the bait, the invitation) when `flat` invites to another group for a bait (拉你进福利群, 集赞进VIP群),
+    unless it points to the group's own admin (入口找管理员)."""
+    join = RE_GROUP_JOIN.search(flat)
+    bait = RE_GROUP_BAIT.search(flat) if join else None
+    if join is None or bait is None or RE_GROUP_OWN.search(flat):
+        return None
+    return bait.group(0), join.group(0)
 
 
 def over_lines(light: str, hits: list[tuple[float, str, str]]) -> bool:

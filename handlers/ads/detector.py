@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handlers.ads.components import recompose
-from handlers.ads.contacts import bare_contact, deal_contact, over_lines
+from handlers.ads.contacts import bare_contact, deal_contact, group_bait, handle_after_phrases, over_lines
 from handlers.ads.folds import DIGIT_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
@@ -156,6 +156,8 @@ class TextDetector:
         m = RE_GROUP_ID.search(flat)
         if m:
             hits.append((w.contact_group_id, "群号引流", m.group(0)))
+        elif bait := group_bait(flat):
+            hits.append((w.contact_group_bait, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
         else:
             m = RE_GROUP_LURE.search(flat)
             if m and (lure or hits):
@@ -176,6 +178,8 @@ class TextDetector:
             self._intent_hits(t, flat, hits, intents, breaks)
         if not any(h[0] >= w.contact_intent for h in hits) and (deal := deal_contact(t.light, flat)) is not None:
             hits.append((w.contact_commerce, f"联系方式加交易话术（{deal[0]}）", deal[1]))
+        if handle := handle_after_phrases(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original):
+            hits.append((w.contact_handle_offer, "账号跟在一串短语后面（广告留联系方式的样子）", handle))
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
             offers = whole_words(RE_OFFER, flat, breaks) if m else []

@@ -1,4 +1,5 @@
-"""Phone numbers and ids spelt with characters that sound like digits (药舞妻思铃酒: yao wu qi si ling jiu),
+"""Phone numbers and ids spelt with characters that sound like digits (药舞妻思铃酒: yao wu qi si ling jiu) or
+with symbols that stand for digits (Korean numerals, braille cells, clock faces, the shifted number row),
 read back as digits by the normaliser (handlers/ads/folds.py)."""
 
 from __future__ import annotations
@@ -9,7 +10,17 @@ from functools import lru_cache
 from handlers.ads.sounds import reading_table
 
 _DIGIT_SYLLABLES = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4", "wu": "5",
-                    "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
+                    "liu": "6", "qi": "7", "ba": "8", "jiu": "9",
+                    # near sounds of southern speech (鹅 for 二, 山 for 三, 似 for 四, 鹿 for 六)
+                    "e": "2", "shan": "3", "shi": "4", "lu": "6"}
+_DIGIT_SHAPES = {"圈": "0", "蛋": "0"}  # 0 by its shape
+# Symbols that stand for digits only in a run (a phone number or an id written in them): Korean (Sino-Korean)
+# numerals, the braille digit cells (a-j), clock faces (one to nine o'clock) and the number row typed with shift.
+_SYMBOL_DIGITS = {**dict(zip("공영일이삼사오육륙칠팔구", "001234566789", strict=True)),
+                  **dict(zip("⠚⠁⠃⠉⠙⠑⠋⠛⠓⠊", "0123456789", strict=True)),
+                  **{chr(0x1F550 + i): str(i + 1) for i in range(9)},
+                  **dict(zip(")!@#$%^&*(", "0123456789", strict=True))}
+SYMBOL_DIGIT_CHARS = "".join(_SYMBOL_DIGITS)
 RUN = 7  # a mainland phone number has 11 digits, a QQ number 5 to 10: shorter runs are words (一起吧)
 
 
@@ -17,8 +28,9 @@ RUN = 7  # a mainland phone number has 11 digits, a QQ number 5 to 10: shorter r
 def digit_sounds() -> dict[str, str]:
     """Every character of the main CJK block whose common reading is a digit's (药 -> 1, 伞 -> 3, 酒 -> 9)."""
     table = reading_table()
-    return {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
-            if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
+    sounds = {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
+              if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
+    return {**sounds, **_DIGIT_SHAPES}
 
 
 @lru_cache(maxsize=1)
@@ -37,3 +49,18 @@ def _as_digits(m: re.Match[str]) -> str:
 def sound_digits(text: str) -> str:
     """`text` with every run of RUN or more digit sounds (spacing allowed between them) written in digits."""
     return _runs().sub(_as_digits, text)
+
+
+_SYMBOL_RUN = re.compile("[{c}](?:[\\s\\-_.·•,，、]{{0,2}}[{c}]){{{n},}}".format(
+    c=re.escape("".join(_SYMBOL_DIGITS)), n=RUN - 1))
+
+
+def _symbols_as_digits(m: re.Match[str]) -> str:
+    digits = "".join(_SYMBOL_DIGITS.get(ch, "") for ch in m.group(0))
+    return digits if len(set(digits)) >= 3 else m.group(0)
+
+
+def symbol_digits(text: str) -> str:
+    """`text` with every run of RUN or more digit symbols (일칠칠, ⠁⠙⠁, 🕐🕖, !@#, spacing allowed) written in
+    digits, when the run has three different ones or more."""
+    return _SYMBOL_RUN.sub(_symbols_as_digits, text)

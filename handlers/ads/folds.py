@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-from handlers.ads.digits import sound_digits
+from handlers.ads.digits import SYMBOL_DIGIT_CHARS, sound_digits, symbol_digits
 from rules.normalize import INVISIBLE, to_simplified
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +94,12 @@ _DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", 
                 "jiu": "9", "gou": "9"}
 
 
+# Every character of any script with a decimal digit value (Thai ๑, Arabic-Indic ٣, Devanagari ३, dingbat ❶ ...)
+# but the ASCII and full-width digits (NFKC's): a number written in them is written not to be read by a filter.
+_OTHER_DIGITS = tuple(cp for cp in range(0x80, 0x20000) if unicodedata.digit(chr(cp), None) is not None
+                      and not 0xFF10 <= cp <= 0xFF19 and not 0x3400 <= cp < 0xA000)
+_SYMBOL_DIGIT_SET = frozenset(SYMBOL_DIGIT_CHARS)
+
 _LETTER_FORM = re.compile(r"LATIN (?:LETTER SMALL CAPITAL|SMALL LETTER SCRIPT|SMALL LETTER DOTLESS) ([A-Z])")
 
 
@@ -126,11 +132,8 @@ def _build_table() -> dict[int, str | None]:
         m = _LETTER_FORM.fullmatch(unicodedata.name(chr(cp), ""))
         if m:
             table[cp] = m.group(1).lower()
-    for cp in (*range(0x0660, 0x0D70), *range(0x2070, 0x2800), *range(0x1D7CE, 0x1D800), *range(0x1F100, 0x1F110)):
-        # any other character with a decimal digit value (❶ ➀ ⓵ 🄁): the digit (full-width digits are NFKC's)
-        digit = unicodedata.digit(chr(cp), None)
-        if digit is not None:
-            table[cp] = str(digit)
+    for cp in _OTHER_DIGITS:  # ❶ ➀ ⓵ 🄁 ๑ ٣ ३: the digit
+        table[cp] = str(unicodedata.digit(chr(cp)))
     for cp in range(0x3021, 0x302A):  # Suzhou (Hangzhou) numerals 〡〢〣 ... 〩: numbers only
         table[cp] = str(int(unicodedata.numeric(chr(cp))))
     for cp in range(0x1FBF0, 0x1FBFA):  # segmented digits 🯰-🯹
@@ -175,6 +178,7 @@ _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251
     "\U0001d7ce-\U0001d7ff\U0001f100-\U0001f10a\u00b2\u00b3\u00b9\u2070-\u2079\u2080-\u2089\u3021-\u3029" \
     "\u3220-\u3228\u3280-\u3288\U0001d360-\U0001d371\U0001f007-\U0001f021\u2680-\u2685\U0001fbf0-\U0001fbf9" \
     + "".join(_FINANCIAL)
+_STYLED_SOURCE += re.escape("".join(chr(cp) for cp in _OTHER_DIGITS if cp > 0x3A0 and not 0x2070 <= cp <= 0x2089))
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
 _TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]")
@@ -285,6 +289,10 @@ def _light(nfkc: str) -> tuple[str, str | None]:
         text = _SPELT_DIGITS.sub(lambda m: _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)],
                                                            re.sub(r"[\s,，、.\-]+", "", m.group(0))), text)
         converted = TRICK_SPELT if text != before else None
+    if not _SYMBOL_DIGIT_SET.isdisjoint(text):
+        before = text
+        text = symbol_digits(text)
+        converted = TRICK_STYLED if text != before else converted
     if not text.isascii():
         before = text
         text = _NUMERAL_RUN.sub(_numeral_run, text)

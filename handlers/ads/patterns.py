@@ -92,7 +92,7 @@ WX_WEAK = r"(?:威信|维信|唯信|微心|卫信)"
 # An id that is clearly an account: letters with at least one digit, or a phone / QQ number.
 ID_STRICT = r"(?:号码|号|id|是|为|账号|帐号|搜)*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}|1[3-9]\d{9}|\d{6,12})"
 WX_PLAIN = r"(?:微信|wechat|微信号)"
-QQ = r"(?:qq|扣扣|企鹅|q号|扣号|球球|秋秋|qq号|q群|qq群|扣群)"
+QQ = r"(?:qq|扣扣|抠抠|叩叩|蔻蔻|企鹅|q号|扣号|球球|秋秋|qq号|q群|qq群|扣群|抠抠群)"
 ADD_V = r"(?:加|(?<![a-z])jia)v"
 RE_EVASIVE_ID = re.compile(f"{WX_EVASIVE}(?:号|同号)?{ID}|(?:{WX_WEAK}|{ADD_V})(?:号|同号)?{ID_STRICT}")
 RE_EVASIVE = re.compile(f"{WX_EVASIVE}")
@@ -110,6 +110,13 @@ RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[
                       r"\.(?:com|cn|net|org|me|io|co|cc)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
+# Joining another group for a bait (福利群, 进群领红包, 集赞进VIP群, 名额有限): the invitation is the ad, with or
+# without a contact; pointing newcomers to the admin (入口找管理员) is the group's own business.
+RE_GROUP_JOIN = re.compile(r"(?:拉|进|入|加到|加入|送你进|拉你进)[^，。,！!？?\s]{0,6}群"
+                           r"|群[^，。,！!？?\s]{0,8}(?:可以进|能进|名额|入口|开放|满了|开了)")
+RE_GROUP_BAIT = re.compile(r"福利|红包|资料|vip|任务|赚钱|名额|限时|最后一天|免费|奖励|押金|集赞|转发|截图|点赞|审核|"
+                           r"备注|小号|入口|领")
+RE_GROUP_OWN = re.compile(r"管理员")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
 LURE_ALONE = (r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可|"
@@ -209,8 +216,10 @@ RE_TELEGRAM_LINK = re.compile(r"(?<![a-z0-9.-])t\.me/\+?([a-z0-9_]{4,})")  # a T
 # Other messengers and platforms with a handle (@name, or with a digit or _) or a number after them (WhatsApp
 # +852 5646 6266, Signal 联系 rich_bull914, 抖音号 abc123): read on the light form, next to an offer only.
 RE_CHANNEL_ID = re.compile(
-    r"(?:(?<![a-z])(?:whatsapp|signal|line|skype|instagram|ins|twitter|facebook|kakao|viber|discord|wickr)"
-    r"|抖音|快手|小红书|视频号|微博|推特|脸书)(?:号|id|账号)?\s*(?:[:：=]|联系|联络|搜索?|加)?\s*"
+    r"(?:(?<![a-z])(?:whatsapp|signal|line|skype|instagram|ins|twitter|facebook|messenger|kakao(?:talk)?|viber|"
+    r"discord|wickr|zalo|tim|threema|session|keybase|snapchat|matrix|wire|imo|icq|yy)"
+    r"|抖音|快手|小红书|视频号|微博|推特|脸书|陌陌|探探|旺旺|钉钉|飞书|yy频道|频道)(?:号|id|账号)?\s*"
+    r"(?:[:：=]|联系|联络|搜索?|加)?\s*"
     r"(@[a-z][a-z0-9_.]{3,31}|(?=[a-z0-9_.-]*[\d_])[a-z][a-z0-9_.-]{3,31}|\+?\d[\d\s-]{6,16}\d)(?![a-z0-9_])")
 # An id (two digits at least) right after "add" or "contact", on the light form (加 liukai11, 联系yuehe80,
 # 加 7252346; a number after 加 only: 联系 + a number is a phone call): a way to reach the sender.
@@ -246,7 +255,7 @@ RE_FOOTER = re.compile(r"回(?:复)?[a-z0-9]{1,4}(?:即可)?退订|退订(?:请)
 # Talking *about* ads or scams rather than making one.
 META = re.compile(r"骗局|骗子|诈骗|被骗|上当|别信|不要信|别上当|小心|注意|提醒大家|举报|群规|不能发|禁止|不准|不许|"
                    r"违规|别发|不要发|踢|是真的吗|靠谱吗|可信吗|能信吗|骗人|有人做过|警惕|防范|谁拉的|被拉进|已退|广告号|发广告|"
-                   r"是广告|的广告|打广告|割韭菜|别加|别点|拉黑|被坑|坑惨|坑了")
+                   r"是广告|的广告|打广告|割韭菜|别加|别点|拉黑|被坑|坑惨|坑了|被人拉|拉进过|别理|冒充|千万别|就知道不对")
 META_VOID = re.compile(r"(?<!是)不是骗|非骗|绝不骗|不骗人|拒绝骗|零风险|无风险")
 
 
@@ -280,6 +289,8 @@ class Weights:
     contact_cap: float = 1.5
     contact_intent: float = 1.0
     contact_commerce: float = 1.0
+    contact_handle_offer: float = 1.0
+    contact_group_bait: float = 1.0
     pitch_first: float = 0.5
     pitch_first_cap: float = 1.2
     pitch_more: float = 0.4

@@ -32,11 +32,11 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 
-# Ad words looked for as homophones, besides the group's own pitch words (words of common syllables such
-# as 私聊 or 电话 would "match" ordinary chat: 死了, 沾化)...
+# Ad words looked for as homophones, besides the group's pitch words (电话 would "match" chat: 沾化)...
 HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
                    "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈", "花呗",
                    "信用卡")
+FIRST_KEPT_WORDS = ("私聊", "私信", "联系")  # read by sound only with their first character (私寥): others are chat
 # ...and as pinyin, where a whole run of syllables is evidence enough.
 PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣金", "扫码", "进群", "牛股", "电话", "手机",
                 "加我", "黑户", "网赚", "副业", "提现", "征信")
@@ -52,7 +52,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])|(?<!\d)1[3-9]\d{9}(?!\d)"
                       r"|(?<!\d)\d{6,12}(?!\d)")
 # Homophones and initials are read only next to evidence that the message wants something.
-_CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私我|私聊|找我|加我|联系")
+_CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私聊|找我|加我|联系|能做|一单|私\w?(?:我|$)")
 # A mobile number or an id of letters and digits (not a bare number: 回复HS 查第7930235期 is a service text).
 _PERSONAL_ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])"
                                r"|(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -175,7 +175,7 @@ class SoundDecoder:
         self.keep = keep
         words = tuple(w for w in words if 2 <= len(w) <= 4 and all(_CJK.fullmatch(c) for c in w))
         lexicon = tuple(w for w in lexicon if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
-        targets = _keyed((*HOMOPHONE_WORDS, *words, *lexicon))
+        targets = _keyed((*HOMOPHONE_WORDS, *FIRST_KEPT_WORDS, *words, *lexicon))
         self._targets = targets  # syllables -> word
         self._lengths = sorted({len(key) for key in targets}, reverse=True)
         lexicon += tuple(w for w in contacts if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
@@ -299,7 +299,7 @@ class SoundDecoder:
             if word is None:
                 continue
             written = joined[p:p + k]
-            if written == word or word in joined:
+            if written == word or word in joined or (word in FIRST_KEPT_WORDS and written[0] != word[0]):
                 continue
             if (self.keep is not None and self.keep.fullmatch(written)) or is_word(written) \
                     or _cuts_a_word(joined, p, p + k):
