@@ -5,6 +5,7 @@ of a deal."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
@@ -61,7 +62,7 @@ def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | 
     return None
 
 
-def handle_after_phrases(original: str) -> str | None:
+def trailing_handle(original: str) -> str | None:
     """A personal handle that ends (but for a short note) a message of two phrases or more and no chat
     (蓝海赛道 小白也能做 ouling_43929; chu zu zhang hao, tian tian you qian, manlin2557): how an offer posts its
     contact, whatever it offers. The handle is read on the text as written (its capitals tell codes from
@@ -82,6 +83,29 @@ def handle_after_phrases(original: str) -> str | None:
         return None
     phrases = [p for p in _PHRASE_SPLIT.split(before) if p and not p.isdigit()]
     return found.group(1) if len(phrases) >= 2 and sum(map(len, phrases)) >= 6 else None
+
+
+_TOKEN = re.compile(r"[^\s，。、：:,;；!！?？()（）]+")
+_OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
+                          "\U00020000-\U0003ffff]")
+
+
+_RUSSIAN_GREEK = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
+
+
+def foreign_letter_id(original: str) -> str | None:
+    """An account written in letters of another script that look like Latin ones (ⲧⲁⲟⲙⲁⲛ506, ᑕᔕᗪ᙭218, lսօ4591):
+    a token of three digits or more and two letters or more of a script that is neither Latin nor Chinese,
+    Japanese or Korean, which no member writes for a friend to read."""
+    for m in _TOKEN.finditer(unicodedata.normalize("NFC", original)):
+        token = m.group(0)
+        if sum(c.isdigit() for c in token) < 3:
+            continue
+        foreign = [c for c in token if not c.isascii() and c.isalpha() and not _OWN_SCRIPTS.match(c)]
+        words = all(_RUSSIAN_GREEK.match(c) for c in foreign) and not any(c.isascii() and c.isalpha() for c in token)
+        if len(foreign) >= 2 and not words:  # Москва2024 is a word and a year, ⲧⲁⲟⲙⲁⲛ506 an account
+            return token
+    return None
 
 
 def group_bait(flat: str) -> tuple[str, str] | None:

@@ -36,8 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handlers.ads.components import recompose
-from handlers.ads.contacts import bare_contact, deal_contact, group_bait, handle_after_phrases, over_lines
-from handlers.ads.folds import DIGIT_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
+from handlers.ads.contacts import bare_contact, deal_contact, foreign_letter_id, group_bait, over_lines, trailing_handle
+from handlers.ads.folds import HIDING_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
@@ -178,8 +178,10 @@ class TextDetector:
             self._intent_hits(t, flat, hits, intents, breaks)
         if not any(h[0] >= w.contact_intent for h in hits) and (deal := deal_contact(t.light, flat)) is not None:
             hits.append((w.contact_commerce, f"联系方式加交易话术（{deal[0]}）", deal[1]))
-        if handle := handle_after_phrases(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original):
+        if handle := trailing_handle(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original):
             hits.append((w.contact_handle_offer, "账号跟在一串短语后面（广告留联系方式的样子）", handle))
+        if not any(h[1].startswith(ACCOUNT_REASONS) for h in hits) and (token := foreign_letter_id(t.original)):
+            hits.append((w.contact_evasive_id, "用别的文字的形近字母写的账号", token))
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
             offers = whole_words(RE_OFFER, flat, breaks) if m else []
@@ -198,7 +200,7 @@ class TextDetector:
         if t.tricks:
             score += w.contact_trick
             reasons.append("用了" + "、".join(t.tricks))
-        if account and (not DIGIT_TRICKS.isdisjoint(t.tricks) or over_lines(t.light, hits)):
+        if account and (not HIDING_TRICKS.isdisjoint(t.tricks) or over_lines(t.light, hits)):
             score += w.contact_disguised  # nobody disguises a number a friend is meant to read
             reasons.append("号码写得让人认不出")
         meta = None if account else META.search(flat)

@@ -181,7 +181,11 @@ _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251
 _STYLED_SOURCE += re.escape("".join(chr(cp) for cp in _OTHER_DIGITS if cp > 0x3A0 and not 0x2070 <= cp <= 0x2089))
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
-_TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]")
+_ODD_SEP = r"[^\w\s，。、！？：；“”‘’（）《》【】…,.!?:;()\[\]<>'\"%&@]"  # ✪ ÷ ≡ ■ ❀: a symbol no sentence puts there
+_TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]"
+                           f"|(?:[{_CJK}]{_ODD_SEP}){{3,}}[{_CJK}]")
+# Combining marks on ASCII letters or digits (ṃạṇ, 1⃞4⃞): letters and digits dressed up to pass a filter.
+_TRICK_MARKED = re.compile("[A-Za-z0-9][\u0300-\u036f\u20d0-\u20ff]")
 # Fillers put between characters that ordinary text uses as characters or that fold to letters (see
 # `_drop_interleaved`); plain symbols between characters (兼*职, 兼★职) need no such care: `flatten` drops them.
 _SEPARATORS = frozenset("丶丨丿乀ヽ・○◯√✓✔❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞")
@@ -201,6 +205,9 @@ TRICK_BIDI = "反向排版"
 TRICK_VERTICAL = "竖排断行"
 # Tricks that disguise the digits of a number (a phone, a QQ or an id written so a filter cannot read it).
 DIGIT_TRICKS = frozenset((TRICK_STYLED, TRICK_NUMERALS, TRICK_SPELT, TRICK_SOUND_DIGITS))
+# Tricks that hide what a text says from a filter (symbols or invisible characters between characters, look-alike
+# letters, a right-to-left span): next to a contact, a message nobody writes for a friend to read.
+HIDING_TRICKS = DIGIT_TRICKS | {TRICK_SPACED, TRICK_INVISIBLE, TRICK_HOMOGLYPH, TRICK_BIDI}
 
 # A right-to-left override (or embedding/isolate) shows the characters after it in reverse order, up to
 # its end mark (or the end of the line): an advertiser writes "8899iuh加" so readers see "加hui9988".
@@ -324,7 +331,7 @@ def analyse_for_ads(text: str) -> AdsText:
     if not text.isascii():
         if _TRICK_INVISIBLE.search(nfkc):
             tricks.append(TRICK_INVISIBLE)
-        if _TRICK_HOMOGLYPH.search(nfkc):
+        if _TRICK_HOMOGLYPH.search(nfkc) or len(_TRICK_MARKED.findall(unicodedata.normalize("NFD", text))) >= 3:
             tricks.append(TRICK_HOMOGLYPH)
         if len(_TRICK_STYLED.findall(text)) >= 2:
             tricks.append(TRICK_STYLED)

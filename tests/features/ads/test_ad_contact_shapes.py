@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.ads.contacts import handle_after_phrases
+from handlers.ads.contacts import trailing_handle
 from handlers.ads.detector import TextDetector
 from handlers.ads.digits import symbol_digits
 from handlers.ads.folds import TRICK_STYLED, analyse_for_ads
@@ -31,7 +31,7 @@ def flagged(detector: TextDetector, text: str) -> bool:
     "考研真题资料全套 低价出 beiyou5521 备注资料",
 ])
 def test_a_handle_after_a_string_of_phrases_is_an_offer(rules: TextDetector, text: str) -> None:
-    assert handle_after_phrases(text)
+    assert trailing_handle(text)
     assert flagged(rules, text), rules.checks(text)
 
 
@@ -45,7 +45,7 @@ def test_a_handle_after_a_string_of_phrases_is_an_offer(rules: TextDetector, tex
     "明天坐 G1234 去上海",  # a train
 ])
 def test_codes_models_and_chat_are_not_handles(rules: TextDetector, text: str) -> None:
-    assert handle_after_phrases(text) is None
+    assert trailing_handle(text) is None
     assert not flagged(rules, text), rules.checks(text)
 
 
@@ -98,4 +98,23 @@ def test_an_invitation_to_another_group_for_a_bait_is_an_ad(rules: TextDetector,
     "我表姐被人拉进一个点赞群，交了押金才发现",  # a story
 ])
 def test_the_groups_own_notice_and_a_warning_are_not(rules: TextDetector, text: str) -> None:
+    assert not flagged(rules, text), rules.checks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "代☯办☯签☯证，联系 13912345678",  # a symbol no sentence puts between characters
+    "在家做 手机 1\u20de3\u20de9\u20de1\u20de2\u20de3\u20de4\u20de5\u20de6\u20de7\u20de8\u20de",  # marks on digits
+    "收二手书 vx ⲗⲓⲛⲅⲩⲉ8841",  # Coptic letters for Latin ones
+    "招打字员 ᒪᑌO7729",  # Canadian syllabics
+])
+def test_a_contact_in_a_text_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDetector, text: str) -> None:
+    assert flagged(rules, text), rules.checks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "今天好开心，晚上一起吃饭，我电话 13912345678",
+    "暑假去了趟 Москва2024 玩，拍了好多照片",  # a Russian word and a year
+    "好，好，好，都听你的，电话 13812345678",  # ordinary punctuation
+])
+def test_a_contact_in_plain_text_alone_is_not(rules: TextDetector, text: str) -> None:
     assert not flagged(rules, text), rules.checks(text)
