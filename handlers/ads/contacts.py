@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from handlers.ads.folds import HIDING_TRICKS, TRICK_HOMOGLYPH, AdsText
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
     RE_ADD_ID,
@@ -62,11 +63,18 @@ def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | 
     return None
 
 
-def trailing_handle(original: str) -> str | None:
+def trailing_handle(original: str, light: str = "") -> str | None:
     """A personal handle that ends (but for a short note) a message of two phrases or more and no chat
     (蓝海赛道 小白也能做 ouling_43929; chu zu zhang hao, tian tian you qian, manlin2557): how an offer posts its
     contact, whatever it offers. The handle is read on the text as written (its capitals tell codes from
-    names); None when there is none."""
+    names), or else on `light` with ids spelt out put back together (l■u■o■9■4■7); None when there is none."""
+    found = _trailing_handle(original)
+    if found is None and light and (joined := joined_ids(light)) != light:
+        found = _trailing_handle(joined)
+    return found
+
+
+def _trailing_handle(original: str) -> str | None:
     text = original.strip()
     found = None
     for m in _HANDLE.finditer(text):
@@ -91,6 +99,20 @@ _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff
 
 
 _RUSSIAN_GREEK = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
+_RUSSIAN_GREEK_WORD = re.compile("(?<![A-Za-z])[\u0370-\u03ff\u0400-\u04ff]{3,}(?![A-Za-z])")
+
+
+def disguised_account(t: AdsText) -> tuple[bool, str, str] | None:
+    """(strong, why, the account) of an account in a text dressed up to pass a filter: one written in another
+    script's look-alike letters (strong), or any bare account in a text that hides its words (招■聘 … l■u■o■9■4)."""
+    token = foreign_letter_id(t.original)
+    if token:
+        return True, "用别的文字的形近字母写的账号", token
+    hiding = HIDING_TRICKS.intersection(t.tricks)
+    if not hiding or (hiding == {TRICK_HOMOGLYPH} and _RUSSIAN_GREEK_WORD.search(t.original)):
+        return None  # no disguise, or a Russian or Greek word (Москва2024) seen as look-alike letters
+    found = bare_contact(joined_ids(t.light), "", t.light)
+    return (False, f"{found[0]} {found[1]}", found[1]) if found else None
 
 
 def foreign_letter_id(original: str) -> str | None:

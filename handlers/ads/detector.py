@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handlers.ads.components import recompose
-from handlers.ads.contacts import bare_contact, deal_contact, foreign_letter_id, group_bait, over_lines, trailing_handle
+from handlers.ads.contacts import bare_contact, deal_contact, disguised_account, group_bait, over_lines, trailing_handle
 from handlers.ads.folds import HIDING_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
@@ -178,10 +178,10 @@ class TextDetector:
             self._intent_hits(t, flat, hits, intents, breaks)
         if not any(h[0] >= w.contact_intent for h in hits) and (deal := deal_contact(t.light, flat)) is not None:
             hits.append((w.contact_commerce, f"联系方式加交易话术（{deal[0]}）", deal[1]))
-        if handle := trailing_handle(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original):
+        if handle := trailing_handle(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original, t.light):
             hits.append((w.contact_handle_offer, "账号跟在一串短语后面（广告留联系方式的样子）", handle))
-        if not any(h[1].startswith(ACCOUNT_REASONS) for h in hits) and (token := foreign_letter_id(t.original)):
-            hits.append((w.contact_evasive_id, "用别的文字的形近字母写的账号", token))
+        if not any(h[1].startswith(ACCOUNT_REASONS) for h in hits) and (hidden := disguised_account(t)):
+            hits.append((w.contact_evasive_id if hidden[0] else w.contact_plain_id, hidden[1], hidden[2]))
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
             offers = whole_words(RE_OFFER, flat, breaks) if m else []

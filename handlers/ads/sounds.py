@@ -36,7 +36,7 @@ from importlib import resources
 HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
                    "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈", "花呗",
                    "信用卡")
-FIRST_KEPT_WORDS = ("私聊", "私信", "联系")  # read by sound only with their first character (私寥): others are chat
+KEPT_ONE = ("私聊", "私信", "联系")  # read by sound only with one character kept (私寥, 嘶聊): others are chat
 # ...and as pinyin, where a whole run of syllables is evidence enough.
 PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣金", "扫码", "进群", "牛股", "电话", "手机",
                 "加我", "黑户", "网赚", "副业", "提现", "征信")
@@ -175,7 +175,7 @@ class SoundDecoder:
         self.keep = keep
         words = tuple(w for w in words if 2 <= len(w) <= 4 and all(_CJK.fullmatch(c) for c in w))
         lexicon = tuple(w for w in lexicon if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
-        targets = _keyed((*HOMOPHONE_WORDS, *FIRST_KEPT_WORDS, *words, *lexicon))
+        targets = _keyed((*HOMOPHONE_WORDS, *KEPT_ONE, *words, *lexicon))
         self._targets = targets  # syllables -> word
         self._lengths = sorted({len(key) for key in targets}, reverse=True)
         lexicon += tuple(w for w in contacts if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
@@ -299,7 +299,7 @@ class SoundDecoder:
             if word is None:
                 continue
             written = joined[p:p + k]
-            if written == word or word in joined or (word in FIRST_KEPT_WORDS and written[0] != word[0]):
+            if written == word or word in joined or (word in KEPT_ONE and not any(map(str.__eq__, written, word))):
                 continue
             if (self.keep is not None and self.keep.fullmatch(written)) or is_word(written) \
                     or _cuts_a_word(joined, p, p + k):

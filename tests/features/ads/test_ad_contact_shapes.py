@@ -73,6 +73,7 @@ def test_a_run_needs_three_different_digit_symbols(text: str) -> None:
     "代缴社保 电话 一山巴鹅丝舞溜期八救圈",  # near sounds: 山 3, 鹅 2, 圈 0
     "想多赚点的私寥我，名额不多",  # 私聊 by sound, with its first character
     "在家就能做 手机操作 私僚我",
+    "带你炒币赚钱，有兴趣丝聊",  # 私聊 with its second character kept
 ])
 def test_contacts_written_by_sound_are_read(rules: TextDetector, text: str) -> None:
     assert flagged(rules, text), rules.checks(text)
@@ -106,6 +107,7 @@ def test_the_groups_own_notice_and_a_warning_are_not(rules: TextDetector, text: 
     "在家做 手机 1\u20de3\u20de9\u20de1\u20de2\u20de3\u20de4\u20de5\u20de6\u20de7\u20de8\u20de",  # marks on digits
     "收二手书 vx ⲗⲓⲛⲅⲩⲉ8841",  # Coptic letters for Latin ones
     "招打字员 ᒪᑌO7729",  # Canadian syllabics
+    "接▲单▲打▲字 每天结 w▲e▲n▲y▲u▲8▲8▲3▲1",  # an account spelt out in a text that hides its words
 ])
 def test_a_contact_in_a_text_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDetector, text: str) -> None:
     assert flagged(rules, text), rules.checks(text)
