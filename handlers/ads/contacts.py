@@ -37,6 +37,7 @@ _HANDLE = re.compile(r"(?<![A-Za-z0-9_.@/:-])((?=[A-Za-z_-]*\d[A-Za-z_-]*\d)(?=(
                      r"[A-Za-z][a-z0-9_-]{4,19})"
                      r"(?![A-Za-z0-9_@/.:-])")
 _HEX = re.compile(r"[0-9a-f]{8,}")
+_MAIL = re.compile(r"(?<![A-Za-z0-9._-])([a-z][a-z0-9._-]{2,}@[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?![A-Za-z0-9.-])")
 _TAIL = 6
 # What names a code, not a person: 单号 SF…, 工号 A…, 航班 MU…, 密码 …
 _CODE_LABEL = re.compile(r"(?:单号|编号|工号|学号|航班|车次|车牌|型号|版本|订单|合同|密码|验证码|取件码|邀请码|"
@@ -79,6 +80,8 @@ def _trailing_handle(original: str) -> str | None:
     found = None
     for m in _HANDLE.finditer(text):
         found = m
+    for m in _MAIL.finditer(text):  # an e-mail address ends an offer the same way
+        found = m if found is None or m.end() > found.end() else found
     if found is None or _HEX.fullmatch(found.group(1).lower()):
         return None
     if sum(c.isdigit() for c in found.group(1)) < 3:

@@ -107,7 +107,7 @@ RE_ADD_PLAIN = re.compile(f"(?:加|添加|加我|加个|加一下|联系|私聊|
 RE_PHONE = re.compile(r"(?<!\d)(?:0{0,2}86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
 # Any e-mail address (not git@host: a repository); on the flat form, where '.' and '@' stay between letters.
 RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[a-z0-9-]+)*"
-                      r"\.(?:com|cn|net|org|me|io|co|cc)(?![a-z0-9-])")
+                      r"\.(?:com|cn|net|org|me|io|co|cc|ru|de|uk|jp|hk|tw|info|biz|xyz|top)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
 # Joining another group for a bait (福利群, 进群领红包, 集赞进VIP群, 名额有限): the invitation is the ad, with or
@@ -212,13 +212,15 @@ RE_BARE_ID = re.compile(r"(?<![a-z0-9_.@/-])(?=(?:[a-z_-]*\d){3})[a-z][a-z0-9_-]
 RE_BARE_QQ = re.compile(r"(?<![a-z0-9])q\s*[:：=]?\s*([1-9]\d{4,10})(?!\d)")
 RE_TELEGRAM = re.compile(r"(?:telegram|(?<![a-z])tg|纸飞机|飞机|电报)\s*(?:号|id|搜索?)?\s*[:：=]?\s*"
                          r"@?([a-z][a-z0-9_]{4,31})|(?<![a-z0-9._-])@([a-z][a-z0-9_]{4,31})(?![a-z0-9_.@])")
-RE_TELEGRAM_LINK = re.compile(r"(?<![a-z0-9.-])t\.me/\+?([a-z0-9_]{4,})")  # a Telegram account or group invitation
+# A Telegram account or group invitation
+RE_TELEGRAM_LINK = re.compile(r"(?<![a-z0-9.-])(?:t|telegram)\.(?:me|dog)/(?:joinchat/)?\+?([a-z0-9_]{4,})")
 # Other messengers and platforms with a handle (@name, or with a digit or _) or a number after them (WhatsApp
 # +852 5646 6266, Signal 联系 rich_bull914, 抖音号 abc123): read on the light form, next to an offer only.
 RE_CHANNEL_ID = re.compile(
     r"(?:(?<![a-z])(?:whatsapp|signal|line|skype|instagram|ins|twitter|facebook|messenger|kakao(?:talk)?|viber|"
     r"discord|wickr|zalo|tim|threema|session|keybase|snapchat|matrix|wire|imo|icq|yy)"
-    r"|抖音|快手|小红书|视频号|微博|推特|脸书|陌陌|探探|旺旺|钉钉|飞书|yy频道|频道)(?:号|id|账号)?\s*"
+    r"|抖音|快手|小红书|视频号|微博|推特|脸书|陌陌|探探|旺旺|钉钉|飞书|yy频道|频道|蝙蝠|土豆|potato|batchat|默往|比邻|连信|易信)"
+    r"(?:聊天)?\s*(?:号|id|账号)?\s*"
     r"(?:[:：=]|联系|联络|搜索?|加)?\s*"
     r"(@[a-z][a-z0-9_.]{3,31}|(?=[a-z0-9_.-]*[\d_])[a-z][a-z0-9_.-]{3,31}|\+?\d[\d\s-]{6,16}\d)(?![a-z0-9_])")
 # An id (two digits at least) right after "add" or "contact", on the light form (加 liukai11, 联系yuehe80,

@@ -29,6 +29,7 @@ def flagged(detector: TextDetector, text: str) -> bool:
     "二手奢侈品鉴定回收 全国上门 Qinglan7731",
     "kuai di dai qu, mei dan wu kuai, xiaomo8843",
     "考研真题资料全套 低价出 beiyou5521 备注资料",
+    "线上客服 在家办公 简历发 qingmu3382@mail.ru",  # an e-mail address ends it the same way
 ])
 def test_a_handle_after_a_string_of_phrases_is_an_offer(rules: TextDetector, text: str) -> None:
     assert trailing_handle(text)
@@ -42,6 +43,7 @@ def test_a_handle_after_a_string_of_phrases_is_an_offer(rules: TextDetector, tex
     "我的游戏 id 是 lanfeng2023，晚上一起开黑",  # a member telling their own id
     "你们谁有空 帮我看看这个 wangwei2001?",  # a question
     "测试环境 密钥换了 a3f9c2d81be07744",  # hex
+    "招聘的事 简历请发 hr@company.com",  # a company's address, no digits
     "明天坐 G1234 去上海",  # a train
 ])
 def test_codes_models_and_chat_are_not_handles(rules: TextDetector, text: str) -> None:
@@ -120,3 +122,11 @@ def test_a_contact_in_a_text_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDet
 ])
 def test_a_contact_in_plain_text_alone_is_not(rules: TextDetector, text: str) -> None:
     assert not flagged(rules, text), rules.checks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "兼职日结 手机就能做 进 telegram.me/joinchat/AbCd1234",
+    "刷单返佣 一单一结 蝙蝠聊天 ID 5823301947",
+])
+def test_other_messengers_next_to_an_offer_are_contacts(rules: TextDetector, text: str) -> None:
+    assert flagged(rules, text), rules.checks(text)
