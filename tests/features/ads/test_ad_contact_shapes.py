@@ -99,6 +99,7 @@ def test_an_invitation_to_another_group_for_a_bait_is_an_ad(rules: TextDetector,
     "群满了，新同学请进二群，入口找管理员",  # the group's own business
     "千万别理那个说进群领红包的，是骗子",  # a warning
     "我表姐被人拉进一个点赞群，交了押金才发现",  # a story
+    "我朋友被一个“刷单返佣”的骗了两千，大家小心",
 ])
 def test_the_groups_own_notice_and_a_warning_are_not(rules: TextDetector, text: str) -> None:
     assert not flagged(rules, text), rules.checks(text)
