@@ -17,6 +17,7 @@ from bot.outbox import Outbox
 from bot.platform import Platform
 from rules.guardrails import Risk, risk_notice
 from rules.reload import ConfigHolder
+from storage.gcpause import freeze_startup
 from storage.store import Store
 
 log = logging.getLogger("qunbot.app")
@@ -107,6 +108,7 @@ async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platfor
             await outbox.submit([(r["id"], Action.model_validate(r["body"]).model_copy(update={"ts": r["ts"]}))
                                  for r in fresh])
         await store.commit()
+    freeze_startup()
     return runtime
 
 

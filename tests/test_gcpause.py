@@ -1,10 +1,14 @@
-"""paused_gc: the collector stays off while any pause is open and comes back as it was."""
+"""paused_gc: the collector stays off while any pause is open and comes back as it was; freeze_startup sets
+start-up's objects aside once per process."""
 
 from __future__ import annotations
 
 import gc
 
-from storage.gcpause import paused_gc
+import pytest
+
+from storage import gcpause
+from storage.gcpause import freeze_startup, paused_gc
 
 
 def test_overlapping_pauses_keep_the_collector_off_until_the_last_ends() -> None:
@@ -35,3 +39,17 @@ def test_the_collector_comes_back_after_an_error() -> None:
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_start_up_objects_are_set_aside_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gcpause, "_frozen", False)
+    kept = [object() for _ in range(3)]
+    try:
+        assert freeze_startup()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert not freeze_startup()  # a second runtime in the same process (tests, reloads) adds nothing
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    del kept
