@@ -35,9 +35,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from handlers.ads import contacts as reach  # the ways to reach the sender
 from handlers.ads.components import recompose
-from handlers.ads.contacts import bare_contact, deal_contact, disguised_account, group_bait, over_lines, trailing_handle
-from handlers.ads.folds import HIDING_TRICKS, AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
+from handlers.ads.folds import AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
 from handlers.ads.model import AdModel, load_default_model, sigmoid
@@ -156,7 +156,7 @@ class TextDetector:
         m = RE_GROUP_ID.search(flat)
         if m:
             hits.append((w.contact_group_id, "群号引流", m.group(0)))
-        elif bait := group_bait(flat):
+        elif bait := reach.group_bait(flat):
             hits.append((w.contact_group_bait, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
         else:
             m = RE_GROUP_LURE.search(flat)
@@ -176,11 +176,9 @@ class TextDetector:
             whole_words(self._pitch_re, flat, breaks) if self._pitch_re else [])
         if intents:
             self._intent_hits(t, flat, hits, intents, breaks)
-        if not any(h[0] >= w.contact_intent for h in hits) and (deal := deal_contact(t.light, flat)) is not None:
+        if not any(h[0] >= w.contact_intent for h in hits) and (deal := reach.deal_contact(t.light, flat)) is not None:
             hits.append((w.contact_commerce, f"联系方式加交易话术（{deal[0]}）", deal[1]))
-        if handle := trailing_handle(t.original[::-1] if TRICK_REVERSED in t.tricks else t.original, t.light):
-            hits.append((w.contact_handle_offer, "账号跟在一串短语后面（广告留联系方式的样子）", handle))
-        if not any(h[1].startswith(ACCOUNT_REASONS) for h in hits) and (hidden := disguised_account(t)):
+        if not any(h[1].startswith(ACCOUNT_REASONS) for h in hits) and (hidden := reach.disguised_account(t)):
             hits.append((w.contact_evasive_id if hidden[0] else w.contact_plain_id, hidden[1], hidden[2]))
         if not hits and not RE_ASKING.search(flat):  # 做过兼职的私聊我，想请教一下 asks, it offers nothing
             m = RE_LURE_ALONE.search(flat)
@@ -200,7 +198,7 @@ class TextDetector:
         if t.tricks:
             score += w.contact_trick
             reasons.append("用了" + "、".join(t.tricks))
-        if account and (not HIDING_TRICKS.isdisjoint(t.tricks) or over_lines(t.light, hits)):
+        if account and reach.disguised_number(t, hits):
             score += w.contact_disguised  # nobody disguises a number a friend is meant to read
             reasons.append("号码写得让人认不出")
         meta = None if account else META.search(flat)
@@ -219,7 +217,7 @@ class TextDetector:
                     if h[1].startswith(ACCOUNT_REASONS) and any(c.isdigit() or c == "@" for c in h[2])]
         if not contacts:
             light = joined_ids(URL.sub(" ", t.light) if "." in t.light else t.light)
-            found = bare_contact(light, intent, t.light)
+            found = reach.bare_contact(light, intent, t.light)
             if found:
                 hits.append((0.0, f"{found[0]} {found[1].strip()}", found[1]))
                 contacts.append(found[1])

@@ -11,8 +11,8 @@ from handlers.ads.sounds import reading_table
 
 _DIGIT_SYLLABLES = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4", "wu": "5",
                     "liu": "6", "qi": "7", "ba": "8", "jiu": "9",
-                    # near sounds of southern speech (鹅 for 二, 山 for 三, 似 for 四, 鹿 for 六)
-                    "e": "2", "shan": "3", "shi": "4", "lu": "6"}
+                    # near sounds (鹅 2, 山 3, 鹿 6; not shi for 4: 是 时 事 are everywhere)
+                    "e": "2", "shan": "3", "lu": "6"}
 _DIGIT_SHAPES = {"圈": "0", "蛋": "0"}  # 0 by its shape
 # Symbols that stand for digits only in a run (a phone number or an id written in them): Korean (Sino-Korean)
 # numerals, the braille digit cells (a-j), clock faces (one to nine o'clock) and the number row typed with shift.
@@ -60,7 +60,22 @@ def _symbols_as_digits(m: re.Match[str]) -> str:
     return digits if len(set(digits)) >= 3 else m.group(0)
 
 
+_SHIFTED = frozenset(")!@#$%^&*(")
+# The shifted number row is also how people swear (@#$%&*!) and draw faces (^_^): a number only after a word
+# for one, or where the text says it was typed with shift.
+_NUMBER_WORD = re.compile(r"(?:电话|手机|号码|号|qq|QQ|扣扣|微信|联系|tel|Tel|TEL)\s*[:：=]?\s*$")
+
+
 def symbol_digits(text: str) -> str:
     """`text` with every run of RUN or more digit symbols (일칠칠, ⠁⠙⠁, 🕐🕖, !@#, spacing allowed) written in
-    digits, when the run has three different ones or more."""
-    return _SYMBOL_RUN.sub(_symbols_as_digits, text)
+    digits, when the run has three different ones or more (and, for the shifted number row, stands where
+    a number is named)."""
+    shift = "shift" in text.lower() or "上档" in text
+
+    def convert(m: re.Match[str]) -> str:
+        if not shift and _SHIFTED.issuperset(m.group(0).replace(" ", "")) \
+                and not _NUMBER_WORD.search(text[max(0, m.start() - 8):m.start()]):
+            return m.group(0)
+        return _symbols_as_digits(m)
+
+    return _SYMBOL_RUN.sub(convert, text)

@@ -181,11 +181,10 @@ _STYLED_SOURCE = re.escape("".join(_STYLED_DIGITS)) + "\u2460-\u249b\u24ea\u3251
 _STYLED_SOURCE += re.escape("".join(chr(cp) for cp in _OTHER_DIGITS if cp > 0x3A0 and not 0x2070 <= cp <= 0x2089))
 _TRICK_STYLED = re.compile(f"[{_STYLED_SOURCE}]")
 _SEP = r"[.*·•/\\|_\-~^`'\"#=+]"
-_ODD_SEP = r"[^\w\s，。、！？：；“”‘’（）《》【】…,.!?:;()\[\]<>'\"%&@]"  # ✪ ÷ ≡ ■ ❀: a symbol no sentence puts there
-_TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]"
-                           f"|(?:[{_CJK}]{_ODD_SEP}){{3,}}[{_CJK}]")
-# Combining marks on ASCII letters or digits (ṃạṇ, 1⃞4⃞): letters and digits dressed up to pass a filter.
-_TRICK_MARKED = re.compile("[A-Za-z0-9][\u0300-\u036f\u20d0-\u20ff]")
+_TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJK}]|(?:[{_CJK}]\\s+){{3,}}[{_CJK}]")
+# Combining marks left on ASCII letters or digits once composed (x̣, 4̣, 1⃞; not é or ǎ, which compose, nor the
+# keycap of 1⃣): letters and digits dressed up to pass a filter.
+_TRICK_MARKED = re.compile("[A-Za-z0-9][\u0300-\u036f\u20d0-\u20e2\u20e4-\u20ff]")
 # Fillers put between characters that ordinary text uses as characters or that fold to letters (see
 # `_drop_interleaved`); plain symbols between characters (兼*职, 兼★职) need no such care: `flatten` drops them.
 _SEPARATORS = frozenset("丶丨丿乀ヽ・○◯√✓✔❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞")
@@ -309,6 +308,12 @@ def _light(nfkc: str) -> tuple[str, str | None]:
     return text, converted
 
 
+def _own_script_digit(digit: str, text: str) -> bool:
+    """A digit of a script the text is written in (๓๕๐ in Thai text): how that script writes numbers."""
+    block = ord(digit) >> 7
+    return ord(digit) > 0x3A0 and any(c.isalpha() and ord(c) >> 7 == block for c in text)
+
+
 def _vertical(text: str) -> bool:
     """Many lines of one to three characters: text written down the screen (or ids broken over lines)
     so that no line holds a word a filter knows. Poems and lists have longer lines."""
@@ -331,9 +336,11 @@ def analyse_for_ads(text: str) -> AdsText:
     if not text.isascii():
         if _TRICK_INVISIBLE.search(nfkc):
             tricks.append(TRICK_INVISIBLE)
-        if _TRICK_HOMOGLYPH.search(nfkc) or len(_TRICK_MARKED.findall(unicodedata.normalize("NFD", text))) >= 3:
+        marked = _TRICK_MARKED.findall(unicodedata.normalize("NFC", text))
+        if _TRICK_HOMOGLYPH.search(nfkc) or len(marked) >= 3:
             tricks.append(TRICK_HOMOGLYPH)
-        if len(_TRICK_STYLED.findall(text)) >= 2:
+        if len([c for c in _TRICK_STYLED.findall(text) if not _own_script_digit(c, text)]) >= 2 \
+                or sum(m[0].isdigit() for m in marked) >= 3:
             tricks.append(TRICK_STYLED)
         if _TRICK_EMOJI.search(nfkc):
             tricks.append(TRICK_EMOJI)

@@ -110,12 +110,12 @@ RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[
                       r"\.(?:com|cn|net|org|me|io|co|cc|ru|de|uk|jp|hk|tw|info|biz|xyz|top)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
-# Joining another group for a bait (福利群, 进群领红包, 集赞进VIP群, 名额有限): the invitation is the ad, with or
-# without a contact; pointing newcomers to the admin (入口找管理员) is the group's own business.
-RE_GROUP_JOIN = re.compile(r"(?:拉|进|入|加到|加入|送你进|拉你进)[^，。,！!？?\s]{0,6}群"
-                           r"|群[^，。,！!？?\s]{0,8}(?:可以进|能进|名额|入口|开放|满了|开了)")
-RE_GROUP_BAIT = re.compile(r"福利|红包|资料|vip|任务|赚钱|名额|限时|最后一天|免费|奖励|押金|集赞|转发|截图|点赞|审核|"
-                           r"备注|小号|入口|领")
+# An invitation to another group aimed at the reader, for a bait (拉你们进福利群, 想进VIP群的滴我, 带你进群领红包):
+# the invitation is the ad, with or without a contact. Talk about groups (我进群晚了, 拉个群吧, 刚进群的同学) is not
+# aimed at anyone, and pointing newcomers to the admin (入口找管理员) is the group's own business.
+RE_GROUP_JOIN = re.compile(r"(?:拉|带|送|加)(?:你|你们|大家)(?:一起)?(?:进|入|加入|到)[^，。,！!？?\s了过]{0,6}群"
+                           r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^，。,！!？?\s]{0,4}(?:私|滴|找|加|扣|回|留言|评论)")
+RE_GROUP_BAIT = re.compile(r"福利|红包|资料|vip|任务|赚钱|名额|限时|最后一天|免费|奖励|集赞|领")
 RE_GROUP_OWN = re.compile(r"管理员")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
@@ -199,6 +199,7 @@ RE_INTENT = re.compile(f"{_OFFERS}|{CONTACT_LABELS}")
 _AMOUNT = r"[\d一二两三四五六七八九十百千万半几]"
 RE_COMMERCE = re.compile(
     rf"{_AMOUNT}+\s*(?:元|块|毛|万|千|百|[wk](?![a-z]))|(?:一|每)(?:条|单|篇|个|张|份|套|节|盒|天|晚|局|集|次|件|周|月|小时){_AMOUNT}+"
+    r"(?!个?(?:小时|钟头|分钟|点|次|遍|页|公里|天|人))"  # 每天六小时, 每天九点前: a schedule, not a pay rate
     r"|年化|收益|利息|回报|翻倍|百倍|保底|稳赚|胜率|日赚|月入|日入|躺赚|佣金|提成|返现|包月|按小时|起投|月付|首付|分期"
     r"|到账|秒批|下款|拨款|借钱|日发|周结|现结|当天结|回收|出售|代办|代买|代发|代购|接单|批量|承接|加盟|招商|急聘|开户|上门|包邮|低价|高价|半价"
     r"|免费|福利|名额|先到先得|限时|汇率|额度|放款|周转|抵押")
@@ -292,7 +293,6 @@ class Weights:
     contact_cap: float = 1.5
     contact_intent: float = 1.0
     contact_commerce: float = 1.0
-    contact_handle_offer: float = 1.0
     contact_group_bait: float = 1.0
     pitch_first: float = 0.5
     pitch_first_cap: float = 1.2

@@ -52,7 +52,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])|(?<!\d)1[3-9]\d{9}(?!\d)"
                       r"|(?<!\d)\d{6,12}(?!\d)")
 # Homophones and initials are read only next to evidence that the message wants something.
-_CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私聊|找我|加我|联系|能做|一单|私\w?(?:我|$)")
+_CONTEXT = re.compile(r"赚|钱|元|块|万|💰|¥|收益|日结|工资|佣金|提现|到账|私聊|找我|加我|联系|私\w?(?:我|$)")
 # A mobile number or an id of letters and digits (not a bare number: 回复HS 查第7930235期 is a service text).
 _PERSONAL_ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])"
                                r"|(?<!\d)1[3-9]\d{9}(?!\d)")
