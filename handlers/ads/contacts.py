@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from handlers.ads.digits import mashed
 from handlers.ads.folds import DIGIT_TRICKS, HIDING_TRICKS, TRICK_HOMOGLYPH, AdsText
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
@@ -31,6 +32,7 @@ from handlers.ads.sounds import pinyin_letters
 _BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_ID, "账号"), (RE_BARE_QQ, "账号"),
                   (RE_BARE_ID, "账号"))
 _NOT_ALNUM = re.compile(r"[\W_]+")
+_NOT_DIGIT = re.compile(r"\D+")
 
 
 def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
@@ -54,10 +56,14 @@ def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | 
 _TOKEN = re.compile(r"[^\s，。、：:,;；!！?？()（）]+")
 # Scripts nobody in a Chinese group writes for their own sake, whose letters pass for Latin ones: Cherokee, Canadian
 # syllabics, Coptic, Lisu. Letters of any other script count only beside Latin letters in one token (lսօ45914sc).
+# Letters of other scripts drawn like Latin ones (Cyrillic а е о р с х у і ј ѕ, Greek ο ν ρ, Armenian ս օ ց հ ո):
+# in a Latin id, a disguise; in a word of their own language (дача, RTX4090-ой), not.
+_LATIN_LOOKALIKES = frozenset("аеорсхуіјѕԁԛԝүһАВЕКМНОРСТХІЈЅοαρνικτυχΑΒΕΗΙΚΜΝΟΡΤΧΥΖսօցհոաԱՕՍ")
 _LOOKALIKE_ONLY = re.compile("[\u13a0-\u13ff\u1400-\u167f\u2c80-\u2cff\ua4d0-\ua4ff]")
 _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
                           "\U00020000-\U0003ffff]")
 _MATH = re.compile(r"[+=*/^<>]")
+_CLAUSE = re.compile(r"[。！？；!?;\n]+")  # sentences: 想进VIP群的，评论区扣1 is one
 _RUSSIAN_GREEK_WORD = re.compile("[\u0370-\u03ff\u0400-\u04ff]{3,}")
 _PLAIN_GAPS = re.compile(r"[\s,.;:!?'\"()\[\]，。；：！？、（）“”‘’_-]+")
 
@@ -75,49 +81,53 @@ def disguised_account(t: AdsText) -> tuple[bool, str, str] | None:
     found = bare_contact(joined_ids(t.light), "", t.light)
     if found is None or not revealed(found[1], t.original):
         return None
-    return True, f"变形写法下的{found[0]} {found[1]}", found[1]
+    return False, f"变形写法下的{found[0]} {found[1]}", found[1]  # weak: fancy-font nicknames are common
 
 
 def revealed(account: str, original: str) -> bool:
-    """Is `account` (letters and digits) absent from the message as written (spacing and punctuation aside), i.e.
-    shown only by undoing a disguise (symbols or marks between its characters, digits of another form)?"""
+    """Is `account` (letters and digits) absent from the message as written (spacing, punctuation and font aside:
+    𝐓𝐢𝐠𝐞𝐫𝟐𝟎 is a nickname's style), i.e. shown only by undoing a disguise (symbols or marks between its
+    characters, digits of another script)?"""
     bare = _NOT_ALNUM.sub("", account).lower()
-    return bool(bare) and bare not in _PLAIN_GAPS.sub("", original).lower()
+    return bool(bare) and bare not in _PLAIN_GAPS.sub("", unicodedata.normalize("NFKC", original)).lower()
 
 
 def foreign_letter_id(original: str) -> str | None:
     """An account written in letters of another script that look like Latin ones (ⲧⲁⲟⲙⲁⲛ506, ᑕᔕᗪ᙭218, lսօ4591):
-    a token of three digits or more and two letters or more of a look-alike-only script, or of another script
-    (not Chinese, Japanese or Korean) mixed with Latin letters and no arithmetic (αx+βy=100 is maths)."""
-    for m in _TOKEN.finditer(unicodedata.normalize("NFC", original)):
+    a token of three digits or more and two such letters or more, all of a look-alike-only script or all
+    look-alikes of Latin ones mixed with Latin letters; no arithmetic (αx+βy=100 is maths)."""
+    for m in _TOKEN.finditer(unicodedata.normalize("NFKC", original)):
         token = m.group(0)
         if sum(c.isdigit() for c in token) < 3:
             continue
         foreign = [c for c in token if not c.isascii() and c.isalpha() and not _OWN_SCRIPTS.match(c)]
-        if len(foreign) < 2:
+        if len(foreign) < 2 or _MATH.search(token):
             continue
         latin = any(c.isascii() and c.isalpha() for c in token)
-        if all(_LOOKALIKE_ONLY.match(c) for c in foreign) or (latin and not _MATH.search(token)):
+        if all(_LOOKALIKE_ONLY.match(c) for c in foreign) or (latin and all(c in _LATIN_LOOKALIKES for c in foreign)):
             return token
     return None
 
 
-def group_bait(flat: str) -> tuple[str, str] | None:
-    """(the bait, the invitation) when `flat` invites to another group for a bait (拉你进福利群, 集赞进VIP群),
-    unless it points to the group's own admin (入口找管理员)."""
-    join = RE_GROUP_JOIN.search(flat)
-    bait = RE_GROUP_BAIT.search(flat) if join else None
-    if join is None or bait is None or RE_GROUP_OWN.search(flat):
+def group_bait(light: str) -> tuple[str, str] | None:
+    """(the bait, the invitation) when a sentence of `light` invites the reader to another group for a bait
+    (拉你们进福利群, 带你进群领红包), unless the text points to the group's own admin (入口找管理员)."""
+    if RE_GROUP_OWN.search(light):
         return None
-    return bait.group(0), join.group(0)
+    for clause in _CLAUSE.split(light):
+        join = RE_GROUP_JOIN.search(clause)
+        bait = RE_GROUP_BAIT.search(clause) if join else None
+        if join is not None and bait is not None:
+            return bait.group(0), join.group(0)
+    return None
 
 
 def disguised_number(t: AdsText, hits: list[tuple[float, str, str]]) -> bool:
     """Is an account of the contact check's `hits` written so a filter cannot read it: its digits disguised
     (shown only once the disguise is undone) or broken over lines?"""
     digits = not DIGIT_TRICKS.isdisjoint(t.tricks)
-    return any(digits and revealed(h[2], t.original) for h in hits if h[1].startswith(ACCOUNT_REASONS)) \
-        or over_lines(t.light, hits)
+    return any(digits and revealed(h[2], t.original) and not mashed(_NOT_DIGIT.sub("", h[2]))
+               for h in hits if h[1].startswith(ACCOUNT_REASONS)) or over_lines(t.light, hits)
 
 
 def over_lines(light: str, hits: list[tuple[float, str, str]]) -> bool:

@@ -156,7 +156,7 @@ class TextDetector:
         m = RE_GROUP_ID.search(flat)
         if m:
             hits.append((w.contact_group_id, "群号引流", m.group(0)))
-        elif bait := reach.group_bait(flat):
+        elif bait := reach.group_bait(t.light):
             hits.append((w.contact_group_bait, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
         else:
             m = RE_GROUP_LURE.search(flat)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 from handlers.ads.sounds import reading_table
 
 _DIGIT_SYLLABLES = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4", "wu": "5",
-                    "liu": "6", "qi": "7", "ba": "8", "jiu": "9",
-                    # near sounds (鹅 2, 山 3, 鹿 6; not shi for 4: 是 时 事 are everywhere)
-                    "e": "2", "shan": "3", "lu": "6"}
-_DIGIT_SHAPES = {"圈": "0", "蛋": "0"}  # 0 by its shape
+                    "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
 # Symbols that stand for digits only in a run (a phone number or an id written in them): Korean (Sino-Korean)
 # numerals, the braille digit cells (a-j), clock faces (one to nine o'clock) and the number row typed with shift.
 _SYMBOL_DIGITS = {**dict(zip("공영일이삼사오육륙칠팔구", "001234566789", strict=True)),
@@ -30,7 +28,7 @@ def digit_sounds() -> dict[str, str]:
     table = reading_table()
     sounds = {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
               if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
-    return {**sounds, **_DIGIT_SHAPES}
+    return sounds
 
 
 @lru_cache(maxsize=1)
@@ -55,9 +53,18 @@ _SYMBOL_RUN = re.compile("[{c}](?:[\\s\\-_.·•,，、]{{0,2}}[{c}]){{{n},}}".f
     c=re.escape("".join(_SYMBOL_DIGITS)), n=RUN - 1))
 
 
+def mashed(digits: str) -> bool:
+    """Mostly neighbouring digits (@#$%^&*! is 23456781, ٠١٢٣٤٥٦٧٨٩ is 0123456789): swearing typed with
+    shift, a mash or a list of the digits, not a number."""
+    if len(digits) < 5:
+        return False
+    steps = [abs(int(a) - int(b)) for a, b in pairwise(digits)]
+    return sum(step in (1, 9) for step in steps) >= 0.8 * len(steps)  # 9 and 0 are neighbours on the row
+
+
 def _symbols_as_digits(m: re.Match[str]) -> str:
     digits = "".join(_SYMBOL_DIGITS.get(ch, "") for ch in m.group(0))
-    return digits if len(set(digits)) >= 3 else m.group(0)
+    return digits if len(set(digits)) >= 3 and not mashed(digits) else m.group(0)
 
 
 _SHIFTED = frozenset(")!@#$%^&*(")

@@ -185,6 +185,8 @@ _TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJ
 # Combining marks left on ASCII letters or digits once composed (x̣, 4̣, 1⃞; not é or ǎ, which compose, nor the
 # keycap of 1⃣): letters and digits dressed up to pass a filter.
 _TRICK_MARKED = re.compile("[A-Za-z0-9][\u0300-\u036f\u20d0-\u20e2\u20e4-\u20ff]")
+_MARKS = "\u0300-\u036f\u20d0-\u20ff"
+_MARKED_ID = re.compile(f"(?=[A-Za-z{_MARKS}]*[0-9])[A-Za-z0-9{_MARKS}]+")  # an id has digits: Z̷a̷l̷g̷o̷ is none
 # Fillers put between characters that ordinary text uses as characters or that fold to letters (see
 # `_drop_interleaved`); plain symbols between characters (兼*职, 兼★职) need no such care: `flatten` drops them.
 _SEPARATORS = frozenset("丶丨丿乀ヽ・○◯√✓✔❤♥♡❥❣💗💓💕💖💘💙💚💛💜🖤🧡💝💟🤍🤎💞")
@@ -336,7 +338,8 @@ def analyse_for_ads(text: str) -> AdsText:
     if not text.isascii():
         if _TRICK_INVISIBLE.search(nfkc):
             tricks.append(TRICK_INVISIBLE)
-        marked = _TRICK_MARKED.findall(unicodedata.normalize("NFC", text))
+        marked = [m for token in _MARKED_ID.findall(unicodedata.normalize("NFC", text))
+                  for m in _TRICK_MARKED.findall(token)]
         if _TRICK_HOMOGLYPH.search(nfkc) or len(marked) >= 3:
             tricks.append(TRICK_HOMOGLYPH)
         if len([c for c in _TRICK_STYLED.findall(text) if not _own_script_digit(c, text)]) >= 2 \

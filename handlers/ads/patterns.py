@@ -92,7 +92,7 @@ WX_WEAK = r"(?:威信|维信|唯信|微心|卫信)"
 # An id that is clearly an account: letters with at least one digit, or a phone / QQ number.
 ID_STRICT = r"(?:号码|号|id|是|为|账号|帐号|搜)*((?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}|1[3-9]\d{9}|\d{6,12})"
 WX_PLAIN = r"(?:微信|wechat|微信号)"
-QQ = r"(?:qq|扣扣|抠抠|叩叩|蔻蔻|企鹅|q号|扣号|球球|秋秋|qq号|q群|qq群|扣群|抠抠群)"
+QQ = r"(?:qq|扣扣|抠抠|叩叩|企鹅|q号|扣号|球球|秋秋|qq号|q群|qq群|扣群|抠抠群)"
 ADD_V = r"(?:加|(?<![a-z])jia)v"
 RE_EVASIVE_ID = re.compile(f"{WX_EVASIVE}(?:号|同号)?{ID}|(?:{WX_WEAK}|{ADD_V})(?:号|同号)?{ID_STRICT}")
 RE_EVASIVE = re.compile(f"{WX_EVASIVE}")
@@ -107,15 +107,15 @@ RE_ADD_PLAIN = re.compile(f"(?:加|添加|加我|加个|加一下|联系|私聊|
 RE_PHONE = re.compile(r"(?<!\d)(?:0{0,2}86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7}|800\d{7})(?!\d)")
 # Any e-mail address (not git@host: a repository); on the flat form, where '.' and '@' stay between letters.
 RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[a-z0-9-]+)*"
-                      r"\.(?:com|cn|net|org|me|io|co|cc|ru|de|uk|jp|hk|tw|info|biz|xyz|top)(?![a-z0-9-])")
+                      r"\.(?:com|cn|net|org|me|io|co|cc)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
 # An invitation to another group aimed at the reader, for a bait (拉你们进福利群, 想进VIP群的滴我, 带你进群领红包):
 # the invitation is the ad, with or without a contact. Talk about groups (我进群晚了, 拉个群吧, 刚进群的同学) is not
 # aimed at anyone, and pointing newcomers to the admin (入口找管理员) is the group's own business.
 RE_GROUP_JOIN = re.compile(r"(?:拉|带|送|加)(?:你|你们|大家)(?:一起)?(?:进|入|加入|到)[^，。,！!？?\s了过]{0,6}群"
-                           r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^，。,！!？?\s]{0,4}(?:私|滴|找|加|扣|回|留言|评论)")
-RE_GROUP_BAIT = re.compile(r"福利|红包|资料|vip|任务|赚钱|名额|限时|最后一天|免费|奖励|集赞|领")
+                           r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^。！!？?\s]{0,5}(?:私|滴|找|加|扣|回|留言|评论)")
+RE_GROUP_BAIT = re.compile(r"福利|领红包|发红包|vip|赚钱|领取|免费领|集赞|佣金|返利|日结|躺赚|副业")
 RE_GROUP_OWN = re.compile(r"管理员")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
@@ -293,7 +293,7 @@ class Weights:
     contact_cap: float = 1.5
     contact_intent: float = 1.0
     contact_commerce: float = 1.0
-    contact_group_bait: float = 1.0
+    contact_group_bait: float = 0.6
     pitch_first: float = 0.5
     pitch_first_cap: float = 1.2
     pitch_more: float = 0.4

@@ -36,7 +36,7 @@ from importlib import resources
 HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
                    "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈", "花呗",
                    "信用卡")
-KEPT_ONE = ("私聊", "私信", "联系")  # read by sound only with one character kept (私寥, 嘶聊): others are chat
+KEPT_ONE = ("私聊", "私信", "联系")  # by sound only with one character kept, before 我 or at the end (私寥我, 嘶聊)
 # ...and as pinyin, where a whole run of syllables is evidence enough.
 PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣金", "扫码", "进群", "牛股", "电话", "手机",
                 "加我", "黑户", "网赚", "副业", "提现", "征信")
@@ -44,9 +44,7 @@ PINYIN_WORDS = (*HOMOPHONE_WORDS, "下款", "私聊", "私我", "现金", "佣�
 INITIALS = {"dk": "贷款", "jz": "兼职", "rj": "日结", "sd": "刷单", "zq": "赚钱", "fl": "返利", "yl": "引流",
             "zf": "涨粉", "tx": "套现", "dl": "代理", "sl": "私聊", "bm": "宝妈", "hb": "花呗", "xyk": "信用卡",
             "bc": "博彩"}
-TRICK_HOMOPHONE = "谐音字"
-TRICK_PINYIN = "拼音"
-TRICK_INITIALS = "拼音缩写"
+TRICK_HOMOPHONE, TRICK_PINYIN, TRICK_INITIALS = "谐音字", "拼音", "拼音缩写"
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ACCOUNT = re.compile(r"(?<![a-z0-9])(?=[a-z0-9_-]*\d)[a-z][a-z0-9_-]{4,19}(?![a-z0-9])|(?<!\d)1[3-9]\d{9}(?!\d)"
@@ -299,7 +297,8 @@ class SoundDecoder:
             if word is None:
                 continue
             written = joined[p:p + k]
-            if written == word or word in joined or (word in KEPT_ONE and not any(map(str.__eq__, written, word))):
+            kept = word not in KEPT_ONE or (any(map(str.__eq__, written, word)) and joined[p + k:p + k + 1] in "我")
+            if written == word or word in joined or not kept:
                 continue
             if (self.keep is not None and self.keep.fullmatch(written)) or is_word(written) \
                     or _cuts_a_word(joined, p, p + k):
