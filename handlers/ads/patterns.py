@@ -119,8 +119,8 @@ RE_GROUP_BAIT = re.compile(r"福利|领红包|发红包|vip|赚钱|领取|免费
 RE_GROUP_OWN = re.compile(r"管理员")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
-LURE_ALONE = (r"加我|添加我|私聊|私信|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|感兴趣可|"
-              r"上车找我")
+LURE_ALONE = (r"加我|添加我|私聊|私信|私讯|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|"
+              r"感兴趣可|上车找我")
 RE_LURE = re.compile(LURE_ALONE + r"|详聊|找我|想赚钱|想了解|了解详情|联系我")
 RE_PHONE_PITCH = re.compile(r"咨询|详询|垂询|热线|欢迎来电|欢迎致电|欢迎订购|订购|预约|报名|联系我们|加我|同号|同微|"
                              r"tel|call|订餐|订房|招商加盟|诚招|加盟|面议|代办|办证|私聊|有意者|有意向")
@@ -164,6 +164,11 @@ OFFER_LEXICON: dict[str, tuple[str, ...]] = {
         "押注", "竞猜", "棋牌", "回血", "推单", "网投", "六合彩", "特码", "老虎机"),
     "goods and schemes": (
         "加盟", "微商", "翻墙", "vpn", "流量卡"),
+    "market and growth jargon": (  # (traditional characters are read simplified: 權證 is 权证)
+        "权证", "代客操盘", "操盘", "保证获利", "稳定获利", "飙股", "主力筹码", "现货黄金", "程式交易", "自动下单",
+        "选择权", "配息", "孖展", "打板", "连板", "龙头战法", "做t", "盘前推送", "喊进喊出", "劳保贷", "增贷",
+        "车贷", "信贷代办", "带货", "无人直播", "挂机", "出单", "保号", "防封", "蓝海", "数字人", "流量主",
+        "团购达人", "分销", "代抢", "代缴", "销分", "标注员", "审核员", "调查员", "暑假工", "钟点工"),
 }
 OFFER_PATTERNS = (
     r"[每当][天日]结算|一单\w{0,2}结|(?:申请|领取?|做|接|注册|点赞|关注|评论|转发|下载|试玩)\w{0,2}任务|"
@@ -189,7 +194,7 @@ OFFER_PATTERNS = (
 # Words of contact, read in pinyin and initials besides the offers (lian xi wo, dh, sjh).
 CONTACT_WORDS = ("联系", "联系我", "加我", "添加", "添加好友", "加好友", "电话", "手机号", "微信", "私聊", "进群",
                  "群号", "扫码")
-CONTACT_LABELS = "加v|加微|私聊|私我|私信|滴滴我|dd我|有意者|(?:tg|telegram|电报|飞机|微信|vx|qq|企鹅)搜"
+CONTACT_LABELS = "加v|加微|私聊|私我|私信|私讯|滴滴我|dd我|有意者|(?:tg|telegram|电报|飞机|微信|vx|qq|企鹅)搜"
 OFFER_WORDS = tuple(dict.fromkeys(w for words in OFFER_LEXICON.values() for w in words))
 _OFFERS = f"{OFFER_PATTERNS}|{trie_regex(OFFER_WORDS)}"
 RE_OFFER = re.compile(_OFFERS)
