@@ -14,7 +14,8 @@ threshold. Printed:
    reaching the threshold), plus the new-member threshold (ads.new_member_threshold) for the pipeline;
 2. the evasion set (tests/data/ad_evasions.jsonl): ads flagged and hams flagged; the chat challenge sets
    tests/data/chat_challenge.jsonl, chat_challenge_v2.jsonl, chat_challenge_v3.jsonl and chat_challenge_v4.jsonl (v1-v4,
-   DEVELOPMENT data now: tuned on), per family, with their misses under --show; with --heldout,
+   DEVELOPMENT data now: tuned on) and hostile_review.jsonl (hams written to break the rules, with a few ads;
+   development data), per family, with their misses under --show; with --heldout,
    tests/data/chat_challenge_v5.jsonl (v5, the HELD-OUT set: never tuned on), per family as aggregate
    figures only (no text of it is ever
    printed or stored);
@@ -48,7 +49,8 @@ EVASIONS = ROOT / "tests" / "data" / "ad_evasions.jsonl"
 CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
               "v2": ROOT / "tests" / "data" / "chat_challenge_v2.jsonl",
               "v3": ROOT / "tests" / "data" / "chat_challenge_v3.jsonl",
-              "v4": ROOT / "tests" / "data" / "chat_challenge_v4.jsonl"}
+              "v4": ROOT / "tests" / "data" / "chat_challenge_v4.jsonl",
+              "hostile": ROOT / "tests" / "data" / "hostile_review.jsonl"}  # hams aimed at the rules; see its .md
 HELD_OUT = ROOT / "tests" / "data" / "chat_challenge_v5.jsonl"  # v5: held out; see chat_challenge_v5.md
 TARGET_RECALL, TARGET_FPR = 0.90, 0.005
 
