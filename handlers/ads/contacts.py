@@ -65,7 +65,7 @@ _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff
 _MATH = re.compile(r"[+=*/^<>]")
 _CLAUSE = re.compile(r"[。！？；!?;\n]+")  # sentences: 想进VIP群的，评论区扣1 is one
 _RUSSIAN_GREEK_WORD = re.compile("[\u0370-\u03ff\u0400-\u04ff]{3,}")
-_PLAIN_GAPS = re.compile(r"[\s,.;:!?'\"()\[\]，。；：！？、（）“”‘’_-]+")
+_PLAIN_GAPS = re.compile(r"[\s,.;:!?'\"()\[\]，。；：！？、（）“”‘’_@-]+")
 
 
 def disguised_account(t: AdsText) -> tuple[bool, str, str] | None:

@@ -115,8 +115,9 @@ RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|�
 # aimed at anyone, and pointing newcomers to the admin (入口找管理员) is the group's own business.
 RE_GROUP_JOIN = re.compile(r"(?:拉|带|送|加)(?:你|你们|大家)(?:一起)?(?:进|入|加入|到)[^，。,！!？?\s了过]{0,6}群"
                            r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^。！!？?\s]{0,5}(?:私|滴|找|加|扣|回|留言|评论)")
-RE_GROUP_BAIT = re.compile(r"福利|领红包|发红包|vip|赚钱|领取|免费领|集赞|佣金|返利|日结|躺赚|副业")
-RE_GROUP_OWN = re.compile(r"管理员")
+RE_GROUP_BAIT = re.compile(r"福利群|vip群|领红包|赚钱|免费领|集赞|佣金|返利|日结|躺赚|副业")
+# the group's own business (入口找管理员), or a community's group (家长群, 业主群, 公司群)
+RE_GROUP_OWN = re.compile(r"管理员|(?:家长|业主|班级|公司|同学|家族|老乡|校友|同事|亲友|驴友)群")
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
 LURE_ALONE = (r"加我|添加我|私聊|私信|私讯|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|"
@@ -164,11 +165,6 @@ OFFER_LEXICON: dict[str, tuple[str, ...]] = {
         "押注", "竞猜", "棋牌", "回血", "推单", "网投", "六合彩", "特码", "老虎机"),
     "goods and schemes": (
         "加盟", "微商", "翻墙", "vpn", "流量卡"),
-    # what only a pitch says: words of ordinary life and of the news (车贷, 带货, 期权, 配息) are left out
-    "market and growth jargon": (  # (traditional characters are read simplified: 操盤 is 操盘)
-        "代客操盘", "保证获利", "稳定获利", "飙股", "主力筹码", "现货黄金", "程式交易", "自动下单", "孖展", "打板",
-        "龙头战法", "盘前推送", "喊进喊出", "劳保贷", "增贷", "信贷代办", "无人直播", "数字人带货", "流量主",
-        "团购达人", "代抢", "代缴", "驾照销分", "标注员"),
 }
 OFFER_PATTERNS = (
     r"[每当][天日]结算|一单\w{0,2}结|(?:申请|领取?|做|接|注册|点赞|关注|评论|转发|下载|试玩)\w{0,2}任务|"
@@ -225,7 +221,7 @@ RE_TELEGRAM_LINK = re.compile(r"(?<![a-z0-9.-])(?:t|telegram)\.(?:me|dog)/(?:joi
 RE_CHANNEL_ID = re.compile(
     r"(?:(?<![a-z])(?:whatsapp|signal|line|skype|instagram|ins|twitter|facebook|messenger|kakao(?:talk)?|viber|"
     r"discord|wickr|zalo|tim|threema|session|keybase|snapchat|matrix|wire|imo|icq|yy)"
-    r"|抖音|快手|小红书|视频号|微博|推特|脸书|陌陌|探探|旺旺|钉钉|飞书|yy频道|频道|蝙蝠|土豆|potato|batchat|默往|比邻|连信|易信)"
+    r"|抖音|快手|小红书|视频号|微博|推特|脸书|陌陌|探探|旺旺|钉钉|飞书|yy频道|蝙蝠|土豆|potato|batchat|默往|比邻|连信|易信)"
     r"(?:聊天)?\s*(?:号|id|账号)?\s*"
     r"(?:[:：=]|联系|联络|搜索?|加)?\s*"
     r"(@[a-z][a-z0-9_.]{3,31}|(?=[a-z0-9_.-]*[\d_])[a-z][a-z0-9_.-]{3,31}|\+?\d[\d\s-]{6,16}\d)(?![a-z0-9_])")

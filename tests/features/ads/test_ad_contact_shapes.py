@@ -98,6 +98,7 @@ def test_an_invitation_aimed_at_the_reader_for_a_bait_counts_against_a_newcomer_
     "加你进群了，领队是阿杰，有事问他",
     "想进羽毛球群的扣1，我统计下人数，场地费AA，名额16个",
     "本群满了开了二群，我拉大家进二群，红包照发",
+    "送你进我们公司老乡群吧，中秋有福利",  # a community's group
 ])
 def test_talk_about_groups_the_groups_own_notice_and_a_warning_are_not(rules: TextDetector, text: str) -> None:
     assert rules.score(text)[0] < 0.6, rules.checks(text)  # not even a newcomer's
@@ -134,6 +135,9 @@ def test_an_account_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDetector, te
     "我游戏名改成 𝐓𝐢𝐠𝐞𝐫𝟐𝟎𝟐𝟒 了，明晚开黑",  # a nickname's font
     "微信 @#$%^&*! 又崩了，发不出消息",  # a mash after naming the app
     "阿拉伯数字以前是 ٠١٢٣٤٥٦٧٨٩ 这样写的",  # the digits listed, not a number
+    "阿联酋的朋友写的房间号 ٣٠٢，他邮箱 ahmed.k@gmail.com",  # the address is as written
+    "爸的医保今年我帮忙代缴了，社区王阿姨电话13705718821，有问题你直接问她",  # (a third review)
+    "楼下团购达人王姐说今晚八点到货，没拿到荔枝的打她电话 138 1234 5678",
     "QQ !@#$%^&* 又登不上了",  # the keyboard row itself
     "เพิ่งซื้อiPhone15มาราคา32900บาท",  # Thai writes no spaces
     "Wi-Fi пароль: дача2024home",  # a Russian word in an id
