@@ -23,6 +23,7 @@ from handlers.ads.patterns import (
     RE_MOBILE,
     RE_NAME_ID,
     RE_NOTICE,
+    RE_PAY_RATE,
     RE_TELEGRAM,
     RE_TELEGRAM_LINK,
     joined_ids,
@@ -33,6 +34,7 @@ _BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_
                   (RE_BARE_ID, "账号"))
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_DIGIT = re.compile(r"\D+")
+_SPACING = re.compile(r"\s+")
 
 
 def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
@@ -149,7 +151,7 @@ def deal_contact(light: str, flat: str) -> tuple[str, str] | None:
     """(the terms, the contact) when a personal contact (a mobile number, an id, an e-mail) stands next to the
     terms of a deal (a price, a rate, a return, 回收, 代办, 上门 ...): an offer whatever its words, unless the
     text reads like a business's notice (尊敬的, 您的订单, 单号 ...)."""
-    cue = RE_COMMERCE.search(flat)
+    cue = RE_COMMERCE.search(flat) or RE_PAY_RATE.search(_SPACING.sub("", light))
     if cue is None or RE_NOTICE.search(flat):
         return None
     joined = joined_ids(light)

@@ -199,11 +199,14 @@ RE_INTENT = re.compile(f"{_OFFERS}|{CONTACT_LABELS}")
 # (回收, 代办, 上门, 开户), a giveaway. Next to a personal contact they make an offer (`RE_NOTICE` aside).
 _AMOUNT = r"[\d一二两三四五六七八九十百千万半几]"
 RE_COMMERCE = re.compile(
-    rf"{_AMOUNT}+\s*(?:元|块|毛|万|千|百|[wk](?![a-z]))|(?:一|每)(?:条|单|篇|个|张|份|套|节|盒|天|晚|局|集|次|件|周|月|小时){_AMOUNT}+"
-    r"(?!个?(?:小时|钟头|分钟|点|次|遍|页|公里|天|人))"  # 每天六小时, 每天九点前: a schedule, not a pay rate
+    rf"{_AMOUNT}+\s*(?:元|块|毛|万|千|百|[wk](?![a-z]))"
     r"|年化|收益|利息|回报|翻倍|百倍|保底|稳赚|胜率|日赚|月入|日入|躺赚|佣金|提成|返现|包月|按小时|起投|月付|首付|分期"
     r"|到账|秒批|下款|拨款|借钱|日发|周结|现结|当天结|回收|出售|代办|代买|代发|代购|接单|批量|承接|加盟|招商|急聘|开户|上门|包邮|低价|高价|半价"
     r"|免费|福利|名额|先到先得|限时|汇率|额度|放款|周转|抵押")
+# A pay rate (一条三百, 每单5元), read where punctuation still stands: money, or the way to take it, follows the
+# amount; 每天六小时, 每周五, 每月一号, 每天三顿 are a schedule and counts, not pay.
+RE_PAY_RATE = re.compile(rf"(?:一|每)(?:条|单|篇|个|张|份|套|节|盒|天|晚|局|集|次|件|周|月|小时){_AMOUNT}+"
+                         r"(?=$|[^\u4e00-\u9fff]|[元块毛结到加私联微找电手起]|以上|左右|不等)")
 # What a business's service text says (尊敬的客户, 您的订单, 单号, 余额, 验证码 …): a notice, not a member's offer.
 RE_NOTICE = re.compile(r"【|尊敬的|您的|您有|您好|您已|您当月|订单|单号|余额|积分|验证码|账户|帐号|保单|航班|通知|提醒"
                        r"|师傅|物业|快递|快件")

@@ -155,3 +155,18 @@ def test_a_contact_in_plain_or_foreign_text_alone_is_not(rules: TextDetector, te
 ])
 def test_other_messengers_next_to_an_offer_are_contacts(rules: TextDetector, text: str) -> None:
     assert flagged(rules, text), rules.checks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "我每天三顿饭都在食堂，饭卡充值找老王 13812340000",
+    "每周五下午三点开会，有事打我电话 13812345678",
+    "每月一号交房租，房东电话 13912345678 别忘了",
+    "孩子每周三节网课，老师电话 13611113333 有问题直接找",
+])
+def test_a_schedule_or_a_count_next_to_a_contact_is_no_pay_rate(rules: TextDetector, text: str) -> None:
+    assert not flagged(rules, text), rules.checks(text)
+
+
+def test_a_pay_rate_next_to_a_contact_is_still_an_offer(rules: TextDetector) -> None:
+    assert flagged(rules, "手绘头像定制，一张八十，三天出图，qiaomu2047")
+    assert flagged(rules, "录音员 一条五十 每单5元 结算快 13812345678")
