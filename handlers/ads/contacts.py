@@ -57,11 +57,11 @@ def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | 
 
 _TOKEN = re.compile(r"[^\s，。、：:,;；!！?？()（）]+")
 # Scripts nobody in a Chinese group writes for their own sake, whose letters pass for Latin ones: Cherokee, Canadian
-# syllabics, Coptic, Lisu. Letters of any other script count only beside Latin letters in one token (lսօ45914sc).
-# Letters of other scripts drawn like Latin ones (Cyrillic а е о р с х у і ј ѕ, Greek ο ν ρ, Armenian ս օ ց հ ո):
-# in a Latin id, a disguise; in a word of their own language (дача, RTX4090-ой), not.
-_LATIN_LOOKALIKES = frozenset("аеорсхуіјѕԁԛԝүһАВЕКМНОРСТХІЈЅοαρνικτυχΑΒΕΗΙΚΜΝΟΡΤΧΥΖսօցհոաԱՕՍ")
+# syllabics, Coptic, Lisu.
 _LOOKALIKE_ONLY = re.compile("[\u13a0-\u13ff\u1400-\u167f\u2c80-\u2cff\ua4d0-\ua4ff]")
+# Letters of other scripts drawn like Latin ones (Cyrillic а е о р с х у і ј ѕ, Greek ο ν ρ, Armenian ս օ ց հ ո):
+# mixed into a Latin id, a disguise (lսօ45914sc); in a word of their own language (дача, RTX4090-ой), not.
+_LATIN_LOOKALIKES = frozenset("аеорсхуіјѕԁԛԝүһАВЕКМНОРСТХІЈЅοαρνικτυχΑΒΕΗΙΚΜΝΟΡΤΧΥΖսօցհոաԱՕՍ")
 _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
                           "\U00020000-\U0003ffff]")
 _MATH = re.compile(r"[+=*/^<>]")

@@ -26,9 +26,8 @@ RUN = 7  # a mainland phone number has 11 digits, a QQ number 5 to 10: shorter r
 def digit_sounds() -> dict[str, str]:
     """Every character of the main CJK block whose common reading is a digit's (药 -> 1, 伞 -> 3, 酒 -> 9)."""
     table = reading_table()
-    sounds = {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
-              if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
-    return sounds
+    return {chr(cp): _DIGIT_SYLLABLES[s] for cp in range(0x4E00, 0xA000)
+            if (s := table.get(chr(cp))) in _DIGIT_SYLLABLES}
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +69,7 @@ def _symbols_as_digits(m: re.Match[str]) -> str:
 _SHIFTED = frozenset(")!@#$%^&*(")
 # The shifted number row is also how people swear (@#$%&*!) and draw faces (^_^): a number only after a word
 # for one, or where the text says it was typed with shift.
-_NUMBER_WORD = re.compile(r"(?:电话|手机|号码|号|qq|QQ|扣扣|微信|联系|tel|Tel|TEL)\s*[:：=]?\s*$")
+_NUMBER_WORD = re.compile(r"(?:电话|手机|号码|号|qq|扣扣|微信|联系|tel)\s*[:：=]?\s*$")  # (read lower-cased)
 
 
 def symbol_digits(text: str) -> str:

@@ -207,7 +207,7 @@ TRICK_VERTICAL = "竖排断行"
 # Tricks that disguise the digits of a number (a phone, a QQ or an id written so a filter cannot read it).
 DIGIT_TRICKS = frozenset((TRICK_STYLED, TRICK_NUMERALS, TRICK_SPELT, TRICK_SOUND_DIGITS))
 # Tricks that hide what a text says from a filter (symbols or invisible characters between characters, look-alike
-# letters, a right-to-left span): next to a contact, a message nobody writes for a friend to read.
+# letters, a right-to-left span): an account that shows only once they are undone was hidden on purpose.
 HIDING_TRICKS = DIGIT_TRICKS | {TRICK_SPACED, TRICK_INVISIBLE, TRICK_HOMOGLYPH, TRICK_BIDI}
 
 # A right-to-left override (or embedding/isolate) shows the characters after it in reverse order, up to

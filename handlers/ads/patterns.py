@@ -109,15 +109,15 @@ RE_PHONE = re.compile(r"(?<!\d)(?:0{0,2}86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|400\d{7
 RE_EMAIL = re.compile(r"(?<![a-z0-9._-])(?!git@)[a-z0-9._-]{3,}@[a-z0-9-]+(?:\.[a-z0-9-]+)*"
                       r"\.(?:com|cn|net|org|me|io|co|cc)(?![a-z0-9-])")
 RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|加群)(?:号码|号|是|为)*(\d{5,12})")
-# Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
 # An invitation to another group aimed at the reader, for a bait (拉你们进福利群, 想进VIP群的滴我, 带你进群领红包):
-# the invitation is the ad, with or without a contact. Talk about groups (我进群晚了, 拉个群吧, 刚进群的同学) is not
-# aimed at anyone, and pointing newcomers to the admin (入口找管理员) is the group's own business.
+# a newcomer's is an ad, anyone else's with more evidence (contact_group_bait). Talk about groups (我进群晚了, 拉个群吧,
+# 刚进群的同学) is not aimed at anyone.
 RE_GROUP_JOIN = re.compile(r"(?:拉|带|送|加)(?:你|你们|大家)(?:一起)?(?:进|入|加入|到)[^，。,！!？?\s了过]{0,6}群"
                            r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^。！!？?\s]{0,5}(?:私|滴|找|加|扣|回|留言|评论)")
 RE_GROUP_BAIT = re.compile(r"福利群|vip群|领红包|赚钱|免费领|集赞|佣金|返利|日结|躺赚|副业")
 # the group's own business (入口找管理员), or a community's group (家长群, 业主群, 公司群)
 RE_GROUP_OWN = re.compile(r"管理员|(?:家长|业主|班级|公司|同学|家族|老乡|校友|同事|亲友|驴友)群")
+# Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).
 RE_GROUP_LURE = re.compile(r"拉你进群|拉你入群|拉进群|带你进群|进群|入群|加群|拉群|(?:想|要)进\w{0,6}的|我拉你|拉你进|"
                            r"我\w{0,2}拉(?:你|$)|(?:扣|回复?)\d{1,3}\w{0,2}拉|回(?:复)?666|(?:想|要)进\w{0,4}群")
 LURE_ALONE = (r"加我|添加我|私聊|私信|私讯|私我|滴滴我|dd我|扫码|扫一扫|扫描二维码|戳我|有意者|有意向|感兴趣的|"
