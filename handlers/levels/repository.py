@@ -4,9 +4,10 @@ tables), and each member's recent activity for the tiers (events and check-ins).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, bindparam, case, func, literal, select
 
 from handlers.checkin.repository import CHECKIN_BUFFERS
 from handlers.checkin.tables import CHECKINS
@@ -29,20 +30,25 @@ class LevelsRepository(Repository):
                               ) -> dict[str, tuple[int, int, int]]:
         """Per member since `since`: (messages, check-ins, red packets). Check-ins are also messages.
         Red packets count apart, not as messages."""
-        kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
-        where = [EVENTS.c.group_id == group, EVENTS.c.ts >= since,
-                 EVENTS.c.type.in_(sorted(ACTIVITY_TYPES)), EVENTS.c.user_id.is_not(None)]
-        cwhere = [CHECKINS.c.group_id == group, CHECKINS.c.ts >= since]
-        if user is not None:
-            where.append(EVENTS.c.user_id == user)
-            cwhere.append(CHECKINS.c.user_id == user)
+        params = {"group": group, "since": since} | ({} if user is None else {"user": user})
+        events, checkins = _activity(user is not None)
         out: dict[str, list[int]] = {}
-        result = await self.journal.read(select(EVENTS.c.user_id, kinds, func.count()).where(and_(*where))
-                                  .group_by(EVENTS.c.user_id, kinds), only=("events",))
-        for uid, kind, n in result:
+        for uid, kind, n in await self.journal.read(events, params, only=("events",)):
             out.setdefault(uid, [0, 0, 0])[2 if kind == "r" else 0] += int(n)
-        result = await self.journal.read(select(CHECKINS.c.user_id, func.count()).where(and_(*cwhere))
-                                  .group_by(CHECKINS.c.user_id), only=CHECKIN_BUFFERS)
-        for uid, n in result:
+        for uid, n in await self.journal.read(checkins, params, only=CHECKIN_BUFFERS):
             out.setdefault(uid, [0, 0, 0])[1] += int(n)
         return {u: (m, c, r) for u, (m, c, r) in out.items()}
+
+
+@lru_cache(maxsize=2)
+def _activity(one: bool) -> tuple[Any, Any]:
+    """The two counts of `member_activity`, built once with bound parameters (group, since; user when `one`)."""
+    kinds = case((EVENTS.c.type == "red_packet", literal("r")), else_=literal("m"))
+    where = [EVENTS.c.group_id == bindparam("group"), EVENTS.c.ts >= bindparam("since"),
+             EVENTS.c.type.in_(sorted(ACTIVITY_TYPES)), EVENTS.c.user_id.is_not(None)]
+    cwhere = [CHECKINS.c.group_id == bindparam("group"), CHECKINS.c.ts >= bindparam("since")]
+    if one:
+        where.append(EVENTS.c.user_id == bindparam("user"))
+        cwhere.append(CHECKINS.c.user_id == bindparam("user"))
+    return (select(EVENTS.c.user_id, kinds, func.count()).where(and_(*where)).group_by(EVENTS.c.user_id, kinds),
+            select(CHECKINS.c.user_id, func.count()).where(and_(*cwhere)).group_by(CHECKINS.c.user_id))
