@@ -289,7 +289,8 @@ async def test_a_group_id_longer_than_the_column_does_not_stop_a_replay(pg_url: 
 
 
 def transcript_rows() -> list[dict]:
-    """A small day in two groups: joins, keyword questions, a rename, ads, a red packet, chat, a leave."""
+    """A small day in two groups: joins, keyword questions, a rename, ads, a red packet, chat, check-ins, the
+    members' points questions, a leave."""
     t = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
     rows: list[dict] = []
 
@@ -311,6 +312,10 @@ def transcript_rows() -> list[dict]:
     add("contact_card", "s2", "代理-公司-运营-上海", group="g2", card_name="代理小王")
     for n in range(20):
         add("text", f"m{n % 4}", f"成员{n % 4}-公司-运营-杭州", group=f"g{n % 2 + 1}", text=f"随便聊聊 {n}")
+    for n in range(3):
+        add("text", f"m{n * 2}", f"成员{n * 2}-公司-运营-杭州", text="签到")
+    for words in ("我的积分", "积分榜", "本周积分榜", "我的等级"):  # the members' questions, with bound parameters
+        add("text", "m0", "成员0-公司-运营-杭州", text=words)
     add("leave", "n2", "新人2")
     return rows
 
@@ -332,6 +337,8 @@ async def test_replay_on_postgresql_matches_sqlite_and_a_second_replay_acts_on_n
     expected = on_sqlite.getvalue().splitlines()
     rules = {json.loads(line)["rule"] for line in expected}
     assert {"welcome", "welcome/rename-thanks", "keywords/群规", "keywords/资料", "ads/link", "ads/card"} <= rules
+    answers = [a for a in map(json.loads, expected) if a["rule"].startswith(("points", "levels"))]
+    assert len(answers) >= 4 and all(a.get("text") for a in answers), answers
 
     result = qunbot("replay", str(transcript), "--config", config, "--db", pg_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
