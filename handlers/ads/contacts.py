@@ -67,6 +67,7 @@ _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff
 _MATH = re.compile(r"[+=*/^<>]")
 _CLAUSE = re.compile(r"[。！？；!?;\n]+")  # sentences: 想进VIP群的，评论区扣1 is one
 _RUSSIAN_GREEK_WORD = re.compile("[\u0370-\u03ff\u0400-\u04ff]{3,}")
+_THREE_DIGITS = re.compile(r"\d.*?\d.*?\d", re.S)  # an account in other letters has them; most chat has not
 _PLAIN_GAPS = re.compile(r"[\s,.;:!?'\"()\[\]，。；：！？、（）“”‘’_@-]+")
 
 
@@ -74,7 +75,8 @@ def disguised_account(t: AdsText) -> tuple[bool, str, str] | None:
     """(strong, why, the account) of an account dressed up to pass a filter: written in another script's
     look-alike letters, or shown only once the disguise is undone (l■u■o■9■4, ṃạṇ4̣0̣6̣): an account that stands
     as written beside a disguise elsewhere (生✿日✿快✿乐 … 单号 SF123…) is not."""
-    token = foreign_letter_id(t.original)
+    foreign = not t.original.isascii() and _THREE_DIGITS.search(t.original)
+    token = foreign_letter_id(t.original) if foreign else None
     if token:
         return True, "用别的文字的形近字母写的账号", token
     hiding = HIDING_TRICKS.intersection(t.tricks)

@@ -186,6 +186,7 @@ _TRICK_SPACED = re.compile(f"(?:[{_CJK}]\\s*{_SEP}[\\s{_SEP[1:-1]}]*){{2,}}[{_CJ
 # keycap of 1⃣): letters and digits dressed up to pass a filter.
 _TRICK_MARKED = re.compile("[A-Za-z0-9][\u0300-\u036f\u20d0-\u20e2\u20e4-\u20ff]")
 _MARKS = "\u0300-\u036f\u20d0-\u20ff"
+_ANY_MARK = re.compile(f"[{_MARKS}]")  # most texts have none: no composing, no search
 _MARKED_ID = re.compile(f"(?=[A-Za-z{_MARKS}]*[0-9])[A-Za-z0-9{_MARKS}]+")  # an id has digits: Z̷a̷l̷g̷o̷ is none
 # Fillers put between characters that ordinary text uses as characters or that fold to letters (see
 # `_drop_interleaved`); plain symbols between characters (兼*职, 兼★职) need no such care: `flatten` drops them.
@@ -339,7 +340,7 @@ def analyse_for_ads(text: str) -> AdsText:
         if _TRICK_INVISIBLE.search(nfkc):
             tricks.append(TRICK_INVISIBLE)
         marked = [m for token in _MARKED_ID.findall(unicodedata.normalize("NFC", text))
-                  for m in _TRICK_MARKED.findall(token)]
+                  for m in _TRICK_MARKED.findall(token)] if _ANY_MARK.search(text) else []
         if _TRICK_HOMOGLYPH.search(nfkc) or len(marked) >= 3:
             tricks.append(TRICK_HOMOGLYPH)
         if len([c for c in _TRICK_STYLED.findall(text) if not _own_script_digit(c, text)]) >= 2 \
