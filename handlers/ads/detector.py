@@ -20,9 +20,9 @@ and why, even when they found nothing (score 0):
   of a bulk text message (回T退订). One word is never enough on its own (我以前做过兼职 is not an ad);
   a second word, a contact or the classifier tips it over. A message that talks *about* ads (是骗局吗,
   群规, 举报 ...) counts far less;
-- ``classifier``: a logistic regression on character 1-3-grams (`AdModel`, trained by
-  ``scripts/train_ad_model.py`` on the DEV part of the spam-zh corpus and retrainable with extra
-  (text, label) rows such as the owners' /ad and /notad decisions).
+- ``classifier``: two logistic regressions on character 1-3-grams (`AdModel`): the corpus model
+  (``scripts/train_ad_model.py``, the DEV part of the spam-zh corpus, retrainable with the owners' /ad and
+  /notad decisions) and the chat model (``scripts/train_chat_model.py``, group-chat sets); the stronger counts.
 
 `TextDetector.score` adds the four scores up; the caller flags an ad when the total reaches the
 group's threshold (``ads.threshold``, 1.0; ``ads.new_member_threshold``, 0.6 for new members).
@@ -40,7 +40,7 @@ from handlers.ads.components import recompose
 from handlers.ads.folds import AdsText, analyse_for_ads, flat_breaks, flatten, normalize_for_ads
 from handlers.ads.links import link_finding
 from handlers.ads.memo import ShortTextMemo
-from handlers.ads.model import AdModel, load_default_model, sigmoid
+from handlers.ads.model import AdModel, load_default_chat_model, load_default_model, sigmoid
 from handlers.ads.patterns import (
     ACCOUNT_REASONS,
     CONTACT_WORDS,
@@ -107,7 +107,8 @@ class TextDetector:
     """The four text checks for one group's settings; build once per config load."""
 
     def __init__(self, pitch_words: Mapping[str, float], allow_domains: Sequence[str] = (),
-                 model: AdModel | None = None, *, classifier: bool = True, weights: Weights = WEIGHTS) -> None:
+                 model: AdModel | None = None, *, classifier: bool = True, weights: Weights = WEIGHTS,
+                 chat_model: AdModel | None = None) -> None:
         self.weights = weights
         self.allow_domains = tuple(sorted({d for d in (clean_domain(x) for x in allow_domains) if d}))
         pitch: dict[str, tuple[str, float]] = {}
@@ -119,6 +120,7 @@ class TextDetector:
         keys = sorted(pitch, key=lambda k: (-len(k), k))
         self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
         self.model = (model if model is not None else load_default_model()) if classifier else None
+        self.chat_model = (chat_model or load_default_chat_model()) if classifier else None
         self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE,
                                    lexicon=OFFER_WORDS, contacts=CONTACT_WORDS)
         self._memo: ShortTextMemo[tuple[float, str | None, tuple[CheckResult, ...]]] = ShortTextMemo()
@@ -264,11 +266,13 @@ class TextDetector:
             return CheckResult("classifier", 0.0, "接龙名单，模型不判断")
         text = model.reads(t, text)  # the form it was trained on: decoded words are the other checks' part
         z = model.logit(text)
-        score = model.check_score(z)
-        p = sigmoid(z)
+        score, p, source = model.check_score(z), sigmoid(z), "模型"
+        chat = self.chat_model
+        if chat is not None and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:
+            model, score, p, source = chat, chat_score, sigmoid(chat_z), "聊天模型"
         if score <= 0:
             return CheckResult("classifier", 0.0, f"模型：像普通消息（广告概率 {p:.0%}）")
-        reason = f"模型：广告概率 {p:.0%}"
+        reason = f"{source}：广告概率 {p:.0%}"
         meta = META.search(t.flat)
         if meta and not META_VOID.search(t.flat):
             score *= self.weights.classifier_meta
@@ -329,7 +333,7 @@ class TextDetector:
                 self.check_classifier(t, plain)]
 
     def score(self, text: str) -> tuple[float, str | None, list[CheckResult]]:
-        """(total score, kind, results): kind is "link" when a URL/domain is the strongest evidence,
+        """(total score, kind, results): kind is "link" when a URL/domain is the strongest evidence or flags it alone,
         "text" otherwise, None when no check found anything."""
         if len(text) <= self._memo.chars:
             total, kind, results = self._memo.get(text, self._score_short)
@@ -374,7 +378,7 @@ class TextDetector:
             # A plain link plus a phone number, with nothing that reads like a pitch: a notice, not an ad.
             total = min(total, self.weights.weak_total)
         top = max(results, key=lambda r: r.score)
-        kind = "link" if results[0].score > 0 and results[0].score >= top.score else "text"
+        kind = "link" if results[0].score > 0 and results[0].score >= min(top.score, 1.0) else "text"
         return total, kind, results
 
 

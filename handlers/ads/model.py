@@ -28,6 +28,7 @@ from handlers.ads.folds import AdsText, analyse_for_ads
 from handlers.ads.patterns import without_badges, without_links
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("ad_model.json.gz")
+DEFAULT_CHAT_MODEL_PATH = Path(__file__).with_name("chat_model.json.gz")  # scripts/train_chat_model.py
 MODEL_FORMAT = "qunbot-ad-model"
 
 # ------------------------------------------------------------------------------------------------
@@ -347,3 +348,11 @@ def load_default_model() -> AdModel | None:
     if not DEFAULT_MODEL_PATH.exists():
         return None
     return AdModel.load(DEFAULT_MODEL_PATH)
+
+
+@lru_cache(maxsize=1)
+def load_default_chat_model() -> AdModel | None:
+    """The chat model shipped next to this module (handlers/ads/chat_model.json.gz), loaded once; None if missing."""
+    if not DEFAULT_CHAT_MODEL_PATH.exists():
+        return None
+    return AdModel.load(DEFAULT_CHAT_MODEL_PATH)
