@@ -75,10 +75,12 @@ from handlers.ads.patterns import (
     without_links,
 )
 from handlers.ads.pictures import picture_readings
+from handlers.ads.pieces import CHUNK_CHARS, CHUNK_OVERLAP, chunks
 from handlers.ads.reversal import reversed_view
 from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
+CHAT_SOURCE = "聊天模型"  # the classifier check's reason when the chat model spoke
 TRICK_SPLIT = "拆字"
 TRICK_PICTURES = "表情当字"
 TRICK_REVERSED = "倒序"
@@ -86,9 +88,6 @@ REVERSAL_JUDGE_CHARS = 120  # the direction of a message is judged on its start 
 STRONG_TOTAL = 2.0  # a forward reading this sure needs no backward one
 CLASSIFIER_MIN_CHARS = 8
 CLASSIFIER_ALONE_MIN_CHARS = 20  # shorter than this, the model alone cannot reach the threshold
-CHUNK_CHARS = 1000  # a longer message is checked in overlapping pieces of this size...
-CHUNK_OVERLAP = 100  # ...overlapping so that an ad cut at a boundary is whole in one of them
-MAX_CHUNKS = 24  # ...at most this many, spread over the whole text (24,000 characters read in full)
 Breaks = Callable[[], frozenset[int]]
 _PHONE_NUMBER = re.compile(r"(?<!\d)(?:0{0,2}86)?(?:1[3-9]\d{9}|0\d{9,11})(?!\d)")
 
@@ -269,7 +268,7 @@ class TextDetector:
         score, p, source = model.check_score(z), sigmoid(z), "模型"
         chat = self.chat_model
         if chat is not None and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:
-            model, score, p, source = chat, chat_score, sigmoid(chat_z), "聊天模型"
+            model, score, p, source = chat, chat_score, sigmoid(chat_z), CHAT_SOURCE
         if score <= 0:
             return CheckResult("classifier", 0.0, f"模型：像普通消息（广告概率 {p:.0%}）")
         reason = f"{source}：广告概率 {p:.0%}"
@@ -369,10 +368,10 @@ class TextDetector:
             return 0.0, None, results
         link, contact, pitch, classifier = (r.score for r in results)
         if classifier and not (link or pitch) and contact <= self.weights.contact_phone \
-                and _content_chars(t, numbers=False) < CLASSIFIER_ALONE_MIN_CHARS:
+                and _content_chars(t, numbers=False) < CLASSIFIER_ALONE_MIN_CHARS and not chat_said(results[3]):
             # A short question (您好，我想咨询一下课程的价格) reads like an SMS ad to the model, and so does a
             # number with a name (场地预订联系 陈教练 139…); with no link, pitch word or contact beyond a bare
-            # phone number the model alone may not call it one.
+            # phone number the corpus model alone may not call it one (the chat model learnt from short chat).
             total = min(total, self.weights.weak_total)
         if not pitch and not classifier and link <= self.weights.weak_link and contact <= self.weights.weak_contact:
             # A plain link plus a phone number, with nothing that reads like a pitch: a notice, not an ad.
@@ -382,15 +381,9 @@ class TextDetector:
         return total, kind, results
 
 
-def chunks(text: str) -> list[str]:
-    """Overlapping pieces of CHUNK_CHARS that cover `text`; past MAX_CHUNKS pieces, MAX_CHUNKS of them
-    spread evenly from the start to the end (a fixed budget, so a verdict never depends on the machine)."""
-    step = CHUNK_CHARS - CHUNK_OVERLAP
-    starts = list(range(0, max(1, len(text) - CHUNK_OVERLAP), step))
-    if len(starts) > MAX_CHUNKS:
-        last = len(text) - CHUNK_CHARS
-        starts = [round(i * last / (MAX_CHUNKS - 1)) for i in range(MAX_CHUNKS)]
-    return [text[i : i + CHUNK_CHARS] for i in starts]
+def chat_said(result: CheckResult) -> bool:
+    """Whether the classifier check's score came from the chat model."""
+    return result.reason.startswith(CHAT_SOURCE)
 
 
 def _content_chars(t: AdsText, numbers: bool = True) -> int:

@@ -60,3 +60,13 @@ def test_a_chat_ad_the_corpus_model_misses_is_tipped_over_by_the_chat_model() ->
 
 def test_without_the_classifier_there_is_no_chat_model() -> None:
     assert TextDetector(PITCH, (), classifier=False).chat_model is None
+
+
+def test_a_short_chat_ad_is_not_held_back_when_the_chat_model_speaks() -> None:
+    # shorter than CLASSIFIER_ALONE_MIN_CHARS: the corpus model alone is capped there (SMS openings read
+    # like ads), the chat model learnt from short chat lines and is not
+    detector = TextDetector(PITCH, (), load_default_model())
+    total, _kind, results = detector.score("考研资料全套 押题准 kaoyan886")
+    checks = {r.check: r for r in results}
+    assert checks["classifier"].reason.startswith("聊天模型") and checks["contact"].score == 0
+    assert total >= 1.0

@@ -52,8 +52,11 @@ def test_an_amount_in_chinese_numerals_is_not_glued_to_the_phone_after_it() -> N
 def test_a_disguised_phone_number_next_to_an_offer_is_an_ad(detector: TextDetector) -> None:
     assert detector.score("急需用钱的来 ⚀⚂⚅⚀⚁⚃⚄⚂⚅⚀⚁")[0] >= THRESHOLD
     assert detector.score("足彩内部推荐 🀇🀉🀏🀋🀇🀉🀎🀍🀊🀌🀋")[0] >= THRESHOLD
-    # the same number written plainly, with no lure, is a phone number and nothing more
-    assert detector.score("急需用钱的来 13614235613")[0] < THRESHOLD
+    # written plainly, the same number is a phone number for the contact check and nothing more: the
+    # disguise is what made it evidence (the chat model still reads the offer as an ad)
+    contact = {r.check: r for r in detector.score("急需用钱的来 13614235613")[2]}["contact"]
+    disguised = {r.check: r for r in detector.score("急需用钱的来 ⚀⚂⚅⚀⚁⚃⚄⚂⚅⚀⚁")[2]}["contact"]
+    assert contact.score < THRESHOLD <= disguised.score
 
 
 def test_an_id_broken_over_lines_counts_as_disguised(detector: TextDetector) -> None:

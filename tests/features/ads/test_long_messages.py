@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.ads.detector import CHUNK_CHARS, CHUNK_OVERLAP, MAX_CHUNKS, TextDetector, chunks
+from handlers.ads.detector import TextDetector
 from handlers.ads.model import load_default_model
+from handlers.ads.pieces import CHUNK_CHARS, CHUNK_OVERLAP, MAX_CHUNKS, chunks
 
 FILLER = "今天的分享会大家都很积极，讨论了很多运营上的细节问题，下次继续。"
 AD = "兼职刷单日结三百，加V：abc12345"
