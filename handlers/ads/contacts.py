@@ -62,6 +62,8 @@ _LOOKALIKE_ONLY = re.compile("[\u13a0-\u13ff\u1400-\u167f\u2c80-\u2cff\ua4d0-\ua
 # Letters of other scripts drawn like Latin ones (Cyrillic а е о р с х у і ј ѕ, Greek ο ν ρ, Armenian ս օ ց հ ո):
 # mixed into a Latin id, a disguise (lսօ45914sc); in a word of their own language (дача, RTX4090-ой), not.
 _LATIN_LOOKALIKES = frozenset("аеорсхуіјѕԁԛԝүһАВЕКМНОРСТХІЈЅοαρνικτυχΑΒΕΗΙΚΜΝΟΡΤΧΥΖսօցհոաԱՕՍ")
+# A Latin letter with a hook, stroke or tilde (ɲ ʂ ɨ ᵵ ꞥ), not a symbol named after a sound (ʕ ʔ ᴥ in a kaomoji).
+_DECORATED_LATIN = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |BARRED |DOTLESS )?[A-Z]\b")
 _OWN_SCRIPTS = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
                           "\U00020000-\U0003ffff]")
 _MATH = re.compile(r"[+=*/^<>]")
@@ -97,9 +99,10 @@ def revealed(account: str, original: str) -> bool:
 
 
 def foreign_letter_id(original: str) -> str | None:
-    """An account written in letters of another script that look like Latin ones (ⲧⲁⲟⲙⲁⲛ506, ᑕᔕᗪ᙭218, lսօ4591):
-    a token of three digits or more and two such letters or more, all of a look-alike-only script or all
-    look-alikes of Latin ones mixed with Latin letters; no arithmetic (αx+βy=100 is maths)."""
+    """An account written in letters of another script that look like Latin ones (ⲧⲁⲟⲙⲁⲛ506, ᑕᔕᗪ᙭218, lսօ4591)
+    or in Latin letters with hooks and strokes that no language of the groups writes (ɱaɲʂeɲ67068): a token of
+    three digits or more and two such letters or more, all of a look-alike-only script or all look-alikes of
+    Latin ones mixed with Latin letters; no arithmetic (αx+βy=100 is maths)."""
     for m in _TOKEN.finditer(unicodedata.normalize("NFKC", original)):
         token = m.group(0)
         if sum(c.isdigit() for c in token) < 3:
@@ -108,7 +111,8 @@ def foreign_letter_id(original: str) -> str | None:
         if len(foreign) < 2 or _MATH.search(token):
             continue
         latin = any(c.isascii() and c.isalpha() for c in token)
-        if all(_LOOKALIKE_ONLY.match(c) for c in foreign) or (latin and all(c in _LATIN_LOOKALIKES for c in foreign)):
+        if all(_LOOKALIKE_ONLY.match(c) for c in foreign) or (latin and all(
+                c in _LATIN_LOOKALIKES or _DECORATED_LATIN.match(unicodedata.name(c, "")) for c in foreign)):
             return token
     return None
 

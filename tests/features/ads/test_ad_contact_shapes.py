@@ -108,6 +108,7 @@ def test_talk_about_groups_the_groups_own_notice_and_a_warning_are_not(rules: Te
     "在家做 手机 1\u20de3\u20de9\u20de1\u20de2\u20de3\u20de4\u20de5\u20de6\u20de7\u20de8\u20de",  # marks on digits
     "收二手书 vx ⲗⲓⲛⲅⲩⲉ8841",  # Coptic letters for Latin ones
     "招打字员 ᒪᑌO7729",  # Canadian syllabics
+    "装修报价 联系 ɱaɲʂeɲ2208",  # Latin letters with hooks and strokes no language here writes
     "接▲单▲打▲字 每天结 w▲e▲n▲y▲u▲8▲8▲3▲1",  # an account shown only once the symbols are taken out
 ])
 def test_an_account_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDetector, text: str) -> None:
@@ -142,6 +143,8 @@ def test_an_account_dressed_up_to_pass_a_filter_is_an_ad(rules: TextDetector, te
     "เพิ่งซื้อiPhone15มาราคา32900บาท",  # Thai writes no spaces
     "Wi-Fi пароль: дача2024home",  # a Russian word in an id
     "我的id是ｔｉｇｅｒ２０２４，加我好友",  # full-width input
+    "晚安ʕ•ᴥ•ʔbear1991",  # a kaomoji's sound letters are not a disguise
+    "Spotkajmy się w Łodzi, mój numer to 601234567",  # Polish
     "Z̷a̷l̷g̷o̷ 文字好吓人哈哈，我微信号 lee_1999 你加我",  # marks on a word, not on the id
     "跟小斯聊了，他说副业一个月多赚三千",  # a name before 聊
 ])
