@@ -92,6 +92,18 @@ _DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", 
                 "seven": "7", "eight": "8", "nine": "9", "ling": "0", "dong": "0", "yao": "1", "yi": "1", "er": "2",
                 "liang": "2", "san": "3", "si": "4", "wu": "5", "liu": "6", "qi": "7", "guai": "7", "ba": "8",
                 "jiu": "9", "gou": "9"}
+# ... and in the languages a phone number is read aloud in to pass a filter (German, Spanish, French, Italian,
+# Portuguese and Russian in Latin letters), as the folds leave them (ü is v, as in pinyin); five in a row. Not
+# Japanese: its ni, shi and go are pinyin and English words.
+for _words in ("null eins zwei drei vier fvnf sechs sieben acht neun",
+               "cero uno dos tres cuatro cinco seis siete ocho nueve",
+               "zero un deux trois quatre cinq six sept huit neuf",
+               "zero uno due tre quattro cinque sei sette otto nove",
+               "zero um dois tres quatro cinco seis sete oito nove",
+               "nol odin dva tri chetyre pyat shest sem vosem devyat"):
+    for _digit, _word in enumerate(_words.split()):
+        _DIGIT_WORDS.setdefault(_word, str(_digit))
+_DIGIT_WORDS.update({"fuenf": "5", "funf": "5", "zwo": "2"})
 
 
 # Every character of any script with a decimal digit value (Thai ๑, Arabic-Indic ٣, Devanagari ३, dingbat ❶ ...)
@@ -165,6 +177,7 @@ _PLUS_BETWEEN = re.compile(f"(?<=[{_CJK}])\\+(?=[{_CJK}])")
 _SPELT_DIGITS = re.compile(r"(?<![a-z])(?:{w})(?:[\s,，、.\-]*(?:{w})){{4,}}(?![a-z])".format(
     w="|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))))
 _DIGIT_WORD = re.compile("|".join(sorted(_DIGIT_WORDS, key=len, reverse=True)))
+_WORD_GAPS = re.compile(r"[\s,，、.\-]+")
 _FLAT_DROP = re.compile(r"(?:[^\w.@]|_)+")
 _FLAT_DOTS = re.compile(r"(?:(?<![a-z0-9])[.@]|[.@](?![a-z0-9]))+")
 _RUN_TABLE = str.maketrans(_RUN_NUMERALS)
@@ -282,6 +295,14 @@ def _drop_interleaved(text: str) -> tuple[str, bool]:
     return _SEP_BETWEEN.sub(lambda m: "" if m.group(1) in seps else m.group(0), text), True
 
 
+def _spelt_digits(m: re.Match[str]) -> str:
+    """Digit words as digits: word by word where they are spaced (seis siete: not sei + s), else as written."""
+    words = _WORD_GAPS.split(m.group(0))
+    if all(w in _DIGIT_WORDS for w in words):
+        return "".join(_DIGIT_WORDS[w] for w in words)
+    return _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)], "".join(words))
+
+
 def _light(nfkc: str) -> tuple[str, str | None]:
     text = nfkc.translate(_TABLE).lower()
     if not text.isascii():
@@ -295,8 +316,7 @@ def _light(nfkc: str) -> tuple[str, str | None]:
     converted = None
     if any("a" <= ch <= "z" for ch in text):
         before = text
-        text = _SPELT_DIGITS.sub(lambda m: _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)],
-                                                           re.sub(r"[\s,，、.\-]+", "", m.group(0))), text)
+        text = _SPELT_DIGITS.sub(_spelt_digits, text)
         converted = TRICK_SPELT if text != before else None
     if not _SYMBOL_DIGIT_SET.isdisjoint(text):
         before = text

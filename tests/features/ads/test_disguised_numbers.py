@@ -45,6 +45,23 @@ def test_ordinary_text_is_not_read_as_a_number(text: str) -> None:
     assert not any(ch.isdigit() for ch in t.flat)
 
 
+@pytest.mark.parametrize(("written", "digits"), [
+    ("电话 eins fünf neun eins zwei acht eins vier vier zwei acht", "15912814428"),  # German
+    ("电话 uno cinco seis cinco seis siete cero siete ocho uno uno", "15656707811"),  # Spanish: seis, not sei + s
+    ("qq sei sette otto nove tre due uno", "6789321"),  # Italian
+    ("电话 un trois huit deux quatre cinq six sept", "13824567"),  # French
+    ("tel odin tri vosem dva chetyre pyat", "138245"),  # Russian in Latin letters
+])
+def test_a_number_read_aloud_in_another_language_is_digits(written: str, digits: str) -> None:
+    assert digits in analyse_for_ads(written).flat
+
+
+@pytest.mark.parametrize("text", ["un deux trois, nous irons au bois", "I want to go shi ni san yon",
+                                  "wo shi ni ba ba de hao peng you"])
+def test_a_few_number_words_in_a_sentence_are_words(text: str) -> None:
+    assert not any(ch.isdigit() for ch in analyse_for_ads(text).flat)
+
+
 def test_an_amount_in_chinese_numerals_is_not_glued_to_the_phone_after_it() -> None:
     assert "13602251478" in analyse_for_ads("一晚三百五\n13602251478").flat
 
