@@ -8,6 +8,7 @@ caller for replies and the audit.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -20,17 +21,45 @@ INVISIBLE_CHARS = frozenset(map(chr, INVISIBLE))
 _DROP_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"})
 
 
+# one pass in C (a translate table raises and catches a KeyError for every character it keeps)
+_INVISIBLE_RE = re.compile("[\x00" + "".join(map(chr, INVISIBLE)) + "]")
+_ASCII_DROPPED = {i: None for i in range(128) if not (chr(i).isalnum() or chr(i) in "@#$%&*+=<>|~^`")}
+MAX_KNOWN_CHARS = 65_536  # characters whose fate in `fold` is remembered (bounded: members choose them)
+
+
+class _Kept(dict[int, int | None]):
+    """A translate table dropping the characters of `categories`: such a character maps to None, any
+    other to itself (its category looked up once, then remembered)."""
+
+    def __init__(self, categories: frozenset[str]) -> None:
+        super().__init__()
+        self.categories = categories
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) in self.categories else code
+        if len(self) >= MAX_KNOWN_CHARS:
+            self.clear()
+        self[code] = kept
+        return kept
+
+
+_KEPT = _Kept(_DROP_CATEGORIES)
+
+
 def strip_invisible(text: str) -> str:
     """Remove zero-width, bidi-control and variation-selector characters (and NUL)."""
-    return text.translate(INVISIBLE).replace("\x00", "")
+    return _INVISIBLE_RE.sub("", text)
 
 
 def fold(text: str) -> str:
     """The comparable form of `text` (see module doc)."""
-    text = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
-    if text.isascii():
-        return "".join(ch for ch in text if ch.isalnum() or ch in "@#$%&*+=<>|~^`")
-    return "".join(ch for ch in text if unicodedata.category(ch) not in _DROP_CATEGORIES)
+    return fold_cleaned(unicodedata.normalize("NFKC", strip_invisible(text)))
+
+
+def fold_cleaned(cleaned: str) -> str:
+    """`fold` of a text that is `clean` already: `fold(t) == fold_cleaned(clean(t))`."""
+    text = cleaned.casefold()
+    return text.translate(_ASCII_DROPPED if text.isascii() else _KEPT)
 
 
 def clean(text: str) -> str:
@@ -118,7 +147,7 @@ def _command_form_cached(text: str) -> str:
 def _command_form(text: str) -> str:
     folded = fold(text)
     if not folded.isascii():
-        folded = "".join(ch for ch in folded if unicodedata.category(ch) not in _SYMBOL_CATEGORIES)
+        folded = folded.translate(_NO_SYMBOLS)
     return to_simplified(folded)
 
 
@@ -144,6 +173,7 @@ def has_meaningful(text: str, count: int) -> bool:
 
 
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me"})
+_NO_SYMBOLS = _Kept(_SYMBOL_CATEGORIES)
 
 
 def split_command(text: str, words: tuple[str, ...]) -> str | None:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage.base import JsonDoc, RawJSON, UTCDateTime
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -182,8 +184,6 @@ class DriverBulk:
         """The driver form of `stmt` for rows with `keys`, or None where the dialect is not SQLite."""
         if engine.dialect.name != "sqlite":
             return None
-        from storage.base import JsonDoc, UTCDateTime
-
         compiled = stmt.compile(dialect=engine.dialect, column_keys=keys)
         order = compiled.positiontup
         if order is None:  # pragma: no cover - sqlite's paramstyle is positional
@@ -232,6 +232,4 @@ def _sqlite_datetime_text(value: datetime, _fold: int) -> str:
 def _json(value: Any) -> str:
     if value is None:
         return "null"  # as SQLAlchemy's JSON type stores None
-    from storage.base import RawJSON
-
     return value if isinstance(value, RawJSON) else json.dumps(value)

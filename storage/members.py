@@ -155,6 +155,8 @@ class Members(Repository):
         self._groups, self._members = store.buffer("groups"), store.buffer("members")
         self._member = select(MEMBERS).where(and_(MEMBERS.c.group_id == bindparam("g"),
                                                   MEMBERS.c.user_id == bindparam("u")))
+        self._among = select(MEMBERS).where(and_(MEMBERS.c.group_id == bindparam("g"),
+                                                 MEMBERS.c.user_id.in_(bindparam("us", expanding=True))))
         # group -> (read at, name, members present), moved by joins and leaves
         self._sizes: dict[str, tuple[datetime, str | None, int]] = {}
         self._names: dict[str, str | None] = {}  # group -> its last known name (events and reads)
@@ -252,9 +254,8 @@ class Members(Repository):
         """The stored records of these members of the group (those the roster knows), by id."""
         found: dict[str, MemberInfo] = {}
         for start in range(0, len(users), 500):
-            result = await self.journal.read(select(MEMBERS).where(and_(
-                MEMBERS.c.group_id == group, MEMBERS.c.user_id.in_(list(users[start:start + 500])))),
-                only=("members", "roster"))
+            result = await self.journal.read(self._among, {"g": group, "us": list(users[start:start + 500])},
+                                             only=("members", "roster"))
             found.update((row.user_id, MemberInfo(**row._mapping)) for row in result)
         return found
 

@@ -7,6 +7,8 @@ import ast
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 PLATFORM_LIBS = {"wechaty", "wechaty_grpc", "wechaty_puppet", "grpclib", "betterproto", "grpc"}
@@ -111,3 +113,26 @@ def test_sqlite_times_of_the_hour_repeated_in_autumn_stay_an_hour_apart() -> Non
     first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))  # EDT
     assert _sqlite_datetime(first) == "2026-11-01 05:30:00.000000"
     assert _sqlite_datetime(first.replace(fold=1)) == "2026-11-01 06:30:00.000000"  # EST, equal to `first` in Python
+
+
+def test_fold_drops_by_category_and_remembers_a_bounded_number_of_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    import unicodedata
+
+    from rules import normalize
+
+    def by_hand(text: str) -> str:  # the definition: NFKC, case folded, invisible and spacing/punctuation gone
+        text = unicodedata.normalize("NFKC", text.translate(normalize.INVISIBLE).replace("\x00", "")).casefold()
+        if text.isascii():
+            return "".join(ch for ch in text if ch.isalnum() or ch in "@#$%&*+=<>|~^`")
+        return "".join(ch for ch in text if unicodedata.category(ch) not in normalize._DROP_CATEGORIES)
+
+    texts = ["群 规！", "Ａｂｃ！？\u3000ｘ", "a_b-c (d) [e] @me", "\u200b签\u00ad到\x00", "😀 «好» — ok…",
+             "ﬁ ß İ e\u0301"]
+    for text in texts:
+        assert normalize.fold(text) == by_hand(text), text
+        assert normalize.fold_cleaned(normalize.clean(text)) == normalize.fold(text), text
+    assert normalize.fold("群 规！") == "群规"
+    monkeypatch.setattr(normalize, "MAX_KNOWN_CHARS", 8)
+    rare = "".join(chr(cp) for cp in range(0x4E00, 0x4E40)) + "。，"
+    assert normalize.fold(rare) == by_hand(rare) == rare[:-2]
+    assert len(normalize._KEPT) <= 8  # characters are what members choose: the table stays bounded

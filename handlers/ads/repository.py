@@ -40,6 +40,18 @@ def _sample_upsert(engine: AsyncEngine) -> Any:
         set_={"label": s.excluded.label, "decided_by": s.excluded.decided_by, "ts": s.excluded.ts})
 
 
+def _open_offences(*columns: Any) -> Any:
+    """The member's offences since a time that no red packet excused (group `g`, user `u`, `since`)."""
+    return select(*columns).where(and_(
+        AD_OFFENCES.c.group_id == bindparam("g"), AD_OFFENCES.c.user_id == bindparam("u"),
+        AD_OFFENCES.c.ts >= bindparam("since"), AD_OFFENCES.c.excused_by.is_(None)))
+
+
+# built once: the handler asks them for every ad and every red packet of a member with an open offence
+_WARNINGS = _open_offences(func.count()).select_from(AD_OFFENCES)
+_LATEST_OPEN = _open_offences(AD_OFFENCES).order_by(AD_OFFENCES.c.ts.desc()).limit(1)
+
+
 class AdsRepository(Repository):
     """Ad offences and samples (an offence before its excuse)."""
 
@@ -102,18 +114,14 @@ class AdsRepository(Repository):
         """Offences of the member in the group since `since` that no red packet excused."""
         if not await self._may_have_offences(group, user):
             return 0
-        result = await self.journal.read(select(func.count()).select_from(AD_OFFENCES).where(and_(
-            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
-            AD_OFFENCES.c.excused_by.is_(None))), only=_TABLES)
+        result = await self.journal.read(_WARNINGS, {"g": group, "u": user, "since": since}, only=_TABLES)
         return int(result.scalar() or 0)
 
     async def open_ad_offence(self, group: str, user: str, since: datetime) -> dict[str, Any] | None:
         """The member's latest offence since `since` that is not excused yet."""
         if not await self._may_have_offences(group, user):
             return None
-        result = await self.journal.read(select(AD_OFFENCES).where(and_(
-            AD_OFFENCES.c.group_id == group, AD_OFFENCES.c.user_id == user, AD_OFFENCES.c.ts >= since,
-            AD_OFFENCES.c.excused_by.is_(None))).order_by(AD_OFFENCES.c.ts.desc()).limit(1), only=_TABLES)
+        result = await self.journal.read(_LATEST_OPEN, {"g": group, "u": user, "since": since}, only=_TABLES)
         row = result.first()
         return dict(row._mapping) if row else None
 

@@ -16,7 +16,7 @@ from typing import Any
 import ahocorasick
 
 from handlers.keywords.settings import KeywordRule
-from rules.normalize import clean, fold
+from rules.normalize import clean, fold, fold_cleaned
 from rules.schema import compile_re2
 
 
@@ -73,7 +73,8 @@ class KeywordMatcher:
         """The earliest rule in config order that `text` matches, or None."""
         if not self.rules:
             return None
-        folded = fold(text)
+        cleaned = clean(text)  # what the regex rules read, and the start of the folded form
+        folded = fold_cleaned(cleaned)
         length = len(text.strip()) if self._capped else 0
         caps, rules = self._caps, self.rules
         asking: list[bool] = []  # computed once, when a question rule needs it
@@ -101,7 +102,6 @@ class KeywordMatcher:
                     if index == 0:
                         break
         if self._regex:
-            cleaned = clean(text)
             for index, compiled, _pattern in self._regex:
                 if best is not None and index > best[0]:
                     break

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, and_, bindparam, case, cast, delete, false, literal_column, or_, select, update
@@ -105,6 +106,44 @@ def _not_removed(column: Any, how: str | None = None) -> Any:
     return mark.is_(None) if how is None else or_(mark.is_(None), mark != how)
 
 
+# The pages of old rows, built once per shape (group or direct messages; since; after a page) with bound
+# parameters (b_group, b_before, b_since, b_after_ts, b_after_id, b_rule, b_limit): a job reads thousands of pages.
+def _page_of(table: Any, columns: Sequence[Any], cond: Any, since: bool, after: bool) -> Any:
+    if since:
+        cond = and_(cond, table.c.ts >= bindparam("b_since"))
+    if after:
+        at = bindparam("b_after_ts")
+        cond = and_(cond, table.c.ts >= at, or_(table.c.ts > at, table.c.id > bindparam("b_after_id")))
+    return select(*columns).where(cond).order_by(table.c.ts, table.c.id).limit(bindparam("b_limit"))
+
+
+def _group_of(column: Any, no_group: bool) -> Any:
+    return column.is_(None) if no_group else column == bindparam("b_group")
+
+
+@cache
+def _old_events(no_group: bool, since: bool, after: bool, images: bool) -> Any:
+    cond = and_(_group_of(EVENTS.c.group_id, no_group), EVENTS.c.ts < bindparam("b_before"),
+                _not_removed(EVENTS.c.payload))
+    if images:
+        cond = and_(cond, EVENTS.c.type == "image", EVENTS.c.payload["path"].as_string() != "")
+    return _page_of(EVENTS, (EVENTS.c.id, EVENTS.c.ts, EVENTS.c.payload), cond, since, after)
+
+
+@cache
+def _old_actions(no_group: bool, since: bool, after: bool) -> Any:
+    cond = and_(_group_of(ACTIONS.c.group_id, no_group), ACTIONS.c.rule == bindparam("b_rule"),
+                ACTIONS.c.ts < bindparam("b_before"), _not_removed(ACTIONS.c.body))
+    return _page_of(ACTIONS, (ACTIONS.c.id, ACTIONS.c.ts, ACTIONS.c.body, ACTIONS.c.data), cond, since, after)
+
+
+def _page_params(group: str | None, before: datetime, since: datetime | None, after: After) -> dict[str, Any]:
+    params: dict[str, Any] = {"b_group": group, "b_before": before, "b_since": since, "b_limit": PAGE}
+    if after is not None:
+        params["b_after_ts"], params["b_after_id"] = after
+    return params
+
+
 # The daily trims, built once with bound parameters (b_group, b_before, b_started): the journal keeps
 # every statement a job executes until its commit, and a statement built per group weighs kilobytes.
 _BEFORE, _GROUP = bindparam("b_before"), bindparam("b_group")
@@ -162,14 +201,8 @@ class RetentionRepository(Repository):
                          *, images: bool = False) -> list[tuple[str, datetime, dict[str, Any]]]:
         """A page of the group's events in [since, before) whose payload still has its texts; with
         `images`, only images whose file is still named."""
-        cond = and_(_in_group(EVENTS.c.group_id, group), EVENTS.c.ts < before, _not_removed(EVENTS.c.payload))
-        if since is not None:
-            cond = and_(cond, EVENTS.c.ts >= since)
-        if images:
-            cond = and_(cond, EVENTS.c.type == "image", EVENTS.c.payload["path"].as_string() != "")
-        result = await self.journal.read(select(EVENTS.c.id, EVENTS.c.ts, EVENTS.c.payload)
-                                         .where(_paged(EVENTS, cond, after)).order_by(EVENTS.c.ts, EVENTS.c.id)
-                                         .limit(PAGE))
+        stmt = _old_events(group is None, since is not None, after is not None, images)
+        result = await self.journal.read(stmt, _page_params(group, before, since, after))
         return [(i, ts, p) for i, ts, p in result]
 
     async def action_rules(self, group: str | None) -> list[str]:
@@ -181,13 +214,8 @@ class RetentionRepository(Repository):
     async def old_actions(self, group: str | None, rule: str, before: datetime, since: datetime | None, after: After
                           ) -> list[tuple[str, datetime, dict[str, Any], dict[str, Any]]]:
         """A page of the group's audit rows of one rule in [since, before) not trimmed yet."""
-        cond = and_(_in_group(ACTIONS.c.group_id, group), ACTIONS.c.rule == rule, ACTIONS.c.ts < before,
-                    _not_removed(ACTIONS.c.body))
-        if since is not None:
-            cond = and_(cond, ACTIONS.c.ts >= since)
-        result = await self.journal.read(select(ACTIONS.c.id, ACTIONS.c.ts, ACTIONS.c.body, ACTIONS.c.data)
-                                         .where(_paged(ACTIONS, cond, after)).order_by(ACTIONS.c.ts, ACTIONS.c.id)
-                                         .limit(PAGE))
+        stmt = _old_actions(group is None, since is not None, after is not None)
+        result = await self.journal.read(stmt, {**_page_params(group, before, since, after), "b_rule": rule})
         return [(i, ts, b, d) for i, ts, b, d in result]
 
     async def trim_details(self, group: str, before: datetime) -> int:
