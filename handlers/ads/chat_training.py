@@ -29,11 +29,11 @@ def _figures(logits: Sequence[float], labels: Sequence[bool], z: float) -> dict[
 
 
 def train_chat_model(sets: Mapping[str, Sequence[Sample]], corpus_ham: Sequence[str], *, always: Sequence[Sample] = (),
-                     high_fpr: float = 0.004, augment: int = 2, epochs: int = 15, seed: int = 0,
+                     high_fpr: float = 0.004, augment: int = 2, epochs: int = 15, seed: int = 0, latin: bool = True,
                      meta: Mapping[str, Any] | None = None, on_fold: Callable[[str], None] | None = None) -> AdModel:
     """The chat model trained on every set, `always` (rows that are never left out, e.g. a small evasion
     list) and `corpus_ham`; calibrated leave-one-set-out (see the module doc). meta["loso"] holds each
-    set's out-of-set figures at the chosen `z_high`."""
+    set's out-of-set figures at the chosen `z_high`. `latin`: read Latin pinyin as syllables (chat is full of it)."""
     if len(sets) < 2:
         raise ValueError("leave-one-set-out calibration needs two sets or more")
     named = {name: [(t, _is_ad(y)) for t, y in rows] for name, rows in sets.items()}
@@ -43,7 +43,8 @@ def train_chat_model(sets: Mapping[str, Sequence[Sample]], corpus_ham: Sequence[
     def fit(left_out: str | None, ham_fold: int | None) -> AdModel:
         rows = [r for name, rs in named.items() if name != left_out for r in rs] + always_rows
         more = [h for i, h in enumerate(hams) if ham_fold is None or i % FOLDS_OF_CORPUS_HAM != ham_fold]
-        return train_model(rows, extra=more, extra_weight=1.0, augment=augment, folds=0, epochs=epochs, seed=seed)
+        return train_model(rows, extra=more, extra_weight=1.0, augment=augment, folds=0, epochs=epochs, seed=seed,
+                           latin=latin)
 
     out_of_set: dict[str, tuple[list[float], list[bool]]] = {}
     corpus_logits = [0.0] * len(hams)
@@ -69,5 +70,5 @@ def train_chat_model(sets: Mapping[str, Sequence[Sample]], corpus_ham: Sequence[
             "corpus_ham": len(hams), "high_fpr": high_fpr, "calibration": "leave-one-set-out", "loso": loso,
             **(meta or {})}
     return AdModel(final.weights.items(), final.bias, n=final.n, z_low=z_high - RANGE, z_high=z_high, meta=info,
-                   syllables=final.syllables)
+                   syllables=final.syllables, latin=final.latin)
 

@@ -81,6 +81,7 @@ from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 CHAT_SOURCE = "聊天模型"  # the classifier check's reason when the chat model spoke
+CHAT_MAX_CHARS = 130  # longer, a text is left to the corpus model: no chat ad it learnt from is (at most 125)
 TRICK_SPLIT = "拆字"
 TRICK_PICTURES = "表情当字"
 TRICK_REVERSED = "倒序"
@@ -267,7 +268,8 @@ class TextDetector:
         z = model.logit(text)
         score, p, source = model.check_score(z), sigmoid(z), "模型"
         chat = self.chat_model
-        if chat is not None and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:
+        if chat is not None and len(text) <= CHAT_MAX_CHARS \
+                and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:
             model, score, p, source = chat, chat_score, sigmoid(chat_z), CHAT_SOURCE
         if score <= 0:
             return CheckResult("classifier", 0.0, f"模型：像普通消息（广告概率 {p:.0%}）")

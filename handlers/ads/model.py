@@ -14,6 +14,7 @@ import gzip
 import heapq
 import json
 import math
+import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 import ahocorasick
 
 from handlers.ads.folds import AdsText, analyse_for_ads
+from handlers.ads.latin_pinyin import latin_syllables
 from handlers.ads.patterns import without_badges, without_links
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("ad_model.json.gz")
@@ -42,6 +44,7 @@ _DIGITS = str.maketrans("0123456789", "0000000000")
 _MARK = "\ue000"
 _SYLLABLE_0 = 0xE001
 _READ_END = "\ua000"  # the pinyin table covers U+0000..U+9FFF
+_LATIN_RUN = re.compile(r"[a-z]{6}")  # the cheap test before looking for Latin pinyin
 
 
 def syllable_list() -> tuple[str, ...]:
@@ -52,30 +55,46 @@ def syllable_list() -> tuple[str, ...]:
     return tuple(sorted({s for s in map(get, map(chr, range(0x3400, 0xA000))) if s}))
 
 
+class PinyinTable(str):
+    """A `str.translate` table for U+0000..U+9FFF (see `pinyin_table`) that also knows each syllable's
+    stand-in (`codes`), for pinyin written in Latin letters."""
+
+    codes: dict[str, str]
+
+
 @lru_cache(maxsize=2)
-def pinyin_table(syllables: tuple[str, ...]) -> str:
+def pinyin_table(syllables: tuple[str, ...]) -> PinyinTable:
     """A `str.translate` table for U+0000..U+9FFF: a character with a reading in `syllables` -> its
     private-use stand-in, anything else -> _MARK (80 KB; translating is a C loop, ~1 µs a message)."""
     from handlers.ads.sounds import reading_table
 
     get = reading_table().get
     code = {s: chr(_SYLLABLE_0 + i) for i, s in enumerate(syllables)}
-    return _MARK * 0x3400 + "".join(code.get(get(chr(cp)) or "", _MARK) for cp in range(0x3400, 0xA000))
+    table = PinyinTable(_MARK * 0x3400 + "".join(code.get(get(chr(cp)) or "", _MARK) for cp in range(0x3400, 0xA000)))
+    table.codes = code
+    return table
 
 
-def pinyin_view(flat: str, table: str) -> str:
-    """The toneless syllables of `flat`'s Chinese characters, _MARK for anything else and at both ends."""
-    if max(flat, default=" ") >= _READ_END:
-        flat = "".join(c if c < _READ_END else " " for c in flat)
-    return _MARK + flat.translate(table) + _MARK
+def pinyin_view(flat: str, table: PinyinTable, latin: bool = False) -> str:
+    """The toneless syllables of `flat`'s Chinese characters, _MARK for anything else and at both ends; with
+    `latin`, then those of its Latin pinyin (`handlers.ads.latin_pinyin`), each run between _MARKs."""
+    view = ""
+    if not flat.isascii():
+        if max(flat) >= _READ_END:
+            flat = "".join(c if c < _READ_END else " " for c in flat)
+        view = _MARK + flat.translate(table) + _MARK
+    runs = latin_syllables(flat) if latin and _LATIN_RUN.search(flat) else ()
+    for run in runs:
+        view += ("" if view else _MARK) + "".join(table.codes.get(s, _MARK) for s in run) + _MARK
+    return view
 
 
-def features(flat: str, n: int = 3, table: str | None = None) -> set[str]:
+def features(flat: str, n: int = 3, table: PinyinTable | None = None, latin: bool = False) -> set[str]:
     """The model's binary features of a normalised message: its character 1..n-grams (digits folded to 0,
     ^ and $ at the ends) and, with a pinyin `table`, the bigrams of adjacent syllables of its pinyin view
     (syllable unigrams, found in every message, would cost a third of the scoring time and add nothing
     measurable; bigrams with _MARK, "a syllable next to a digit or a letter", were noise)."""
-    s, p, _count = _view(flat, n, table)
+    s, p, _count = _view(flat, n, table, latin)
     grams = {s[i : i + k] for k in range(1, n + 1) for i in range(len(s) - k + 1)}
     grams.discard("^")
     grams.discard("$")
@@ -84,23 +103,22 @@ def features(flat: str, n: int = 3, table: str | None = None) -> set[str]:
     return grams
 
 
-def _view(flat: str, n: int, table: str | None) -> tuple[str, str, int]:
+def _view(flat: str, n: int, table: PinyinTable | None, latin: bool = False) -> tuple[str, str, int]:
     """(the strings the model's tries search for the features of `flat`: its characters, its pinyin view
     ("" without); the count that scales the features, from the lengths alone: the n-gram places of the
     first and one for each syllable of the second, so scoring builds no set)."""
     s = "^" + flat.translate(_DIGITS) + "$"
     count = sum(max(0, len(s) - k + 1) for k in range(1, n + 1)) - 2
-    p = ""
-    if table is not None and not flat.isascii():
-        p = pinyin_view(flat, table)
+    p = pinyin_view(flat, table, latin) if table is not None else ""
+    if p:
         count += len(p) - p.count(_MARK)
     return s, p, count
 
 
-def feature_count(flat: str, n: int = 3, table: str | None = None) -> int:
+def feature_count(flat: str, n: int = 3, table: PinyinTable | None = None, latin: bool = False) -> int:
     """The count that scales the features of `flat` (see `_view`): the model's logit is the bias plus the
     sum of the weights of its features over the square root of this."""
-    return _view(flat, n, table)[2]
+    return _view(flat, n, table, latin)[2]
 
 
 def clean_text(text: str) -> str:
@@ -141,11 +159,12 @@ class AdModel:
     a read-only mapping view.
     """
 
-    __slots__ = ("_pinyin", "_tries", "_values", "bias", "cap", "meta", "n", "syllables", "z_high", "z_low")
+    __slots__ = ("_pinyin", "_tries", "_values", "bias", "cap", "latin", "meta", "n", "syllables", "z_high", "z_low")
 
     def __init__(self, weights: Mapping[str, float] | Iterable[tuple[str, float]], bias: float, *, n: int = 3,
                  z_low: float = 0.0, z_high: float = 3.0, cap: float = 1.5,
-                 meta: Mapping[str, Any] | None = None, syllables: Sequence[str] | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, syllables: Sequence[str] | None = None,
+                 latin: bool = False) -> None:
         if z_high <= z_low:
             raise ValueError("z_high must be above z_low")
         self._tries = (ahocorasick.Automaton(ahocorasick.STORE_INTS), ahocorasick.Automaton(ahocorasick.STORE_INTS))
@@ -168,6 +187,7 @@ class AdModel:
         self.cap = float(cap)
         self.meta = dict(meta or {})
         self.syllables = tuple(syllables) if syllables else None
+        self.latin = bool(latin) and self.syllables is not None  # Latin pinyin in the pinyin view too
         self._pinyin = pinyin_table(self.syllables) if self.syllables else None
 
     def __len__(self) -> int:
@@ -185,7 +205,7 @@ class AdModel:
 
     def _found(self, flat: str) -> tuple[list[tuple[str, Any]], int]:
         """([(searched string, its matches (end, place))], the feature count) for `flat`."""
-        s, p, count = _view(flat, self.n, self._pinyin)
+        s, p, count = _view(flat, self.n, self._pinyin, self.latin)
         chars, sounds = self._tries
         out = [(s, chars.iter(s))] if len(chars) else []
         if p and len(sounds):
@@ -253,7 +273,7 @@ class AdModel:
         return {"format": MODEL_FORMAT, "version": 3, "n": self.n, "bias": round(self.bias, 6),
                 "calibration": {"z_low": round(self.z_low, 6), "z_high": round(self.z_high, 6), "cap": self.cap},
                 "meta": self.meta, "grams": "\n".join(grams), "weights": base64.b64encode(weights.tobytes()).decode(),
-                "pinyin": " ".join(self.syllables or ())}
+                "pinyin": " ".join(self.syllables or ()), **({"latin_pinyin": True} if self.latin else {})}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdModel:
@@ -271,7 +291,8 @@ class AdModel:
         else:
             weights = data["weights"]
         return cls(weights, data["bias"], n=data["n"], z_low=cal["z_low"], z_high=cal["z_high"],
-                   cap=cal.get("cap", 1.5), meta=data.get("meta"), syllables=(data.get("pinyin") or "").split())
+                   cap=cal.get("cap", 1.5), meta=data.get("meta"), syllables=(data.get("pinyin") or "").split(),
+                   latin=bool(data.get("latin_pinyin")))
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON (gzip when the name ends in .gz; byte-for-byte deterministic)."""

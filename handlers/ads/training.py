@@ -88,7 +88,7 @@ def train_steps(folds: int = 5, epochs: int = 15) -> int:
     return 1 + ((folds + 1) if folds > 1 else 1) * epochs
 
 
-RECIPE = {"pinyin": True, "augment": 2, "augment_weight": 0.5, "ham_share": 0.5}
+RECIPE = {"pinyin": True, "augment": 2, "augment_weight": 0.5, "ham_share": 0.5, "latin": False}
 
 
 class _Rows:
@@ -97,11 +97,12 @@ class _Rows:
 
     def __init__(self, base: Sequence[tuple[str, bool]], more: Sequence[tuple[str, bool]], *, n: int,
                  extra_weight: float, pinyin: bool, augment: int, augment_weight: float, ham_share: float,
-                 seed: int, held: bool) -> None:
+                 seed: int, held: bool, latin: bool = False) -> None:
         from handlers.ads.augment import ad_words, augment_rows
 
         self.syllables = syllable_list() if pinyin else None
         table = pinyin_table(self.syllables) if self.syllables else None
+        self.latin = latin and table is not None
         clean = [clean_text(t) for t, _y in base]
         words = ad_words(base) if augment or held else ()
         made = augment_rows(base, seed=seed, per_ad=augment, ham_share=ham_share, words=words) if augment else []
@@ -109,7 +110,8 @@ class _Rows:
         rows = [(c, y, 1.0, i) for i, (c, (_t, y)) in enumerate(zip(clean, base, strict=True))]
         rows += [(clean_text(t), y, float(extra_weight), -1) for t, y in more]
         rows += [(clean_text(t), y, float(augment_weight), parent) for t, y, parent, _f in made]
-        self.rows = [(sorted(features(c, n, table)), y, w, feature_count(c, n, table)) for c, y, w, _g in rows]
+        self.rows = [(sorted(features(c, n, table, self.latin)), y, w, feature_count(c, n, table, self.latin))
+                     for c, y, w, _g in rows]
         self.groups = [g for _c, _y, _w, g in rows]
         self.nbase, self.augmented = len(base), len(made)
         self.held: list[tuple[list[str], bool, int, int]] = []  # features, is_ad, base row, count
@@ -117,7 +119,8 @@ class _Rows:
             for t, y, parent, _f in augment_rows(base, pool="eval", seed=seed + 1, per_ad=1, ham_share=0.5,
                                                  words=words):
                 c = clean_text(t)
-                self.held.append((sorted(features(c, n, table)), y, parent, feature_count(c, n, table)))
+                self.held.append((sorted(features(c, n, table, self.latin)), y, parent,
+                                  feature_count(c, n, table, self.latin)))
 
 
 def _cross(data: _Rows, folds: int, fit: Mapping[str, Any],
@@ -153,7 +156,8 @@ def _rates(oof: Sequence[float], ys: Sequence[bool], z: float) -> tuple[float, f
 
 
 def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extra_weight: float = 3.0,
-                pinyin: bool = True, augment: int = 2, augment_weight: float = 0.5, ham_share: float = 0.5,
+                pinyin: bool = True, latin: bool = False, augment: int = 2, augment_weight: float = 0.5,
+                ham_share: float = 0.5,
                 n: int = 3, epochs: int = 15, l2: float = 1e-5, rate: float = 0.5, min_df: int = 3,
                 prune: float = 0.02, max_features: int = 130_000, folds: int = 5,
                 high_fpr: float = 0.004, low_fpr: float = 0.006, seed: int = 0, meta: Mapping[str, Any] | None = None,
@@ -162,9 +166,9 @@ def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extr
 
     Each row is read as the classifier check reads it (`clean_text`). `samples` is the base corpus, `extra`
     more rows (e.g. owners' /ad and /notad decisions) that weigh `extra_weight` times as much. A label is
-    a bool (True = ad) or "ad"/"spam"/"ham"/"notad". `pinyin` adds the pinyin view's features; `augment`
-    adds that many generated disguises of each ad and harmless transforms of `ham_share` of the ham
-    (handlers/ads/augment.py, the "train" pool), each weighing `augment_weight`.
+    a bool (True = ad) or "ad"/"spam"/"ham"/"notad". `pinyin` adds the pinyin view's features (`latin`: with
+    Latin pinyin read into it); `augment` adds that many generated disguises of each ad and harmless transforms
+    of `ham_share` of the ham (handlers/ads/augment.py, the "train" pool), each weighing `augment_weight`.
     With `folds` > 1 the calibration comes from out-of-fold logits of the base samples (each row
     scored by a model that saw neither it nor the rows made from it): `z_high` is the logit that only
     `high_fpr` of the ham rows exceed (the classifier alone flags them), `z_low` the one `low_fpr` of them
@@ -178,7 +182,8 @@ def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extr
     more = [(text, _is_ad(label)) for text, label in extra]
     if len({y for _t, y in base + more}) < 2:
         raise ValueError("training needs both ads and non-ads")
-    recipe = {"pinyin": pinyin, "augment": augment, "augment_weight": augment_weight, "ham_share": ham_share}
+    recipe = {"pinyin": pinyin, "augment": augment, "augment_weight": augment_weight, "ham_share": ham_share,
+              **({"latin": True} if latin else {})}
     data = _Rows(base, more, n=n, extra_weight=extra_weight, seed=seed, held=folds > 1, **recipe)
     if on_step is not None:
         on_step()
@@ -205,4 +210,4 @@ def train_model(samples: Iterable[Sample], *, extra: Iterable[Sample] = (), extr
             "ads": sum(y for _g, y, _w, _c in data.rows), "features": len(weights), "fit": fit, "recipe": recipe,
             "folds": folds, "high_fpr": high_fpr, "low_fpr": low_fpr,
             "oof": {k: round(v, 4) for k, v in figures.items()}, **(meta or {})}
-    return AdModel(weights, b, n=n, z_low=z_low, z_high=z_high, meta=info, syllables=data.syllables)
+    return AdModel(weights, b, n=n, z_low=z_low, z_high=z_high, meta=info, syllables=data.syllables, latin=data.latin)

@@ -8,7 +8,15 @@ import pytest
 from bench.detection_eval import HELD_OUT
 from handlers.ads.chat_training import RANGE, train_chat_model
 from handlers.ads.detector import TextDetector
-from handlers.ads.model import load_default_chat_model, load_default_model
+from handlers.ads.latin_pinyin import latin_syllables, split_syllables
+from handlers.ads.model import (
+    clean_text,
+    features,
+    load_default_chat_model,
+    load_default_model,
+    pinyin_table,
+    syllable_list,
+)
 from scripts.train_chat_model import ALWAYS, CHAT_SETS
 
 PITCH = {"兼职": 1.0, "刷单": 2.0, "日结": 1.0, "贷款": 1.5}
@@ -44,7 +52,7 @@ def test_the_shipped_chat_model_never_saw_the_held_out_set() -> None:
     assert model is not None
     trained = set(model.meta["sets"])
     assert trained == {name.removesuffix(".jsonl") for name in CHAT_SETS}
-    assert HELD_OUT.stem not in trained and HELD_OUT.name not in (*CHAT_SETS, ALWAYS)
+    assert HELD_OUT.stem not in trained and HELD_OUT.name not in (*CHAT_SETS, *ALWAYS)
     assert set(model.meta["loso"]) == trained | {"corpus_ham"}
 
 
@@ -70,3 +78,21 @@ def test_a_short_chat_ad_is_not_held_back_when_the_chat_model_speaks() -> None:
     checks = {r.check: r for r in results}
     assert checks["classifier"].reason.startswith("聊天模型") and checks["contact"].score == 0
     assert total >= 1.0
+
+
+def test_pinyin_in_latin_letters_reads_as_the_same_sounds_as_the_characters() -> None:
+    table = pinyin_table(syllable_list())
+
+    def sounds(text: str, latin: bool) -> set[str]:
+        return {f for f in features(clean_text(text), 3, table, latin) if f[0] >= "\ue000"}
+
+    assert sounds("zhao wo mai cha ye", latin=True) == sounds("找我卖茶叶", latin=False) != set()
+    assert sounds("zhao wo mai cha ye", latin=False) == set()  # the corpus model reads letters as letters
+    assert split_syllables("zhaowomaichaye") == ("zhao", "wo", "mai", "cha", "ye")
+    assert latin_syllables("meetingroomatthree") == [] and latin_syllables("ranren64248") == []  # English, a name
+
+
+def test_the_chat_model_reads_latin_pinyin_and_the_corpus_model_does_not() -> None:
+    chat, corpus = load_default_chat_model(), load_default_model()
+    assert chat is not None and corpus is not None
+    assert chat.latin and not corpus.latin
