@@ -13,12 +13,13 @@ is flagged when the total score reaches the threshold. Printed:
    source (sms80w, mudou, fbs), for the whole pipeline and for each check alone (its own score
    reaching the threshold), plus the new-member threshold (ads.new_member_threshold) for the pipeline;
 2. the evasion set (tests/data/ad_evasions.jsonl): ads flagged and hams flagged; the chat challenge sets
-   tests/data/chat_challenge.jsonl and chat_challenge_v2 ... v6.jsonl (v1-v6, DEVELOPMENT data now: tuned on, and
+   tests/data/chat_challenge.jsonl and chat_challenge_v2 ... v7.jsonl (v1-v7, DEVELOPMENT data now: tuned on, and
    the chat model's training data) and hostile_review.jsonl (hams written to break the rules, with a few ads;
    development and training data), per family, with their misses under --show; beside them the chat model's
    leave-one-set-out figures (each set scored by a chat model that never saw it: the honest figures of the
-   model alone); with --heldout, tests/data/chat_challenge_v7.jsonl (v7, the HELD-OUT set: never tuned or
-   trained on), per family as aggregate figures only (no text of it is ever printed or stored);
+   model alone); with --heldout, the HELD-OUT sets (never tuned or trained on) tests/data/chat_challenge_v8.jsonl
+   (v8) and hostile_review_v2.jsonl (hams written to trip a classifier trained on chat ads), per family as
+   aggregate figures only (no text of them is ever printed or stored);
 3. per-message time of `TextDetector.score` (median and p99 over the corpus, and the median for
    messages of 20-40 characters);
 4. one line of JSON with all of the above. Targets (TEST: recall >= 95%, FPR <= 0.5%) are printed
@@ -58,8 +59,12 @@ CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
               "v4": ROOT / "tests" / "data" / "chat_challenge_v4.jsonl",
               "v5": ROOT / "tests" / "data" / "chat_challenge_v5.jsonl",
               "v6": ROOT / "tests" / "data" / "chat_challenge_v6.jsonl",
+              "v7": ROOT / "tests" / "data" / "chat_challenge_v7.jsonl",
               "hostile": ROOT / "tests" / "data" / "hostile_review.jsonl"}  # hams aimed at the rules; see its .md
-HELD_OUT = ROOT / "tests" / "data" / "chat_challenge_v7.jsonl"  # v7: held out; see chat_challenge_v7.md
+# The held-out sets (never tuned or trained on; see their .md): the challenge set v8 and the second hostile review,
+# hams written to trip a classifier trained on chat ads.
+HELD_OUT = {"v8": ROOT / "tests" / "data" / "chat_challenge_v8.jsonl",
+            "hostile_v2": ROOT / "tests" / "data" / "hostile_review_v2.jsonl"}
 TARGET_RECALL, TARGET_FPR = 0.90, 0.005
 
 
@@ -217,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one line of JSON holding every figure")
     parser.add_argument("--test", action="store_true",
                         help="also score the corpus TEST split (only for the final figures, never while tuning)")
-    parser.add_argument("--no-challenge", action="store_true", help="skip the v1-v6 chat challenge sets (dev)")
+    parser.add_argument("--no-challenge", action="store_true", help="skip the v1-v7 chat challenge sets (dev)")
     parser.add_argument("--heldout", action="store_true",
-                        help="also score the v7 chat challenge set, aggregates only (held out: once, at the end, "
-                             "never while tuning)")
+                        help="also score the held-out sets (v8, hostile_v2), aggregates only (held out: once, at the "
+                             "end, never while tuning)")
     args = parser.parse_args(argv)
 
     ads = Config.from_file(args.config).model.defaults.ads
@@ -291,11 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_challenge and path.exists():
             report[f"challenge_{name}"] = challenge(detector, threshold, path, "dev", name)
             print_challenge(report[f"challenge_{name}"], args.show)
-    if args.heldout and not HELD_OUT.exists():
-        print(f"\nno held-out set: {HELD_OUT.name} is missing")
-    elif args.heldout:
-        report["challenge_heldout"] = challenge(detector, threshold, HELD_OUT, "held-out", "v7")
-        print_challenge(report["challenge_heldout"], 0)
+    for name, path in HELD_OUT.items() if args.heldout else ():
+        if not path.exists():
+            print(f"\nno held-out set: {path.name} is missing")
+            continue
+        report[f"heldout_{name}"] = challenge(detector, threshold, path, "held-out", name)
+        print_challenge(report[f"heldout_{name}"], 0)
     report["timing"] = timing(detector, [r["text"] for r in rows])
     t = report["timing"]
     print(f"per message: median {t['median_ms']:.3f} ms, p99 {t['p99_ms']:.3f} ms, "
