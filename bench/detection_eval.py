@@ -12,7 +12,8 @@ is flagged when the total score reaches the threshold. Printed:
 1. for each split: recall (share of spam flagged) and FPR (share of ham flagged), overall and per
    source (sms80w, mudou, fbs), for the whole pipeline and for each check alone (its own score
    reaching the threshold), plus the new-member threshold (ads.new_member_threshold) for the pipeline;
-2. the evasion set (tests/data/ad_evasions.jsonl): ads flagged and hams flagged; the chat challenge sets
+2. the evasion set (tests/data/ad_evasions.jsonl; the chat model trains on it: in-sample): ads flagged and hams
+   flagged; the chat challenge sets
    tests/data/chat_challenge.jsonl and chat_challenge_v2 ... v7.jsonl (v1-v7, DEVELOPMENT data now: tuned on, and
    the chat model's training data) and hostile_review.jsonl (hams written to break the rules, with a few ads;
    development and training data), per family, with their misses under --show; beside them the chat model's

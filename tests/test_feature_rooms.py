@@ -64,3 +64,17 @@ def test_every_feature_has_its_tests() -> None:
     missing = [name for name in FEATURE_PACKAGES
                if not list((ROOT / "tests" / "features" / name).glob("test_*.py"))]
     assert missing == []
+
+
+def test_every_data_file_beside_the_code_is_shipped_with_the_package() -> None:
+    # a file the code loads from its package (a model, a table) must be in pyproject's package-data, or an
+    # installed bot runs without it (the chat model would be quietly missing)
+    import tomllib
+
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-data"]
+    for folder in ("handlers", "rules", "storage", "bot", "scheduler"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix not in (".gz", ".json", ".bin", ".yaml") or "__pycache__" in path.parts:
+                continue
+            package = ".".join(path.parent.relative_to(ROOT).parts)
+            assert path.name in shipped.get(package, []), f"{path.relative_to(ROOT)} is not in package-data"

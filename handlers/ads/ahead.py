@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qunbot.ads")
 
-Spec = tuple[tuple[tuple[str, float], ...], tuple[str, ...], str | None]  # pitch words, allowed domains, model path
+# pitch words, allowed domains, model path, whether the chat model speaks
+Spec = tuple[tuple[tuple[str, float], ...], tuple[str, ...], str | None, bool]
 Scored = tuple[float, "str | None", "tuple[CheckResult, ...]", str]  # total, kind, results, normal form
 MAX_READY = 4_000  # verdicts kept, the oldest out first (a replay chunk is 500 events)
 MAX_IN_FLIGHT = 3  # batches submitted and not yet collected
@@ -74,8 +75,8 @@ def _detector(spec: Spec) -> TextDetector:
 
     found = _DETECTORS.get(spec)
     if found is None:
-        pitch, allow, model_path = spec
-        found = _DETECTORS[spec] = TextDetector(dict(pitch), allow, load_model(model_path))
+        pitch, allow, model_path, chat = spec
+        found = _DETECTORS[spec] = TextDetector(dict(pitch), allow, load_model(model_path), chat=chat)
     return found
 
 

@@ -81,6 +81,7 @@ from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
 CHAT_SOURCE = "聊天模型"  # the classifier check's reason when the chat model spoke
+LINK_ALONE = 1.0  # a link scoring this (the default threshold) is the kind of the ad whatever else scores more
 CHAT_MAX_CHARS = 130  # longer, a text is left to the corpus model: no chat ad it learnt from is (at most 125)
 TRICK_SPLIT = "拆字"
 TRICK_PICTURES = "表情当字"
@@ -108,7 +109,7 @@ class TextDetector:
 
     def __init__(self, pitch_words: Mapping[str, float], allow_domains: Sequence[str] = (),
                  model: AdModel | None = None, *, classifier: bool = True, weights: Weights = WEIGHTS,
-                 chat_model: AdModel | None = None) -> None:
+                 chat: bool = True, chat_model: AdModel | None = None) -> None:
         self.weights = weights
         self.allow_domains = tuple(sorted({d for d in (clean_domain(x) for x in allow_domains) if d}))
         pitch: dict[str, tuple[str, float]] = {}
@@ -120,7 +121,8 @@ class TextDetector:
         keys = sorted(pitch, key=lambda k: (-len(k), k))
         self._pitch_re = re.compile("|".join(map(re.escape, keys))) if keys else None
         self.model = (model if model is not None else load_default_model()) if classifier else None
-        self.chat_model = (chat_model or load_default_chat_model()) if classifier else None
+        self.chat_model = (chat_model if chat_model is not None else load_default_chat_model()) \
+            if classifier and chat else None
         self.sounds = SoundDecoder((w for w in pitch_words if not w.isascii()), keep=RE_EVASIVE,
                                    lexicon=OFFER_WORDS, contacts=CONTACT_WORDS)
         self._memo: ShortTextMemo[tuple[float, str | None, tuple[CheckResult, ...]]] = ShortTextMemo()
@@ -379,7 +381,7 @@ class TextDetector:
             # A plain link plus a phone number, with nothing that reads like a pitch: a notice, not an ad.
             total = min(total, self.weights.weak_total)
         top = max(results, key=lambda r: r.score)
-        kind = "link" if results[0].score > 0 and results[0].score >= min(top.score, 1.0) else "text"
+        kind = "link" if results[0].score > 0 and results[0].score >= min(top.score, LINK_ALONE) else "text"
         return total, kind, results
 
 

@@ -212,7 +212,7 @@ TRICK_INVISIBLE = "零宽字符"
 TRICK_HOMOGLYPH = "形近字母"
 TRICK_STYLED = "花式数字"
 TRICK_NUMERALS = "中文数字号码"
-TRICK_SPELT = "英文或拼音数字号码"
+TRICK_SPELT = "外文或拼音写的数字号码"
 TRICK_SOUND_DIGITS = "谐音数字号码"
 TRICK_SPACED = "字间插符号"
 TRICK_EMOJI = "表情代字"
@@ -296,11 +296,10 @@ def _drop_interleaved(text: str) -> tuple[str, bool]:
 
 
 def _spelt_digits(m: re.Match[str]) -> str:
-    """Digit words as digits: word by word where they are spaced (seis siete: not sei + s), else as written."""
-    words = _WORD_GAPS.split(m.group(0))
-    if all(w in _DIGIT_WORDS for w in words):
-        return "".join(_DIGIT_WORDS[w] for w in words)
-    return _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)], "".join(words))
+    """Digit words as digits, word by word where they are spaced (seis siete: not sei + s); a word that is
+    several run together (dostres) is read as written."""
+    return "".join(_DIGIT_WORDS.get(w) or _DIGIT_WORD.sub(lambda d: _DIGIT_WORDS[d.group(0)], w)
+                   for w in _WORD_GAPS.split(m.group(0)))
 
 
 def _light(nfkc: str) -> tuple[str, str | None]:

@@ -41,11 +41,11 @@ def detector(ctx: Context) -> TextDetector:
     fast = ("ads.detector.of", id(ads))  # the settings object lives as long as the config (and its cache)
     found = cache.get(fast)
     if found is None:
-        key = ("ads.detector", tuple(sorted(ads.pitch_words.items())), ads.allow_domains)
+        key = ("ads.detector", tuple(sorted(ads.pitch_words.items())), ads.allow_domains, ads.chat_model)
         found = cache.get(key)
         if found is None:
             found = cache[key] = TextDetector(ads.pitch_words, ads.allow_domains,
-                                              load_model(ctx.config.model.bot.ad_model))
+                                              load_model(ctx.config.model.bot.ad_model), chat=ads.chat_model)
         cache[fast] = found
     return found
 
@@ -56,7 +56,7 @@ def _spec(config: Config, ads: AdsSettings) -> Spec:
     found = config.cache.get(key)
     if found is None:
         found = config.cache[key] = (tuple(sorted(ads.pitch_words.items())), tuple(ads.allow_domains),
-                                     config.model.bot.ad_model)
+                                     config.model.bot.ad_model, ads.chat_model)
     return found
 
 

@@ -261,8 +261,9 @@ class AdModel:
     def to_dict(self) -> dict[str, Any]:
         """The file's content (format version 3): the features sorted, one a line; their weights in that
         order as little-endian single-precision floats, base64 (no list of 145k floats to parse on load);
-        the pinyin view's syllable list ("pinyin", space-separated). Versions 2 (weights a JSON list, no
-        pinyin view) and 1 (a JSON object of n-gram -> weight) still load."""
+        the pinyin view's syllable list ("pinyin", space-separated); "latin_pinyin": true when the model reads
+        Latin pinyin into that view (absent: it does not). Versions 2 (weights a JSON list, no pinyin view) and 1
+        (a JSON object of n-gram -> weight) still load."""
         view = self.weights
         grams = sorted(view)
         if any("\n" in g for g in grams):

@@ -84,6 +84,7 @@ class AdsSettings(Section):
     threshold: Annotated[float, Field(gt=0)] = 1.0
     new_member_minutes: Annotated[int, Field(ge=0)] = 30
     new_member_threshold: Annotated[float, Field(gt=0)] = 0.6
+    chat_model: bool = True  # the classifier check also asks the chat model (handlers/ads/chat_training.py)
     cross_group_minutes: Annotated[int, Field(ge=0)] = 10  # the same text in other groups within: 0 = off
     cross_group_weight: Annotated[float, Field(ge=0)] = 0.4  # added per other group (at most twice)
     ad_name_weight: Annotated[float, Field(ge=0)] = 0.4  # added when the sender's display name is an ad

@@ -17,6 +17,7 @@ from handlers.ads.model import (
     pinyin_table,
     syllable_list,
 )
+from rules.config import Config
 from scripts.train_chat_model import ALWAYS, CHAT_SETS
 
 PITCH = {"兼职": 1.0, "刷单": 2.0, "日结": 1.0, "贷款": 1.5}
@@ -97,3 +98,11 @@ def test_the_chat_model_reads_latin_pinyin_and_the_corpus_model_does_not() -> No
     chat, corpus = load_default_chat_model(), load_default_model()
     assert chat is not None and corpus is not None
     assert chat.latin and not corpus.latin
+
+
+def test_an_owner_can_turn_the_chat_model_off_for_a_group() -> None:
+    config = Config.from_text("defaults:\n  ads:\n    chat_model: false\n")
+    assert config.model.defaults.ads.chat_model is False
+    assert TextDetector(PITCH, (), load_default_model(), chat=False).chat_model is None
+    text = "考研资料全套 押题准 kaoyan886"  # the chat model's alone (see above)
+    assert TextDetector(PITCH, (), load_default_model(), chat=False).score(text)[0] < 1.0

@@ -45,7 +45,7 @@ def wait_for(scores: ScoresAhead, spec: ahead.Spec, text: str) -> ahead.Scored:
 def test_the_worker_gives_the_verdicts_scoring_in_place_gives() -> None:
     config = Config.from_file(ROOT / "config.yaml")
     spec = _spec(config, config.model.defaults.ads)
-    here = TextDetector(dict(spec[0]), spec[1], load_model(spec[2]))
+    here = TextDetector(dict(spec[0]), spec[1], load_model(spec[2]), chat=spec[3])
     scores = ScoresAhead()
     try:
         assert scores.take(spec, TEXTS[1]) is None  # nothing asked for yet
@@ -68,7 +68,7 @@ def test_the_worker_gives_the_verdicts_scoring_in_place_gives() -> None:
 
 def test_a_worker_that_fails_is_logged_once_and_texts_are_scored_in_place(caplog: pytest.LogCaptureFixture) -> None:
     scores = ScoresAhead()
-    broken_spec = (((1, 2, 3),), (), None)  # pitch words the worker cannot build a detector from
+    broken_spec = (((1, 2, 3),), (), None, True)  # pitch words the worker cannot build a detector from
     with caplog.at_level(logging.WARNING, logger="qunbot.ads"):
         scores.submit(broken_spec, ["加V abc12345"])  # type: ignore[arg-type]
         deadline = time.monotonic() + 60
