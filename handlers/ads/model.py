@@ -14,7 +14,6 @@ import gzip
 import heapq
 import json
 import math
-import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -44,7 +43,6 @@ _DIGITS = str.maketrans("0123456789", "0000000000")
 _MARK = "\ue000"
 _SYLLABLE_0 = 0xE001
 _READ_END = "\ua000"  # the pinyin table covers U+0000..U+9FFF
-_LATIN_RUN = re.compile(r"[a-z]{6}")  # the cheap test before looking for Latin pinyin
 
 
 def syllable_list() -> tuple[str, ...]:
@@ -83,8 +81,7 @@ def pinyin_view(flat: str, table: PinyinTable, latin: bool = False) -> str:
         if max(flat) >= _READ_END:
             flat = "".join(c if c < _READ_END else " " for c in flat)
         view = _MARK + flat.translate(table) + _MARK
-    runs = latin_syllables(flat) if latin and _LATIN_RUN.search(flat) else ()
-    for run in runs:
+    for run in latin_syllables(flat) if latin else ():
         view += ("" if view else _MARK) + "".join(table.codes.get(s, _MARK) for s in run) + _MARK
     return view
 
@@ -367,14 +364,14 @@ def load_model(path: str | None = None) -> AdModel | None:
 @lru_cache(maxsize=1)
 def load_default_model() -> AdModel | None:
     """The model shipped next to this module (handlers/ads/ad_model.json.gz), loaded once; None if missing."""
-    if not DEFAULT_MODEL_PATH.exists():
-        return None
-    return AdModel.load(DEFAULT_MODEL_PATH)
+    return _shipped(DEFAULT_MODEL_PATH)
 
 
 @lru_cache(maxsize=1)
 def load_default_chat_model() -> AdModel | None:
     """The chat model shipped next to this module (handlers/ads/chat_model.json.gz), loaded once; None if missing."""
-    if not DEFAULT_CHAT_MODEL_PATH.exists():
-        return None
-    return AdModel.load(DEFAULT_CHAT_MODEL_PATH)
+    return _shipped(DEFAULT_CHAT_MODEL_PATH)
+
+
+def _shipped(path: Path) -> AdModel | None:
+    return AdModel.load(path) if path.exists() else None

@@ -362,14 +362,9 @@ def _spellings(word: str) -> list[tuple[str, ...]]:
 @lru_cache(maxsize=4096)
 def _fewest_syllables(token: str) -> int:
     """How few pinyin syllables spell `token` (0 when none do): jianzhi 2, tie 1, win 0."""
-    known = reading_table().known
-    n = len(token)
-    best = [0] + [n + 1] * n
-    for end in range(1, n + 1):
-        for start in range(max(0, end - 6), end):
-            if best[start] <= n and token[start:end] in known:
-                best[end] = min(best[end], best[start] + 1)
-    return best[n] if best[n] <= n else 0
+    from handlers.ads.latin_pinyin import split_syllables  # it imports this module
+
+    return len(split_syllables(token))
 
 
 def pinyin_letters(letters: str) -> bool:
