@@ -151,15 +151,17 @@ class ScoresAhead:
                      type(exc).__name__, exc)
         self._broken = True
         self._in_flight.clear()
-        self.close()
+        self.close(wait=False)  # a broken pool has nothing to finish
 
-    def close(self) -> None:
-        """Stop the worker and drop what it was asked and gave (a replay's end)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker and drop what it was asked and gave (a replay's end). With `wait`, until the worker
+        has stopped: an executor left running races the interpreter's exit (its threads write to closed
+        pipes: "OSError: [Errno 9] Bad file descriptor" after the replay's summary)."""
         pool, self._pool = self._pool, None
         self._in_flight.clear()
         self._ready.clear()
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 AHEAD = ScoresAhead()  # one worker for the process: a replay at a time reads ahead
