@@ -365,21 +365,21 @@ class Bot:
             self._workers[key] = asyncio.create_task(self._worker(key, queue), name=f"group:{key}")
 
     async def _worker(self, key: str, queue: asyncio.Queue[Event]) -> None:
-        while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=60)
-            except TimeoutError:
-                if queue.empty():
-                    self._workers.pop(key, None)
-                    self._queues.pop(key, None)
-                    return
-                continue
+        # A worker lives while its group has events waiting and ends with its queue: 1,000 quiet groups
+        # hold no task, queue or timer (`dispatch` starts one again; nothing awaits between the last
+        # empty() and the pops, so no event can slip in unseen).
+        while not queue.empty():
+            event = queue.get_nowait()
             try:
                 await self.process(event)
             except Exception:
                 log.exception("event %s could not be handled", event.id, extra={"event_id": event.id})
             finally:
                 queue.task_done()
+        if self._workers.get(key) is asyncio.current_task():
+            self._workers.pop(key, None)
+        if self._queues.get(key) is queue:
+            self._queues.pop(key, None)
 
     async def apply_outside(self, work: Callable[[], Sequence[tuple[str, Action]]]) -> None:
         """Writes from outside the event flow (the web console): `work` records them in the store's

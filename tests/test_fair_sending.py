@@ -233,3 +233,20 @@ async def test_live_a_backlog_in_one_group_does_not_hold_up_another(tmp_path) ->
     assert len(order) == 11 and order.index("b") <= 2, order  # not behind g1's second of ten
     await outbox.close()
     await store.close()
+
+
+async def test_live_group_workers_end_with_their_queue_and_start_again(db_url: str) -> None:
+    """A group's worker lives while it has events waiting: 1,000 quiet groups hold no task or queue."""
+    clock = DrivenClock(START.astimezone(UTC))
+    rt = await start_runtime(ConfigHolder(Config.from_text(FLOOD_CONFIG)), db_url, clock, FakePlatform(), FEATURES)
+    bot = rt.bot
+    for round_ in range(2):
+        for g in range(3):
+            for i in range(4):
+                bot.dispatch(text(f"e{round_}{g}{i}", START + timedelta(seconds=i), f"g{g}", f"m{i}", f"聊天 {i}"))
+        assert len(bot._workers) == 3 and len(bot._queues) == 3
+        await bot.drain()
+        assert bot._workers == {} and bot._queues == {}, "idle groups still hold a worker or a queue"
+    handled = await rt.store.events.seen_events([f"e{r}{g}{i}" for r in range(2) for g in range(3) for i in range(4)])
+    assert len(handled) == 24
+    await rt.close()
