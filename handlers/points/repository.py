@@ -27,6 +27,24 @@ _summed = summed_per_key("balance", "group_id", "user_id")
 MESSAGE_AWARDS = "message_awards"  # the buffer of message awards judged from memory
 BALANCE_ADDS = "balance_adds"  # the buffer of other amounts decided in memory (a check-in's points)
 BALANCE_BUFFERS = (MESSAGE_AWARDS, BALANCE_ADDS)  # what a question about balances flushes first
+_UNKNOWN = -1 << 62  # `_Held.balance` when memory does not know it (balances are never that low)
+
+
+class _Held:
+    """What memory holds of one member's points (one small record, not an entry in three maps: 30,000
+    members a day cost a third as much): `moves`, how often memory moved the balance (`balance_token`);
+    `balance` as last moved or read by the database's one writer, or _UNKNOWN; the per-message award as
+    last written or read (`award_at` None: not known), with the balance it left (None: not known)."""
+
+    __slots__ = ("award_at", "award_balance", "award_day", "award_paid", "balance", "moves")
+
+    def __init__(self) -> None:
+        self.moves = 0
+        self.balance = _UNKNOWN
+        self.award_at: datetime | None = None
+        self.award_day = ""
+        self.award_paid = 0
+        self.award_balance: int | None = None
 
 
 def balance_row(group: str, user: str, delta: int, ts: datetime) -> dict[str, Any]:
@@ -99,36 +117,43 @@ class PointsRepository(Repository):
             BALANCES.c.balance >= bindparam("cost"))).values(balance=BALANCES.c.balance - bindparam("cost"),
                                                               updated_at=bindparam("ts"))
             .returning(BALANCES.c.balance))
-        # (group, user) -> (last award, local day, points that day, balance or None) of the per-message
-        # award, as last written or read: most messages are judged and paid without a query
-        self._message_award: dict[tuple[str, str], tuple[datetime, str, int, int | None]] = {}
+        # (group, user) -> what memory holds of the member's points (`_Held`): most messages are judged
+        # and paid without a query; an answer of the database to a question or write that memory moved
+        # meanwhile is older than memory, and is not kept (`balance_token`)
+        self._held: dict[tuple[str, str], _Held] = {}
         self._awards = store.buffer(MESSAGE_AWARDS)
         self._adds = store.buffer(BALANCE_ADDS)
-        # (group, user) -> balance, as last moved or read by the database's one writer (`Journal.alone`)
-        self._balances: dict[tuple[str, str], int] = {}
-        # (group, user) -> how often memory moved the balance: an answer of the database to a question
-        # or write that memory moved meanwhile is older than memory, and is not kept (`balance_token`)
-        self._moves: dict[tuple[str, str], int] = {}
-        self._epoch = 0  # counts the times _moves started again
+        self._epoch = 0  # counts the times _held started again
 
     def forget(self) -> None:
-        self._message_award.clear()
-        self._balances.clear()
+        for held in self._held.values():  # the moves stay: answers on their way are still judged by them
+            held.balance, held.award_at = _UNKNOWN, None
+
+    def _hold(self, key: tuple[str, str]) -> _Held:
+        held = self._held.get(key)
+        if held is None:
+            if len(self._held) > MAX_CACHED_AWARDS:
+                self._held.clear()
+                self._epoch += 1
+            held = self._held[key] = _Held()
+        return held
 
     def known_balance(self, group: str, user: str) -> int | None:
         """The member's balance when memory has it (None: ask `balance`)."""
         if self.journal.recovered:
             return None
-        key = (group, user)
-        if self.journal.alone and key in self._balances:
-            return self._balances[key]
-        last = self._message_award.get(key)
-        return last[3] if last is not None else None
+        held = self._held.get((group, user))
+        if held is None:
+            return None
+        if self.journal.alone and held.balance != _UNKNOWN:
+            return held.balance
+        return held.award_balance if held.award_at is not None else None
 
     def balance_token(self, group: str, user: str) -> tuple[int, int]:
         """Taken before a statement that returns the member's balance: `balance_moved(..., since=token)`
         then keeps that balance only if memory did not move it while the statement was on its way."""
-        return self._epoch, self._moves.get((group, user), 0)
+        held = self._held.get((group, user))
+        return self._epoch, held.moves if held is not None else 0
 
     def _unless_overtaken(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None
                           ) -> int | None:
@@ -138,16 +163,9 @@ class PointsRepository(Repository):
 
     def _know_balance(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None = None) -> None:
         balance = self._unless_overtaken(key, balance, since)
-        if len(self._moves) > MAX_CACHED_AWARDS:
-            self._moves.clear()
-            self._epoch += 1
-        self._moves[key] = self._moves.get(key, 0) + 1
-        if balance is None or not self.journal.alone:
-            self._balances.pop(key, None)
-            return
-        if len(self._balances) > MAX_CACHED_AWARDS:
-            self._balances.clear()
-        self._balances[key] = balance
+        held = self._hold(key)
+        held.moves += 1
+        held.balance = _UNKNOWN if balance is None or not self.journal.alone else balance
 
     async def award_points(self, group: str, user: str, delta: int, reason: str, ts: datetime, *,
                            event_id: str | None = None, actor: str | None = None, note: str | None = None) -> int:
@@ -177,9 +195,9 @@ class PointsRepository(Repository):
         write (no trip to the database per message: only this process writes a group's balances, and
         every other way a balance moves here says so); the first time, the conditional upsert judges."""
         key = (group, user)
-        last = self._message_award.get(key)
-        if last is not None and not self.journal.recovered:
-            at, on, paid, balance = last
+        held = self._held.get(key)
+        if held is not None and held.award_at is not None and not self.journal.recovered:
+            at, on, paid, balance = held.award_at, held.award_day, held.award_paid, held.award_balance
             if (ts - at).total_seconds() < cooldown_seconds or (on == day and paid + points > daily_cap):
                 return None
             if balance is not None:
@@ -220,19 +238,20 @@ class PointsRepository(Repository):
         """A balance moved other than by a message award (a check-in, the shop): the new balance, or
         None when the caller does not know it (the next award then asks the database); `since`: the
         `balance_token` taken before the statement that returned it."""
-        balance = self._unless_overtaken((group, user), balance, since)
-        last = self._message_award.get((group, user))
-        if last is not None:
-            self._message_award[(group, user)] = (*last[:3], balance)
-        self._know_balance((group, user), balance)
+        key = (group, user)
+        balance = self._unless_overtaken(key, balance, since)
+        held = self._held.get(key)
+        if held is not None and held.award_at is not None:
+            held.award_balance = balance
+        self._know_balance(key, balance)
 
     def _remember_message_award(self, key: tuple[str, str], state: tuple[datetime, str, int, int | None],
                                 since: tuple[int, int] | None = None) -> None:
-        state = (*state[:3], self._unless_overtaken(key, state[3], since))
-        if len(self._message_award) > MAX_CACHED_AWARDS:
-            self._message_award.clear()
-        self._message_award[key] = (state[0], sys.intern(state[1]), *state[2:])  # one string per day
-        self._know_balance(key, state[3])
+        balance = self._unless_overtaken(key, state[3], since)
+        held = self._hold(key)
+        held.award_at, held.award_day, held.award_paid = state[0], sys.intern(state[1]), state[2]  # one string a day
+        held.award_balance = balance
+        self._know_balance(key, balance)
 
     def add_ledger(self, group: str, user: str, delta: int, reason: str, ts: datetime, event_id: str | None,
                    actor: str | None, note: str | None) -> None:
