@@ -22,7 +22,7 @@ UNKNOWN = object()  # what `get` answers for a member memory knows nothing of
 Key = tuple[str, str]  # (group, member)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Presence:
     """What the member table says of a member: present (not left), and when they joined (None: never
     seen joining; the roster or a message made them known)."""
@@ -33,7 +33,15 @@ class Presence:
     @classmethod
     def of(cls, member: MemberInfo | None) -> Presence | None:
         """The presence of a stored member row (None: no row)."""
-        return None if member is None else cls(member.left_at is None, member.joined_at)
+        return None if member is None else presence(member.left_at is None, member.joined_at)
+
+
+_NEVER_JOINED = {True: Presence(True, None), False: Presence(False, None)}
+
+
+def presence(present: bool, joined_at: datetime | None) -> Presence:
+    """A Presence; the two without a join time are shared (most members: 35,000 of them a day)."""
+    return _NEVER_JOINED[present] if joined_at is None else Presence(present, joined_at)
 
 
 class PresenceMemory:
@@ -87,15 +95,15 @@ class PresenceMemory:
         before = self.get(key)
         if before is UNKNOWN:
             if joined:
-                self.remember(key, Presence(True, ts))
+                self.remember(key, presence(True, ts))
             return
         was = before if isinstance(before, Presence) else None
         if joined:
-            now = Presence(True, ts)
+            now = presence(True, ts)
         elif left or listed:
-            now = Presence(listed, was.joined_at if was else None)
+            now = presence(listed, was.joined_at if was else None)
         elif was is None:
-            now = Presence(True, None)
+            now = presence(True, None)
         else:
             return
         self.remember(key, now)
