@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app import open_store
 from bot.clock import DrivenClock, SystemClock
 from bot.events import Action
-from bot.lanes import Item, Lanes
+from bot.lanes import SWEEP_FIRST, Item, Lanes
 from bot.outbox import Outbox
 from bot.platform import Capabilities
 from rules.schema import OutboxSettings
@@ -119,3 +119,20 @@ async def test_a_kick_the_platform_cannot_do_goes_to_the_operators(tmp_path) -> 
     assert "spammer" in platform.sent[0].text and "广告 3 次" in platform.sent[0].text
     assert platform.sent[0].data["fallback_for"] == "kick"
     await store.close()
+
+
+def test_idle_lanes_are_forgotten_a_minute_after_their_last_send_but_not_a_lane_that_dropped() -> None:
+    """1,000 quiet groups do not each keep a lane (two queues, a minute of send times) forever."""
+    settings = OutboxSettings(min_interval_seconds=0, per_account_per_minute=6000, burst=1, queue_per_group=1)
+    lanes = Lanes(settings)
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    for n in range(3 * SWEEP_FIRST):
+        at = t0 + timedelta(seconds=n)
+        lanes.add(Item(f"i{n}", Action(action="send", rule="keywords", group=f"g{n}", text="hi"), at))
+        if n == 0:  # g0 fills its queue of one: the second action is dropped
+            lanes.add(Item("extra", Action(action="send", rule="keywords", group="g0", text="again"), at))
+        _at, lane = lanes.next()
+        lanes.take(lane, at)
+    kept = set(lanes._lanes)
+    assert len(kept) < SWEEP_FIRST + 61, len(kept)  # those sent in the last minute, and the newest since the sweep
+    assert "g0" in kept and "g1" not in kept
