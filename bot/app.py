@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.core import Bot
 from bot.events import Action
 from bot.feature import Feature, Handler, JobContext, JobSpec, as_features
+from bot.heap import give_back_large_blocks
 from bot.outbox import Outbox
 from bot.platform import Platform
 from rules.guardrails import Risk, risk_notice
@@ -109,6 +110,7 @@ async def start_runtime(holder: ConfigHolder, db_url: str, clock: Clock, platfor
                                  for r in fresh])
         await store.commit()
     freeze_startup()
+    give_back_large_blocks()
     return runtime
 
 
