@@ -3,6 +3,7 @@ incremented in SQL, streaks, boards, and the points of a check-in written in the
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,8 +99,9 @@ class CheckinRepository(Repository):
             .values(count=CHECKIN_DAYS.c.count - 1))
         self._checkin = dialect.upsert(engine, CHECKINS).on_conflict_do_nothing(
             index_elements=[CHECKINS.c.group_id, CHECKINS.c.user_id, CHECKINS.c.local_date]).returning(CHECKINS.c.rank)
-        # (group, user) -> {local day: (rank, streak, points)} of the member's latest check-ins (two days)
-        self._checkins: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
+        # (group, user) -> the member's latest check-ins (two days), flat: (day, rank, streak, points) * n
+        # (`_days_of`; a dict of tuples per member cost three times as much)
+        self._checkins: dict[tuple[str, str], tuple[str | int, ...]] = {}
         self._all = False  # a miss in _checkins means "none" (a database that started empty)
         # (group, local day) -> the day's check-ins, when this process is the one writer (`alone`)
         self._day_counts: dict[tuple[str, str], int] = {}
@@ -193,7 +195,7 @@ class CheckinRepository(Repository):
         await self._counts_of([group], day)
         await self.points.balance(group, user)
         # Nothing awaits from here on, so check-ins handled at the same time take their ranks in turn.
-        again = self._checkins.get((group, user), {}).get(day)
+        again = _days_of(self._checkins.get((group, user), ())).get(day)
         balance = self.points.known_balance(group, user)
         count = None if (group, day) in self._in_sql else self._day_counts.get((group, day))
         if balance is None or (count is None and again is None):
@@ -256,7 +258,7 @@ class CheckinRepository(Repository):
         key = (group, user)
         known = self._checkins.get(key)
         if not self.journal.recovered and (known is not None or self._all):
-            return {d: v for d, v in (known or {}).items() if d in days}
+            return {d: v for d, v in _days_of(known or ()).items() if d in days}
         return await self._checkins_stored(group, user, days)
 
     async def _checkins_stored(self, group: str, user: str, days: tuple[str, ...]
@@ -266,20 +268,23 @@ class CheckinRepository(Repository):
         return {d: (r, s, p) for d, r, s, p in result}
 
     def _raise_cached_streaks(self, group: str, user: str, days: list[str], by: int) -> None:
-        known = self._checkins.get((group, user), {})
-        for d in days:
-            if d in known:
-                rank, streak, points = known[d]
-                known[d] = (rank, streak + by, points)
+        key = (group, user)
+        known = _days_of(self._checkins.get(key, ()))
+        if any(d in known for d in days):
+            for d in days:
+                if d in known:
+                    rank, streak, points = known[d]
+                    known[d] = (rank, streak + by, points)
+            self._checkins[key] = _flat(known)
 
     def _remember_checkin(self, group: str, user: str, day: str, row: tuple[int, int, int]) -> None:
         if len(self._checkins) > MAX_CACHED_MEMBERS:
             self._checkins.clear()
             self._all = False
-        known = self._checkins.setdefault((group, user), {})
-        known[day] = row
-        for old in sorted(known)[:-2]:  # yesterday is all a streak needs
-            del known[old]
+        key = (group, user)
+        known = _days_of(self._checkins.get(key, ()))
+        known[sys.intern(day)] = row
+        self._checkins[key] = _flat(known)
 
     async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
         """How many members of each group checked in on the local `day` (groups with none are left out)."""
@@ -307,3 +312,13 @@ class CheckinRepository(Repository):
                                                        MEMBERS.c.user_id == inner.c.user_id)))
             .order_by(inner.c.streak.desc(), inner.c.user_id).limit(limit), only=("members", *CHECKIN_BUFFERS))
         return [dict(r._mapping) for r in result]
+
+
+def _days_of(flat: tuple[str | int, ...]) -> dict[str, tuple[int, int, int]]:
+    """The cached check-ins of a member: local day -> (rank, streak, points)."""
+    return {flat[i]: flat[i + 1 : i + 4] for i in range(0, len(flat), 4)}  # type: ignore[misc]
+
+
+def _flat(days: dict[str, tuple[int, int, int]]) -> tuple[str | int, ...]:
+    """The latest two days of `days` (yesterday is all a streak needs), flat."""
+    return tuple(x for day in sorted(days)[-2:] for x in (day, *days[day]))
