@@ -18,6 +18,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,9 @@ class AdModel:
     def logit(self, flat: str) -> float:
         """The log-odds that a message is an ad; `flat` is what the classifier check reads (`clean_text`)."""
         searched, count = self._found(flat)
-        # the known features of the message: every key found in it, once (the tries hold only features)
-        found = dict.fromkeys(i for _s, matches in searched for i in map(_second, matches))
+        # the known features of the message: every key found in it, once (the tries hold only features);
+        # chained and mapped in C (a generator here was a fifth of the detector's time)
+        found = dict.fromkeys(map(_second, chain.from_iterable(matches for _s, matches in searched)))
         return self.bias + sum(map(self._values.__getitem__, found)) / math.sqrt(count)
 
     def reads(self, t: AdsText, plain: str) -> str:
