@@ -425,6 +425,8 @@ _OURS = ("bot.", "storage.", "handlers.", "rules.", "scheduler.")
 def _size(value: Any) -> int | None:
     if isinstance(value, (dict, list, set, frozenset, deque, bytearray)):
         return len(value)
+    if type(value).__name__ == "MemberMap":  # storage/member_map.py: its entries, not its groups
+        return len(value)
     if isinstance(value, asyncio.Queue):
         return value.qsize()
     return None
@@ -528,8 +530,9 @@ def deep_size(obj: Any, seen: set[int] | None = None, budget: list[int] | None =
             stack.extend(o)
         elif isinstance(o, asyncio.Queue):
             stack.extend(getattr(o, "_queue", ()))
-        elif _ours(o) and (dataclasses.is_dataclass(o) or hasattr(type(o), "model_fields")):
-            stack.extend(_fields(o).values())  # small records (queued items, actions), never a repository
+        elif _ours(o) and (dataclasses.is_dataclass(o) or hasattr(type(o), "model_fields")
+                           or "__slots__" in vars(type(o))):
+            stack.extend(_fields(o).values())  # small records (queued items, actions, member maps), never a repository
     return total
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from storage.member_map import MemberMap
+
 if TYPE_CHECKING:
     from storage.members import MemberInfo
 
@@ -52,7 +54,7 @@ class PresenceMemory:
     while the question is on its way makes the answer old, and it is not kept."""
 
     def __init__(self) -> None:
-        self._kept: dict[Key, Presence | None] = {}
+        self._kept: MemberMap[Presence | None] = MemberMap(MAX_KEPT)
         self.complete = False
         self._asking: dict[Key, int] = {}  # questions on their way, per member
         self._moved: set[Key] = set()  # members moved while a question about them was on its way
@@ -63,13 +65,12 @@ class PresenceMemory:
 
     def get(self, key: Key) -> Presence | object | None:
         """The member's presence, None (no row), or UNKNOWN."""
-        found = self._kept.get(key, UNKNOWN)
+        found = self._kept.get(*key, UNKNOWN)
         return None if found is UNKNOWN and self.complete else found
 
     def remember(self, key: Key, value: Presence | None) -> None:
-        if len(self._kept) >= MAX_KEPT and key not in self._kept:
-            self.clear()
-        self._kept[key] = value
+        if self._kept.set(*key, value):
+            self.complete = False
 
     def asked(self, key: Key) -> None:
         """A question about the member goes to the table now."""

@@ -17,6 +17,7 @@ from handlers.checkin.tables import CHECKIN_DAYS, CHECKINS
 from handlers.points.repository import PointsRepository, balance_row
 from storage import dialect
 from storage.journal import BulkWrite, Run
+from storage.member_map import MemberMap
 from storage.members import summed_per_key
 from storage.repository import Repository
 from storage.tables import MEMBERS
@@ -101,7 +102,7 @@ class CheckinRepository(Repository):
             index_elements=[CHECKINS.c.group_id, CHECKINS.c.user_id, CHECKINS.c.local_date]).returning(CHECKINS.c.rank)
         # (group, user) -> the member's latest check-ins (two days), flat: (day, rank, streak, points) * n
         # (`_days_of`; a dict of tuples per member cost three times as much)
-        self._checkins: dict[tuple[str, str], tuple[str | int, ...]] = {}
+        self._checkins: MemberMap[tuple[str | int, ...]] = MemberMap(MAX_CACHED_MEMBERS)
         self._all = False  # a miss in _checkins means "none" (a database that started empty)
         # (group, local day) -> the day's check-ins, when this process is the one writer (`alone`)
         self._day_counts: dict[tuple[str, str], int] = {}
@@ -195,7 +196,7 @@ class CheckinRepository(Repository):
         await self._counts_of([group], day)
         await self.points.balance(group, user)
         # Nothing awaits from here on, so check-ins handled at the same time take their ranks in turn.
-        again = _days_of(self._checkins.get((group, user), ())).get(day)
+        again = _days_of(self._checkins.get(group, user, ())).get(day)
         balance = self.points.known_balance(group, user)
         count = None if (group, day) in self._in_sql else self._day_counts.get((group, day))
         if balance is None or (count is None and again is None):
@@ -256,7 +257,7 @@ class CheckinRepository(Repository):
     async def _checkins_on(self, group: str, user: str, days: tuple[str, ...]) -> dict[str, tuple[int, int, int]]:
         """The member's check-ins on these days, from the cache of latest days when it has them."""
         key = (group, user)
-        known = self._checkins.get(key)
+        known = self._checkins.get(*key)
         if not self.journal.recovered and (known is not None or self._all):
             return {d: v for d, v in _days_of(known or ()).items() if d in days}
         return await self._checkins_stored(group, user, days)
@@ -269,22 +270,20 @@ class CheckinRepository(Repository):
 
     def _raise_cached_streaks(self, group: str, user: str, days: list[str], by: int) -> None:
         key = (group, user)
-        known = _days_of(self._checkins.get(key, ()))
+        known = _days_of(self._checkins.get(*key, ()))
         if any(d in known for d in days):
             for d in days:
                 if d in known:
                     rank, streak, points = known[d]
                     known[d] = (rank, streak + by, points)
-            self._checkins[key] = _flat(known)
+            if self._checkins.set(*key, _flat(known)):
+                self._all = False
 
     def _remember_checkin(self, group: str, user: str, day: str, row: tuple[int, int, int]) -> None:
-        if len(self._checkins) > MAX_CACHED_MEMBERS:
-            self._checkins.clear()
-            self._all = False
-        key = (group, user)
-        known = _days_of(self._checkins.get(key, ()))
+        known = _days_of(self._checkins.get(group, user, ()))
         known[sys.intern(day)] = row
-        self._checkins[key] = _flat(known)
+        if self._checkins.set(group, user, _flat(known)):
+            self._all = False
 
     async def checkin_counts(self, groups: Sequence[str], day: str) -> dict[str, int]:
         """How many members of each group checked in on the local `day` (groups with none are left out)."""

@@ -15,6 +15,7 @@ from handlers.points.tables import BALANCES, LEDGER
 from storage import dialect
 from storage.base import UTCDateTime
 from storage.journal import BulkWrite
+from storage.member_map import MemberMap
 from storage.members import free_text, summed_per_key
 from storage.repository import Repository
 from storage.tables import MEMBERS
@@ -120,7 +121,7 @@ class PointsRepository(Repository):
         # (group, user) -> what memory holds of the member's points (`_Held`): most messages are judged
         # and paid without a query; an answer of the database to a question or write that memory moved
         # meanwhile is older than memory, and is not kept (`balance_token`)
-        self._held: dict[tuple[str, str], _Held] = {}
+        self._held: MemberMap[_Held] = MemberMap(MAX_CACHED_AWARDS)
         self._awards = store.buffer(MESSAGE_AWARDS)
         self._adds = store.buffer(BALANCE_ADDS)
         self._epoch = 0  # counts the times _held started again
@@ -130,19 +131,18 @@ class PointsRepository(Repository):
             held.balance, held.award_at = _UNKNOWN, None
 
     def _hold(self, key: tuple[str, str]) -> _Held:
-        held = self._held.get(key)
+        held = self._held.get(*key)
         if held is None:
-            if len(self._held) > MAX_CACHED_AWARDS:
-                self._held.clear()
+            held = _Held()
+            if self._held.set(*key, held):  # started again: answers on their way are older than memory
                 self._epoch += 1
-            held = self._held[key] = _Held()
         return held
 
     def known_balance(self, group: str, user: str) -> int | None:
         """The member's balance when memory has it (None: ask `balance`)."""
         if self.journal.recovered:
             return None
-        held = self._held.get((group, user))
+        held = self._held.get(group, user)
         if held is None:
             return None
         if self.journal.alone and held.balance != _UNKNOWN:
@@ -152,7 +152,7 @@ class PointsRepository(Repository):
     def balance_token(self, group: str, user: str) -> tuple[int, int]:
         """Taken before a statement that returns the member's balance: `balance_moved(..., since=token)`
         then keeps that balance only if memory did not move it while the statement was on its way."""
-        held = self._held.get((group, user))
+        held = self._held.get(group, user)
         return self._epoch, held.moves if held is not None else 0
 
     def _unless_overtaken(self, key: tuple[str, str], balance: int | None, since: tuple[int, int] | None
@@ -195,7 +195,7 @@ class PointsRepository(Repository):
         write (no trip to the database per message: only this process writes a group's balances, and
         every other way a balance moves here says so); the first time, the conditional upsert judges."""
         key = (group, user)
-        held = self._held.get(key)
+        held = self._held.get(*key)
         if held is not None and held.award_at is not None and not self.journal.recovered:
             at, on, paid, balance = held.award_at, held.award_day, held.award_paid, held.award_balance
             if (ts - at).total_seconds() < cooldown_seconds or (on == day and paid + points > daily_cap):
@@ -240,7 +240,7 @@ class PointsRepository(Repository):
         `balance_token` taken before the statement that returned it."""
         key = (group, user)
         balance = self._unless_overtaken(key, balance, since)
-        held = self._held.get(key)
+        held = self._held.get(*key)
         if held is not None and held.award_at is not None:
             held.award_balance = balance
         self._know_balance(key, balance)
