@@ -83,6 +83,7 @@ if str(ROOT) not in sys.path:
 CST = timezone(timedelta(hours=8))  # config.yaml's bot.timezone (Asia/Shanghai, no DST)
 PEAK_TARGET_MB = 150.0
 GROWTH_TARGET_MB_PER_HOUR = 5.0
+COMMAND_P99_TARGET_MS = 5.0  # issue 16: members' commands answer with p99 < 5 ms
 ADMINS = ("wxid_soak_admin1", "wxid_soak_admin2")
 OPERATOR = "wxid_soak_operator"
 STAFF_NAMES = {ADMINS[0]: "周周-社群-运营-杭州", ADMINS[1]: "小林-社群-运营-上海", OPERATOR: "阿运-社群-运营-北京"}
@@ -788,6 +789,8 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
 
     key_of = lambda e: e.group or f"user:{e.user}"  # noqa: E731  (Bot.dispatch's key)
     labels: Counter[str] = Counter()
+    bot.latencies = []  # each event's handling time, live: the commands' and tools' are kept, by their first word
+    answers: dict[str, list[float]] = {}
     for obj, label in day.events():
         event = ns.parse_event(obj)
         if event.ts >= end:
@@ -807,6 +810,12 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
                 await queue.join()
         else:
             await bot.process(event)
+        if bot.latencies:
+            took = bot.latencies.pop()
+            bot.latencies.clear()
+            if label in ("command", "tool", "question") and event.type == "text":
+                words = (event.text or "").split()
+                answers.setdefault(words[0][:8] if words else "", []).append(took)
         handled += 1
         labels[label] += 1
         if loads.pending:
@@ -856,7 +865,7 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
         "generated": dict(day.counts), "handled": handled, "deep": deep, "peaks": peaks,
         "sent": dict(platform.sent), "direct": platform.direct, "delivered": outbox.delivered,
         "dropped": outbox.dropped, "failed": outbox.failed, "backlog_before_drain": backlog_before_drain,
-        "end": end,
+        "end": end, "answers": answers,
     }
     await runtime.close()
     tmp.cleanup()
@@ -1037,6 +1046,14 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
           f"{r['dropped']:,} dropped by full queues")
     print("generated: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["generated"].items(), key=lambda kv: -kv[1])
                                     if v))
+    answer_ms = {word: answer_figures(times) for word, times in r["answers"].items() if len(times) >= 5}
+    slow = sorted(w for w, f in answer_ms.items() if f["p99_ms"] >= COMMAND_P99_TARGET_MS)
+    print(f"members' commands and tools, live (handling time, commits in the background; p99 target < "
+          f"{COMMAND_P99_TARGET_MS:g} ms): {len(slow)} of {len(answer_ms)} over it"
+          + (f" ({', '.join(slow)})" if slow else ""))
+    for word, f in sorted(answer_ms.items(), key=lambda kv: -kv[1]["count"]):
+        print(f"  {word:<10} {f['count']:>5}  p50 {f['p50_ms']:6.2f} ms  p99 {f['p99_ms']:6.2f} ms  "
+              f"max {f['max_ms']:7.1f} ms")
     if tm:
         print("tracemalloc: top allocations at the end of the day (live blocks, by line):")
         for line in tm:
@@ -1049,13 +1066,20 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
         "growth_ok": a["net"] < GROWTH_TARGET_MB_PER_HOUR, "queues_ok": not unbounded, "loads": r["loads"],
         "heap_end_mb": r["heap"], "rss_after_malloc_trim_mb": r["rss_after_trim"], "child_peak_rss_mb": r["child_peak"],
         "imports": imports, "jobs": r["jobs"], "sent": r["sent"], "direct": r["direct"], "dropped": r["dropped"],
-        "deep_mb": r["deep"], "generated": r["generated"],
+        "deep_mb": r["deep"], "generated": r["generated"], "answers_ms": answer_ms,
         "structures_end": {k: g["end_of_day"] for k, g in interesting[:30]},
         "samples": [{"h": round(s.t_hours, 3), "rss": s.mem["VmRSS"], "anon": s.mem["RssAnon"],
                      "file": s.mem["RssFile"], "hwm": s.mem["VmHWM"], "events": s.events, "rate": round(s.rate)}
                     for s in samples],
     }
     return summary
+
+
+def answer_figures(times: list[float]) -> dict[str, float]:
+    """Count, p50, p99 and max (ms) of handling times in seconds (nearest rank)."""
+    ordered = sorted(times)
+    rank = lambda q: ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]  # noqa: E731
+    return {"count": len(ordered), "p50_ms": rank(0.5) * 1e3, "p99_ms": rank(0.99) * 1e3, "max_ms": ordered[-1] * 1e3}
 
 
 def rounded(value: Any) -> Any:
