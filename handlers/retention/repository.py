@@ -59,12 +59,12 @@ def _name_update(_engine: AsyncEngine) -> Any:
         display_name=bindparam("b_name"))
 
 
-def _in_group(column: Any, group: str | None) -> Any:
+def _in_group(column: Any, group: Any) -> Any:
     """Rows of one group; None: rows of no group (direct messages)."""
     return column.is_(None) if group is None else column == group
 
 
-def _paged(table: Any, cond: Any, after: After) -> Any:
+def _paged(table: Any, cond: Any, after: tuple[Any, Any] | None) -> Any:
     """`cond` and past the (time, id) of the previous page, written so that an index on the time serves
     it (the rows of one instant are sorted by id on their own)."""
     if after is not None:
@@ -111,14 +111,12 @@ def _not_removed(column: Any, how: str | None = None) -> Any:
 def _page_of(table: Any, columns: Sequence[Any], cond: Any, since: bool, after: bool) -> Any:
     if since:
         cond = and_(cond, table.c.ts >= bindparam("b_since"))
-    if after:
-        at = bindparam("b_after_ts")
-        cond = and_(cond, table.c.ts >= at, or_(table.c.ts > at, table.c.id > bindparam("b_after_id")))
+    cond = _paged(table, cond, (bindparam("b_after_ts"), bindparam("b_after_id")) if after else None)
     return select(*columns).where(cond).order_by(table.c.ts, table.c.id).limit(bindparam("b_limit"))
 
 
 def _group_of(column: Any, no_group: bool) -> Any:
-    return column.is_(None) if no_group else column == bindparam("b_group")
+    return _in_group(column, None if no_group else bindparam("b_group"))
 
 
 @cache
