@@ -138,6 +138,9 @@ async def serve(platform: Platform, holder: ConfigHolder, db_url: str, clock: Cl
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await pumping
     scheduler.shutdown()
+    if isinstance(scheduler, ClockScheduler):  # a job it is running ends before the store closes
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(scheduler.stop(), timeout=5)
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(bot.drain(), timeout=5)
     stop.set()

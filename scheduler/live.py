@@ -17,6 +17,7 @@ runs started at a chosen time (`qunbot run --clock-start`, used by tests and dem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,6 +136,8 @@ class ClockScheduler:
         self.timers: dict[str, Timer] = {}
         self._cursor = bot.clock.now()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._in_job = False  # a job or timer is running (see `shutdown`)
 
     def start(self) -> None:
         self.rebuild(self.bot.config)
@@ -155,7 +158,7 @@ class ClockScheduler:
         log.info("scheduler (bot clock): %d job(s)", len(self.jobs))
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             now = self.bot.clock.now()
             due: list[tuple[datetime, str]] = []
             for job in self.jobs.values():
@@ -168,6 +171,9 @@ class ClockScheduler:
             timers = {key: t for key, t in self.timers.items() if t.due <= now}
             due.extend((t.due, key) for key, t in timers.items())
             for when, job_id in sorted(due):
+                if self._stopping:
+                    return
+                self._in_job = True
                 try:
                     timer = timers.get(job_id)
                     if timer is not None:
@@ -179,11 +185,23 @@ class ClockScheduler:
                         await self.bot.run_job(self.jobs[job_id], when)
                 except Exception:
                     log.exception("job %s (due %s) could not run", job_id, when.isoformat())
+                finally:
+                    self._in_job = False
             await asyncio.sleep(self.TICK_SECONDS)
 
     def shutdown(self) -> None:
-        if self._task is not None:
+        """Fire no more jobs: at once while the loop waits for its next tick; a job already running ends
+        first (cancelled in the middle of a statement, it would leave the database's transaction broken)."""
+        self._stopping = True
+        if self._task is not None and not self._in_job:
             self._task.cancel()
+
+    async def stop(self) -> None:
+        """`shutdown`, then wait until the loop has ended."""
+        self.shutdown()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 def latest_fire_time(trigger: Any, now: datetime, within_seconds: float) -> datetime | None:

@@ -174,7 +174,7 @@ async def test_clock_scheduler_fires_jobs_as_the_bots_clock_passes_them(runtime)
         else:
             pytest.fail("the Saturday job did not run after the clock jumped")
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
 
 
 async def feed_live(runtime, *events) -> None:
@@ -283,3 +283,21 @@ async def test_groups_whose_reports_would_go_nowhere_are_named_once_at_start(
         assert "无人群 (g1)" in caplog.text and "no operators or admins" in caplog.text
     finally:
         await rt.close()
+
+
+async def test_the_clock_scheduler_stops_after_the_job_it_is_running_not_in_its_middle(runtime) -> None:
+    """Cancelled mid-statement, a job left the connection's transaction broken, and closing the store failed."""
+    from scheduler.live import ClockScheduler
+
+    scheduler = ClockScheduler(runtime.bot)
+    finished: list[bool] = []
+
+    async def slow_job(*_args) -> None:
+        await asyncio.sleep(0.2)
+        finished.append(True)
+
+    scheduler._in_job = True  # as while a job runs
+    scheduler._task = asyncio.create_task(slow_job())
+    scheduler.shutdown()
+    await scheduler.stop()
+    assert finished == [True] and scheduler._task.done() and not scheduler._task.cancelled()

@@ -210,7 +210,7 @@ async def test_the_clock_scheduler_fires_timers_as_the_bots_clock_passes_them(tm
             pytest.fail("the timer did not fire after the clock passed it")
         assert platform.sent[0].text.startswith("结束：甲") and scheduler.timers == {}
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
         await rt.close()
 
 
