@@ -34,7 +34,7 @@ from bot.timers import stamp, timer_job
 from rules.config import Config
 from rules.reload import ConfigHolder
 from storage.base import RawJSON
-from storage.journal import is_transient
+from storage.dialect import is_transient
 from storage.store import Store
 
 log = logging.getLogger("qunbot.core")

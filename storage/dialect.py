@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import String, Table, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage.base import JsonDoc, RawJSON, UTCDateTime
@@ -53,6 +53,18 @@ def make_engine(url: str, *, inline: bool = False) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+async def execute_driver(conn: AsyncConnection, statements: list[tuple[str, list[Any]]]) -> list[Any]:
+    """Run statements compiled for the driver (`DriverBulk`), in one trip where the driver allows it
+    (storage/sqlite_onehop.py); an empty list for the caller's next group."""
+    if statements:
+        from storage import sqlite_onehop
+
+        if not await sqlite_onehop.run_writes(conn, statements):
+            for sql, rows in statements:
+                await conn.exec_driver_sql(sql, rows)
+    return []
 
 
 async def scrub(conn: AsyncConnection, tables: Iterable[str], *, vacuum: bool, full: bool = False) -> list[str]:
@@ -236,3 +248,12 @@ def _json(value: Any) -> str:
     if value is None:
         return "null"  # as SQLAlchemy's JSON type stores None
     return value if isinstance(value, RawJSON) else json.dumps(value)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error worth retrying (locked, busy, gone, connection dropped), not a bug."""
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, OSError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sqlite3.OperationalError)

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import dialect
@@ -210,19 +208,24 @@ class Journal:
         """Execute journal entries not yet executed (caller holds the lock)."""
         self.seal(only)
         await self._connection()
-        while self._flushed < len(self._journal):
-            stmt, rows = self._journal[self._flushed]
-            await self._execute(stmt, rows)
-            self._flushed += 1
+        if self._flushed < len(self._journal):  # on failure the caller rolls back: all runs again
+            await self._execute(self._journal[self._flushed:])
+            self._flushed = len(self._journal)
 
-    async def _execute(self, stmt: Any, rows: Rows) -> None:
+    async def _execute(self, entries: list[tuple[Any, Rows]]) -> None:
+        """Execute journal entries in order; statements compiled for the driver go in groups, in one trip."""
         assert self._conn is not None
-        if isinstance(stmt, dialect.DriverBulk):
-            await self._conn.exec_driver_sql(stmt.sql, stmt.rows(rows))
-        elif isinstance(stmt, _Now):
-            await self._conn.execute(stmt.stmt, stmt.params)
-        else:
-            await self._conn.execute(stmt, rows)
+        driver: list[tuple[str, list[Any]]] = []
+        for stmt, rows in entries:
+            if isinstance(stmt, dialect.DriverBulk):
+                driver.append((stmt.sql, stmt.rows(rows)))
+                continue
+            driver = await dialect.execute_driver(self._conn, driver)
+            if isinstance(stmt, _Now):
+                await self._conn.execute(stmt.stmt, stmt.params)
+            else:
+                await self._conn.execute(stmt, rows)
+        await dialect.execute_driver(self._conn, driver)
 
     async def commit(self) -> None:
         """Make every write so far durable (raises on failure; then call `recover`)."""
@@ -252,8 +255,7 @@ class Journal:
         try:
             if batch.journal:
                 conn = await self._connection()
-                for stmt, rows in batch.journal[batch.flushed:]:
-                    await self._execute(stmt, rows)
+                await self._execute(batch.journal[batch.flushed:])
                 await conn.commit()
                 await conn.begin()
             self.recovered = False
@@ -390,11 +392,3 @@ class Journal:
                 await self._roll_back()
                 raise
 
-
-def is_transient(exc: BaseException) -> bool:
-    """A database error worth retrying (locked, busy, gone, connection dropped), not a bug."""
-    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, OSError, ConnectionError, TimeoutError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, sqlite3.OperationalError)

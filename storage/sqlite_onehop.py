@@ -47,8 +47,43 @@ def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) 
         cur.close()
 
 
+def _run_all(conn: sqlite3.Connection, statements: list[tuple[str, list[Any]]]) -> None:
+    """On the driver's thread: several executemany in a row (a journal's writes)."""
+    for operation, rows in statements:
+        try:
+            conn.executemany(operation, rows)
+        except sqlite3.Error as error:
+            error.statement = operation  # type: ignore[attr-defined]  # for the caller's SQLAlchemy error
+            raise
+
+
 async def _nothing() -> None:
     return None
+
+
+async def run_writes(connection: Any, statements: list[tuple[str, list[Any]]]) -> bool:
+    """Execute `statements` (SQL, rows for executemany) on the driver connection under `connection`
+    (a SQLAlchemy AsyncConnection) in one trip to the driver's thread, or none when inline: a group of
+    writes then holds the journal's lock for the database's time only, not for one wait on the busy
+    event loop per statement. False, with nothing done, when the connection is not one of this module's."""
+    adapt = (await connection.get_raw_connection()).dbapi_connection
+    inline = getattr(adapt, "one_trip_inline", None)
+    if inline is None:
+        return False
+    driver = adapt._connection
+    try:
+        if inline:
+            _run_all(driver._conn, statements)
+        else:
+            async with adapt._execute_mutex:
+                await driver._execute(_run_all, driver._conn, statements)
+    except sqlite3.Error as error:  # as SQLAlchemy itself raises it (IntegrityError, OperationalError ...)
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(getattr(error, "statement", None), None, error, sqlite3.Error) from error
+    except Exception as error:
+        adapt._handle_exception(error)
+    return True
 
 
 def dbapi(inline: bool = False) -> Any:
@@ -142,6 +177,7 @@ def _build(inline: bool) -> Any:
     class OneTripConnection(AsyncAdapt_aiosqlite_connection):  # type: ignore[misc]
         __slots__ = ()
         _cursor_cls = OneTripCursor
+        one_trip_inline = inline  # see run_writes
 
     class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):  # type: ignore[misc]
         def connect(self, *arg: Any, **kw: Any) -> Any:

@@ -275,6 +275,34 @@ async def test_an_inline_sqlite_engine_runs_statements_on_the_calling_thread_wit
         await engine.dispose()
 
 
+@pytest.mark.parametrize("inline", [False, True])
+async def test_a_group_of_journal_writes_is_one_trip_to_the_driver_and_a_failure_in_it_undoes_it_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: bool) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import dialect
+
+    engine = dialect.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'group.db'}", inline=inline)
+    try:
+        trips = await table_then_count_trips(engine, monkeypatch)
+        insert, update = "insert into t (k, v) values (?, ?)", "update t set v = ? where k = ?"
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+            trips[0] = 0
+            left = await dialect.execute_driver(conn, [(insert, [(3, "三"), (4, "四")]), (update, [("一!", 1)])])
+            assert left == [] and trips == [0 if inline else 1]
+            await conn.commit()
+            with pytest.raises(IntegrityError):  # the second statement fails: a SQLAlchemy error, as for one statement
+                await dialect.execute_driver(conn, [(update, [("x", 2)]), (insert, [(5, "五"), (1, "dup")])])
+            await conn.rollback()
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("select k, v from t order by k"))).all()
+        assert rows == [(1, "一!"), (2, "二"), (3, "三"), (4, "四")]  # nothing of the failed group stayed
+    finally:
+        await engine.dispose()
+
+
 async def test_job_runs_are_known_without_a_query_after_the_mark_and_by_a_new_process(any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
