@@ -1142,6 +1142,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = report(r, a, imports, tm, args)
     if counter.counts:
         print("log records: " + ", ".join(f"{k} {v:,}" for k, v in counter.counts.most_common(8)))
+        for key, lines in counter.samples.items():
+            for line in lines:
+                print(f"  {key}: {line}")
     if not args.no_png:
         t = time.perf_counter()
         draw(r, a, Path(args.png), args)
