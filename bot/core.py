@@ -318,14 +318,14 @@ class Bot:
                 await self.release(ready)
                 if self.clock.driven and self.store.dirty:
                     # delivered at once: make the delivery marks durable now, so a crash right after
-                    # resends (almost) nothing; under the gate, so no event is made durable by halves
-                    await self._gate.enter_commit()
+                    # resends (almost) nothing; taken out under the gate, so no event is made durable by
+                    # halves, and written after it, so events go on meanwhile (as for a batch above)
+                    async with self._gate.committing():
+                        marks = await self.store.begin_commit()
                     try:
-                        await self.store.commit()
+                        await self.store.finish_commit(marks)
                     except Exception as exc:
                         log.warning("delivery marks not committed yet (%s); they go with the next batch", exc)
-                    finally:
-                        await self._gate.leave_commit()
 
     async def run_committer(self, stop: asyncio.Event) -> None:
         """Live runs: commit at most `batch.max_delay_ms` after the first pending event, and commit

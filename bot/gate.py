@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 
 class CommitGate:
@@ -37,3 +39,12 @@ class CommitGate:
         async with self._cond:
             self._committing = False
             self._cond.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def committing(self) -> AsyncIterator[None]:
+        """The gate taken alone for the block (`enter_commit` ... `leave_commit`)."""
+        await self.enter_commit()
+        try:
+            yield
+        finally:
+            await self.leave_commit()
