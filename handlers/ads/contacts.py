@@ -105,9 +105,9 @@ def foreign_letter_id(original: str) -> str | None:
     Latin ones mixed with Latin letters; no arithmetic (αx+βy=100 is maths)."""
     for m in _TOKEN.finditer(unicodedata.normalize("NFKC", original)):
         token = m.group(0)
-        if sum(c.isdigit() for c in token) < 3:
+        if sum(map(str.isdigit, token)) < 3:
             continue
-        foreign = [c for c in token if not c.isascii() and c.isalpha() and not _OWN_SCRIPTS.match(c)]
+        foreign = [c for c in _OWN_SCRIPTS.sub("", token) if not c.isascii() and c.isalpha()]
         if len(foreign) < 2 or _MATH.search(token):
             continue
         latin = any(c.isascii() and c.isalpha() for c in token)

@@ -77,6 +77,7 @@ from handlers.ads.patterns import (
 from handlers.ads.pictures import picture_readings
 from handlers.ads.pieces import CHUNK_CHARS, CHUNK_OVERLAP, chunks
 from handlers.ads.reversal import reversed_view
+from handlers.ads.scan import finditer, search
 from handlers.ads.sounds import SoundDecoder, whole_words
 
 CHECKS = ("link", "contact", "pitch", "classifier")
@@ -136,25 +137,25 @@ class TextDetector:
         w = self.weights
         flat = plain
         hits: list[tuple[float, str, str]] = []
-        m = RE_EVASIVE_ID.search(flat) or RE_LONE_V.search(t.light)
+        m = search(RE_EVASIVE_ID, flat) or search(RE_LONE_V, t.light)
         if m:
             hits.append((w.contact_evasive_id, "变形的微信/QQ 写法加账号", m.group(0)))
         else:
-            m = RE_EVASIVE.search(flat)
+            m = search(RE_EVASIVE, flat)
             if m:
                 hits.append((w.contact_evasive, "变形的微信/QQ 写法", m.group(0)))
         lure = RE_LURE.search(flat)
-        m = RE_PLAIN_ID.search(flat)
+        m = search(RE_PLAIN_ID, flat)
         if m:
-            if lure or RE_ADD_PLAIN.search(flat):
+            if lure or search(RE_ADD_PLAIN, flat):
                 hits.append((w.contact_plain_id_lure, "微信/QQ 号加引流话术", m.group(0)))
             else:
                 hits.append((w.contact_plain_id, "微信/QQ 号", m.group(0)))
         else:
-            m = RE_ADD_PLAIN.search(flat)
+            m = search(RE_ADD_PLAIN, flat)
             if m:
                 hits.append((w.contact_add_plain, "让人加微信/QQ", m.group(0)))
-            elif any(c in flat for c in "加联戳找私滴") and (m := RE_ADD_ID.search(joined_ids(t.light))) is not None \
+            elif any(c in flat for c in "加联戳找私滴") and (m := search(RE_ADD_ID, joined_ids(t.light))) is not None \
                     and not any(m.group(1) in h[2] for h in hits):
                 hits.append((w.contact_plain_id_lure, "账号加引流话术", m.group(0)))  # 加 liukai11, 联系yuehe80
         m = RE_GROUP_ID.search(flat)
@@ -163,10 +164,10 @@ class TextDetector:
         elif bait := reach.group_bait(t.light):
             hits.append((w.contact_group_bait, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
         else:
-            m = RE_GROUP_LURE.search(flat)
+            m = search(RE_GROUP_LURE, flat)
             if m and (lure or hits):
                 hits.append((w.contact_group_lure, "拉人进群", m.group(0)))
-        phone = RE_PHONE.search(flat)
+        phone = search(RE_PHONE, flat)
         if phone and not any(phone.group(1) in h[2] for h in hits):
             pitch = RE_PHONE_PITCH.search(flat)
             if pitch:
@@ -270,8 +271,8 @@ class TextDetector:
         z = model.logit(text)
         score, p, source = model.check_score(z), sigmoid(z), "模型"
         chat = self.chat_model
-        if chat is not None and len(text) <= CHAT_MAX_CHARS \
-                and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:
+        if chat is not None and len(text) <= CHAT_MAX_CHARS and score < chat.cap \
+                and (chat_score := chat.check_score(chat_z := chat.logit(text))) > score:  # cap: no more to gain
             model, score, p, source = chat, chat_score, sigmoid(chat_z), CHAT_SOURCE
         if score <= 0:
             return CheckResult("classifier", 0.0, f"模型：像普通消息（广告概率 {p:.0%}）")
@@ -321,7 +322,7 @@ class TextDetector:
     def _ad_word_count(self, decoded: str) -> int:
         """How many ad words (offers, contact labels, the group's pitch words) a decoded text holds."""
         flat = flatten(decoded)
-        return len(RE_INTENT.findall(flat)) + (len(self._pitch_re.findall(flat)) if self._pitch_re else 0)
+        return len(list(finditer(RE_INTENT, flat))) + (len(self._pitch_re.findall(flat)) if self._pitch_re else 0)
 
     def _checks(self, raw: AdsText, t: AdsText) -> list[CheckResult]:
         """The link check reads the message as written (a domain is never "decoded"); the others read
@@ -394,4 +395,4 @@ def _content_chars(t: AdsText, numbers: bool = True) -> int:
     """Letters and digits of the normalised text (what a message says, without spacing or symbols);
     without `numbers`, phone numbers do not count."""
     flat = t.flat if numbers else _PHONE_NUMBER.sub("", t.flat)
-    return sum(ch.isalnum() for ch in flat)
+    return sum(map(str.isalnum, flat))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handlers.ads.folds import AdsText, flatten
+from handlers.ads.scan import register
 
 TLDS = ("com|cn|net|org|top|xyz|vip|cc|me|io|co|info|biz|club|site|online|shop|store|app|ink|link|work|tv|"
          "hk|tw|mo|us|ly|gl|gd|la|wang|ren|pro|fun|live|icu|asia|win|bid|loan|men|date|party|review|trade|"
@@ -344,3 +345,8 @@ _CHAIN_ENTRY = re.compile(r"^\s*\d{1,3}\s*[.、)）:：]?\s*\S", re.MULTILINE)
 def is_chain_list(light: str) -> bool:
     """A 接龙 list: a first line that opens with 接龙 (or #接龙) and two numbered entries or more."""
     return "接龙" in light[:40] and _CHAIN_TITLE.match(light) is not None and len(_CHAIN_ENTRY.findall(light)) >= 2
+
+
+# `scan.finditer` and `scan.search` try these only where a match can start (re tries every position)
+register(RE_OFFER, RE_INTENT, RE_EVASIVE_ID, RE_EVASIVE, RE_LONE_V, RE_PLAIN_ID, RE_ADD_PLAIN, RE_ADD_ID, RE_GROUP_LURE,
+         RE_PHONE)

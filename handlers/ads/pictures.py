@@ -5,8 +5,11 @@ one only where it makes more ad words."""
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
+
+from handlers.ads.charsets import ASTRAL, any_of
 
 
 @lru_cache(maxsize=1)
@@ -14,10 +17,15 @@ def _emoji_table() -> dict[str, str]:
     return json.loads(resources.files("handlers.ads").joinpath("emoji_chars.json").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def _bmp_emoji() -> re.Pattern[str]:
+    return any_of(ord(k) for k in _emoji_table() if len(k) == 1 and k < "\U00010000")
+
+
 def emoji_words(light: str) -> dict[str, str]:
     """The emoji of `light` that have a word."""
-    if light.isascii():
-        return {}
+    if light.isascii() or (_bmp_emoji().search(light) is None and ASTRAL.search(light) is None):
+        return {}  # none of them there (most are past the BMP, as few characters of chat are)
     table = _emoji_table()
     return {ch: table[ch] for ch in set(light) if ch in table}
 

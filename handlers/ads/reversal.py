@@ -140,14 +140,19 @@ class BigramModel:
 
     def score(self, text: str) -> Reversal:
         """How much better ordinary chat reads `text` backwards than forwards (see `Reversal`)."""
-        tokens = self.tokens(text)
+        return self._score_tokens(self.tokens(text))
+
+    def _score_tokens(self, tokens: str) -> Reversal:
         n = len(tokens) - 1
         total = (self.cost(tokens) - self.cost(tokens[::-1])) * self.step
         return Reversal(total / n if n > 0 else 0.0, total, cjk_count(tokens))
 
     def reversed_view(self, text: str, min_margin: float = MIN_MARGIN, min_total: float = MIN_TOTAL,
                       min_cjk: int = MIN_CJK) -> str | None:
-        score = self.score(text)
+        tokens = self.tokens(text)
+        if cjk_count(tokens) < min_cjk:
+            return None  # too few Chinese characters to judge: no need to read it either way
+        score = self._score_tokens(tokens)
         if score.cjk >= min_cjk and score.margin >= min_margin and score.total >= min_total:
             return text[::-1]
         return None

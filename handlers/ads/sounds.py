@@ -32,6 +32,9 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 
+from handlers.ads.charsets import LOWER_LATIN
+from handlers.ads.scan import finditer
+
 # Ad words looked for as homophones, besides the group's pitch words (电话 would "match" chat: 沾化)...
 HOMOPHONE_WORDS = ("微信", "加微信", "加微", "贷款", "网贷", "代理", "招代理", "兼职", "日结", "刷单", "赚钱", "返利",
                    "套现", "引流", "涨粉", "刷粉", "带单", "喊单", "荐股", "炒币", "博彩", "彩票", "宝妈", "花呗",
@@ -176,6 +179,7 @@ class SoundDecoder:
         targets = _keyed((*HOMOPHONE_WORDS, *KEPT_ONE, *words, *lexicon))
         self._targets = targets  # syllables -> word
         self._lengths = sorted({len(key) for key in targets}, reverse=True)
+        self._firsts = frozenset(key[0] for key in targets)  # the syllables a word read by sound starts with
         lexicon += tuple(w for w in contacts if 2 <= len(w) <= 5 and all(_CJK.fullmatch(c) for c in w))
         # pinyin: the letters of the word's syllables, however they are spaced (jian zhi, jianzhi, jian1-zhi2)
         self._pinyin_words: dict[str, str] = {}
@@ -195,7 +199,7 @@ class SoundDecoder:
         tricks: list[str] = []
         rewrites: list[tuple[str, str]] = []
         text = light
-        if any("a" <= c <= "z" for c in text):
+        if LOWER_LATIN.search(text):
             text = self._decode_latin(text, tricks, rewrites)
         if not text.isascii() and (_CONTEXT.search(text) or _ACCOUNT.search(_JOINED_DIGITS.sub("", text))):
             text = "".join(piece if k % 2 else self._decode_homophones(piece, tricks, rewrites)
@@ -266,6 +270,8 @@ class SoundDecoder:
         table = reading_table()
         # a character is read by its common (first) reading: every reading of 了 would make 死了 私聊
         syl = [table.get(ch) for ch in chars]
+        if self._firsts.isdisjoint(syl):
+            return text
         chosen: list[tuple[int, int, str]] = []  # (start, end) in `chars`, the word
         p = 0
         n = len(chars)
@@ -288,7 +294,7 @@ class SoundDecoder:
         return "".join(out)
 
     def _homophone_at(self, syl: list[str | None], joined: str, p: int) -> str | None:
-        if syl[p] is None:
+        if syl[p] not in self._firsts:  # no word starts with it (nor with None)
             return None
         for k in self._lengths:
             if p + k > len(syl):
@@ -316,7 +322,7 @@ def whole_words(pattern: re.Pattern[str], text: str,
     modifier that happens to make a word with its first character (承接引流, 申请任务). One character finds
     are kept (赚 is always 赚), and so are finds followed by a break of the written text (`breaks()`: the
     positions of `text` where spacing or punctuation stood; 上热门，点赞 is not cut by 门点)."""
-    spans = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    spans = [m.span() for m in finditer(pattern, text)]
     kept = []
     where: frozenset[int] | None = None
     for start, end in spans:

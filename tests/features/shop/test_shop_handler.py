@@ -153,11 +153,11 @@ async def test_a_decision_replayed_after_a_failed_commit_meets_the_same_redempti
         assert refused is not None and refused.balance == 100
         real, calls = store._execute, {"n": 0}
 
-        async def fails_once(stmt, rows):  # type: ignore[no-untyped-def]
+        async def fails_once(entries):  # type: ignore[no-untyped-def]
             calls["n"] += 1
             if calls["n"] == 1:
                 raise OperationalError("INSERT", {}, Exception("database is locked"))
-            return await real(stmt, rows)
+            return await real(entries)
 
         store._execute = fails_once  # type: ignore[method-assign]
         with pytest.raises(OperationalError):
