@@ -86,11 +86,10 @@ FAMILIES = {
 
 # Hard hams the shipped detector flags, each with why (any other flagged ham fails; one that stops being
 # flagged fails too, so that it leaves this list).
-KNOWN_FALSE_POSITIVES = {
-    # The chat model retrained on 2026-12-07 with three more writers' chat reads 想进的扣1，我拉你 as a group
-    # invitation: 扣1 with 拉你 is in 70 ads of its training and development data and 2 of its hams.
-    "读书会想进的扣1，我拉你": "chat model",
-}
+# Hard hams the detector is known to flag (text -> which check), each a test failure once it no longer does.
+# 读书会想进的扣1，我拉你 was the chat model's from its retraining on three more writers' chat until the next
+# one (with v9): no longer flagged.
+KNOWN_FALSE_POSITIVES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
