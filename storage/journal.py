@@ -208,9 +208,10 @@ class Journal:
         """Execute journal entries not yet executed (caller holds the lock)."""
         self.seal(only)
         await self._connection()
-        if self._flushed < len(self._journal):  # on failure the caller rolls back: all runs again
-            await self._execute(self._journal[self._flushed:])
-            self._flushed = len(self._journal)
+        while self._flushed < len(self._journal):  # a repository may seal more meanwhile (seal takes no lock)
+            entries = self._journal[self._flushed:]
+            await self._execute(entries)  # on failure the caller rolls back: all runs again
+            self._flushed += len(entries)
 
     async def _execute(self, entries: list[tuple[Any, Rows]]) -> None:
         """Execute journal entries in order; statements compiled for the driver go in groups, in one trip."""

@@ -303,6 +303,33 @@ async def test_a_group_of_journal_writes_is_one_trip_to_the_driver_and_a_failure
         await engine.dispose()
 
 
+async def test_writes_sealed_while_a_flush_is_under_way_are_written_too(tmp_path: Path) -> None:
+    """A repository seals its rows without the journal's lock (a roster does), so a flush in progress may
+    find more entries when its statements come back: it writes them too (one roster's members were lost)."""
+    from datetime import UTC, datetime
+
+    store = open_store(f"sqlite+aiosqlite:///{tmp_path / 'seal.db'}")
+    await store.open()
+    ts = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    try:
+        real, calls = store._execute, {"n": 0}
+
+        async def roster_meanwhile(entries):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:  # another group's roster arrives while the first flush is on its way
+                await store.members.sync_roster("g2", "二群", [("u3", "丙")], ts, complete=False)
+            await real(entries)
+
+        store._execute = roster_meanwhile  # type: ignore[method-assign]
+        await store.members.sync_roster("g1", "一群", [("u1", "甲"), ("u2", "乙")], ts, complete=True)
+        store._execute = real  # type: ignore[method-assign]
+        await store.commit()
+        assert [u for u, _name in await store.members.roster("g2")] == ["u3"]
+        assert sorted(u for u, _name in await store.members.roster("g1")) == ["u1", "u2"]
+    finally:
+        await store.close()
+
+
 async def test_job_runs_are_known_without_a_query_after_the_mark_and_by_a_new_process(any_db_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
