@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage import sqlite_onehop
 from storage.base import JsonDoc, RawJSON, UTCDateTime
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -31,8 +32,6 @@ def make_engine(url: str, *, inline: bool = False) -> AsyncEngine:
             from pathlib import Path
 
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        from storage import sqlite_onehop
-
         module = sqlite_onehop.dbapi(inline) if parsed.drivername == "sqlite+aiosqlite" else None
         inline = inline and module is not None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -55,16 +54,12 @@ def make_engine(url: str, *, inline: bool = False) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
-async def execute_driver(conn: AsyncConnection, statements: list[tuple[str, list[Any]]]) -> list[Any]:
+async def execute_driver(conn: AsyncConnection, statements: list[tuple[str, list[Any]]]) -> None:
     """Run statements compiled for the driver (`DriverBulk`), in one trip where the driver allows it
-    (storage/sqlite_onehop.py); an empty list for the caller's next group."""
-    if statements:
-        from storage import sqlite_onehop
-
-        if not await sqlite_onehop.run_writes(conn, statements):
-            for sql, rows in statements:
-                await conn.exec_driver_sql(sql, rows)
-    return []
+    (storage/sqlite_onehop.py)."""
+    if statements and not await sqlite_onehop.run_writes(conn, statements):
+        for sql, rows in statements:
+            await conn.exec_driver_sql(sql, rows)
 
 
 async def scrub(conn: AsyncConnection, tables: Iterable[str], *, vacuum: bool, full: bool = False) -> list[str]:

@@ -221,7 +221,8 @@ class Journal:
             if isinstance(stmt, dialect.DriverBulk):
                 driver.append((stmt.sql, stmt.rows(rows)))
                 continue
-            driver = await dialect.execute_driver(self._conn, driver)
+            await dialect.execute_driver(self._conn, driver)
+            driver = []
             if isinstance(stmt, _Now):
                 await self._conn.execute(stmt.stmt, stmt.params)
             else:

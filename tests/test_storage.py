@@ -290,8 +290,8 @@ async def test_a_group_of_journal_writes_is_one_trip_to_the_driver_and_a_failure
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
             trips[0] = 0
-            left = await dialect.execute_driver(conn, [(insert, [(3, "三"), (4, "四")]), (update, [("一!", 1)])])
-            assert left == [] and trips == [0 if inline else 1]
+            await dialect.execute_driver(conn, [(insert, [(3, "三"), (4, "四")]), (update, [("一!", 1)])])
+            assert trips == [0 if inline else 1]
             await conn.commit()
             with pytest.raises(IntegrityError):  # the second statement fails: a SQLAlchemy error, as for one statement
                 await dialect.execute_driver(conn, [(update, [("x", 2)]), (insert, [(5, "五"), (1, "dup")])])

@@ -10,7 +10,7 @@ does there. A pattern that could match the empty string or start with any charac
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
@@ -139,13 +139,13 @@ def _alternatives(source: str) -> list[str]:
     return parts
 
 
-def finditer(pattern: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
-    """The matches `pattern.finditer(text)` gives (the same spans and groups; `Match.re` and `pos` may differ)."""
+def _matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of `pattern` in `text`, in order, as `pattern.finditer` finds them, found lazily."""
     scan = _SCANS.get(pattern)
     if scan is None or (scan[1] and ASTRAL.search(text)):
-        return pattern.finditer(text)
+        yield from pattern.finditer(text)
+        return
     starts, _astral, matchers = scan
-    found: list[re.Match[str]] = []
     pos = 0
     while (start := starts.search(text, pos)) is not None:
         at = start.start()
@@ -153,22 +153,15 @@ def finditer(pattern: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
         if m is None:
             pos = at + 1
         else:
-            found.append(m)
+            yield m
             pos = m.end()  # never empty: `first_chars` leaves such patterns to re
-    return found
+
+
+def finditer(pattern: re.Pattern[str], text: str) -> Iterable[re.Match[str]]:
+    """The matches `pattern.finditer(text)` gives (the same spans and groups; `Match.re` and `pos` may differ)."""
+    return list(_matches(pattern, text))
 
 
 def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """`pattern.search(text)` (the same span and groups; `Match.re` and `pos` may differ)."""
-    scan = _SCANS.get(pattern)
-    if scan is None or (scan[1] and ASTRAL.search(text)):
-        return pattern.search(text)
-    starts, _astral, matchers = scan
-    pos = 0
-    while (start := starts.search(text, pos)) is not None:
-        at = start.start()
-        m = matchers[text[at]](text, at)
-        if m is not None:
-            return m
-        pos = at + 1
-    return None
+    return next(_matches(pattern, text), None)
