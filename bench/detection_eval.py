@@ -14,13 +14,14 @@ is flagged when the total score reaches the threshold. Printed:
    reaching the threshold), plus the new-member threshold (ads.new_member_threshold) for the pipeline;
 2. the evasion set (tests/data/ad_evasions.jsonl; the chat model trains on it: in-sample): ads flagged and hams
    flagged; the chat challenge sets
-   tests/data/chat_challenge.jsonl and chat_challenge_v2 ... v9.jsonl (v1-v9, DEVELOPMENT data now: tuned on, and
+   tests/data/chat_challenge.jsonl and chat_challenge_v2 ... v10.jsonl (v1-v10, DEVELOPMENT data now: tuned on, and
    the chat model's training data), hostile_review.jsonl (hams written to break the rules, with a few ads) and
    hostile_review_v2.jsonl (hams written to trip a classifier trained on chat ads; development and training data
-   since v9 was written; v9 since v10 was), per family, with their misses under --show; beside them the chat model's
+   since v9 was written; v9 since v10 was, v10 since v11 was), per family, with their misses under --show; beside
+   them the chat model's
    leave-one-set-out figures (each set scored by a chat model that never saw it: the honest figures of the
-   model alone); with --heldout, the HELD-OUT set (never tuned or trained on) tests/data/chat_challenge_v10.jsonl
-   (v10), per family as aggregate figures only (no text of it is ever printed or stored);
+   model alone); with --heldout, the HELD-OUT set (never tuned or trained on) tests/data/chat_challenge_v11.jsonl
+   (v11), per family as aggregate figures only (no text of it is ever printed or stored);
 3. per-message time of `TextDetector.score` (median and p99 over the corpus, and the median for
    messages of 20-40 characters);
 4. one line of JSON with all of the above. Targets (TEST: recall >= 95%, FPR <= 0.5%) are printed
@@ -53,7 +54,7 @@ from rules.config import Config  # noqa: E402
 
 SOURCES = ("sms80w", "mudou", "fbs")
 EVASIONS = ROOT / "tests" / "data" / "ad_evasions.jsonl"
-# Development data (tuned on; see their .md files): v1, and v2 ... v9 since their one held-out run each.
+# Development data (tuned on; see their .md files): v1, and v2 ... v10 since their one held-out run each.
 CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
               "v2": ROOT / "tests" / "data" / "chat_challenge_v2.jsonl",
               "v3": ROOT / "tests" / "data" / "chat_challenge_v3.jsonl",
@@ -63,10 +64,11 @@ CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
               "v7": ROOT / "tests" / "data" / "chat_challenge_v7.jsonl",
               "v8": ROOT / "tests" / "data" / "chat_challenge_v8.jsonl",
               "v9": ROOT / "tests" / "data" / "chat_challenge_v9.jsonl",
+              "v10": ROOT / "tests" / "data" / "chat_challenge_v10.jsonl",
               "hostile": ROOT / "tests" / "data" / "hostile_review.jsonl",  # hams aimed at the rules; see its .md
               "hostile_v2": ROOT / "tests" / "data" / "hostile_review_v2.jsonl"}  # hams aimed at a chat classifier
-# The held-out set (never tuned or trained on; see its .md): the challenge set v10.
-HELD_OUT = {"v10": ROOT / "tests" / "data" / "chat_challenge_v10.jsonl"}
+# The held-out set (never tuned or trained on; see its .md): the challenge set v11.
+HELD_OUT = {"v11": ROOT / "tests" / "data" / "chat_challenge_v11.jsonl"}
 TARGET_RECALL, TARGET_FPR = 0.90, 0.005
 
 
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the corpus TEST split (only for the final figures, never while tuning)")
     parser.add_argument("--no-challenge", action="store_true", help="skip the v1-v9 chat challenge sets (dev)")
     parser.add_argument("--heldout", action="store_true",
-                        help="also score the held-out set (v10), aggregates only (held out: once, at the "
+                        help="also score the held-out set (v11), aggregates only (held out: once, at the "
                              "end, never while tuning)")
     args = parser.parse_args(argv)
 

@@ -77,7 +77,7 @@ async def test_the_same_text_pasted_into_several_groups_within_minutes_tips_it_o
         harness: OpenHarness, make_event: EventFactory) -> None:
     h = await harness(ads.FEATURE)
     # a lure alone (引流话术) is below the threshold in one group...
-    text = "宝妈们想在家做点事的私聊我，每天一两个小时就够了"
+    text = "有想一起做点事情的朋友可以私聊我"
     first = await h.call(make_event(text=text, group="g1", user="u9"))
     assert first is not None and not first.actions
     # ...and the same text in a third group within ten minutes is not
