@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--groups 1000] [--events 120000] [--seed S] [--config FILE]
         [--sample-minutes 10] [--warmup-hours 2] [--drive live|replay] [--png docs/soak-rss.png]
-        [--tracemalloc] [--day 2026-03-03] [--until HOURS] [--no-png]
+        [--tracemalloc] [--day 2026-03-03] [--until HOURS] [--no-png] [--pace EVENTS_PER_S [--pace-from HOUR]]
 
 The day (seeded, generated lazily so the bench's own memory stays out of the figures): `--groups`
 groups of 20-60 members each (a few camp groups "运营深度精选-N期" that config.yaml gives tags and a
@@ -44,6 +44,12 @@ figures one per line with their targets, then one line of JSON. Progress goes to
 heap at the end (taken from the system, in use, free but held) and what malloc_trim(0) gives back, and
 the peak RSS of the stats job's chart processes (it draws in a child process: handlers/stats/draw.py).
 
+Members' commands: each one's handling time (live: commits in the background), per first word and all together,
+and each commit's time (as /metrics takes it: a reading command that arrives meanwhile waits for it). Events come
+back to back (the bot saturated); with `--pace R`, from the simulated hour `--pace-from` on they arrive at R a
+second (Poisson arrivals, the bot idle between them) and the commands' times, taken from their arrival, are
+reported apart.
+
 The database starts empty (a bot's first day): the caches keyed by member fill as members first
 speak, so part of the day's growth is warm-up a second day would not repeat. The default size takes
 about 4 minutes on 2 cores (8 with the per-group charts: the 22:00 stats job alone, 1,000 charts,
@@ -68,6 +74,7 @@ import random
 import sys
 import tempfile
 import time
+from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -731,6 +738,17 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
     startup_s = time.perf_counter() - t_open
     rss_started = rss_now()
     bot = runtime.bot
+    # each commit's seconds and events, as /metrics times them (arrays: 10 bytes a commit, not a tuple's 80)
+    commits = (array("d"), array("I"))
+    told = bot.store.on_commit
+
+    def committed(seconds: float, events: int, ok: bool) -> None:
+        commits[0].append(seconds)
+        commits[1].append(events)
+        if told is not None:
+            told(seconds, events, ok)
+
+    bot.store.on_commit = committed
     due = ns.DueJobs(ns.jobs_from_config(config, bot.features), start)
     bot.timer_listeners.append(lambda timer: due.add(ns.timer_job(bot.features, timer), timer.due))
     loads = Loads()
@@ -791,10 +809,23 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
     labels: Counter[str] = Counter()
     bot.latencies = []  # each event's handling time, live: the commands' and tools' are kept, by their first word
     answers: dict[str, list[float]] = {}
+    paced: dict[str, list[float]] = {}  # the same, for the events offered at `--pace` a second
+    pace_from = start + timedelta(hours=args.pace_from) if args.pace else end
+    arrivals = random.Random(args.seed)
+    due_at = 0.0  # wall instant (perf_counter) at which the next paced event arrives
     for obj, label in day.events():
         event = ns.parse_event(obj)
         if event.ts >= end:
             break
+        pacing = event.ts >= pace_from
+        if pacing:  # Poisson arrivals at `--pace` a second: the bot idles until the event comes
+            due_at = max(due_at, time.perf_counter()) if due_at == 0.0 else due_at
+            due_at += arrivals.expovariate(args.pace)
+            wait = due_at - time.perf_counter()
+            arrived = due_at  # behind: it came at due_at and waited
+            if wait > 0:
+                await asyncio.sleep(wait)
+                arrived = time.perf_counter()  # the loop's wake-up lag is the bench's, not the bot's
         while event.ts >= next_sample:
             await jobs_until(next_sample)
             clock.set(next_sample)
@@ -813,9 +844,11 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
         if bot.latencies:
             took = bot.latencies.pop()
             bot.latencies.clear()
+            if pacing:  # from its arrival: waiting behind a job or an earlier event counts too
+                took = max(took, time.perf_counter() - arrived)
             if label in ("command", "tool", "question") and event.type == "text":
                 words = (event.text or "").split()
-                answers.setdefault(words[0][:8] if words else "", []).append(took)
+                (paced if pacing else answers).setdefault(words[0][:8] if words else "", []).append(took)
         handled += 1
         labels[label] += 1
         if loads.pending:
@@ -865,7 +898,7 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
         "generated": dict(day.counts), "handled": handled, "deep": deep, "peaks": peaks,
         "sent": dict(platform.sent), "direct": platform.direct, "delivered": outbox.delivered,
         "dropped": outbox.dropped, "failed": outbox.failed, "backlog_before_drain": backlog_before_drain,
-        "end": end, "answers": answers,
+        "end": end, "answers": answers, "paced": paced, "commits": commits,
     }
     await runtime.close()
     tmp.cleanup()
@@ -1046,14 +1079,16 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
           f"{r['dropped']:,} dropped by full queues")
     print("generated: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["generated"].items(), key=lambda kv: -kv[1])
                                     if v))
-    answer_ms = {word: answer_figures(times) for word, times in r["answers"].items() if len(times) >= 5}
-    slow = sorted(w for w, f in answer_ms.items() if f["p99_ms"] >= COMMAND_P99_TARGET_MS)
-    print(f"members' commands and tools, live (handling time, commits in the background; p99 target < "
-          f"{COMMAND_P99_TARGET_MS:g} ms): {len(slow)} of {len(answer_ms)} over it"
-          + (f" ({', '.join(slow)})" if slow else ""))
-    for word, f in sorted(answer_ms.items(), key=lambda kv: -kv[1]["count"]):
-        print(f"  {word:<10} {f['count']:>5}  p50 {f['p50_ms']:6.2f} ms  p99 {f['p99_ms']:6.2f} ms  "
-              f"max {f['max_ms']:7.1f} ms")
+    until = " until the paced hours" if args.pace else ""
+    answer_ms = answer_table(r["answers"], f"back to back, the bot saturated{until}")
+    if r["commits"][0]:
+        took, sizes = sorted(r["commits"][0]), sorted(r["commits"][1])
+        print(f"commits: {len(took):,}, events per commit p50 {sizes[len(sizes) // 2]} max {sizes[-1]}; write and "
+              f"commit p50 {1e3 * took[len(took) // 2]:.2f} ms, p99 {1e3 * took[int(0.99 * (len(took) - 1))]:.2f} ms, "
+              f"max {1e3 * took[-1]:.1f} ms (a reading command arriving meanwhile waits for it)")
+    start = f"{int(args.pace_from):02d}:{round(args.pace_from % 1 * 60):02d}"
+    paced_ms = answer_table(r["paced"], f"paced: Poisson arrivals at {args.pace:g} events/s from {start}") \
+        if args.pace else {}
     if tm:
         print("tracemalloc: top allocations at the end of the day (live blocks, by line):")
         for line in tm:
@@ -1067,12 +1102,33 @@ def report(r: dict[str, Any], a: dict[str, Any], imports: list[dict[str, Any]], 
         "heap_end_mb": r["heap"], "rss_after_malloc_trim_mb": r["rss_after_trim"], "child_peak_rss_mb": r["child_peak"],
         "imports": imports, "jobs": r["jobs"], "sent": r["sent"], "direct": r["direct"], "dropped": r["dropped"],
         "deep_mb": r["deep"], "generated": r["generated"], "answers_ms": answer_ms,
+        "paced_answers_ms": paced_ms, "pace": args.pace,
         "structures_end": {k: g["end_of_day"] for k, g in interesting[:30]},
         "samples": [{"h": round(s.t_hours, 3), "rss": s.mem["VmRSS"], "anon": s.mem["RssAnon"],
                      "file": s.mem["RssFile"], "hwm": s.mem["VmHWM"], "events": s.events, "rate": round(s.rate)}
                     for s in samples],
     }
     return summary
+
+
+def answer_table(answers: dict[str, list[float]], how: str) -> dict[str, Any]:
+    """Print the commands' handling times (each word's, then all of them together) and return them."""
+    answer_ms = {word: answer_figures(times) for word, times in answers.items() if len(times) >= 5}
+    every = [t for times in answers.values() for t in times]
+    slow = sorted(w for w, f in answer_ms.items() if f["p99_ms"] >= COMMAND_P99_TARGET_MS)
+    print(f"members' commands and tools, live, {how} (handling time, commits in the background; p99 target < "
+          f"{COMMAND_P99_TARGET_MS:g} ms): {len(slow)} of {len(answer_ms)} over it"
+          + (f" ({', '.join(slow)})" if slow else ""))
+    if every:
+        f = answer_figures(every)
+        answer_ms["(all)"] = f
+        print(f"  (all)      {f['count']:>5}  p50 {f['p50_ms']:6.2f} ms  p99 {f['p99_ms']:6.2f} ms  "
+              f"max {f['max_ms']:7.1f} ms")
+    for word, f in sorted(answer_ms.items(), key=lambda kv: -kv[1]["count"]):
+        if word != "(all)":
+            print(f"  {word:<10} {f['count']:>5}  p50 {f['p50_ms']:6.2f} ms  p99 {f['p99_ms']:6.2f} ms  "
+                  f"max {f['max_ms']:7.1f} ms")
+    return answer_ms
 
 
 def answer_figures(times: list[float]) -> dict[str, float]:
@@ -1105,6 +1161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", default=str(ROOT / "docs" / "soak-rss.png"))
     parser.add_argument("--no-png", action="store_true")
     parser.add_argument("--until", type=float, default=None, help="end the day after this many hours (a look)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="from --pace-from on, offer events at this many a second (Poisson arrivals; live drive) "
+                             "and report the commands' times at that load apart")
+    parser.add_argument("--pace-from", type=float, default=9.0, help="the simulated hour pacing starts (with --pace)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace allocations from before the bot is imported")
     args = parser.parse_args(argv)
 
