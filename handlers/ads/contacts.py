@@ -18,10 +18,8 @@ from handlers.ads.patterns import (
     RE_COMMERCE,
     RE_EMAIL,
     RE_GROUP_BAIT,
-    RE_GROUP_ENTRY,
     RE_GROUP_JOIN,
     RE_GROUP_OWN,
-    RE_LURE_GROUP,
     RE_MOBILE,
     RE_NAME_ID,
     RE_NOTICE,
@@ -30,7 +28,6 @@ from handlers.ads.patterns import (
     RE_TELEGRAM_LINK,
     joined_ids,
 )
-from handlers.ads.reversal import cjk_count, load_bigrams
 from handlers.ads.sounds import pinyin_letters
 
 _BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_ID, "账号"), (RE_BARE_QQ, "账号"),
@@ -38,18 +35,6 @@ _BARE_CONTACTS = ((RE_TELEGRAM, "Telegram"), (RE_CHANNEL_ID, "账号"), (RE_ADD_
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_DIGIT = re.compile(r"\D+")
 _SPACING = re.compile(r"\s+")
-_QUOTED = re.compile(r'"[^"]{1,60}"|“[^”]{1,60}”|「[^」]{1,60}」|『[^』]{1,60}』')
-_PASSIVE_JOIN = re.compile(r"被\w{0,6}拉|把我\w{0,2}拉|拉我进")  # 被拉进理财群: what happened to the writer
-# A phone number in a code of the sender's own (甲丁乙丁己丙乙壬丁乙壬, 哆 发 啦 发 西 …, ett fem åtta …, H O B F Li …):
-# after a phone label and a hint (（天干当数字）, 波兰语：), a mobile's eleven digits (a landline's twelve) written as
-# tokens of few different kinds, up to the end of the clause.
-CODE_COST_PER_PAIR = 75
-_CODE_STOP = r"\s，。,.;；！？!?（）()【】\[\]“”\"、："
-_CODED_PHONE = re.compile(
-    r"(?:电话|手机|致电|(?<![a-z])(?:tel|call)(?![a-z])|☎|📞|(?<![拍敲扑殴挨])打(?=\s|[（(]))"
-    r"[\s:：]*(?:[（(【\[][^）)】\]]{1,24}[）)】\]]|[^\s：:，。\d]{1,8}[：:])?[\s:：]*"
-    f"((?:[^{_CODE_STOP}]{{1,8}}[ \t\u3000]+){{10,11}}[^{_CODE_STOP}]{{1,8}}|[^{_CODE_STOP}]{{11,12}})"
-    f"(?![^{_CODE_STOP}])", re.I)
 
 
 def bare_contact(light: str, intent: str, with_links: str) -> tuple[str, str] | None:
@@ -132,21 +117,17 @@ def foreign_letter_id(original: str) -> str | None:
     return None
 
 
-def group_bait(light: str) -> tuple[str, str, bool] | None:
-    """(the bait, the invitation, whether it is a group named for money) when a sentence of `light` invites the
-    reader to another group for a bait (拉你们进福利群, 带你进群领红包) or the text offers a way into a group named
-    for money or perks (拉进理财群, 进群码, 测出来C4以上的才拉), unless it points to the group's own admin."""
+def group_bait(light: str) -> tuple[str, str] | None:
+    """(the bait, the invitation) when a sentence of `light` invites the reader to another group for a bait
+    (拉你们进福利群, 带你进群领红包), unless the text points to the group's own admin (入口找管理员)."""
     if RE_GROUP_OWN.search(light):
         return None
     for clause in _CLAUSE.split(light):
         join = RE_GROUP_JOIN.search(clause)
         bait = RE_GROUP_BAIT.search(clause) if join else None
         if join is not None and bait is not None:
-            return bait.group(0), join.group(0), False
-    light = _QUOTED.sub("", light)  # 有人说"加我拉你进高端群"，别去: a quote
-    lure = RE_LURE_GROUP.search(light) if "群" in light and not _PASSIVE_JOIN.search(light) else None
-    entry = RE_GROUP_ENTRY.search(light) if lure is not None else None
-    return (lure.group(0), entry.group(0), True) if lure is not None and entry is not None else None
+            return bait.group(0), join.group(0)
+    return None
 
 
 def disguised_number(t: AdsText, hits: list[tuple[float, str, str]]) -> bool:
@@ -170,27 +151,6 @@ def over_lines(light: str, hits: list[tuple[float, str, str]]) -> bool:
             if digits >= 4 and not any(compact in line for line in lines):
                 return True
     return False
-
-
-def coded_phone(original: str) -> str | None:
-    """The run of a phone number written in a code (see `_CODED_PHONE`): eleven or twelve tokens after a phone label,
-    of three to eight different ones (a number's digits repeat; words of a sentence seldom do), not plain digits."""
-    if not any(label in original for label in "电手致打☎📞tTcC"):
-        return None
-    for m in _CODED_PHONE.finditer(original):
-        run = m.group(1)
-        tokens = run.split() if any(c.isspace() for c in run) else list(run)
-        if 3 <= len(set(tokens)) <= 8 and not all(tok.isdigit() for tok in tokens) and not _reads_as_chat(run):
-            return run
-    return None
-
-
-def _reads_as_chat(run: str) -> bool:
-    """Chinese characters that ordinary chat would write in this order (难过难过难过你就难过吧: about 50 cost units a
-    pair in the chat bigram model; a code of stems or branches, 甲丁乙丁己丙…, costs 90 or more)."""
-    model = load_bigrams()
-    tokens = model.tokens(run.replace(" ", ""))
-    return cjk_count(tokens) >= 6 and model.cost(tokens) < CODE_COST_PER_PAIR * (len(tokens) - 1)
 
 
 def deal_contact(light: str, flat: str) -> tuple[str, str] | None:

@@ -5,17 +5,17 @@ homoglyphs, styled digits, emoji letters, traditional -> simplified, Chinese-num
 separators between characters); the checks then read that form and report, like tg-spam, a verdict
 and why, even when they found nothing (score 0):
 
-- ``link`` (`handlers.ads.links`): URLs, bare and disguised domains (www．xx．com, xx点com, spaced-out
-  letters), short links, IP addresses, APK downloads; allowlisted domains pass;
+- ``link`` (`handlers.ads.links`): URLs, bare domains, disguised domains (www．xx．com, xx点com,
+  spaced-out letters), short links, IP addresses, APK downloads; allowlisted domains pass;
 - ``contact``: WeChat / QQ ids, phone numbers, e-mail addresses and Telegram handles next to a lure
   (加V, 加我, 私聊, 扫码, 拉你进群 ...), the disguised spellings of 微信 (vx, 薇信, 威❤, ➕V, jia wei ...),
   and the evasion tricks the normaliser undid (zero-width characters, ①②③, homoglyphs ...). A contact
   next to an offer (`patterns.OFFER_LEXICON` and `OFFER_PATTERNS`: a job, a loan, a pitch) or a contact
-  label is an ad, and so is an offer with a way to take it private (想月入过万的私我) or into another group
-  (拉进理财群 alone), or a phone coded as eleven tokens after 电话; a contact alone is not. Next to an
-  offer, a contact may also be an id after 加/联系, a t.me link, another messenger's handle (WhatsApp,
-  Signal ...) or a bare id (letters and three digits, or a pinyin name and two: liuyu49). An ad word only
-  starting a longer word (带单 in 带单位) does not count, unless spacing or punctuation follows (上热门，点赞);
+  label is an ad, and so is an offer with a way to take it private (想月入过万的私我) or into another group;
+  a contact alone is not. Next to an offer, a contact may also be an id after 加/联系, a t.me link, another
+  messenger's handle (WhatsApp, Signal, Line ...) or a bare id (letters and three digits, or a pinyin
+  name and two: liuyu49). An ad word that is only the start of a longer word (带单 in 带单位) does not
+  count, unless spacing or punctuation stood after it (上热门，点赞);
 - ``pitch``: the owner's weighted pitch words (config ``ads.pitch_words``), and the unsubscribe line
   of a bulk text message (回T退订). One word is never enough on its own (我以前做过兼职 is not an ad);
   a second word, a contact or the classifier tips it over. A message that talks *about* ads (是骗局吗,
@@ -24,8 +24,9 @@ and why, even when they found nothing (score 0):
   (``scripts/train_ad_model.py``, the DEV part of the spam-zh corpus, retrainable with the owners' /ad and
   /notad decisions) and the chat model (``scripts/train_chat_model.py``, group-chat sets); the stronger counts.
 
-`TextDetector.score` adds the four scores up; the caller flags an ad when the total reaches the group's threshold
-(``ads.threshold``, 1.0; ``ads.new_member_threshold``, 0.6 for new members). Build one per config load.
+`TextDetector.score` adds the four scores up; the caller flags an ad when the total reaches the
+group's threshold (``ads.threshold``, 1.0; ``ads.new_member_threshold``, 0.6 for new members).
+Build a `TextDetector` once per config load: it compiles the pitch words and allowlist.
 """
 
 from __future__ import annotations
@@ -161,8 +162,7 @@ class TextDetector:
         if m:
             hits.append((w.contact_group_id, "群号引流", m.group(0)))
         elif bait := reach.group_bait(t.light):
-            weight = w.contact_intent if bait[2] else w.contact_group_bait  # a group named for money: an offer
-            hits.append((weight, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
+            hits.append((w.contact_group_bait, f"拉人进群加诱饵（{bait[0]}）", bait[1]))
         else:
             m = search(RE_GROUP_LURE, flat)
             if m and (lure or hits):
@@ -174,8 +174,6 @@ class TextDetector:
                 hits.append((w.contact_phone_lure, "电话号码加推销话术", f"{pitch.group(0)} {phone.group(1)}"))
             else:
                 hits.append((w.contact_phone, "电话号码（没有推销话术）", phone.group(1)))
-        elif (coded := reach.coded_phone(t.original)) is not None:
-            hits.append((w.contact_evasive_id, "电话号码写成暗码（标签后十一个记号）", coded))
         m = RE_EMAIL.search(flat)
         if m:
             hits.append((w.contact_email, "邮箱/QQ 邮箱", m.group(0)))

@@ -116,12 +116,6 @@ RE_GROUP_ID = re.compile(r"(?:群号|q群|qq群|扣群|群聊号|入群|进群|�
 RE_GROUP_JOIN = re.compile(r"(?:拉|带|送|加)(?:你|你们|大家)(?:一起)?(?:进|入|加入|到)[^，。,！!？?\s了过]{0,6}群"
                            r"|(?:想|要)(?:进|入|加入)[^，。,！!？?\s]{0,8}的[^。！!？?\s]{0,5}(?:私|滴|找|加|扣|回|留言|评论)")
 RE_GROUP_BAIT = re.compile(r"福利群|vip群|领红包|赚钱|免费领|集赞|佣金|返利|日结|躺赚|副业")
-# A group named for money or perks (理财群, 大户群, 副业群, 高端群) and a way in (拉进, 进群码, 群入口, 才拉): an
-# invitation to another group whatever its condition (先做风险测评, 报你家楼号, 拍一块钱的课, 刷个小心心).
-RE_LURE_GROUP = re.compile(r"(?:理财|投资|副业|福利|大户|内部|高端|vip|粉丝|赚钱|秒杀|股票|荐股|炒股|币圈|红包|羊毛|"
-                           r"返利|兼职|创业|变现|带单|喊单|牛股|暴富|致富|搞钱)\w{0,3}群")
-RE_GROUP_ENTRY = re.compile(r"拉(?:你|您|大家)?(?:们)?(?:进|入)|加进|(?<!不)进(?:群|来)|入群|群\w{0,2}码|"
-                            r"群\w{0,2}入口|扫\w{0,8}码|把你(?:拉|加)|(?:就|才|我|再)拉|拉(?:$|[，。！!,.])")
 # the group's own business (入口找管理员), or a community's group (家长群, 业主群, 公司群)
 RE_GROUP_OWN = re.compile(r"管理员|(?:家长|业主|班级|公司|同学|家族|老乡|校友|同事|亲友|驴友)群")
 # Pulling people into another group: 拉你进群, 想进的扣1, 回666我拉 ("扣1" alone is how groups vote: not a lure).

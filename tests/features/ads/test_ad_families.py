@@ -154,27 +154,3 @@ def test_a_phone_number_with_a_name_is_not_an_ad_for_the_model_alone(detector: T
 def test_the_reason_names_the_offer_and_the_contact(rules_only: TextDetector) -> None:
     contact = {r.check: r for r in rules_only.checks("交易所返佣五成，找我开户 yy13145")}["contact"]
     assert contact.score >= THRESHOLD and "返佣" in contact.reason and "yy13145" in contact.reason
-
-
-@pytest.mark.parametrize("text", [
-    "想进炒股群的先填一下问卷，资产五十万以上的我再拉",
-    "关注我视频号点个赞，截图私我，审核过了拉进搞钱群",
-    "外卖订单备注里写暗号“发财”，收货后扫包装上的码进红包群",
-])
-def test_a_way_into_a_group_named_for_money_is_an_invitation(text: str) -> None:
-    from handlers.ads.contacts import group_bait
-
-    assert group_bait(text) is not None
-
-
-@pytest.mark.parametrize("text", [
-    "我们班家长群的二维码在公告里，新同学进群改备注",
-    "理财群那个老师说的靠谱吗",
-    "公司群里发了通知，明天九点开会",
-    "昨天被人拉进一个炒股群，说扫码进群领牛股，我直接退了",  # what happened to the writer
-    '有人私聊说"扫码进理财群每天领红包"，大家别理',  # a quote
-])
-def test_talk_about_groups_is_not_an_invitation(text: str) -> None:
-    from handlers.ads.contacts import group_bait
-
-    assert group_bait(text) is None

@@ -100,28 +100,3 @@ def test_a_jielong_list_is_not_an_ad(detector: TextDetector, text: str) -> None:
 
 def test_an_ad_dressed_as_a_jielong_list_is_still_caught(detector: TextDetector) -> None:
     assert detector.score("#接龙\n1. 兼职日结 加V abc12345\n2. 兼职日结 加V abc12345")[0] >= THRESHOLD
-
-
-@pytest.mark.parametrize("text", [
-    "管道疏通 电话（地支当数字，子是1）子 卯 寅 巳 午 子 子 卯 申 戌 酉",
-    "搬家拉货 手机 丑寅卯丑丑辰巳午丑寅卯（按顺序读）",
-    "开锁换锁 打（希腊字母按顺序） α γ θ β β η η α γ θ β",
-    "空调加氟 电话 ⅠⅢⅧⅡⅡⅦⅦⅠⅢⅧⅡ",
-])
-def test_a_phone_number_in_a_code_of_its_own_after_a_phone_label_is_an_ad(detector: TextDetector, text: str) -> None:
-    score, _kind, results = detector.score(text)
-    assert score >= THRESHOLD, results
-    assert "暗码" in results[1].reason
-
-
-@pytest.mark.parametrize("text", [
-    "电话打不通我明天再联系你吧",
-    "手机 哈哈哈哈哈哈哈哈哈哈哈",
-    "打 卡 打 卡 打 卡 打 卡 打 卡 打",
-    "手机 今天 的 会 改 到 明天 下午 三点 大家 记得",
-    "我的手机号是 138 1234 5678",
-])
-def test_words_after_a_phone_label_are_not_a_coded_number(detector: TextDetector, text: str) -> None:
-    from handlers.ads.contacts import coded_phone
-
-    assert coded_phone(text) is None
