@@ -66,7 +66,8 @@ CHALLENGES = {"v1": ROOT / "tests" / "data" / "chat_challenge.jsonl",
               "v9": ROOT / "tests" / "data" / "chat_challenge_v9.jsonl",
               "v10": ROOT / "tests" / "data" / "chat_challenge_v10.jsonl",
               "hostile": ROOT / "tests" / "data" / "hostile_review.jsonl",  # hams aimed at the rules; see its .md
-              "hostile_v2": ROOT / "tests" / "data" / "hostile_review_v2.jsonl"}  # hams aimed at a chat classifier
+              "hostile_v2": ROOT / "tests" / "data" / "hostile_review_v2.jsonl",  # hams aimed at a chat classifier
+              "hostile_v3": ROOT / "tests" / "data" / "hostile_review_v3.jsonl"}  # hams aimed at two rules not kept
 # The held-out set (never tuned or trained on; see its .md): the challenge set v11.
 HELD_OUT = {"v11": ROOT / "tests" / "data" / "chat_challenge_v11.jsonl"}
 TARGET_RECALL, TARGET_FPR = 0.90, 0.005
