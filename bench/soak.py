@@ -819,8 +819,7 @@ async def soak(args: argparse.Namespace, ns: SimpleNamespace, say: Callable[...,
             break
         pacing = event.ts >= pace_from
         if pacing:  # Poisson arrivals at `--pace` a second: the bot idles until the event comes
-            due_at = max(due_at, time.perf_counter()) if due_at == 0.0 else due_at
-            due_at += arrivals.expovariate(args.pace)
+            due_at = (due_at or time.perf_counter()) + arrivals.expovariate(args.pace)
             wait = due_at - time.perf_counter()
             arrived = due_at  # behind: it came at due_at and waited
             if wait > 0:
