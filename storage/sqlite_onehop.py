@@ -61,12 +61,17 @@ async def _nothing() -> None:
     return None
 
 
+_ADAPTED = "qunbot.adapted_connection"  # key of the driver connection in a pooled connection's `info`
+
+
 async def run_writes(connection: Any, statements: list[tuple[str, list[Any]]]) -> bool:
     """Execute `statements` (SQL, rows for executemany) on the driver connection under `connection`
     (a SQLAlchemy AsyncConnection) in one trip to the driver's thread, or none when inline: a group of
     writes then holds the journal's lock for the database's time only, not for one wait on the busy
     event loop per statement. False, with nothing done, when the connection is not one of this module's."""
-    adapt = (await connection.get_raw_connection()).dbapi_connection
+    adapt = connection.info.get(_ADAPTED)  # kept with the pooled connection: asking for it each flush is a trip
+    if adapt is None:
+        adapt = connection.info[_ADAPTED] = (await connection.get_raw_connection()).dbapi_connection
     inline = getattr(adapt, "one_trip_inline", None)
     if inline is None:
         return False
